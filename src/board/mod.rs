@@ -1,0 +1,100 @@
+//! The Trello board: what a card looks like (rendering, pure) and how it is
+//! read and written (the Trello client).
+//!
+//! Architecture invariant: only `apply` (in `plan`) writes to Trello, through
+//! this module's client.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A label colisync puts on its cards (carrier, product kind, severity).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LabelSpec {
+    pub name: String,
+    /// Trello colour name (`green`, `yellow`, `orange`, `red`, `purple`,
+    /// `blue`, `sky`, `lime`, `pink`, `black`).
+    pub color: String,
+}
+
+/// A card as colisync wants it, rendered from a finding. Deterministic: an
+/// unchanged problem renders byte-identically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardContent {
+    pub title: String,
+    /// Markdown; its last line is the marker (see [`marker_line`]).
+    pub description: String,
+    pub labels: Vec<LabelSpec>,
+    pub due: Option<DateTime<Utc>>,
+}
+
+/// A card as read from the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardCard {
+    pub id: String,
+    pub name: String,
+    pub desc: String,
+    pub id_list: String,
+    pub closed: bool,
+    pub id_labels: Vec<String>,
+    pub due: Option<DateTime<Utc>>,
+}
+
+/// A list as read from the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardList {
+    pub id: String,
+    pub name: String,
+    pub closed: bool,
+}
+
+/// A label as read from the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardLabel {
+    pub id: String,
+    pub name: String,
+    pub color: Option<String>,
+}
+
+use crate::rules::ProblemKey;
+
+/// Prefix of the machine marker, the last line of every card colisync
+/// files. It lets the state be rebuilt from the board (adoption) and lets an
+/// unknown-outcome create be settled by looking for the card.
+pub const MARKER_PREFIX: &str = "colisync-key: ";
+
+/// The marker line for a problem key, e.g. `` `colisync-key: order/100023` ``
+/// (in backticks so that Trello's Markdown shows it verbatim).
+pub fn marker_line(key: &ProblemKey) -> String {
+    format!("`{MARKER_PREFIX}{key}`")
+}
+
+/// Finds the marker in a card description, wherever a lead left it.
+pub fn parse_marker(desc: &str) -> Option<ProblemKey> {
+    desc.lines().rev().find_map(|line| {
+        let line = line.trim().trim_matches('`');
+        line.strip_prefix(MARKER_PREFIX)?.trim().parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_round_trips() {
+        for key in [
+            ProblemKey::Order {
+                increment_id: "100023".into(),
+            },
+            ProblemKey::Parcel {
+                increment_id: "FR/2026/7".into(),
+                parcel: "6A12345678901".into(),
+            },
+        ] {
+            let desc = format!("**Client**: x\n\n{}", marker_line(&key));
+            assert_eq!(parse_marker(&desc), Some(key));
+        }
+        assert_eq!(parse_marker("no marker here"), None);
+        assert_eq!(parse_marker("`colisync-key: bogus`"), None);
+    }
+}

@@ -1,0 +1,179 @@
+//! The configuration contract: one TOML file, validated completely before
+//! anything runs.
+//!
+//! This module turns the admin's file into a [`Config`] whose every value is
+//! already checked and typed (a parsed cron schedule, a `Tz`, `NaiveDate`s,
+//! URLs, [`Secret`]s). Everything downstream takes these types and never sees
+//! TOML. Loading lives in `load.rs`: raw serde structs with
+//! `deny_unknown_fields`, spans kept for the checks made after parsing, so
+//! that every error names the key and, where the parser can tell, the line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+use url::Url;
+
+use crate::secret::Secret;
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub daemon: DaemonConfig,
+    pub calendar: CalendarConfig,
+    pub magento: MagentoConfig,
+    pub carriers: CarriersConfig,
+    pub laposte: LaPosteConfig,
+    pub trello: TrelloConfig,
+    pub rules: RulesConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// Parsed six- or seven-field cron expression, evaluated in
+    /// `calendar.timezone`.
+    pub schedule: cron::Schedule,
+    /// The expression as the admin wrote it, for messages.
+    pub schedule_text: String,
+    pub state_dir: PathBuf,
+    /// Where `/healthz` and `/metrics` are served, if anywhere.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CalendarConfig {
+    pub timezone: Tz,
+    /// Orders validated strictly before this local time ship the same
+    /// business day.
+    pub cutoff: NaiveTime,
+    pub extra_closed_days: Vec<NaiveDate>,
+    pub extra_open_days: Vec<NaiveDate>,
+}
+
+/// How colisync authenticates to Magento: whichever the config gives.
+#[derive(Debug, Clone)]
+pub enum MagentoAuth {
+    /// Integration access token sent as `Authorization: Bearer` (needs
+    /// `oauth/consumer/enable_integration_as_bearer` since 2.4.4).
+    Bearer(Secret),
+    /// OAuth 1.0a, HMAC-SHA256, the default for integrations since 2.4.4.
+    OAuth1 {
+        consumer_key: Secret,
+        consumer_secret: Secret,
+        access_token: Secret,
+        access_token_secret: Secret,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct MagentoConfig {
+    /// Shop root; REST lives under `{base_url}/rest/V1/`.
+    pub base_url: Url,
+    pub auth: MagentoAuth,
+    /// Magento admin root, for the "open the order" link on cards.
+    pub admin_url: Url,
+    /// How far back the first pull looks.
+    pub lookback_days: u32,
+    /// SKU globs of original cartridges; every other item is compatible.
+    pub original_skus: Vec<glob::Pattern>,
+    /// Order statuses that mean "payment accepted" when an order has no
+    /// invoice (the status-history fallback of DESIGN.md).
+    pub validated_statuses: Vec<String>,
+    /// Orders per page of the incremental pull.
+    pub page_size: u32,
+    /// Overlap subtracted from the cursor, so that orders updated in the same
+    /// second as the last one seen are not missed.
+    pub overlap: Duration,
+    pub timeout: Duration,
+}
+
+/// Shipping method code globs, per carrier.
+#[derive(Debug, Clone)]
+pub struct CarriersConfig {
+    pub letter: Vec<glob::Pattern>,
+    pub colissimo: Vec<glob::Pattern>,
+    pub chronopost: Vec<glob::Pattern>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LaPosteConfig {
+    /// API root; Suivi v2 lives under `{base_url}/suivi/v2/`.
+    pub base_url: Url,
+    pub api_key: Secret,
+    /// Client-side limit (the real one is undocumented).
+    pub requests_per_second: u32,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrelloConfig {
+    /// API root; REST lives under `{base_url}/1/`.
+    pub base_url: Url,
+    pub key: Secret,
+    pub token: Secret,
+    /// Board id (24 hex) or short link (8 chars).
+    pub board: String,
+    pub resolved_list: String,
+    /// Requests allowed per `rate_window` for the token (Trello: 100 / 10 s).
+    pub rate_limit: u32,
+    pub rate_window: Duration,
+    pub timeout: Duration,
+}
+
+/// One seed rule's settings. What `threshold` counts depends on the rule
+/// (see [`crate::rules::RuleId::threshold_unit`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleConfig {
+    pub enabled: bool,
+    /// Trello list the rule files into (an "intake" list).
+    pub list: String,
+    pub threshold: u32,
+    /// Severity becomes `critical` once the delay reaches
+    /// `critical_factor × threshold`.
+    pub critical_factor: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RulesConfig {
+    pub shipping_compatible: RuleConfig,
+    pub shipping_original: RuleConfig,
+    pub delivery_letter: RuleConfig,
+    pub delivery_colissimo: RuleConfig,
+    pub delivery_chronopost: RuleConfig,
+    pub tracking_not_found: RuleConfig,
+    pub tracking_stuck: RuleConfig,
+    pub tracking_problem: RuleConfig,
+    pub return_to_sender: RuleConfig,
+}
+
+impl RulesConfig {
+    /// The seeds' numbers (DESIGN.md "The rules"); what an admin gets for
+    /// every key they leave out.
+    pub fn seed_defaults() -> Self {
+        let rule = |list: &str, threshold: u32| RuleConfig {
+            enabled: true,
+            list: list.to_owned(),
+            threshold,
+            critical_factor: 2.0,
+        };
+        RulesConfig {
+            shipping_compatible: rule(LIST_SHIPPING, 1),
+            shipping_original: rule(LIST_SHIPPING, 10),
+            delivery_letter: rule(LIST_DELIVERY, 10),
+            delivery_colissimo: rule(LIST_DELIVERY, 7),
+            delivery_chronopost: rule(LIST_DELIVERY, 1),
+            tracking_not_found: rule(LIST_TRACKING, 24),
+            tracking_stuck: rule(LIST_TRACKING, 48),
+            tracking_problem: rule(LIST_TRACKING, 0),
+            return_to_sender: rule(LIST_RETURN, 0),
+        }
+    }
+}
+
+pub const LIST_SHIPPING: &str = "Retard d'expédition";
+pub const LIST_DELIVERY: &str = "Retard de livraison";
+pub const LIST_TRACKING: &str = "Anomalie de suivi";
+pub const LIST_RETURN: &str = "Retour expéditeur";
+pub const LIST_RESOLVED: &str = "Résolu";

@@ -1,0 +1,144 @@
+//! The seed procedures as pure rules: (order, parcels, calendar, config, now)
+//! → findings, with a trace of the reasoning.
+//!
+//! Architecture invariant: rules never read the clock or do I/O. `now` is a
+//! parameter; everything they know comes in as arguments.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Carrier, ProductKind};
+
+/// Every rule of DESIGN.md. The order of variants is the priority order of
+/// parcel rules where it matters (see `judge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleId {
+    ShippingCompatible,
+    ShippingOriginal,
+    ReturnToSender,
+    TrackingProblem,
+    TrackingNotFound,
+    DeliveryLetter,
+    DeliveryColissimo,
+    DeliveryChronopost,
+    TrackingStuck,
+}
+
+/// What a rule's `threshold` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThresholdUnit {
+    BusinessDays,
+    Days,
+    Hours,
+    /// The rule fires on a fact, not after a delay.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Late,
+    Critical,
+}
+
+/// What a card is about: one per order in the shipping phase, one per parcel
+/// in the delivery phase. Its string form is what the card's marker line
+/// carries and what the state is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ProblemKey {
+    /// Shipping phase: the order (Magento increment id).
+    Order { increment_id: String },
+    /// Delivery phase: one parcel of an order. `parcel` is the tracking
+    /// number, or `shipment-<entity id>` for an untracked letter.
+    Parcel {
+        increment_id: String,
+        parcel: String,
+    },
+}
+
+/// How late, in the unit the rule counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Delay {
+    BusinessDays(i64),
+    Days(i64),
+    Hours(i64),
+    /// Fact-based rules (problem, return): no delay to show.
+    None,
+}
+
+/// One problem the team must handle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: RuleId,
+    pub key: ProblemKey,
+    pub severity: Severity,
+    /// The intake list this rule files into (from config).
+    pub list: String,
+    pub delay: Delay,
+    /// When the problem became a problem (the threshold instant or day).
+    pub deadline: Option<DateTime<Utc>>,
+    pub product: ProductKind,
+    pub carrier: Option<Carrier>,
+    /// Tracking number, for delivery-phase findings.
+    pub tracking_number: Option<String>,
+    /// The facts that made it fire, in plain French, for the card.
+    pub facts: Vec<String>,
+    /// What the team must do, from the seeds, in French.
+    pub procedure: String,
+    /// Local (Paris) dates shown on the card.
+    pub validated_on: Option<NaiveDate>,
+    pub shipped_on: Option<NaiveDate>,
+}
+
+impl std::fmt::Display for ProblemKey {
+    /// `order/100023` or `parcel/100023/6A12345678901`: the state's key and
+    /// what the card's marker line carries.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProblemKey::Order { increment_id } => write!(f, "order/{increment_id}"),
+            ProblemKey::Parcel {
+                increment_id,
+                parcel,
+            } => write!(f, "parcel/{increment_id}/{parcel}"),
+        }
+    }
+}
+
+impl std::str::FromStr for ProblemKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("not a colisync problem key: {s:?}");
+        if let Some(inc) = s.strip_prefix("order/") {
+            if inc.is_empty() || inc.contains(char::is_whitespace) {
+                return Err(bad());
+            }
+            return Ok(ProblemKey::Order {
+                increment_id: inc.to_owned(),
+            });
+        }
+        if let Some(rest) = s.strip_prefix("parcel/") {
+            // Tracking numbers never contain '/', increment ids might.
+            let (inc, parcel) = rest.rsplit_once('/').ok_or_else(bad)?;
+            if inc.is_empty() || parcel.is_empty() || s.contains(char::is_whitespace) {
+                return Err(bad());
+            }
+            return Ok(ProblemKey::Parcel {
+                increment_id: inc.to_owned(),
+                parcel: parcel.to_owned(),
+            });
+        }
+        Err(bad())
+    }
+}
+
+impl ProblemKey {
+    pub fn increment_id(&self) -> &str {
+        match self {
+            ProblemKey::Order { increment_id } | ProblemKey::Parcel { increment_id, .. } => {
+                increment_id
+            }
+        }
+    }
+}
