@@ -7,7 +7,14 @@
 
 pub mod board;
 pub mod calendar;
+pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod fakes;
+pub mod http;
+pub mod plan;
 pub mod rules;
 pub mod secret;
+pub mod sources;
+pub mod state;
+pub mod tracking;

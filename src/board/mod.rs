@@ -98,3 +98,6 @@ mod tests {
         assert_eq!(parse_marker("`colisync-key: bogus`"), None);
     }
 }
+
+pub mod render;
+pub mod trello;
