@@ -4,4 +4,5 @@
 
 pub mod laposte;
 pub mod magento;
+pub mod sample;
 pub mod trello;
