@@ -88,11 +88,13 @@ pub struct Problem {
 /// reads: one line per problem, `file:line:column: key: message`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}: cannot read the configuration file: {source}", path.display())]
+    /// The file could not be read (missing, permissions). The I/O error is
+    /// part of the message rather than a `source`, so that printing the
+    /// error chain does not say it twice.
+    #[error("{}: cannot read the configuration file: {error}", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{}", render_problems(origin, problems))]
     Invalid {
@@ -136,11 +138,37 @@ fn render_problems(origin: &Path, problems: &[Problem]) -> String {
 
 /// Reads and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = read(path)?;
     parse(&text, path)
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_owned(),
+        error,
+    })
+}
+
+/// Reads the file and validates only what the calendar needs, so that
+/// `colisync calendar` works for someone who cannot read the secrets. The
+/// whole file must still be well-formed TOML with known keys.
+pub fn load_calendar(path: &Path) -> Result<CalendarConfig, ConfigError> {
+    let text = read(path)?;
+    let invalid = |problems| ConfigError::Invalid {
+        origin: path.to_owned(),
+        problems,
+    };
+    let raw: RawConfig =
+        toml::from_str(&text).map_err(|e| invalid(vec![serde_problem(&text, &e)]))?;
+    let mut cx = Checker {
+        text: &text,
+        env: &|_| None,
+        problems: Vec::new(),
+    };
+    match cx.calendar(&raw.calendar) {
+        Some(c) if cx.problems.is_empty() => Ok(c),
+        _ => Err(invalid(cx.problems)),
+    }
 }
 
 /// Validates configuration text. `origin` names the file in messages;

@@ -19,7 +19,7 @@ use url::Url;
 use crate::secret::Secret;
 
 mod load;
-pub use load::{ConfigError, Problem, defaults, load, parse, parse_with_env};
+pub use load::{ConfigError, Problem, defaults, load, load_calendar, parse, parse_with_env};
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
