@@ -326,35 +326,57 @@ struct RawTrello {
     timeout_secs: S<i64>,
 }
 
-/// A rule whose threshold counts business days.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawRuleBusinessDays {
+/// What the checks need of one `[rules.<rule>]` table, whatever its unit.
+struct RuleView<'a> {
     enabled: Option<bool>,
-    list: S<String>,
-    critical_factor: S<f64>,
-    business_days: S<i64>,
+    list: &'a S<String>,
+    critical_factor: &'a S<f64>,
+    /// The threshold's key (named after its unit) and value.
+    threshold: Option<(&'static str, &'a S<i64>)>,
 }
 
-/// A rule whose threshold counts calendar days.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawRuleDays {
-    enabled: Option<bool>,
-    list: S<String>,
-    critical_factor: S<f64>,
-    days: S<i64>,
+/// A rule table whose threshold key is named after its unit (`days`,
+/// `business_days`, `hours`): writing the wrong unit is an unknown key.
+macro_rules! raw_rule {
+    ($(#[$doc:meta])* $name:ident, $unit:ident) => {
+        $(#[$doc])*
+        #[derive(Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            enabled: Option<bool>,
+            list: S<String>,
+            critical_factor: S<f64>,
+            $unit: S<i64>,
+        }
+
+        impl $name {
+            fn view(&self) -> RuleView<'_> {
+                RuleView {
+                    enabled: self.enabled,
+                    list: &self.list,
+                    critical_factor: &self.critical_factor,
+                    threshold: Some((stringify!($unit), &self.$unit)),
+                }
+            }
+        }
+    };
 }
 
-/// A rule whose threshold counts elapsed hours.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawRuleHours {
-    enabled: Option<bool>,
-    list: S<String>,
-    critical_factor: S<f64>,
-    hours: S<i64>,
-}
+raw_rule!(
+    /// A rule whose threshold counts business days.
+    RawRuleBusinessDays,
+    business_days
+);
+raw_rule!(
+    /// A rule whose threshold counts calendar days.
+    RawRuleDays,
+    days
+);
+raw_rule!(
+    /// A rule whose threshold counts elapsed hours.
+    RawRuleHours,
+    hours
+);
 
 /// A rule that fires on a fact (problem, return): no threshold, hence no
 /// delay to grow critical either.
@@ -363,6 +385,17 @@ struct RawRuleHours {
 struct RawRuleFact {
     enabled: Option<bool>,
     list: S<String>,
+}
+
+impl RawRuleFact {
+    fn view(&self) -> RuleView<'_> {
+        RuleView {
+            enabled: self.enabled,
+            list: &self.list,
+            critical_factor: &None,
+            threshold: None,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -877,80 +910,49 @@ impl Checker<'_> {
 
     // --- [rules.*] --------------------------------------------------------
 
-    fn rules(&mut self, raw: &RawRules) -> Option<RulesConfig> {
+    fn rules(&mut self, r: &RawRules) -> Option<RulesConfig> {
         let d = RulesConfig::seed_defaults();
-        let r = &raw;
         let shipping_compatible = self.rule(
             "shipping_compatible",
             &d.shipping_compatible,
-            r.shipping_compatible.enabled,
-            &r.shipping_compatible.list,
-            &r.shipping_compatible.critical_factor,
-            Some(("business_days", &r.shipping_compatible.business_days)),
+            r.shipping_compatible.view(),
         );
         let shipping_original = self.rule(
             "shipping_original",
             &d.shipping_original,
-            r.shipping_original.enabled,
-            &r.shipping_original.list,
-            &r.shipping_original.critical_factor,
-            Some(("business_days", &r.shipping_original.business_days)),
+            r.shipping_original.view(),
         );
         let delivery_letter = self.rule(
             "delivery_letter",
             &d.delivery_letter,
-            r.delivery_letter.enabled,
-            &r.delivery_letter.list,
-            &r.delivery_letter.critical_factor,
-            Some(("days", &r.delivery_letter.days)),
+            r.delivery_letter.view(),
         );
         let delivery_colissimo = self.rule(
             "delivery_colissimo",
             &d.delivery_colissimo,
-            r.delivery_colissimo.enabled,
-            &r.delivery_colissimo.list,
-            &r.delivery_colissimo.critical_factor,
-            Some(("days", &r.delivery_colissimo.days)),
+            r.delivery_colissimo.view(),
         );
         let delivery_chronopost = self.rule(
             "delivery_chronopost",
             &d.delivery_chronopost,
-            r.delivery_chronopost.enabled,
-            &r.delivery_chronopost.list,
-            &r.delivery_chronopost.critical_factor,
-            Some(("business_days", &r.delivery_chronopost.business_days)),
+            r.delivery_chronopost.view(),
         );
         let tracking_not_found = self.rule(
             "tracking_not_found",
             &d.tracking_not_found,
-            r.tracking_not_found.enabled,
-            &r.tracking_not_found.list,
-            &r.tracking_not_found.critical_factor,
-            Some(("hours", &r.tracking_not_found.hours)),
+            r.tracking_not_found.view(),
         );
-        let tracking_stuck = self.rule(
-            "tracking_stuck",
-            &d.tracking_stuck,
-            r.tracking_stuck.enabled,
-            &r.tracking_stuck.list,
-            &r.tracking_stuck.critical_factor,
-            Some(("hours", &r.tracking_stuck.hours)),
-        );
+        let tracking_stuck =
+            self.rule("tracking_stuck", &d.tracking_stuck, r.tracking_stuck.view());
         let tracking_problem = self.rule(
             "tracking_problem",
             &d.tracking_problem,
-            r.tracking_problem.enabled,
-            &r.tracking_problem.list,
-            &None,
-            None,
+            r.tracking_problem.view(),
         );
         let return_to_sender = self.rule(
             "return_to_sender",
             &d.return_to_sender,
-            r.return_to_sender.enabled,
-            &r.return_to_sender.list,
-            &None,
-            None,
+            r.return_to_sender.view(),
         );
         Some(RulesConfig {
             shipping_compatible: shipping_compatible?,
@@ -965,18 +967,9 @@ impl Checker<'_> {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn rule(
-        &mut self,
-        name: &str,
-        default: &RuleConfig,
-        enabled: Option<bool>,
-        list: &S<String>,
-        critical_factor: &S<f64>,
-        threshold: Option<(&str, &S<i64>)>,
-    ) -> Option<RuleConfig> {
-        let list = self.list_name(&format!("rules.{name}.list"), list, &default.list);
-        let critical_factor = match critical_factor {
+    fn rule(&mut self, name: &str, default: &RuleConfig, v: RuleView<'_>) -> Option<RuleConfig> {
+        let list = self.list_name(&format!("rules.{name}.list"), v.list, &default.list);
+        let critical_factor = match v.critical_factor {
             None => Some(default.critical_factor),
             Some(f) if f.get_ref().is_finite() && *f.get_ref() >= 1.0 => Some(*f.get_ref()),
             Some(f) => {
@@ -991,12 +984,12 @@ impl Checker<'_> {
                 None
             }
         };
-        let threshold = match threshold {
+        let threshold = match v.threshold {
             None => Some(default.threshold),
-            Some((unit, v)) => self
+            Some((unit, n)) => self
                 .int(
                     &format!("rules.{name}.{unit}"),
-                    v,
+                    n,
                     default.threshold as i64,
                     1,
                     100_000,
@@ -1004,7 +997,7 @@ impl Checker<'_> {
                 .map(|n| n as u32),
         };
         Some(RuleConfig {
-            enabled: enabled.unwrap_or(default.enabled),
+            enabled: v.enabled.unwrap_or(default.enabled),
             list: list?,
             threshold: threshold?,
             critical_factor: critical_factor?,
@@ -1409,9 +1402,14 @@ fn serde_problem(text: &str, e: &toml::de::Error) -> Problem {
         "wrong type: a secret must be a string (value not shown)".to_owned()
     } else {
         // serde names Rust types; the admin knows TOML's.
-        e.message()
-            .trim()
-            .replace("expected i64", "expected an integer")
+        let m = e.message().trim();
+        // "expected struct RawMagento" would leak our internals.
+        let m = match m.find("expected struct ") {
+            Some(i) => format!("{}expected a table", &m[..i]),
+            None => m.to_owned(),
+        };
+        m.replace("expected i64", "expected an integer")
+            .replace("expected a sequence", "expected an array")
             .replace("expected f64", "expected a number")
             .replace("expected a boolean", "expected true or false")
     };
