@@ -465,3 +465,53 @@ fn schedule_edge_cases() {
         assert_eq!(err.problems()[0].key, "daemon.schedule", "{bad}: {err}");
     }
 }
+
+/// The keys serde accepts in `table`, read from its "unknown field"
+/// message, so that this test follows the loader without a second list.
+fn accepted_keys(table: &str) -> Vec<String> {
+    let text = format!("[{table}]\nzzz_not_a_key = 1\n");
+    let err = config::parse_with_env(&text, Path::new("c.toml"), &no_env).unwrap_err();
+    let msg = &err.problems()[0].message;
+    let (_, expected) = msg.split_once("expected").expect(msg);
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn example_documents_every_key() {
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml.example"))
+            .unwrap();
+    let mut tables: Vec<String> = [
+        "daemon", "calendar", "magento", "carriers", "laposte", "trello",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rules = accepted_keys("rules");
+    assert_eq!(rules.len(), 9, "{rules:?}");
+    for rule in &rules {
+        assert!(
+            example.contains(&format!("[rules.{rule}]")),
+            "[rules.{rule}] missing"
+        );
+        tables.push(format!("rules.{rule}"));
+    }
+    for table in tables {
+        assert!(example.contains(&format!("[{table}]")), "[{table}] missing");
+        let keys = accepted_keys(&table);
+        assert!(!keys.is_empty(), "{table}");
+        for key in keys {
+            // Secrets are shown in one spelling (mostly `_file`); the header
+            // of the example explains the other two.
+            let base = key.trim_end_matches("_file").trim_end_matches("_env");
+            let documented = [key.as_str(), base, &format!("{base}_file")]
+                .iter()
+                .any(|k| example.contains(&format!("{k} = ")));
+            assert!(documented, "{table}.{key} is not in config.toml.example");
+        }
+    }
+}
