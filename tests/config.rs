@@ -302,15 +302,22 @@ fn several_problems_are_reported_together() {
         .unwrap()
         .replace("cutoff = \"16:00\"", "cutoff = \"25:00\"")
         .replace("timezone = \"Europe/Paris\"", "timezone = \"Mars/Olympus\"")
-        .replace("board = \"AbCd1234\"", "board = \"x\"");
+        .replace("board = \"AbCd1234\"", "board = \"x\"")
+        .replace("api_key = \"SEKRET-laposte-key\"\n", "");
     let err = config::parse_with_env(&text, Path::new("c.toml"), &no_env).unwrap_err();
     let keys: Vec<&str> = err.problems().iter().map(|p| p.key.as_str()).collect();
+    // In file order, the missing key (no line) last.
     assert_eq!(
         keys,
-        ["calendar.timezone", "calendar.cutoff", "trello.board"],
+        [
+            "calendar.timezone",
+            "calendar.cutoff",
+            "trello.board",
+            "laposte.api_key"
+        ],
         "{err}"
     );
-    assert_eq!(err.to_string().lines().count(), 3);
+    assert_eq!(err.to_string().lines().count(), 4);
 }
 
 #[test]

@@ -202,6 +202,10 @@ pub fn parse_with_env(
         problems: Vec::new(),
     };
     let config = cx.check(raw);
+    // Report in file order, so the list reads along the file; problems
+    // without a position (missing keys) come last.
+    cx.problems
+        .sort_by_key(|p| (p.line.is_none(), p.line, p.column));
     match config {
         Some(c) if cx.problems.is_empty() => Ok(c),
         _ => Err(ConfigError::Invalid {
