@@ -11,7 +11,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 use crate::config::CalendarConfig;
@@ -133,9 +135,12 @@ impl Calendar {
             LocalResult::Single(x) => x.with_timezone(&Utc),
             LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
             LocalResult::None => {
-                // Walk forward minute by minute out of the gap (at most a
-                // couple of hours in any real zone).
-                let mut probe = naive;
+                // Walk forward out of the gap minute by minute from the
+                // start of the minute, so that 02:30:30 in the spring gap
+                // gives 03:00:00, the gap's end, not 03:00:30. Gaps last at
+                // most a couple of hours in any real zone.
+                let mut probe =
+                    d.and_time(NaiveTime::from_hms_opt(t.hour(), t.minute(), 0).unwrap_or(t));
                 for _ in 0..(24 * 60) {
                     probe += chrono::Duration::minutes(1);
                     if let Some(x) = self.tz.from_local_datetime(&probe).earliest() {
@@ -165,6 +170,9 @@ impl Calendar {
 }
 
 /// Easter Sunday by the anonymous Gregorian algorithm (Meeus/Jones/Butcher).
+///
+/// Panics if `year` is outside what `NaiveDate` can represent (±262 143);
+/// callers that take a year from outside check [`is_supported_year`] first.
 pub fn easter_sunday(year: i32) -> NaiveDate {
     let a = year.rem_euclid(19);
     let b = year.div_euclid(100);
@@ -184,8 +192,18 @@ pub fn easter_sunday(year: i32) -> NaiveDate {
         .expect("the Easter algorithm yields a valid March or April date")
 }
 
-/// The French public holidays (metropolitan) of `year`, sorted.
+/// Years whose holidays this module computes: the Gregorian calendar (the
+/// Easter algorithm assumes it) up to what `NaiveDate` represents.
+pub fn is_supported_year(year: i32) -> bool {
+    (1583..=200_000).contains(&year)
+}
+
+/// The French public holidays (metropolitan) of `year`, sorted; empty for a
+/// year outside [`is_supported_year`].
 pub fn public_holidays(year: i32) -> Vec<(NaiveDate, &'static str)> {
+    if !is_supported_year(year) {
+        return Vec::new();
+    }
     let fixed = |m: u32, d: u32| NaiveDate::from_ymd_opt(year, m, d);
     let easter = easter_sunday(year);
     let after_easter = |n: u64| easter.checked_add_days(Days::new(n));
@@ -242,9 +260,23 @@ pub fn holiday_name(d: NaiveDate) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn with_extra(closed: &[NaiveDate], open: &[NaiveDate]) -> Calendar {
+        Calendar::new(&CalendarConfig {
+            timezone: chrono_tz::Europe::Paris,
+            cutoff: NaiveTime::from_hms_opt(16, 0, 0).unwrap(),
+            extra_closed_days: closed.to_vec(),
+            extra_open_days: open.to_vec(),
+        })
     }
 
     #[test]
@@ -257,14 +289,227 @@ mod tests {
             10
         );
         assert_eq!(cal.business_days_between(d(2026, 4, 30), d(2026, 5, 18)), 9);
+        assert_eq!(cal.add_business_days(d(2026, 4, 30), 10), d(2026, 5, 19));
     }
 
     #[test]
     fn holidays_2027() {
         let h = public_holidays(2027);
-        assert_eq!(h.len(), 11);
-        assert!(h.contains(&(d(2027, 3, 29), "Lundi de Pâques")));
-        assert!(h.contains(&(d(2027, 5, 6), "Ascension")));
-        assert!(h.contains(&(d(2027, 5, 17), "Lundi de Pentecôte")));
+        let expected = [
+            (d(2027, 1, 1), "Jour de l'an"),
+            (d(2027, 3, 29), "Lundi de Pâques"),
+            (d(2027, 5, 1), "Fête du Travail"),
+            (d(2027, 5, 6), "Ascension"),
+            (d(2027, 5, 8), "Victoire 1945"),
+            (d(2027, 5, 17), "Lundi de Pentecôte"),
+            (d(2027, 7, 14), "Fête nationale"),
+            (d(2027, 8, 15), "Assomption"),
+            (d(2027, 11, 1), "Toussaint"),
+            (d(2027, 11, 11), "Armistice 1918"),
+            (d(2027, 12, 25), "Noël"),
+        ];
+        assert_eq!(h, expected);
+        for (day, name) in expected {
+            assert_eq!(holiday_name(day), Some(name));
+        }
+    }
+
+    #[test]
+    fn easter_for_known_years() {
+        for (y, m, day) in [
+            (2008, 3, 23),
+            (2011, 4, 24),
+            (2019, 4, 21),
+            (2024, 3, 31),
+            (2025, 4, 20),
+            (2026, 4, 5),
+            (2027, 3, 28),
+            (2038, 4, 25),
+            (2285, 3, 22),
+        ] {
+            assert_eq!(easter_sunday(y), d(y, m, day), "Easter {y}");
+        }
+    }
+
+    #[test]
+    fn unsupported_years_give_no_holidays_instead_of_panicking() {
+        assert!(public_holidays(262_144).is_empty());
+        assert!(public_holidays(1000).is_empty());
+        assert_eq!(public_holidays(1583).len(), 11);
+    }
+
+    #[test]
+    fn extra_closed_and_open_days() {
+        // Whit Monday 2027 re-opened, Christmas Eve 2026 (a Thursday) closed.
+        let cal = with_extra(&[d(2026, 12, 24)], &[d(2027, 5, 17)]);
+        assert!(cal.is_business_day(d(2027, 5, 17)));
+        assert!(!Calendar::france().is_business_day(d(2027, 5, 17)));
+        assert!(!cal.is_business_day(d(2026, 12, 24)));
+        assert_eq!(cal.next_business_day(d(2026, 12, 23)), d(2026, 12, 28));
+        // Friday 14 May 2027 → Monday 17 May is open again.
+        assert_eq!(cal.next_business_day(d(2027, 5, 14)), d(2027, 5, 17));
+        assert_eq!(
+            Calendar::france().next_business_day(d(2027, 5, 14)),
+            d(2027, 5, 18)
+        );
+        assert_eq!(
+            cal.extra_closed_days(2026).collect::<Vec<_>>(),
+            [d(2026, 12, 24)]
+        );
+        assert_eq!(cal.extra_open_days(2026).count(), 0);
+        // A Saturday can be opened too (inventory catch-up).
+        let sat = with_extra(&[], &[d(2026, 6, 6)]);
+        assert!(sat.is_business_day(d(2026, 6, 6)));
+    }
+
+    #[test]
+    fn due_ship_day_cutoff_in_winter_and_summer_time() {
+        let cal = Calendar::france();
+        // Friday 27 March 2026, CET (UTC+1): 15:59 and 16:01 local.
+        assert_eq!(
+            cal.due_ship_day(utc("2026-03-27T14:59:00Z")),
+            d(2026, 3, 27)
+        );
+        assert_eq!(
+            cal.due_ship_day(utc("2026-03-27T15:01:00Z")),
+            d(2026, 3, 30)
+        );
+        // Monday 30 March 2026, the day after the switch, CEST (UTC+2): a
+        // fixed +1 offset would call 14:01 UTC "15:01" and be wrong.
+        assert_eq!(
+            cal.due_ship_day(utc("2026-03-30T13:59:00Z")),
+            d(2026, 3, 30)
+        );
+        assert_eq!(
+            cal.due_ship_day(utc("2026-03-30T14:01:00Z")),
+            d(2026, 3, 31)
+        );
+        // Friday 23 October 2026, still CEST.
+        assert_eq!(
+            cal.due_ship_day(utc("2026-10-23T13:59:00Z")),
+            d(2026, 10, 23)
+        );
+        assert_eq!(
+            cal.due_ship_day(utc("2026-10-23T14:01:00Z")),
+            d(2026, 10, 26)
+        );
+        // Monday 26 October 2026, back to CET.
+        assert_eq!(
+            cal.due_ship_day(utc("2026-10-26T14:59:00Z")),
+            d(2026, 10, 26)
+        );
+        assert_eq!(
+            cal.due_ship_day(utc("2026-10-26T15:01:00Z")),
+            d(2026, 10, 27)
+        );
+        // Exactly 16:00 is not before the cutoff.
+        assert_eq!(
+            cal.due_ship_day(utc("2026-10-26T15:00:00Z")),
+            d(2026, 10, 27)
+        );
+        // Friday 23:30 UTC is already Saturday in Paris: due Monday.
+        assert_eq!(
+            cal.due_ship_day(utc("2026-03-27T23:30:00Z")),
+            d(2026, 3, 30)
+        );
+        // Validated on a holiday morning (Ascension 2026): next business day.
+        assert_eq!(
+            cal.due_ship_day(utc("2026-05-14T08:00:00Z")),
+            d(2026, 5, 15)
+        );
+    }
+
+    #[test]
+    fn local_instant_in_the_spring_gap_and_autumn_overlap() {
+        let cal = Calendar::france();
+        // 29 March 2026: 02:00-03:00 does not exist; the gap ends at 03:00
+        // CEST = 01:00 UTC.
+        let t = |h, m, s| NaiveTime::from_hms_opt(h, m, s).unwrap();
+        assert_eq!(
+            cal.local_instant(d(2026, 3, 29), t(2, 30, 0)),
+            utc("2026-03-29T01:00:00Z")
+        );
+        assert_eq!(
+            cal.local_instant(d(2026, 3, 29), t(2, 30, 30)),
+            utc("2026-03-29T01:00:00Z")
+        );
+        assert_eq!(
+            cal.local_instant(d(2026, 3, 29), t(3, 0, 0)),
+            utc("2026-03-29T01:00:00Z")
+        );
+        // 25 October 2026: 02:30 happens twice; the earlier is CEST.
+        assert_eq!(
+            cal.local_instant(d(2026, 10, 25), t(2, 30, 0)),
+            utc("2026-10-25T00:30:00Z")
+        );
+        // Days of 23 and 25 hours.
+        assert_eq!(
+            cal.start_of_day(d(2026, 3, 29)),
+            utc("2026-03-28T23:00:00Z")
+        );
+        assert_eq!(cal.end_of_day(d(2026, 3, 29)), utc("2026-03-29T22:00:00Z"));
+        assert_eq!(
+            cal.start_of_day(d(2026, 10, 25)),
+            utc("2026-10-24T22:00:00Z")
+        );
+        assert_eq!(cal.end_of_day(d(2026, 10, 25)), utc("2026-10-25T23:00:00Z"));
+        // Local date across the switch.
+        assert_eq!(cal.local_date(utc("2026-10-25T22:59:59Z")), d(2026, 10, 25));
+        assert_eq!(cal.local_date(utc("2026-10-25T23:00:00Z")), d(2026, 10, 26));
+    }
+
+    /// A day between 2000 and 2060.
+    fn day() -> impl Strategy<Value = NaiveDate> {
+        (0u64..22_000).prop_map(|n| d(2000, 1, 1) + Days::new(n))
+    }
+
+    /// The French calendar with a few random overrides.
+    fn calendar() -> impl Strategy<Value = Calendar> {
+        (
+            proptest::collection::vec(day(), 0..20),
+            proptest::collection::vec(day(), 0..20),
+        )
+            .prop_map(|(closed, open)| with_extra(&closed, &open))
+    }
+
+    proptest! {
+        #[test]
+        fn counting_is_additive(cal in calendar(), a in day(), b in day(), c in day()) {
+            prop_assert_eq!(
+                cal.business_days_between(a, b) + cal.business_days_between(b, c),
+                cal.business_days_between(a, c)
+            );
+        }
+
+        #[test]
+        fn next_business_day_is_the_first_one(cal in calendar(), a in day()) {
+            let next = cal.next_business_day(a);
+            prop_assert!(next > a);
+            prop_assert!(cal.is_business_day(next));
+            for between in a.iter_days().skip(1).take_while(|x| *x < next) {
+                prop_assert!(!cal.is_business_day(between));
+            }
+            prop_assert_eq!(cal.business_days_between(a, next), 1);
+        }
+
+        #[test]
+        fn add_business_days_agrees_with_counting(cal in calendar(), a in day(), n in 0u32..60) {
+            let later = cal.add_business_days(a, n);
+            prop_assert_eq!(cal.business_days_between(a, later), i64::from(n));
+            if n > 0 {
+                prop_assert!(cal.is_business_day(later));
+            }
+        }
+
+        #[test]
+        fn due_ship_day_is_a_business_day_not_before_validation(
+            cal in calendar(),
+            secs in 946_684_800i64..2_800_000_000,
+        ) {
+            let t = DateTime::from_timestamp(secs, 0).unwrap();
+            let due = cal.due_ship_day(t);
+            prop_assert!(cal.is_business_day(due));
+            prop_assert!(due >= cal.local_date(t));
+        }
     }
 }

@@ -18,6 +18,9 @@ use url::Url;
 
 use crate::secret::Secret;
 
+mod load;
+pub use load::{ConfigError, Problem, defaults, load, load_calendar, parse, parse_with_env};
+
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -169,6 +172,24 @@ impl RulesConfig {
             tracking_problem: rule(LIST_TRACKING, 0),
             return_to_sender: rule(LIST_RETURN, 0),
         }
+    }
+}
+
+impl RulesConfig {
+    /// Every rule with its config key, in the order of DESIGN.md's tables.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &RuleConfig)> {
+        [
+            ("shipping_compatible", &self.shipping_compatible),
+            ("shipping_original", &self.shipping_original),
+            ("delivery_letter", &self.delivery_letter),
+            ("delivery_colissimo", &self.delivery_colissimo),
+            ("delivery_chronopost", &self.delivery_chronopost),
+            ("tracking_not_found", &self.tracking_not_found),
+            ("tracking_stuck", &self.tracking_stuck),
+            ("tracking_problem", &self.tracking_problem),
+            ("return_to_sender", &self.return_to_sender),
+        ]
+        .into_iter()
     }
 }
 

@@ -1,0 +1,524 @@
+//! The configuration contract, tested from the outside: the shipped example
+//! parses, and every broken variant under `tests/configs/broken/` is
+//! rejected with the key (and line) named and no secret in the message.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use colisync::config::{self, ConfigError, MagentoAuth, RulesConfig};
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+/// Parses `broken/<name>.toml`, expecting an error whose first problem names
+/// `key` at `line` and whose message contains `fragment`; no dummy secret
+/// ("SEKRET...") may appear anywhere in the rendered error.
+fn check(name: &str, key: &str, line: Option<usize>, fragment: &str) {
+    let path = dir().join(format!("broken/{name}.toml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let err = match config::parse_with_env(&text, Path::new("config.toml"), &no_env) {
+        Ok(_) => panic!("{name}: accepted"),
+        Err(e) => e,
+    };
+    let shown = err.to_string();
+    let debug = format!("{err:?}");
+    eprintln!("{name}: {shown}");
+    assert!(
+        !shown.contains("SEKRET") && !debug.contains("SEKRET"),
+        "{name}: secret leaked: {shown}"
+    );
+    assert!(
+        !shown.contains("123456789"),
+        "{name}: secret-typed value leaked: {shown}"
+    );
+    let p = err
+        .problems()
+        .iter()
+        .find(|p| p.key == key)
+        .unwrap_or_else(|| panic!("{name}: no problem names {key:?}: {shown}"));
+    assert_eq!(p.line, line, "{name}: line of {key}: {shown}");
+    assert!(
+        p.message.contains(fragment),
+        "{name}: {:?} lacks {fragment:?}",
+        p.message
+    );
+    let prefix = match line {
+        Some(l) => format!("config.toml:{l}:"),
+        None => "config.toml: ".to_owned(),
+    };
+    assert!(shown.contains(&prefix), "{name}: no {prefix:?} in {shown}");
+    assert!(
+        shown.contains(&format!("{key}: ")),
+        "{name}: key not shown in {shown}"
+    );
+}
+
+// One test per error kind. Lines are those of the files under
+// tests/configs/broken/ (each is valid.toml with one mistake).
+
+#[test]
+fn unknown_key_is_named_with_its_table() {
+    check(
+        "unknown_key",
+        "daemon.state_dirr",
+        Some(6),
+        "unknown field `state_dirr`",
+    );
+}
+
+#[test]
+fn threshold_under_the_wrong_unit_is_an_unknown_key() {
+    check(
+        "threshold_wrong_unit",
+        "rules.shipping_compatible.days",
+        Some(29),
+        "business_days",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    check(
+        "wrong_type",
+        "magento.lookback_days",
+        Some(18),
+        "expected an integer",
+    );
+}
+
+#[test]
+fn impossible_date() {
+    check(
+        "impossible_date",
+        "calendar.extra_closed_days[0]",
+        Some(11),
+        "2026-02-30",
+    );
+}
+
+#[test]
+fn open_day_not_a_date() {
+    check(
+        "open_day_not_a_date",
+        "calendar.extra_open_days[0]",
+        Some(12),
+        "YYYY-MM-DD",
+    );
+}
+
+#[test]
+fn cutoff_not_hhmm() {
+    check("cutoff_not_hhmm", "calendar.cutoff", Some(10), "HH:MM");
+}
+
+#[test]
+fn cron_that_does_not_parse() {
+    check("cron_unparsable", "daemon.schedule", Some(5), "Hours");
+}
+
+#[test]
+fn cron_with_five_fields_says_seconds_first() {
+    check(
+        "cron_five_fields",
+        "daemon.schedule",
+        Some(5),
+        "six or seven fields, seconds first",
+    );
+}
+
+#[test]
+fn cron_with_numeric_weekday_says_write_names() {
+    check(
+        "cron_numeric_weekday",
+        "daemon.schedule",
+        Some(5),
+        "Mon-Fri",
+    );
+}
+
+#[test]
+fn unknown_timezone() {
+    check(
+        "unknown_timezone",
+        "calendar.timezone",
+        Some(9),
+        "Europe/Pariss",
+    );
+}
+
+#[test]
+fn url_without_scheme() {
+    check("url_no_scheme", "magento.base_url", Some(15), "not a URL");
+}
+
+#[test]
+fn url_not_http() {
+    check("url_not_http", "magento.base_url", Some(15), "https://");
+}
+
+#[test]
+fn empty_secret() {
+    check("secret_empty", "magento.token", Some(16), "empty");
+}
+
+#[test]
+fn unreadable_secret_file() {
+    check(
+        "secret_unreadable",
+        "magento.token_file",
+        Some(16),
+        "cannot read secret file",
+    );
+}
+
+#[test]
+fn secret_given_twice() {
+    check(
+        "secret_twice",
+        "trello.token",
+        Some(24),
+        "token, token_file",
+    );
+}
+
+#[test]
+fn missing_secret() {
+    check("secret_missing", "trello.token", None, "missing secret");
+}
+
+#[test]
+fn secret_of_the_wrong_type_is_not_quoted() {
+    check(
+        "secret_wrong_type",
+        "magento.token",
+        Some(16),
+        "value not shown",
+    );
+}
+
+#[test]
+fn secret_env_variable_unset() {
+    check(
+        "secret_env_unset",
+        "laposte.api_key_env",
+        Some(20),
+        "COLISYNC_TEST_SURELY_UNSET",
+    );
+}
+
+#[test]
+fn incomplete_oauth_names_the_missing_value() {
+    check(
+        "oauth_incomplete",
+        "magento.access_token_secret",
+        None,
+        "all four",
+    );
+}
+
+#[test]
+fn syntax_error_on_a_secret_line_does_not_echo_it() {
+    check(
+        "syntax_error_in_secret",
+        "magento.token",
+        Some(16),
+        "string",
+    );
+}
+
+#[test]
+fn board_that_is_neither_id_nor_short_link() {
+    check("board_invalid", "trello.board", Some(25), "short link");
+}
+
+#[test]
+fn invalid_glob() {
+    check("glob_invalid", "magento.original_skus[1]", Some(17), "glob");
+}
+
+#[test]
+fn empty_list_name() {
+    check(
+        "list_empty",
+        "rules.shipping_compatible.list",
+        Some(28),
+        "empty",
+    );
+}
+
+#[test]
+fn resolved_list_equal_to_an_intake_list() {
+    check(
+        "resolved_is_intake",
+        "trello.resolved_list",
+        Some(26),
+        "must differ",
+    );
+}
+
+#[test]
+fn critical_factor_below_one() {
+    check(
+        "critical_factor_below_one",
+        "rules.shipping_compatible.critical_factor",
+        Some(30),
+        "at least 1",
+    );
+}
+
+#[test]
+fn every_broken_file_has_a_test() {
+    // A broken file nobody checks is a test that cannot fail.
+    let src =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config.rs"))
+            .unwrap();
+    // rustfmt may break a call over lines: compare without whitespace.
+    let src: String = src.split_whitespace().collect();
+    for e in std::fs::read_dir(dir().join("broken")).unwrap() {
+        let name = e
+            .unwrap()
+            .path()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            src.contains(&format!("check(\"{name}\"")),
+            "no test for broken/{name}.toml"
+        );
+    }
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let text = std::fs::read_to_string(dir().join("valid.toml"))
+        .unwrap()
+        .replace("cutoff = \"16:00\"", "cutoff = \"25:00\"")
+        .replace("timezone = \"Europe/Paris\"", "timezone = \"Mars/Olympus\"")
+        .replace("board = \"AbCd1234\"", "board = \"x\"")
+        .replace("api_key = \"SEKRET-laposte-key\"\n", "");
+    let err = config::parse_with_env(&text, Path::new("c.toml"), &no_env).unwrap_err();
+    let keys: Vec<&str> = err.problems().iter().map(|p| p.key.as_str()).collect();
+    // In file order, the missing key (no line) last.
+    assert_eq!(
+        keys,
+        [
+            "calendar.timezone",
+            "calendar.cutoff",
+            "trello.board",
+            "laposte.api_key"
+        ],
+        "{err}"
+    );
+    assert_eq!(err.to_string().lines().count(), 4);
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = config::load(Path::new("/nonexistent/colisync/config.toml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }));
+    assert!(
+        err.to_string()
+            .contains("/nonexistent/colisync/config.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn valid_config_gets_the_documented_defaults() {
+    let text = std::fs::read_to_string(dir().join("valid.toml")).unwrap();
+    let c = config::parse_with_env(&text, Path::new("valid.toml"), &no_env).unwrap();
+    assert_eq!(c.daemon.schedule_text, "0 */15 7-20 * * Mon-Sat");
+    assert_eq!(c.daemon.state_dir, Path::new("/var/lib/colisync"));
+    assert_eq!(c.daemon.listen, None);
+    assert_eq!(c.calendar.timezone, chrono_tz::Europe::Paris);
+    assert_eq!(c.calendar.cutoff.to_string(), "16:00:00");
+    assert_eq!(
+        c.magento.admin_url.as_str(),
+        "https://shop.example.fr/admin"
+    );
+    assert_eq!(c.magento.lookback_days, 90);
+    assert_eq!(c.magento.validated_statuses, ["processing", "complete"]);
+    assert_eq!(c.magento.page_size, 100);
+    assert_eq!(c.magento.overlap, Duration::from_secs(120));
+    assert_eq!(c.magento.timeout, Duration::from_secs(30));
+    assert!(
+        matches!(&c.magento.auth, MagentoAuth::Bearer(s) if s.expose() == "SEKRET-magento-token")
+    );
+    assert_eq!(c.carriers.letter[0].as_str(), "flatrate_*");
+    assert_eq!(c.carriers.colissimo[0].as_str(), "colissimo_*");
+    assert_eq!(c.carriers.chronopost[0].as_str(), "chronopost_*");
+    assert_eq!(c.laposte.base_url.as_str(), "https://api.laposte.fr/");
+    assert_eq!(c.laposte.requests_per_second, 5);
+    assert_eq!(c.laposte.timeout, Duration::from_secs(20));
+    assert_eq!(c.trello.base_url.as_str(), "https://api.trello.com/");
+    assert_eq!(c.trello.board, "AbCd1234");
+    assert_eq!(c.trello.resolved_list, "Résolu");
+    assert_eq!(c.trello.rate_limit, 100);
+    assert_eq!(c.trello.rate_window, Duration::from_secs(10));
+    assert_eq!(c.rules, RulesConfig::seed_defaults());
+    // Debug of the whole config shows no secret.
+    assert!(!format!("{c:?}").contains("SEKRET"));
+}
+
+#[test]
+fn shipped_example_parses_with_every_key_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = common::example_with_credentials(tmp.path());
+    let c = config::parse_with_env(&text, Path::new("config.toml.example"), &no_env).unwrap();
+    // Secrets from files, trailing newline trimmed.
+    assert!(
+        matches!(&c.magento.auth, MagentoAuth::Bearer(s) if s.expose() == "SEKRET-magento-token")
+    );
+    assert_eq!(c.trello.token.expose(), "SEKRET-trello-token");
+    assert_eq!(c.laposte.api_key.expose(), "SEKRET-laposte-api-key");
+    // The example documents the defaults: same values as leaving keys out.
+    assert_eq!(c.rules, RulesConfig::seed_defaults());
+    assert_eq!(
+        c.daemon.listen.map(|a| a.to_string()).as_deref(),
+        Some("127.0.0.1:9187")
+    );
+    assert_eq!(c.calendar.extra_open_days.len(), 1);
+    assert_eq!(c.calendar.extra_closed_days.len(), 2);
+}
+
+#[test]
+fn secrets_from_env_and_oauth_four_values() {
+    let text = std::fs::read_to_string(dir().join("valid.toml"))
+        .unwrap()
+        .replace(
+            "token = \"SEKRET-magento-token\"",
+            "consumer_key_env = \"CK\"\nconsumer_secret_env = \"CS\"\naccess_token_env = \"AT\"\naccess_token_secret_env = \"ATS\"",
+        )
+        .replace("api_key = \"SEKRET-laposte-key\"", "api_key_env = \"LP\"");
+    let env = |name: &str| Some(format!("SEKRET-env-{name}"));
+    let c = config::parse_with_env(&text, Path::new("c.toml"), &env).unwrap();
+    match &c.magento.auth {
+        MagentoAuth::OAuth1 {
+            consumer_key,
+            access_token_secret,
+            ..
+        } => {
+            assert_eq!(consumer_key.expose(), "SEKRET-env-CK");
+            assert_eq!(access_token_secret.expose(), "SEKRET-env-ATS");
+        }
+        other => panic!("expected OAuth1, got {other:?}"),
+    }
+    assert_eq!(c.laposte.api_key.expose(), "SEKRET-env-LP");
+}
+
+#[test]
+fn secret_file_keeps_inner_content_and_rejects_blank_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good");
+    std::fs::write(&good, "SEKRET-abc def\r\n\n").unwrap();
+    let blank = tmp.path().join("blank");
+    std::fs::write(&blank, "\n").unwrap();
+    let base = std::fs::read_to_string(dir().join("valid.toml")).unwrap();
+    let with = |p: &Path| {
+        base.replace(
+            "token = \"SEKRET-trello-token\"",
+            &format!("token_file = {:?}", p.display().to_string()),
+        )
+    };
+    let c = config::parse_with_env(&with(&good), Path::new("c.toml"), &no_env).unwrap();
+    assert_eq!(c.trello.token.expose(), "SEKRET-abc def");
+    let err = config::parse_with_env(&with(&blank), Path::new("c.toml"), &no_env).unwrap_err();
+    assert_eq!(err.problems()[0].key, "trello.token_file");
+    assert!(err.to_string().contains("is empty"), "{err}");
+}
+
+#[test]
+fn bare_toml_dates_are_accepted_and_overlaps_rejected() {
+    let base = std::fs::read_to_string(dir().join("valid.toml")).unwrap();
+    let text = base.replace(
+        "extra_closed_days = [\"2026-12-24\"]",
+        "extra_closed_days = [2026-12-24]",
+    );
+    let c = config::parse_with_env(&text, Path::new("c.toml"), &no_env).unwrap();
+    assert_eq!(c.calendar.extra_closed_days[0].to_string(), "2026-12-24");
+    let text = base.replace(
+        "extra_closed_days = [\"2026-12-24\"]",
+        "extra_closed_days = [\"2027-05-17\"]",
+    );
+    let err = config::parse_with_env(&text, Path::new("c.toml"), &no_env).unwrap_err();
+    assert_eq!(err.problems()[0].key, "calendar.extra_open_days[0]");
+}
+
+#[test]
+fn schedule_edge_cases() {
+    let base = std::fs::read_to_string(dir().join("valid.toml")).unwrap();
+    let with = |s: &str| base.replace("\"0 */15 7-20 * * Mon-Sat\"", &format!("{s:?}"));
+    // Accepted: names, steps, seven fields, shorthand.
+    for ok in [
+        "0 0 9 * * Mon-Fri",
+        "0 */5 * * * Mon-Fri/2",
+        "0 0 9 * * * 2030",
+        "@hourly",
+    ] {
+        config::parse_with_env(&with(ok), Path::new("c.toml"), &no_env)
+            .unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    // Rejected: numeric weekdays in any position, too few fields, never fires.
+    for bad in ["0 0 9 * * Mon,5", "0 0 9 * *", "0 0 9 * * Mon 2001"] {
+        let err = config::parse_with_env(&with(bad), Path::new("c.toml"), &no_env).unwrap_err();
+        assert_eq!(err.problems()[0].key, "daemon.schedule", "{bad}: {err}");
+    }
+}
+
+/// The keys serde accepts in `table`, read from its "unknown field"
+/// message, so that this test follows the loader without a second list.
+fn accepted_keys(table: &str) -> Vec<String> {
+    let text = format!("[{table}]\nzzz_not_a_key = 1\n");
+    let err = config::parse_with_env(&text, Path::new("c.toml"), &no_env).unwrap_err();
+    let msg = &err.problems()[0].message;
+    let (_, expected) = msg.split_once("expected").expect(msg);
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn example_documents_every_key() {
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml.example"))
+            .unwrap();
+    let mut tables: Vec<String> = [
+        "daemon", "calendar", "magento", "carriers", "laposte", "trello",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rules = accepted_keys("rules");
+    assert_eq!(rules.len(), 9, "{rules:?}");
+    for rule in &rules {
+        assert!(
+            example.contains(&format!("[rules.{rule}]")),
+            "[rules.{rule}] missing"
+        );
+        tables.push(format!("rules.{rule}"));
+    }
+    for table in tables {
+        assert!(example.contains(&format!("[{table}]")), "[{table}] missing");
+        let keys = accepted_keys(&table);
+        assert!(!keys.is_empty(), "{table}");
+        for key in keys {
+            // Secrets are shown in one spelling (mostly `_file`); the header
+            // of the example explains the other two.
+            let base = key.trim_end_matches("_file").trim_end_matches("_env");
+            let documented = [key.as_str(), base, &format!("{base}_file")]
+                .iter()
+                .any(|k| example.contains(&format!("{k} = ")));
+            assert!(documented, "{table}.{key} is not in config.toml.example");
+        }
+    }
+}
