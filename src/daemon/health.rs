@@ -1,0 +1,152 @@
+//! `/healthz` and `/metrics` for the daemon, served on `daemon.listen`.
+//!
+//! The numbers are kept in one [`Health`] shared by the loop and the HTTP
+//! handlers. Labels are bounded (per rule, per action, per API), never per
+//! order: a shop with a million orders has the same number of series as one
+//! with ten. The Prometheus text format is written by hand: a dozen series
+//! do not need an exporter crate.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+
+use super::pass::PassReport;
+
+/// What the daemon knows about itself.
+#[derive(Debug, Default)]
+pub struct HealthState {
+    pub started_at: Option<DateTime<Utc>>,
+    pub passes_ok: u64,
+    pub passes_failed: u64,
+    pub last_pass_end: Option<DateTime<Utc>>,
+    pub last_pass_seconds: f64,
+    /// Problems listed by the last pass's failures (first few), for /healthz.
+    pub last_errors: Vec<String>,
+    /// Trello writes by action (create, update, resolve, ...), cumulative.
+    pub writes: BTreeMap<&'static str, u64>,
+    /// Findings of the last pass per rule.
+    pub findings: BTreeMap<&'static str, u64>,
+    pub next_pass: Option<DateTime<Utc>>,
+}
+
+/// Shared handle; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Health(Arc<Mutex<HealthState>>);
+
+impl Health {
+    pub fn record_pass(&self, report: &PassReport, seconds: f64, end: DateTime<Utc>) {
+        let mut h = self.lock();
+        if report.is_success() {
+            h.passes_ok += 1;
+        } else {
+            h.passes_failed += 1;
+        }
+        h.last_pass_end = Some(end);
+        h.last_pass_seconds = seconds;
+        h.last_errors = report.errors.iter().take(5).cloned().collect();
+        for (action, n) in report.writes_by_action() {
+            *h.writes.entry(action).or_default() += n;
+        }
+        h.findings = report.findings_by_rule();
+    }
+
+    pub fn set_next_pass(&self, at: Option<DateTime<Utc>>) {
+        self.lock().next_pass = at;
+    }
+
+    pub fn set_started(&self, at: DateTime<Utc>) {
+        self.lock().started_at = Some(at);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HealthState> {
+        // A panic while holding the lock leaves plain counters: still usable.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render_metrics(&self) -> String {
+        let h = self.lock();
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP colisync_passes_total Passes run, by outcome.");
+        let _ = writeln!(out, "# TYPE colisync_passes_total counter");
+        let _ = writeln!(out, "colisync_passes_total{{outcome=\"ok\"}} {}", h.passes_ok);
+        let _ = writeln!(out, "colisync_passes_total{{outcome=\"failed\"}} {}", h.passes_failed);
+        let _ = writeln!(out, "# HELP colisync_last_pass_end_timestamp_seconds End of the last pass.");
+        let _ = writeln!(out, "# TYPE colisync_last_pass_end_timestamp_seconds gauge");
+        let _ = writeln!(
+            out,
+            "colisync_last_pass_end_timestamp_seconds {}",
+            h.last_pass_end.map_or(0, |t| t.timestamp())
+        );
+        let _ = writeln!(out, "# HELP colisync_last_pass_duration_seconds Duration of the last pass.");
+        let _ = writeln!(out, "# TYPE colisync_last_pass_duration_seconds gauge");
+        let _ = writeln!(out, "colisync_last_pass_duration_seconds {:.3}", h.last_pass_seconds);
+        let _ = writeln!(out, "# HELP colisync_trello_writes_total Trello writes, by action.");
+        let _ = writeln!(out, "# TYPE colisync_trello_writes_total counter");
+        for (action, n) in &h.writes {
+            let _ = writeln!(out, "colisync_trello_writes_total{{action=\"{action}\"}} {n}");
+        }
+        let _ = writeln!(out, "# HELP colisync_findings Problems found by the last pass, by rule.");
+        let _ = writeln!(out, "# TYPE colisync_findings gauge");
+        for (rule, n) in &h.findings {
+            let _ = writeln!(out, "colisync_findings{{rule=\"{rule}\"}} {n}");
+        }
+        out
+    }
+
+    /// `/healthz`: 200 while the last pass succeeded (or none ran yet), 503
+    /// with the first errors when it failed.
+    pub fn render_health(&self) -> (StatusCode, String) {
+        let h = self.lock();
+        let failed = h.passes_failed > 0 && h.last_errors.iter().next().is_some();
+        let body = serde_json::json!({
+            "status": if failed { "degraded" } else { "ok" },
+            "started_at": h.started_at.map(|t| t.to_rfc3339()),
+            "last_pass_end": h.last_pass_end.map(|t| t.to_rfc3339()),
+            "next_pass": h.next_pass.map(|t| t.to_rfc3339()),
+            "last_errors": h.last_errors,
+        });
+        let code = if failed {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        };
+        (code, body.to_string())
+    }
+}
+
+async fn healthz(State(h): State<Health>) -> impl IntoResponse {
+    let (code, body) = h.render_health();
+    (code, [(header::CONTENT_TYPE, "application/json")], body)
+}
+
+async fn metrics(State(h): State<Health>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        h.render_metrics(),
+    )
+}
+
+/// Serves `/healthz` and `/metrics` until the runtime stops.
+pub async fn serve(addr: SocketAddr, health: Health) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(health);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "health endpoint stopped");
+        }
+    });
+    Ok(local)
+}

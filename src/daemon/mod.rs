@@ -1,0 +1,189 @@
+//! The daemon: when passes run, how they stop, how the config reloads.
+//!
+//! The outer shell of the pipeline (ARCHITECTURE.md). [`pass`] ties the
+//! stages together for one pass; this module decides when a pass starts (the
+//! cron schedule, in the configured timezone), and speaks to systemd.
+//!
+//! ## Shutdown and reload protocol
+//!
+//! Signals never interrupt a Trello write. SIGTERM (or Ctrl-C) raises the
+//! shared [`Stop`] flag; a running pass checks it between actions, finishes
+//! the action in hand (journal settled, state flushed) and returns; the loop
+//! then exits. Between passes SIGTERM exits at once.
+//!
+//! SIGHUP reloads the configuration file. A file that does not validate is
+//! logged and ignored: the daemon keeps running with the old one. The state
+//! directory is kept open across reloads (sled allows one opener per
+//! process); a changed `state_dir` is reported and takes effect on restart.
+//!
+//! Each tick is computed from the schedule after the end of the previous
+//! pass, so a pass longer than the interval skips ticks instead of queueing
+//! them. In Europe/Paris a tick inside the spring DST gap does not happen
+//! and one inside the autumn overlap happens twice: harmless, since passes
+//! are idempotent.
+
+pub mod health;
+pub mod pass;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::{self, Config};
+use crate::state::State;
+use health::Health;
+use pass::Engine;
+
+/// Raised by SIGTERM; read by the pass between actions.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The next tick of the schedule strictly after `after`.
+pub fn next_tick(config: &Config, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let tz = config.calendar.timezone;
+    config
+        .daemon
+        .schedule
+        .after(&after.with_timezone(&tz))
+        .next()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// `colisync run`.
+pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = config::load(config_path)?;
+    let state = State::open(&config.daemon.state_dir)
+        .with_context(|| format!("opening the state in {}", config.daemon.state_dir.display()))?;
+    let mut engine = Engine::new(config.clone(), state)?;
+    let mut config = config;
+
+    let health = Health::default();
+    health.set_started(Utc::now());
+    if let Some(addr) = config.daemon.listen {
+        let bound = health::serve(addr, health.clone())
+            .await
+            .with_context(|| format!("listening on {addr} (daemon.listen)"))?;
+        tracing::info!(%bound, "serving /healthz and /metrics");
+    }
+
+    let stop = Stop::default();
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+
+    // The watchdog is pinged from its own task: a pass may legitimately take
+    // minutes (Trello's rate limit), and the loop below is blocked in it.
+    if let Some(every) = watchdog_interval() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            }
+        });
+    }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    tracing::info!(schedule = %config.daemon.schedule_text, "colisync started");
+
+    loop {
+        let Some(next) = next_tick(&config, Utc::now()) else {
+            tracing::error!(schedule = %config.daemon.schedule_text, "the schedule has no future run; stopping");
+            break;
+        };
+        health.set_next_pass(Some(next));
+        tracing::info!(next = %next.with_timezone(&config.calendar.timezone), "next pass");
+        let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            _ = sighup.recv() => {
+                reload(config_path, &mut config, &mut engine);
+                continue;
+            }
+        }
+
+        let started = Utc::now();
+        let clock = std::time::Instant::now();
+        let pass = engine.run_pass(started, &stop, false);
+        tokio::pin!(pass);
+        let report = loop {
+            tokio::select! {
+                report = &mut pass => break report,
+                _ = sigterm.recv() => {
+                    tracing::info!("SIGTERM: finishing the current action, then stopping");
+                    stop.raise();
+                }
+                _ = sigint.recv() => stop.raise(),
+                // A reload during a pass waits for the pass to end.
+                _ = sighup.recv() => tracing::info!("SIGHUP: the configuration will be reloaded after this pass"),
+            }
+        };
+        health.record_pass(&report, clock.elapsed().as_secs_f64(), Utc::now());
+        report.log_summary();
+        if stop.is_raised() {
+            break;
+        }
+    }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    tracing::info!("colisync stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP: a valid file replaces the config, an invalid one is reported.
+fn reload(path: &Path, config: &mut Config, engine: &mut Engine) {
+    // systemd 253+ wants the monotonic time next to RELOADING=1.
+    let mut reloading = vec![sd_notify::NotifyState::Reloading];
+    reloading.extend(sd_notify::NotifyState::monotonic_usec_now().ok());
+    let _ = sd_notify::notify(&reloading);
+    match config::load(path) {
+        Ok(new) => {
+            if new.daemon.state_dir != config.daemon.state_dir {
+                tracing::warn!(
+                    old = %config.daemon.state_dir.display(),
+                    new = %new.daemon.state_dir.display(),
+                    "daemon.state_dir changed: it takes effect on restart"
+                );
+            }
+            match engine.reconfigure(new.clone()) {
+                Ok(()) => {
+                    *config = new;
+                    tracing::info!(path = %path.display(), "configuration reloaded");
+                }
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "reload refused; keeping the old configuration"),
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reload refused; keeping the old configuration");
+        }
+    }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+}
+
+/// Half the watchdog period systemd asked for, if it asked.
+fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled()
+        .map(|d| d / 2)
+        .filter(|d| !d.is_zero())
+}
+
+/// Where the default state lives when a command only needs a throwaway one.
+pub fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("colisync-{}", std::process::id()))
+}
