@@ -422,7 +422,7 @@ fn snapshot(
     }
     // Newest first is documented; make sure of it (stable: equal instants
     // keep La Poste's order).
-    events.sort_by(|a, b| b.at.cmp(&a.at));
+    events.sort_by_key(|e| std::cmp::Reverse(e.at));
     Ok(TrackingSnapshot {
         fetched_at: now,
         status: normalise(&events),
