@@ -32,17 +32,21 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Timelike, Utc};
-use reqwest::header::{ACCEPT, AUTHORIZATION};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
 use crate::config::{MagentoAuth, MagentoConfig};
 use crate::domain::{Customer, Item, Order, OrderState, Shipment, StatusChange, Track};
+use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy};
 use crate::secret::Secret;
 use crate::sources::oauth1::{self, Credentials};
 
 /// Magento's timestamp format, always UTC.
 pub const MAGENTO_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// The API's name in errors and logs.
+const API: &str = "magento";
 
 /// How many order ids go into one `in` filter of `/shipments` or `/invoices`.
 pub const ID_BATCH: usize = 100;
@@ -97,20 +101,19 @@ fn scalar_text(v: &Value) -> String {
 }
 
 /// Why a Magento call failed. Never holds a secret nor a URL.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum MagentoError {
-    /// Bad token or signature, or missing ACL. Fatal: retrying cannot help.
-    #[error("Magento refused the credentials (401): {message}")]
-    Unauthorized { message: String },
+    /// Bad token or signature, replayed nonce, or missing ACL (401/403).
+    /// Fatal: retrying cannot help.
+    #[error("Magento refused the credentials (HTTP {status}): {message}")]
+    Unauthorized { status: u16, message: String },
     #[error("Magento: not found (404): {message}")]
     NotFound { message: String },
     #[error("Magento rejected the request (400, bad search criteria?): {message}")]
     BadRequest { message: String },
-    #[error("Magento answered HTTP {status}: {message}")]
-    Status { status: u16, message: String },
-    /// Connection refused or reset, timeout.
-    #[error("Magento unreachable: {0}")]
-    Transport(String),
+    /// Transport errors, timeouts, 5xx, 429 (after the retries allowed).
+    #[error(transparent)]
+    Http(#[from] HttpError),
     /// A 2xx whose body is not the JSON expected (truncated, HTML…).
     #[error("Magento's answer to {what} is not the expected JSON: {reason}")]
     Decode { what: &'static str, reason: String },
@@ -123,8 +126,9 @@ impl MagentoError {
     /// Whether another attempt of the same read may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            MagentoError::Status { status, .. } => *status >= 500 || *status == 429,
-            MagentoError::Transport(_) | MagentoError::Decode { .. } => true,
+            MagentoError::Http(e) => http::is_retryable(e, Idempotent::Yes),
+            // A truncated body: the read can simply be made again.
+            MagentoError::Decode { .. } => true,
             _ => false,
         }
     }
@@ -172,25 +176,6 @@ pub struct PullResult {
     pub max_updated_at: Option<DateTime<Utc>>,
 }
 
-/// Retry schedule of reads (exponential with jitter).
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    /// Retries after the first attempt.
-    pub max_retries: usize,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            min_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(20),
-            max_retries: 4,
-        }
-    }
-}
-
 enum Auth {
     Bearer(Secret),
     OAuth1(Credentials),
@@ -198,8 +183,12 @@ enum Auth {
 
 /// The Magento 2 REST client. Cheap to share behind an `Arc`.
 pub struct MagentoClient {
-    http: reqwest::Client,
-    /// `{base_url}/rest/V1/`, with a trailing slash so that joins append.
+    /// The shared HTTP layer, used for single attempts: the retry loop is
+    /// here because an OAuth 1.0a request must be signed again (new nonce)
+    /// for every attempt, and a truncated body is worth another read.
+    api: ApiClient,
+    /// `{base_url}/rest/V1/`, with a trailing slash so that joins append;
+    /// the URL signed for OAuth.
     rest: Url,
     auth: Auth,
     page_size: u32,
@@ -243,41 +232,51 @@ impl Search {
         self
     }
 
-    /// The query string Magento expects, snake_case as the docs spell it.
-    fn apply(&self, url: &mut Url, page: u32) {
-        let mut q = url.query_pairs_mut();
+    /// The query pairs Magento expects, snake_case as the docs spell it.
+    fn query(&self, page: u32) -> Vec<(String, String)> {
+        let mut q = Vec::new();
         for (g, group) in self.groups.iter().enumerate() {
             for (f, (field, value, cond)) in group.iter().enumerate() {
                 let p = format!("searchCriteria[filter_groups][{g}][filters][{f}]");
-                q.append_pair(&format!("{p}[field]"), field);
-                q.append_pair(&format!("{p}[value]"), value);
-                q.append_pair(&format!("{p}[condition_type]"), cond);
+                q.push((format!("{p}[field]"), field.clone()));
+                q.push((format!("{p}[value]"), value.clone()));
+                q.push((format!("{p}[condition_type]"), (*cond).to_owned()));
             }
         }
         for (i, (field, dir)) in self.sorts.iter().enumerate() {
-            q.append_pair(&format!("searchCriteria[sortOrders][{i}][field]"), field);
-            q.append_pair(&format!("searchCriteria[sortOrders][{i}][direction]"), dir);
+            q.push((
+                format!("searchCriteria[sortOrders][{i}][field]"),
+                (*field).to_owned(),
+            ));
+            q.push((
+                format!("searchCriteria[sortOrders][{i}][direction]"),
+                (*dir).to_owned(),
+            ));
         }
-        q.append_pair("searchCriteria[pageSize]", &self.page_size.to_string());
-        q.append_pair("searchCriteria[currentPage]", &page.to_string());
+        q.push((
+            "searchCriteria[pageSize]".into(),
+            self.page_size.to_string(),
+        ));
+        q.push(("searchCriteria[currentPage]".into(), page.to_string()));
+        q
     }
 }
 
 impl MagentoClient {
     pub fn new(config: &MagentoConfig) -> Result<Self, MagentoError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| MagentoError::Transport(describe_reqwest(e)))?;
         let mut base = config.base_url.clone();
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let rest = base
-            .join("rest/V1/")
-            .map_err(|e| MagentoError::Transport(format!("bad base URL: {e}")))?;
+        let rest = base.join("rest/V1/").map_err(|e| {
+            MagentoError::Http(HttpError::Invalid {
+                api: API,
+                method: String::new(),
+                path: String::new(),
+                detail: format!("bad base URL: {e}"),
+            })
+        })?;
         let auth = match &config.auth {
             MagentoAuth::Bearer(token) => Auth::Bearer(token.clone()),
             MagentoAuth::OAuth1 {
@@ -292,8 +291,15 @@ impl MagentoClient {
                 access_token_secret: access_token_secret.clone(),
             }),
         };
+        let mut settings = ApiSettings::new(API, rest.clone());
+        settings.timeout = config.timeout;
+        settings.retry = RetryPolicy::none();
+        settings
+            .default_headers
+            .insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let api = ApiClient::new(settings)?;
         Ok(MagentoClient {
-            http,
+            api,
             rest,
             auth,
             page_size: config.page_size.max(1),
@@ -380,10 +386,7 @@ impl MagentoClient {
             let Some(id) = entry.get("entity_id").and_then(as_u64) else {
                 continue;
             };
-            match self
-                .get_json("order", self.endpoint(&format!("orders/{id}"))?)
-                .await
-            {
+            match self.get_json("order", &format!("orders/{id}"), &[]).await {
                 Ok(full) if full.is_object() => *entry = full,
                 Ok(_) => {}
                 // Deleted between the two calls: keep the list entry.
@@ -460,9 +463,7 @@ impl MagentoClient {
         let mut index: HashMap<u64, usize> = HashMap::new();
         let mut page: u32 = 1;
         loop {
-            let mut url = self.endpoint(endpoint)?;
-            search.apply(&mut url, page);
-            let body = self.get_json(what, url).await?;
+            let body = self.get_json(what, endpoint, &search.query(page)).await?;
             let items = match body.get("items") {
                 Some(Value::Array(items)) => items.clone(),
                 None | Some(Value::Null) => Vec::new(),
@@ -496,82 +497,97 @@ impl MagentoClient {
         Ok(out)
     }
 
-    fn endpoint(&self, path: &str) -> Result<Url, MagentoError> {
-        self.rest
-            .join(path)
-            .map_err(|e| MagentoError::Transport(format!("cannot build the URL of {path}: {e}")))
-    }
-
-    /// A GET with retries on what is safe to retry (a read: 5xx, timeouts,
-    /// resets, truncated bodies). Each attempt is signed afresh.
-    async fn get_json(&self, what: &'static str, url: Url) -> Result<Value, MagentoError> {
+    /// A GET with retries on what is safe to retry (a read: 5xx, 429,
+    /// timeouts, resets, truncated bodies), each attempt signed afresh.
+    async fn get_json(
+        &self,
+        what: &'static str,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<Value, MagentoError> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry.min_delay)
             .with_max_delay(self.retry.max_delay)
             .with_max_times(self.retry.max_retries)
             .with_jitter();
-        (|| self.get_once(what, &url))
+        let started = tokio::time::Instant::now();
+        let max_total = self.retry.max_total;
+        (|| self.get_once(what, path, query))
             .retry(backoff)
+            .sleep(tokio::time::sleep)
             .when(MagentoError::is_retryable)
+            .adjust(|e, planned| {
+                let planned = planned?;
+                // Never come back sooner than a Retry-After asks.
+                let delay = match e {
+                    MagentoError::Http(HttpError::RateLimited {
+                        retry_after: Some(after),
+                        ..
+                    }) => planned.max(*after),
+                    _ => planned,
+                };
+                (started.elapsed() + delay <= max_total).then_some(delay)
+            })
             .notify(|e, after| {
-                tracing::warn!(api = "magento", what, error = %e, retry_in = ?after, "retrying a Magento read")
+                tracing::warn!(api = API, what, error = %e, retry_in_ms = after.as_millis() as u64, "retrying a Magento read")
             })
             .await
     }
 
-    async fn get_once(&self, what: &'static str, url: &Url) -> Result<Value, MagentoError> {
-        let mut req = self
-            .http
-            .get(url.clone())
-            .header(ACCEPT, "application/json");
-        req = match &self.auth {
-            Auth::Bearer(token) => req.bearer_auth(token.expose()),
+    async fn get_once(
+        &self,
+        what: &'static str,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<Value, MagentoError> {
+        let invalid = |detail: String| {
+            MagentoError::Http(HttpError::Invalid {
+                api: API,
+                method: "GET".into(),
+                path: path.to_owned(),
+                detail,
+            })
+        };
+        let mut call = Call::get(path)
+            .accept(400)
+            .accept(401)
+            .accept(403)
+            .accept(404);
+        for (k, v) in query {
+            call = call.query(k.clone(), v.clone());
+        }
+        let header = match &self.auth {
+            Auth::Bearer(token) => format!("Bearer {}", token.expose()),
             Auth::OAuth1(creds) => {
-                req.header(AUTHORIZATION, oauth1::sign_request("GET", url, creds))
+                // The URL ApiClient will send: same path, same query pairs
+                // (the signature covers decoded pairs, not their encoding).
+                let mut url = self.rest.join(path).map_err(|e| invalid(e.to_string()))?;
+                if !query.is_empty() {
+                    url.query_pairs_mut().extend_pairs(query);
+                }
+                oauth1::sign_request("GET", &url, creds)
             }
         };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| MagentoError::Transport(describe_reqwest(e)))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| MagentoError::Transport(describe_reqwest(e)))?;
-        if (200..300).contains(&status) {
-            return serde_json::from_slice(&body).map_err(|e| MagentoError::Decode {
+        let value = HeaderValue::from_str(&header)
+            .map_err(|_| invalid("credentials are not a valid header value".into()))?;
+        let reply = self.api.send(&call.header(AUTHORIZATION, value)).await?;
+        let message = || render_error_body(&reply.body);
+        match reply.status {
+            401 | 403 => Err(MagentoError::Unauthorized {
+                status: reply.status,
+                message: message(),
+            }),
+            404 => Err(MagentoError::NotFound { message: message() }),
+            400 => Err(MagentoError::BadRequest { message: message() }),
+            _ => serde_json::from_slice(&reply.body).map_err(|e| MagentoError::Decode {
                 what,
-                reason: e.to_string(),
-            });
+                reason: match http::decode_error(API, what, &e) {
+                    HttpError::Decode { detail, .. } => detail,
+                    other => other.to_string(),
+                },
+            }),
         }
-        let message = render_error_body(&body);
-        Err(match status {
-            401 => MagentoError::Unauthorized { message },
-            404 => MagentoError::NotFound { message },
-            400 => MagentoError::BadRequest { message },
-            status => MagentoError::Status { status, message },
-        })
     }
-}
-
-/// A reqwest error as text without its URL, with its causes.
-fn describe_reqwest(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    let e = e.without_url();
-    let mut text = format!("{kind}: {e}");
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 fn as_u64(v: &Value) -> Option<u64> {

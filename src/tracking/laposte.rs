@@ -32,14 +32,17 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::header::{ACCEPT, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
 use crate::config::LaPosteConfig;
 use crate::domain::{TrackingEvent, TrackingSnapshot, TrackingStatus};
-use crate::secret::Secret;
+use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy};
 use crate::tracking::status::{is_known_code, normalise};
+
+/// The API's name in errors and logs.
+const API: &str = "laposte";
 
 /// At most this many ids per request (the API's limit).
 pub const MAX_IDS_PER_REQUEST: usize = 10;
@@ -70,10 +73,15 @@ pub enum TrackError {
     /// Gateway 503, still after the retries.
     #[error("La Poste unavailable (503): {message}")]
     Unavailable { message: String },
-    #[error("La Poste answered {status}: {message}")]
+    /// A returnCode this client does not know, for one number.
+    #[error("La Poste answered returnCode {code}: {message}")]
+    Other { code: u64, message: String },
+    /// A status without the gateway's shape nor envelopes.
+    #[error("La Poste answered HTTP {status}: {message}")]
     Status { status: u16, message: String },
-    #[error("La Poste unreachable: {0}")]
-    Transport(String),
+    /// Transport errors, timeouts, other statuses (after the retries).
+    #[error(transparent)]
+    Http(#[from] HttpError),
     #[error("La Poste's answer is not the expected JSON: {0}")]
     Decode(String),
     /// The answer did not mention this number.
@@ -87,8 +95,8 @@ impl TrackError {
         match self {
             TrackError::RateLimited { .. }
             | TrackError::Unavailable { .. }
-            | TrackError::Transport(_)
             | TrackError::Decode(_) => true,
+            TrackError::Http(e) => http::is_retryable(e, Idempotent::Yes),
             TrackError::Status { status, .. } => *status >= 500,
             _ => false,
         }
@@ -100,64 +108,51 @@ impl TrackError {
     }
 }
 
-/// Retry schedule of requests (exponential with jitter).
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    /// Retries after the first attempt.
-    pub max_retries: usize,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            min_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-            max_retries: 4,
-        }
-    }
-}
-
 /// The Suivi v2 client. Share it (`Arc`) so that the limiter is shared.
 pub struct LaPosteClient {
-    http: reqwest::Client,
-    /// `{base_url}/suivi/v2/idships/`.
-    idships: Url,
-    api_key: Secret,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    /// The shared HTTP layer (timeout, limiter, key header), used for
+    /// single attempts: the retry loop is here because a 207 body cut short
+    /// is only seen when decoding, and is worth another read.
+    api: ApiClient,
+    /// Kept for `Debug`: the API root.
+    base: Url,
     retry: RetryPolicy,
 }
 
 impl fmt::Debug for LaPosteClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LaPosteClient")
-            .field("idships", &self.idships.as_str())
+            .field("base", &self.base.as_str())
             .finish_non_exhaustive()
     }
 }
 
 impl LaPosteClient {
     pub fn new(config: &LaPosteConfig) -> Result<Self, TrackError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| TrackError::Transport(describe_reqwest(e)))?;
-        let mut base = config.base_url.clone();
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let idships = base
-            .join("suivi/v2/idships/")
-            .map_err(|e| TrackError::Transport(format!("bad base URL: {e}")))?;
         let rate = NonZeroU32::new(config.requests_per_second).unwrap_or(NonZeroU32::MIN);
+        let limiter: Arc<DefaultDirectRateLimiter> =
+            Arc::new(RateLimiter::direct(Quota::per_second(rate)));
+        let mut settings = ApiSettings::new(API, config.base_url.clone());
+        settings.timeout = config.timeout;
+        settings.limiter = Some(limiter);
+        settings.retry = RetryPolicy::none();
+        let key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
+            TrackError::Http(HttpError::Invalid {
+                api: API,
+                method: String::new(),
+                path: String::new(),
+                detail: "the API key is not a valid header value".into(),
+            })
+        })?;
+        settings
+            .default_headers
+            .insert(HeaderName::from_static("x-okapi-key"), key);
+        settings
+            .default_headers
+            .insert(ACCEPT, HeaderValue::from_static("application/json"));
         Ok(LaPosteClient {
-            http,
-            idships,
-            api_key: config.api_key.clone(),
-            limiter: Arc::new(RateLimiter::direct(Quota::per_second(rate))),
+            api: ApiClient::new(settings)?,
+            base: config.base_url.clone(),
             retry: RetryPolicy::default(),
         })
     }
@@ -216,61 +211,61 @@ impl LaPosteClient {
         batch: &[String],
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, Result<TrackingSnapshot, TrackError>>, TrackError> {
-        let mut url = self
-            .idships
-            .join(&batch.join(","))
-            .map_err(|e| TrackError::Transport(format!("cannot build the URL: {e}")))?;
-        url.query_pairs_mut().append_pair("lang", "fr_FR");
+        let call = Call::get("suivi/v2/idships")
+            .segment(batch.join(","))
+            .query("lang", "fr_FR")
+            // Statuses that carry per-id answers or the gateway's shape.
+            .accept(400)
+            .accept(401)
+            .accept(404)
+            .accept(503);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry.min_delay)
             .with_max_delay(self.retry.max_delay)
             .with_max_times(self.retry.max_retries)
             .with_jitter();
-        let max_delay = self.retry.max_delay;
-        (|| self.fetch_once(&url, batch, now))
+        let started = tokio::time::Instant::now();
+        let max_total = self.retry.max_total;
+        (|| self.fetch_once(&call, batch, now))
             .retry(backoff)
+            .sleep(tokio::time::sleep)
             .when(TrackError::is_retryable)
-            .adjust(move |e, planned| match e {
-                // The server knows better than our backoff when to come back.
-                TrackError::RateLimited {
-                    retry_after: Some(after),
-                    ..
-                } => planned.map(|_| (*after).min(max_delay)),
-                _ => planned,
+            .adjust(move |e, planned| {
+                let planned = planned?;
+                // Never come back sooner than a Retry-After asks.
+                let delay = match e {
+                    TrackError::RateLimited {
+                        retry_after: Some(after),
+                        ..
+                    } => planned.max(*after),
+                    _ => planned,
+                };
+                (started.elapsed() + delay <= max_total).then_some(delay)
             })
             .notify(|e, after| {
-                tracing::warn!(api = "laposte", error = %e, retry_in = ?after, "retrying a La Poste request")
+                tracing::warn!(api = API, error = %e, retry_in_ms = after.as_millis() as u64, "retrying a La Poste request")
             })
             .await
     }
 
     async fn fetch_once(
         &self,
-        url: &Url,
+        call: &Call,
         batch: &[String],
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, Result<TrackingSnapshot, TrackError>>, TrackError> {
-        self.limiter.until_ready().await;
-        let resp = self
-            .http
-            .get(url.clone())
-            .header("X-Okapi-Key", self.api_key.expose())
-            .header(ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| TrackError::Transport(describe_reqwest(e)))?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| TrackError::Transport(describe_reqwest(e)))?;
-        interpret(status, retry_after, &body, batch, now)
+        let reply = match self.api.send(call).await {
+            Ok(reply) => reply,
+            // The shared layer handles 429 (it pauses every caller).
+            Err(HttpError::RateLimited { retry_after, .. }) => {
+                return Err(TrackError::RateLimited {
+                    message: "TOO_MANY_REQUESTS".into(),
+                    retry_after,
+                });
+            }
+            Err(e) => return Err(TrackError::Http(e)),
+        };
+        interpret(reply.status, None, &reply.body, batch, now)
     }
 }
 
@@ -301,15 +296,19 @@ fn interpret(
         Some(obj @ Value::Object(_)) => vec![obj],
         _ => {
             // No JSON. A 404 for one number is the "not yet available" case.
-            if status == 404 && batch.len() == 1 {
-                return Ok(HashMap::from([(batch[0].clone(), Ok(unknown(now)))]));
+            if let (404, [id]) = (status, batch) {
+                return Ok(HashMap::from([(id.clone(), Ok(unknown(now)))]));
             }
-            let text: String = String::from_utf8_lossy(body).chars().take(200).collect();
+            let text: String = String::from_utf8_lossy(body)
+                .chars()
+                .take(200)
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
             return Err(match status {
                 200..=299 => {
                     TrackError::Decode(format!("HTTP {status} with a body that is not JSON"))
                 }
-                _ => batch_error(status, "", text.trim().to_owned(), retry_after),
+                _ => batch_error(status, "", http::redact(text.trim()), retry_after),
             });
         }
     };
@@ -346,10 +345,7 @@ fn interpret(
             },
             104 | 404 => Ok(unknown(now)),
             400 => Err(TrackError::BadNumber { message }),
-            other => Err(TrackError::Status {
-                status: u16::try_from(other).unwrap_or(u16::MAX),
-                message,
-            }),
+            code => Err(TrackError::Other { code, message }),
         };
         out.insert(id, result);
     }
@@ -436,25 +432,6 @@ fn snapshot(
             .map(str::to_owned),
         events,
     })
-}
-
-/// A reqwest error as text without its URL, with its causes.
-fn describe_reqwest(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    let e = e.without_url();
-    let mut text = format!("{kind}: {e}");
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
