@@ -36,6 +36,8 @@ enum Parcel {
     },
     /// Announced but not yet scanned: returnCode 104.
     NotYetAvailable,
+    /// Well-formed but refused by La Poste: returnCode 400.
+    Rejected,
 }
 
 struct Poste {
@@ -82,6 +84,11 @@ impl FakeLaPoste {
             .route("/suivi/v2/idships/{ids}", get(idships))
             .with_state(poste.clone());
         let server = Arc::new(FakeServer::start(router).await?);
+        // An injected 429 looks like the gateway's own.
+        server.faults().set_too_many_requests_body(
+            "application/json",
+            r#"{"code":"TOO_MANY_REQUESTS","message":"Too many requests"}"#,
+        );
         Ok(FakeLaPoste { poste, server })
     }
 
@@ -127,6 +134,14 @@ impl FakeLaPoste {
         self.poste()
             .parcels
             .insert(number.to_owned(), Parcel::NotYetAvailable);
+    }
+
+    /// A number La Poste refuses although it looks well-formed
+    /// (returnCode 400).
+    pub fn reject(&self, number: &str) {
+        self.poste()
+            .parcels
+            .insert(number.to_owned(), Parcel::Rejected);
     }
 
     pub fn set_wrap_single_in_array(&self, wrap: bool) {
@@ -189,7 +204,7 @@ fn valid(id: &str) -> bool {
 }
 
 fn envelope(id: &str, parcel: Option<&Parcel>) -> (u16, Value) {
-    if !valid(id) {
+    if !valid(id) || matches!(parcel, Some(Parcel::Rejected)) {
         return (
             400,
             json!({"lang": "fr_FR", "scope": "open", "returnCode": 400, "idShip": id,
@@ -243,7 +258,7 @@ fn envelope(id: &str, parcel: Option<&Parcel>) -> (u16, Value) {
                 json!({"lang": "fr_FR", "scope": "open", "returnCode": 200, "shipment": shipment}),
             )
         }
-        Some(Parcel::NotYetAvailable) | None => (
+        Some(Parcel::NotYetAvailable | Parcel::Rejected) | None => (
             404,
             json!({"lang": "fr_FR", "scope": "open", "returnCode": 104, "idShip": id,
                    "returnMessage": "Votre suivi n'est pas encore disponible. Veuillez réessayer ultérieurement."}),

@@ -69,6 +69,9 @@ struct Shop {
     next_invoice_id: u64,
     /// Whether list calls drop `extension_attributes`, as some shops do.
     omit_extension_attributes: bool,
+    /// Added to every `total_count`: some shops' counts include joined
+    /// rows, so the client pages past the end and gets the last page again.
+    total_count_extra: usize,
     /// OAuth nonces already accepted: a replay is refused.
     nonces: HashSet<String>,
     counts: MagentoCounts,
@@ -97,6 +100,7 @@ impl FakeMagento {
             invoices: BTreeMap::new(),
             next_invoice_id: 1,
             omit_extension_attributes: false,
+            total_count_extra: 0,
             nonces: HashSet::new(),
             counts: MagentoCounts::default(),
         }));
@@ -214,6 +218,11 @@ impl FakeMagento {
     /// ask `GET /orders/{id}`).
     pub fn set_list_omits_extension_attributes(&self, omit: bool) {
         self.shop().omit_extension_attributes = omit;
+    }
+
+    /// Inflates `total_count` by `extra` (see [`Shop`]'s field).
+    pub fn set_total_count_extra(&self, extra: usize) {
+        self.shop().total_count_extra = extra;
     }
 
     pub fn counts(&self) -> MagentoCounts {
@@ -611,7 +620,7 @@ fn matches_filter(item: &Value, (field, value, cond): &(String, String, String))
 
 /// Filters, sorts and pages `items` the way Magento does, including the
 /// last page served again for a page past the end.
-fn search(items: Vec<Value>, c: &Criteria) -> Value {
+fn search(items: Vec<Value>, c: &Criteria, total_count_extra: usize) -> Value {
     let mut hits: Vec<Value> = items
         .into_iter()
         .filter(|item| {
@@ -628,11 +637,12 @@ fn search(items: Vec<Value>, c: &Criteria) -> Value {
             if dir == "DESC" { o.reverse() } else { o }
         });
     }
-    let total = hits.len();
+    let total = hits.len() + total_count_extra;
     let page_items = match c.page_size.filter(|&n| n > 0) {
         None => hits,
         Some(size) => {
-            let last_page = total.div_ceil(size).max(1);
+            // The real rows decide what a page holds; only the count lies.
+            let last_page = hits.len().div_ceil(size).max(1);
             let page = c.current_page.unwrap_or(1).clamp(1, last_page);
             hits.into_iter()
                 .skip((page - 1) * size)
@@ -713,7 +723,7 @@ fn list(
             shop.invoices.values().cloned().collect()
         }
     };
-    axum::Json(search(items, &criteria)).into_response()
+    axum::Json(search(items, &criteria, shop.total_count_extra)).into_response()
 }
 
 async fn list_orders(
@@ -782,7 +792,7 @@ mod tests {
             let q = format!(
                 "{spelling}&searchCriteria[pageSize]=3&searchCriteria[currentPage]=9&searchCriteria[sortOrders][0][field]=entity_id&searchCriteria[sortOrders][0][direction]=DESC"
             );
-            let r = search(items.clone(), &crit(&q));
+            let r = search(items.clone(), &crit(&q), 0);
             assert_eq!(r["total_count"], 4);
             // Page 9 of 2: the last page again.
             assert_eq!(
@@ -795,6 +805,7 @@ mod tests {
             &crit(
                 "searchCriteria[filter_groups][0][filters][0][field]=entity_id&searchCriteria[filter_groups][0][filters][0][value]=1,3,5&searchCriteria[filter_groups][0][filters][0][condition_type]=in",
             ),
+            0,
         );
         assert_eq!(r["total_count"], 3);
         assert!(parse_criteria("searchCriteria[filter_groups][0][filters][0][field]=x&searchCriteria[filter_groups][0][filters][0][condition_type]=around").is_err());
