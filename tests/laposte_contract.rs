@@ -173,6 +173,17 @@ async fn invalid_numbers_are_reported_and_never_sent_and_batches_hold_ten() {
         vec![10, 10, 3]
     );
     assert!(sent.iter().flatten().all(|id| id.len() == 13));
+    // Ids travel comma-separated in the path, not percent-encoded.
+    let paths: Vec<String> = fake
+        .request_log()
+        .all()
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    assert!(
+        paths[0].starts_with("/suivi/v2/idships/6A00000000000,6A00000000001,"),
+        "{paths:?}"
+    );
 }
 
 #[tokio::test]
@@ -195,7 +206,11 @@ async fn a_wrong_key_is_fatal_without_retry_and_never_shown() {
             "{text}"
         );
     }
-    assert_eq!(fake.unauthorized(), 1, "one request, no retry loop");
+    assert_eq!(
+        fake.unauthorized(),
+        1,
+        "one request, no retry loop, no other batch"
+    );
 }
 
 #[tokio::test]

@@ -525,3 +525,30 @@ async fn the_fake_refuses_replayed_nonces_and_tampered_queries() {
     );
     assert_eq!(get(url, stale).await.0, 401);
 }
+
+/// Without `total_count` (a proxy stripping it, an old module), paging
+/// stops at the first page bringing nothing new instead of looping on the
+/// repeated last page.
+#[tokio::test]
+async fn paging_without_total_count_stops_on_the_repeated_page() {
+    let fake = bearer_shop().await;
+    let c = client(&fake, bearer(TOKEN), 2);
+    let body = json!({"items": [
+        {"entity_id": 1, "created_at": "2026-05-01 09:00:00", "updated_at": "2026-05-03 10:00:00",
+         "extension_attributes": {"shipping_assignments": []}},
+        {"entity_id": 2, "created_at": "2026-05-01 09:00:00", "updated_at": "2026-05-03 10:00:01",
+         "extension_attributes": {"shipping_assignments": []}}
+    ]});
+    fake.faults().always(
+        "GET",
+        "/rest/V1/orders",
+        Fault::StatusBody {
+            status: 200,
+            content_type: "application/json".into(),
+            body: body.to_string(),
+        },
+    );
+    let pull = c.orders_updated_since(t(1, 0, 0, 0)).await.expect("pull");
+    assert_eq!(pull.orders.len(), 2);
+    assert_eq!(fake.request_log().count("GET", "/rest/V1/orders"), 2);
+}

@@ -474,8 +474,9 @@ impl MagentoClient {
                     });
                 }
             };
-            let total = body.get("total_count").and_then(as_u64).unwrap_or(0);
+            let total = body.get("total_count").and_then(as_u64);
             let got = items.len();
+            let mut fresh = 0;
             for item in items {
                 match item.get("entity_id").and_then(as_u64) {
                     Some(id) => match index.get(&id) {
@@ -483,13 +484,24 @@ impl MagentoClient {
                         None => {
                             index.insert(id, out.len());
                             out.push(item);
+                            fresh += 1;
                         }
                     },
                     // Kept so that the decoder reports it.
-                    None => out.push(item),
+                    None => {
+                        out.push(item);
+                        fresh += 1;
+                    }
                 }
             }
-            if got == 0 || u64::from(page) * u64::from(search.page_size) >= total {
+            let seen_all = match total {
+                Some(total) => u64::from(page) * u64::from(search.page_size) >= total,
+                // No count: a short page is the last one.
+                None => got < search.page_size as usize,
+            };
+            // A page with nothing new is the last page served again: a
+            // wrong or missing count must not make this loop forever.
+            if got == 0 || fresh == 0 || seen_all {
                 break;
             }
             page += 1;

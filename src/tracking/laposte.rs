@@ -179,11 +179,21 @@ impl LaPosteClient {
             }
         }
         let mut results: HashMap<String, Result<TrackingSnapshot, TrackError>> = HashMap::new();
+        let mut fatal: Option<TrackError> = None;
         for batch in valid.chunks(MAX_IDS_PER_REQUEST) {
+            // After a 401 every batch would get one too: do not hammer the
+            // gateway with a bad key.
+            if let Some(e) = &fatal {
+                results.extend(batch.iter().map(|id| (id.clone(), Err(e.clone()))));
+                continue;
+            }
             match self.fetch_batch(batch, now).await {
                 Ok(per_id) => results.extend(per_id),
                 Err(e) => {
-                    tracing::warn!(api = "laposte", ids = batch.len(), error = %e, "a La Poste batch failed");
+                    tracing::warn!(api = API, ids = batch.len(), error = %e, "a La Poste batch failed");
+                    if e.is_fatal() {
+                        fatal = Some(e.clone());
+                    }
                     results.extend(batch.iter().map(|id| (id.clone(), Err(e.clone()))));
                 }
             }
