@@ -200,7 +200,7 @@ pub struct MagentoClient {
 impl fmt::Debug for MagentoClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MagentoClient")
-            .field("rest", &self.rest.as_str())
+            .field("rest", &http::redact_url(&self.rest))
             .field(
                 "auth",
                 &match self.auth {

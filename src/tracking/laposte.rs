@@ -122,7 +122,7 @@ pub struct LaPosteClient {
 impl fmt::Debug for LaPosteClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LaPosteClient")
-            .field("base", &self.base.as_str())
+            .field("base", &http::redact_url(&self.base))
             .finish_non_exhaustive()
     }
 }
@@ -171,11 +171,14 @@ impl LaPosteClient {
         numbers: &[String],
         now: DateTime<Utc>,
     ) -> Vec<(String, Result<TrackingSnapshot, TrackError>)> {
+        // La Poste's ids are upper-case; a number typed in lower case in
+        // Magento must still match the `idShip` of the answer.
+        let key = |n: &str| n.trim().to_ascii_uppercase();
         let mut valid: Vec<String> = Vec::new();
         for n in numbers {
-            let n = n.trim();
-            if is_valid_number(n) && !valid.iter().any(|v| v == n) {
-                valid.push(n.to_owned());
+            let n = key(n);
+            if is_valid_number(&n) && !valid.contains(&n) {
+                valid.push(n);
             }
         }
         let mut results: HashMap<String, Result<TrackingSnapshot, TrackError>> = HashMap::new();
@@ -201,10 +204,10 @@ impl LaPosteClient {
         numbers
             .iter()
             .map(|n| {
-                let key = n.trim();
-                let r = if is_valid_number(key) {
+                let key = key(n);
+                let r = if is_valid_number(&key) {
                     results
-                        .get(key)
+                        .get(&key)
                         .cloned()
                         .unwrap_or(Err(TrackError::Missing))
                 } else {
@@ -333,7 +336,7 @@ fn interpret(
                     .and_then(|s| s.get("idShip"))
                     .and_then(Value::as_str)
             })
-            .map(str::to_owned)
+            .map(str::to_ascii_uppercase)
             // Positional fallback: the envelopes follow the ids' order.
             .or_else(|| batch.get(pos).cloned());
         let Some(id) = id else { continue };
