@@ -22,7 +22,7 @@ use chrono_tz::Europe::Paris;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{FakeServer, Faults, RequestLog};
+use super::{FakeServer, Faults, RequestLog, lock};
 
 use crate::domain::TrackingEvent;
 
@@ -107,7 +107,7 @@ impl FakeLaPoste {
     }
 
     fn poste(&self) -> MutexGuard<'_, Poste> {
-        self.poste.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.poste)
     }
 
     /// A parcel the carrier knows, with its events newest first.
@@ -271,7 +271,7 @@ async fn idships(
     Path(ids): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let mut p = poste.lock().unwrap_or_else(|e| e.into_inner());
+    let mut p = lock(&poste);
     if let Some(status) = p.gateway_errors.pop_front() {
         return gateway(status);
     }

@@ -35,7 +35,7 @@ use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use url::Url;
 
-use super::{FakeServer, Faults, RequestLog};
+use super::{FakeServer, Faults, RequestLog, lock};
 
 use crate::domain::{Order, OrderState};
 
@@ -130,8 +130,7 @@ impl FakeMagento {
     }
 
     fn shop(&self) -> MutexGuard<'_, Shop> {
-        // A panic in a handler must not wedge the test that follows.
-        self.shop.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.shop)
     }
 
     /// Adds (or replaces) an order with its shipments and invoices.
@@ -670,10 +669,6 @@ fn search(items: Vec<Value>, c: &Criteria, total_count_extra: usize) -> Value {
 // --------------------------------------------------------------- routes
 
 type Shared = State<Arc<Mutex<Shop>>>;
-
-fn lock(shop: &Arc<Mutex<Shop>>) -> MutexGuard<'_, Shop> {
-    shop.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 enum Route {
     Orders,

@@ -391,6 +391,8 @@ impl MagentoClient {
                 Ok(_) => {}
                 // Deleted between the two calls: keep the list entry.
                 Err(MagentoError::NotFound { .. }) => {}
+                // Anything else fails the whole pull: the caller must not
+                // move its cursor past an order it could not read.
                 Err(e) => return Err(e),
             }
         }
