@@ -1,1 +1,931 @@
-//! (placeholder: being written; see ARCHITECTURE.md)
+//! The HTTP layer shared by the Trello, Magento and La Poste clients.
+//!
+//! [`ApiClient`] wraps a `reqwest::Client` with what every client needs: a
+//! base URL, a timeout on every request, an optional rate limiter (one per
+//! API, shared by every task), a pause gate that stops all callers after a
+//! 429, and retries with exponential backoff and jitter (backon) where they
+//! are safe. Errors are typed ([`HttpError`]) and never carry a secret: no
+//! URL (reqwest errors are stripped with `without_url()`), no query string,
+//! no header; only the API name, the method and the path.
+//!
+//! Where it sits: below `board::trello`, `sources::magento` and
+//! `tracking::laposte`, which build [`Call`]s, read [`Reply`]s and map
+//! [`HttpError`]s to their own typed errors.
+//!
+//! Retry safety (why [`Idempotent`] exists): a request that never reached
+//! the server (connect error) or that the server refused without acting
+//! (429) is always safe to send again. A timeout, a connection reset or a
+//! 5xx after the request was sent leaves the outcome unknown: reads retry,
+//! writes retry only when the caller made them idempotent, otherwise the
+//! caller gets an error for which [`outcome_is_unknown`] is true and settles
+//! it by reading the board.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use governor::DefaultDirectRateLimiter;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use tokio::time::Instant;
+use url::Url;
+
+/// How long an error body excerpt may be, in characters. Enough for
+/// Trello's plain-text errors and Magento's `message`.
+const EXCERPT_CHARS: usize = 300;
+
+/// Everything that can go wrong talking to an API. Display and Debug never
+/// contain a URL with credentials, a query string or a header value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// The request could not be built (bad base URL, bad header value).
+    #[error("{api}: invalid request {method} {path}: {detail}")]
+    Invalid {
+        api: &'static str,
+        method: String,
+        path: String,
+        detail: String,
+    },
+    /// No answer within the timeout. The request may have been processed.
+    #[error("{api}: timeout on {method} {path}")]
+    Timeout {
+        api: &'static str,
+        method: String,
+        path: String,
+    },
+    /// The connection could not be established: the request was not sent.
+    #[error("{api}: cannot connect for {method} {path}: {detail}")]
+    Connect {
+        api: &'static str,
+        method: String,
+        path: String,
+        detail: String,
+    },
+    /// The connection broke after the request was (maybe) sent: reset,
+    /// closed without an answer, body cut short. Outcome unknown.
+    #[error("{api}: connection lost on {method} {path}: {detail}")]
+    Transport {
+        api: &'static str,
+        method: String,
+        path: String,
+        detail: String,
+    },
+    /// A non-success status the caller did not accept.
+    #[error("{api}: HTTP {status} on {method} {path}: {body_excerpt}")]
+    Status {
+        api: &'static str,
+        method: String,
+        path: String,
+        status: u16,
+        /// The start of the body, control characters and anything looking
+        /// like a credential removed (see [`redact`]).
+        body_excerpt: String,
+    },
+    /// 401 or 403: bad or insufficient credentials. Fatal: never retried.
+    #[error("{api}: unauthorized (HTTP {status}): {message}")]
+    Unauthorized {
+        api: &'static str,
+        status: u16,
+        message: String,
+    },
+    /// 429 (after the retries allowed, if any).
+    #[error("{api}: rate limited{}", retry_after_text(.retry_after))]
+    RateLimited {
+        api: &'static str,
+        retry_after: Option<Duration>,
+    },
+    /// A success answer whose body is not what we expected (truncated or
+    /// malformed JSON). For a write the change may have been made.
+    #[error("{api}: cannot decode {what}: {detail}")]
+    Decode {
+        api: &'static str,
+        what: String,
+        detail: String,
+    },
+}
+
+fn retry_after_text(d: &Option<Duration>) -> String {
+    match d {
+        Some(d) => format!(" (retry after {} s)", d.as_secs_f64()),
+        None => String::new(),
+    }
+}
+
+impl HttpError {
+    /// The API this error comes from ("trello", "magento", "laposte").
+    pub fn api(&self) -> &'static str {
+        match self {
+            HttpError::Invalid { api, .. }
+            | HttpError::Timeout { api, .. }
+            | HttpError::Connect { api, .. }
+            | HttpError::Transport { api, .. }
+            | HttpError::Status { api, .. }
+            | HttpError::Unauthorized { api, .. }
+            | HttpError::RateLimited { api, .. }
+            | HttpError::Decode { api, .. } => api,
+        }
+    }
+
+    /// The HTTP status, when the server answered with one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Status { status, .. } | HttpError::Unauthorized { status, .. } => {
+                Some(*status)
+            }
+            HttpError::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+}
+
+/// For a write: may the server have applied it although we got an error?
+/// True for a timeout, a connection lost after sending, a 5xx, or a success
+/// whose body we could not read. The sync engine then settles the write by
+/// reading the board (the marker line) instead of writing again.
+pub fn outcome_is_unknown(err: &HttpError) -> bool {
+    match err {
+        HttpError::Timeout { .. } | HttpError::Transport { .. } | HttpError::Decode { .. } => true,
+        HttpError::Status { status, .. } => *status >= 500,
+        HttpError::Invalid { .. }
+        | HttpError::Connect { .. }
+        | HttpError::Unauthorized { .. }
+        | HttpError::RateLimited { .. } => false,
+    }
+}
+
+/// Whether a request may be sent twice with the same effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotent {
+    /// Reads, and writes the caller made idempotent (a `PUT` with the full
+    /// desired state): retried on timeouts, resets and 5xx.
+    Yes,
+    /// Writes that could happen twice (`POST` a card or a comment): only
+    /// retried when the request was certainly not processed (connect error,
+    /// 429).
+    No,
+}
+
+/// Whether `err` may be retried for a request of this idempotency.
+pub fn is_retryable(err: &HttpError, idempotent: Idempotent) -> bool {
+    match err {
+        // Not sent, or refused before any processing.
+        HttpError::Connect { .. } | HttpError::RateLimited { .. } => true,
+        HttpError::Timeout { .. } | HttpError::Transport { .. } => idempotent == Idempotent::Yes,
+        HttpError::Status { status, .. } => {
+            idempotent == Idempotent::Yes && matches!(status, 500 | 502 | 503 | 504)
+        }
+        HttpError::Invalid { .. } | HttpError::Unauthorized { .. } | HttpError::Decode { .. } => {
+            false
+        }
+    }
+}
+
+/// Backoff settings. Bounded in attempts and in total time so that a pass
+/// finishes even when an API is down.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: usize,
+    /// No retry starts once this much time has passed since the first
+    /// attempt (Retry-After included).
+    pub max_total: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(15),
+            max_retries: 4,
+            max_total: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Tiny delays for tests: same logic, milliseconds instead of seconds.
+    pub fn fast() -> Self {
+        RetryPolicy {
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(20),
+            max_retries: 3,
+            max_total: Duration::from_secs(5),
+        }
+    }
+
+    /// No retry at all.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::fast()
+        }
+    }
+
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_retries)
+            .with_jitter()
+    }
+}
+
+/// Names of the headers by which an API tells how much of its quota is
+/// left (Trello: `x-rate-limit-api-token-remaining`, `…-interval-ms`).
+#[derive(Debug, Clone)]
+pub struct RateHeaders {
+    pub remaining: HeaderName,
+    pub interval_ms: HeaderName,
+}
+
+/// One request, described without its base URL. Built with [`Call::new`]
+/// and the chained setters.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: Method,
+    /// Path segments relative to the base URL, e.g. `["1", "boards", id]`.
+    /// Each is percent-encoded on its own, so an id cannot inject a `/` or
+    /// a `?`.
+    pub segments: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub json: Option<serde_json::Value>,
+    /// Per-request headers (e.g. an OAuth 1.0a signature). Never logged.
+    pub headers: HeaderMap,
+    pub idempotent: Idempotent,
+    /// Non-2xx statuses returned as `Ok(Reply)` because the caller reads
+    /// them as data (La Poste's 404 "not yet available").
+    pub accept: Vec<u16>,
+}
+
+impl Call {
+    /// A call to `path` (`/`-separated, relative to the base URL). Reads
+    /// (GET) default to idempotent, other methods to not.
+    pub fn new(method: Method, path: &str) -> Self {
+        let idempotent = if method == Method::GET {
+            Idempotent::Yes
+        } else {
+            Idempotent::No
+        };
+        Call {
+            method,
+            segments: path
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            query: Vec::new(),
+            json: None,
+            headers: HeaderMap::new(),
+            idempotent,
+            accept: Vec::new(),
+        }
+    }
+
+    pub fn get(path: &str) -> Self {
+        Call::new(Method::GET, path)
+    }
+
+    pub fn post(path: &str) -> Self {
+        Call::new(Method::POST, path)
+    }
+
+    pub fn put(path: &str) -> Self {
+        Call::new(Method::PUT, path)
+    }
+
+    /// Appends one path segment (an id), encoded.
+    pub fn segment(mut self, s: impl Into<String>) -> Self {
+        self.segments.push(s.into());
+        self
+    }
+
+    pub fn query(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.query.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn json(mut self, v: serde_json::Value) -> Self {
+        self.json = Some(v);
+        self
+    }
+
+    pub fn header(mut self, name: HeaderName, mut value: HeaderValue) -> Self {
+        value.set_sensitive(true);
+        self.headers.insert(name, value);
+        self
+    }
+
+    pub fn idempotent(mut self, i: Idempotent) -> Self {
+        self.idempotent = i;
+        self
+    }
+
+    pub fn accept(mut self, status: u16) -> Self {
+        self.accept.push(status);
+        self
+    }
+
+    /// The path as logged and put in errors: segments only, no query.
+    pub fn path(&self) -> String {
+        let mut p = String::new();
+        for s in &self.segments {
+            p.push('/');
+            p.push_str(s);
+        }
+        redact(&p)
+    }
+}
+
+/// An answer the caller accepted (2xx or listed in [`Call::accept`]).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub api: &'static str,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// Decodes the body as JSON; `what` names it in the error ("board
+    /// cards"). The error keeps serde's category and position, not data.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, HttpError> {
+        serde_json::from_slice(&self.body).map_err(|e| decode_error(self.api, what, &e))
+    }
+
+    /// The body as text (lossy), for plain-text APIs.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A decode error without any of the decoded data (serde messages may quote
+/// values).
+pub fn decode_error(api: &'static str, what: &str, e: &serde_json::Error) -> HttpError {
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "I/O error",
+        serde_json::error::Category::Syntax => "malformed JSON",
+        serde_json::error::Category::Data => "unexpected JSON shape",
+        serde_json::error::Category::Eof => "truncated JSON",
+    };
+    HttpError::Decode {
+        api,
+        what: what.to_owned(),
+        detail: format!("{kind} at line {} column {}", e.line(), e.column()),
+    }
+}
+
+/// Settings of an [`ApiClient`].
+#[derive(Clone)]
+pub struct ApiSettings {
+    /// "trello", "magento" or "laposte": in every error and log line.
+    pub name: &'static str,
+    pub base_url: Url,
+    /// Total time of one attempt (connect, send, answer, body).
+    pub timeout: Duration,
+    /// Sent with every request (credentials). Marked sensitive.
+    pub default_headers: HeaderMap,
+    /// Waited on before every attempt, retries included. Shared by every
+    /// clone of the client, hence by every task using the API.
+    pub limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    pub retry: RetryPolicy,
+    /// How long every caller pauses after a 429 without Retry-After.
+    pub rate_limited_pause: Duration,
+    pub rate_headers: Option<RateHeaders>,
+}
+
+impl fmt::Debug for ApiSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Headers hold credentials; the base URL could too (userinfo).
+        f.debug_struct("ApiSettings")
+            .field("name", &self.name)
+            .field("base_url", &redact_url(&self.base_url))
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiSettings {
+    pub fn new(name: &'static str, base_url: Url) -> Self {
+        ApiSettings {
+            name,
+            base_url,
+            timeout: Duration::from_secs(30),
+            default_headers: HeaderMap::new(),
+            limiter: None,
+            retry: RetryPolicy::default(),
+            rate_limited_pause: Duration::from_secs(1),
+            rate_headers: None,
+        }
+    }
+}
+
+/// A client of one API. Cheap to clone; clones share the connection pool,
+/// the rate limiter and the pause gate.
+#[derive(Clone)]
+pub struct ApiClient {
+    name: &'static str,
+    base: Url,
+    client: reqwest::Client,
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    retry: RetryPolicy,
+    rate_limited_pause: Duration,
+    rate_headers: Option<RateHeaders>,
+    /// No request starts before this instant: set after a 429 or when the
+    /// server says the quota is spent, so that concurrent tasks stop too
+    /// (Trello blocks a key after 200 429s in a window).
+    gate: Arc<Mutex<Option<Instant>>>,
+}
+
+impl fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("name", &self.name)
+            .field("base", &redact_url(&self.base))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiClient {
+    pub fn new(settings: ApiSettings) -> Result<Self, HttpError> {
+        let mut headers = settings.default_headers;
+        for v in headers.values_mut() {
+            v.set_sensitive(true);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            .default_headers(headers)
+            .user_agent(concat!("colisync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Invalid {
+                api: settings.name,
+                method: String::new(),
+                path: String::new(),
+                detail: error_chain(&e.without_url()),
+            })?;
+        Ok(ApiClient {
+            name: settings.name,
+            base: settings.base_url,
+            client,
+            limiter: settings.limiter,
+            retry: settings.retry,
+            rate_limited_pause: settings.rate_limited_pause,
+            rate_headers: settings.rate_headers,
+            gate: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Sends `call`, retrying where [`is_retryable`] allows, within the
+    /// retry policy. Returns the reply for 2xx and accepted statuses.
+    pub async fn send(&self, call: &Call) -> Result<Reply, HttpError> {
+        let started = Instant::now();
+        let max_total = self.retry.max_total;
+        let idempotent = call.idempotent;
+        (|| self.attempt(call))
+            .retry(self.retry.backoff())
+            .sleep(tokio::time::sleep)
+            .when(|e| is_retryable(e, idempotent))
+            .adjust(|e, backoff| {
+                let backoff = backoff?;
+                // Honour Retry-After: never come back sooner than asked.
+                let delay = match e {
+                    HttpError::RateLimited {
+                        retry_after: Some(ra),
+                        ..
+                    } => backoff.max(*ra),
+                    _ => backoff,
+                };
+                if started.elapsed() + delay > max_total {
+                    None
+                } else {
+                    Some(delay)
+                }
+            })
+            .notify(|e, delay| {
+                tracing::warn!(api = self.name, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+            })
+            .await
+    }
+
+    /// One attempt: gate, limiter, request, classification.
+    async fn attempt(&self, call: &Call) -> Result<Reply, HttpError> {
+        self.wait_gate().await;
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+        let method = call.method.to_string();
+        let path = call.path();
+        let url = self.url_for(call).map_err(|detail| HttpError::Invalid {
+            api: self.name,
+            method: method.clone(),
+            path: path.clone(),
+            detail,
+        })?;
+        let mut req = self
+            .client
+            .request(call.method.clone(), url)
+            .headers(call.headers.clone());
+        if let Some(body) = &call.json {
+            req = req.json(body);
+        }
+        let started = Instant::now();
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e, &method, &path))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        self.read_rate_headers(&headers);
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e, &method, &path))?
+            .to_vec();
+        tracing::debug!(api = self.name, method = %method, path = %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "http");
+
+        if (200..300).contains(&status) || call.accept.contains(&status) {
+            return Ok(Reply {
+                api: self.name,
+                status,
+                headers,
+                body,
+            });
+        }
+        let excerpt = excerpt(&body);
+        Err(match status {
+            429 => {
+                let retry_after = parse_retry_after(&headers);
+                self.close_gate(retry_after.unwrap_or(self.rate_limited_pause));
+                HttpError::RateLimited {
+                    api: self.name,
+                    retry_after,
+                }
+            }
+            401 | 403 => HttpError::Unauthorized {
+                api: self.name,
+                status,
+                message: excerpt,
+            },
+            _ => HttpError::Status {
+                api: self.name,
+                method,
+                path,
+                status,
+                body_excerpt: excerpt,
+            },
+        })
+    }
+
+    fn url_for(&self, call: &Call) -> Result<Url, String> {
+        let mut url = self.base.clone();
+        {
+            let mut segs = url
+                .path_segments_mut()
+                .map_err(|()| "base URL cannot have a path".to_owned())?;
+            segs.pop_if_empty();
+            for s in &call.segments {
+                segs.push(s);
+            }
+        }
+        if !call.query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in &call.query {
+                q.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    fn transport_error(&self, e: reqwest::Error, method: &str, path: &str) -> HttpError {
+        let e = e.without_url();
+        let (api, method, path) = (self.name, method.to_owned(), path.to_owned());
+        if e.is_connect() {
+            HttpError::Connect {
+                api,
+                method,
+                path,
+                detail: error_chain(&e),
+            }
+        } else if e.is_timeout() {
+            HttpError::Timeout { api, method, path }
+        } else {
+            HttpError::Transport {
+                api,
+                method,
+                path,
+                detail: error_chain(&e),
+            }
+        }
+    }
+
+    fn read_rate_headers(&self, headers: &HeaderMap) {
+        let Some(names) = &self.rate_headers else {
+            return;
+        };
+        let num = |name: &HeaderName| -> Option<u64> {
+            headers.get(name)?.to_str().ok()?.trim().parse().ok()
+        };
+        if num(&names.remaining) == Some(0) {
+            // The quota is spent (someone else uses the token too): the
+            // next request would be refused. Wait out the interval.
+            let pause = num(&names.interval_ms)
+                .map(Duration::from_millis)
+                .unwrap_or(self.rate_limited_pause)
+                .min(self.rate_limited_pause.max(Duration::from_secs(1)));
+            self.close_gate(pause);
+        }
+    }
+
+    fn close_gate(&self, pause: Duration) {
+        let until = Instant::now() + pause;
+        if let Ok(mut g) = self.gate.lock() {
+            if g.is_none_or(|t| t < until) {
+                *g = Some(until);
+            }
+        }
+    }
+
+    async fn wait_gate(&self) {
+        let until = self.gate.lock().ok().and_then(|g| *g);
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+}
+
+/// Retry-After in seconds (the HTTP-date form is not used by these APIs;
+/// it is ignored and the default pause applies).
+fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let secs: f64 = v.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
+}
+
+/// The start of a body, on one line, redacted.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line: String = text
+        .chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    redact(one_line.trim())
+}
+
+/// The Display of an error and its sources, redacted.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    redact(&out)
+}
+
+/// Scheme, host, port and path of a URL: no userinfo, no query, no fragment.
+pub fn redact_url(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// Removes what looks like a credential from free text before it is logged
+/// or put in an error: query strings of URLs (`?key=…&token=…`), and the
+/// values after `key=`, `token=`, `oauth_token=`, `oauth_consumer_key=`,
+/// `oauth_signature=`, `apikey=`, `Bearer `, `OAuth `, `X-Okapi-Key:`.
+pub fn redact(text: &str) -> String {
+    const MARKERS: [&str; 9] = [
+        "key=",
+        "token=",
+        "secret=",
+        "signature=",
+        "bearer ",
+        "oauth ",
+        "x-okapi-key:",
+        "authorization:",
+        "password=",
+    ];
+    let lower = text.to_ascii_lowercase();
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        // A URL query: drop everything from `?` to the next whitespace.
+        if bytes[i] == b'?' && lower[..i].contains("://") {
+            let end = text[i..]
+                .find(char::is_whitespace)
+                .map_or(text.len(), |n| i + n);
+            out.push_str("?[redacted]");
+            i = end;
+            continue;
+        }
+        if let Some(m) = MARKERS.iter().find(|m| lower[i..].starts_with(**m)) {
+            out.push_str(&text[i..i + m.len()]);
+            i += m.len();
+            // Skip optional spaces, then the value up to a separator.
+            while i < text.len() && bytes[i] == b' ' {
+                out.push(' ');
+                i += 1;
+            }
+            let end = text[i..]
+                .find(|c: char| c.is_whitespace() || c == '&' || c == ',' || c == ';')
+                .map_or(text.len(), |n| i + n);
+            if end > i {
+                out.push_str("[redacted]");
+            }
+            i = end;
+            continue;
+        }
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8().max(1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_removes_credentials() {
+        let cases = [
+            (
+                "error for https://api.trello.com/1/cards?key=K123&token=T456 x",
+                "error for https://api.trello.com/1/cards?[redacted] x",
+            ),
+            (
+                "OAuth oauth_consumer_key=\"K1\", oauth_token=\"T1\"",
+                "OAuth [redacted], oauth_token=[redacted]",
+            ),
+            ("Bearer abc.def", "Bearer [redacted]"),
+            ("X-Okapi-Key: s3cr3t", "X-Okapi-Key: [redacted]"),
+            ("invalid value for idList", "invalid value for idList"),
+            ("café ?q=1 sans url", "café ?q=1 sans url"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn redact_url_keeps_path_only() {
+        let u = Url::parse("https://u:p@api.example/1/cards?key=K&token=T#f").expect("url");
+        assert_eq!(redact_url(&u), "https://api.example/1/cards");
+    }
+
+    #[test]
+    fn classification() {
+        let t = HttpError::Timeout {
+            api: "trello",
+            method: "POST".into(),
+            path: "/1/cards".into(),
+        };
+        let s = |status| HttpError::Status {
+            api: "trello",
+            method: "POST".into(),
+            path: "/1/cards".into(),
+            status,
+            body_excerpt: String::new(),
+        };
+        let rl = HttpError::RateLimited {
+            api: "trello",
+            retry_after: None,
+        };
+        assert!(outcome_is_unknown(&t));
+        assert!(outcome_is_unknown(&s(503)));
+        assert!(!outcome_is_unknown(&s(400)));
+        assert!(!outcome_is_unknown(&rl));
+        assert!(is_retryable(&t, Idempotent::Yes));
+        assert!(!is_retryable(&t, Idempotent::No));
+        assert!(is_retryable(&rl, Idempotent::No));
+        assert!(is_retryable(&s(502), Idempotent::Yes));
+        assert!(!is_retryable(&s(502), Idempotent::No));
+        assert!(!is_retryable(&s(404), Idempotent::Yes));
+    }
+
+    #[test]
+    fn call_path_is_segments_without_query() {
+        let c = Call::get("1/boards").segment("abc").query("token", "T");
+        assert_eq!(c.path(), "/1/boards/abc");
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(parse_retry_after(&h), None);
+    }
+
+    mod against_fake_server {
+        use super::super::*;
+        use crate::fakes::{FakeServer, Fault};
+        use axum::Router;
+        use axum::routing::get;
+
+        async fn setup() -> (FakeServer, ApiClient) {
+            let router = Router::new().route(
+                "/v1/things",
+                get(|| async { r#"{"n":1}"# }).post(|| async { r#"{"n":2}"# }),
+            );
+            let srv = FakeServer::start(router).await.expect("start");
+            let mut settings = ApiSettings::new("test", srv.base_url());
+            settings.retry = RetryPolicy::fast();
+            settings.timeout = Duration::from_millis(300);
+            settings.rate_limited_pause = Duration::from_millis(10);
+            let client = ApiClient::new(settings).expect("client");
+            (srv, client)
+        }
+
+        #[tokio::test]
+        async fn reads_retry_5xx_and_writes_do_not() {
+            let (srv, c) = setup().await;
+            srv.faults()
+                .times(2, "GET", "/v1/things", Fault::Status(503));
+            let r = c.send(&Call::get("v1/things")).await.expect("retried");
+            assert_eq!(r.json::<serde_json::Value>("thing").expect("json")["n"], 1);
+            assert_eq!(srv.requests().count("GET", "/v1/things"), 3);
+
+            srv.faults().once("POST", "/v1/things", Fault::Status(502));
+            let e = c.send(&Call::post("v1/things")).await.expect_err("502");
+            assert_eq!(e.status(), Some(502));
+            assert!(outcome_is_unknown(&e));
+            assert_eq!(srv.requests().count("POST", "/v1/things"), 1);
+        }
+
+        #[tokio::test]
+        async fn lost_answer_and_reset_are_transport_errors() {
+            let (srv, c) = setup().await;
+            srv.faults().once("POST", "/v1/things", Fault::LoseAnswer);
+            let e = c.send(&Call::post("v1/things")).await.expect_err("lost");
+            assert!(matches!(e, HttpError::Transport { .. }), "{e:?}");
+            assert!(outcome_is_unknown(&e));
+            srv.faults().once("GET", "/v1/things", Fault::Reset);
+            c.send(&Call::get("v1/things")).await.expect("read retried");
+        }
+
+        #[tokio::test]
+        async fn rate_limited_writes_retry_after_the_pause() {
+            let (srv, c) = setup().await;
+            srv.faults().once(
+                "POST",
+                "/v1/things",
+                Fault::TooManyRequests { retry_after: None },
+            );
+            c.send(&Call::post("v1/things"))
+                .await
+                .expect("retried after 429");
+            assert_eq!(srv.requests().count("POST", "/v1/things"), 2);
+            srv.faults().always(
+                "GET",
+                "/v1/things",
+                Fault::TooManyRequests {
+                    retry_after: Some(0),
+                },
+            );
+            let e = c.send(&Call::get("v1/things")).await.expect_err("429");
+            assert!(matches!(
+                e,
+                HttpError::RateLimited {
+                    retry_after: Some(_),
+                    ..
+                }
+            ));
+        }
+
+        #[tokio::test]
+        async fn timeouts_and_truncated_bodies() {
+            let (srv, c) = setup().await;
+            srv.faults()
+                .always("GET", "/v1/things", Fault::Slow(Duration::from_secs(2)));
+            let e = c.send(&Call::get("v1/things")).await.expect_err("timeout");
+            assert!(matches!(e, HttpError::Timeout { .. }), "{e:?}");
+            srv.faults().clear();
+            srv.faults().once("GET", "/v1/things", Fault::TruncatedJson);
+            let r = c.send(&Call::get("v1/things")).await.expect("200");
+            let e = r.json::<serde_json::Value>("thing").expect_err("truncated");
+            assert!(e.to_string().contains("truncated JSON"), "{e}");
+        }
+    }
+}
