@@ -30,8 +30,17 @@ fn client_cfg(fake: &FakeTrello) -> TrelloConfig {
     let mut cfg = fake.config();
     cfg.rate_limit = 100_000;
     cfg.rate_window = Duration::from_millis(200);
-    cfg.timeout = Duration::from_millis(500);
+    // Generous: a loaded CI machine must not turn a normal answer into a
+    // timeout. Tests about timeouts use `slow_client`.
+    cfg.timeout = Duration::from_secs(3);
     cfg
+}
+
+/// A client that gives up after 300 ms, for `Fault::Slow` tests.
+fn slow_client(fake: &FakeTrello) -> TrelloClient {
+    let mut cfg = client_cfg(fake);
+    cfg.timeout = Duration::from_millis(300);
+    client(&cfg)
 }
 
 fn client(cfg: &TrelloConfig) -> TrelloClient {
@@ -152,6 +161,13 @@ async fn every_method_round_trips() {
         fake.query_credentials_count(),
         0,
         "credentials only in header"
+    );
+    let routes = fake.requests().per_route();
+    assert_eq!(routes["POST /1/cards"], 1, "{routes:?}");
+    assert_eq!(routes["PUT /1/cards/{id}"], 2, "{routes:?}");
+    assert_eq!(
+        routes["GET /1/boards/{id}"], 1,
+        "board id resolved once: {routes:?}"
     );
     assert_eq!(fake.request_count(), fake.requests().all().len());
 }
@@ -477,6 +493,7 @@ async fn truncated_json_is_a_decode_error() {
 async fn slow_answers_hit_the_timeout() {
     let (fake, c, list) = setup().await;
     let card = c.create_card(&list, &new_card(1)).await.expect("card");
+    let c = slow_client(&fake);
     fake.faults()
         .always("GET", "/1/cards/", Fault::Slow(Duration::from_secs(2)));
     let e = c.card(&card.id).await.expect_err("timeout");
@@ -606,7 +623,12 @@ async fn no_secret_in_any_error() {
     fake.faults().clear();
     fake.faults()
         .always("GET", "/1/cards/", Fault::Slow(Duration::from_secs(2)));
-    errors.push(c.card(&card.id).await.expect_err("timeout"));
+    errors.push(
+        slow_client(&fake)
+            .card(&card.id)
+            .await
+            .expect_err("timeout"),
+    );
     fake.faults().clear();
     // A server that echoes credentials in its error body.
     fake.faults().once(

@@ -132,11 +132,13 @@ impl Board {
         const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
         let mut n = self.counter.wrapping_mul(2_654_435_761) ^ 0x5bd1_e995;
         let mut s = String::with_capacity(8);
-        for _ in 0..8 {
+        for _ in 0..7 {
             s.push(ALPHABET[(n % ALPHABET.len() as u64) as usize] as char);
             n /= ALPHABET.len() as u64;
             n = n.wrapping_add(7_919);
         }
+        // Always one digit, so that `route_of` recognises it as an id.
+        s.push(char::from(b'2' + (self.counter % 8) as u8));
         s
     }
 
