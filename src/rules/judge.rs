@@ -132,6 +132,9 @@ pub struct Judge<'a> {
     today: NaiveDate,
     /// `HH:MM`, for facts and procedures.
     cutoff: String,
+    /// Each rule's procedure text, formatted once per pass (indexed by
+    /// `RuleId as usize`): a finding clones it instead of formatting ~1 KB.
+    procedures: Vec<String>,
 }
 
 /// Judges one order with its trace. For a whole pass, build a [`Judge`]
@@ -172,14 +175,22 @@ impl<'a> Judge<'a> {
         classifier: &'a Classifier,
         now: DateTime<Utc>,
     ) -> Self {
-        let c = cal.cutoff();
+        let cutoff = cal.cutoff().format("%H:%M").to_string();
+        let procedures = RuleId::ALL
+            .iter()
+            .map(|r| (*r as usize, procedure(*r, cfg, &cutoff)))
+            .fold(vec![String::new(); RuleId::ALL.len()], |mut v, (i, p)| {
+                v[i] = p;
+                v
+            });
         Judge {
             cal,
             cfg,
             classifier,
             now,
             today: cal.local_date(now),
-            cutoff: c.format("%H:%M").to_string(),
+            cutoff,
+            procedures,
         }
     }
 
@@ -344,7 +355,11 @@ impl<'a> Judge<'a> {
             carrier,
             tracking_number: tracking_number.filter(|n| !n.is_empty()),
             facts: f.facts,
-            procedure: procedure(f.rule, self.cfg, &self.cutoff),
+            procedure: self
+                .procedures
+                .get(f.rule as usize)
+                .cloned()
+                .unwrap_or_else(|| procedure(f.rule, self.cfg, &self.cutoff)),
             validated_on: validated.map(|v| self.cal.local_date(v)),
             shipped_on: shipped.map(|s| self.cal.local_date(s)),
         }
