@@ -915,3 +915,23 @@ fn parcels_of_shipments() {
     );
     assert_eq!(parcels[2].shipped_at, utc(2026, 5, 6, 9, 0));
 }
+
+#[test]
+fn colissimo_shipment_without_number_is_a_tracking_anomaly() {
+    // Seed 004 ① / seed 000 §2 remarque: nobody can follow a parcel with no
+    // number; after 24 h it is filed like an unknown number.
+    let ship = paris(2026, 5, 4, 10, 0);
+    let (mut o, _) = shipped(Carrier::Colissimo, ship, None);
+    o.shipments[0].tracks.clear();
+    let parcels = parcels_of(&o, &Classifier::seed_defaults());
+    assert_eq!(parcels[0].carrier, Carrier::Colissimo);
+    let cfg = RulesConfig::seed_defaults();
+    let h = |n: i64| ship + chrono::Duration::hours(n);
+    assert_eq!(verdict(&run(&o, &parcels, &cfg, h(23))), None);
+    let j = run(&o, &parcels, &cfg, h(25));
+    assert_eq!(verdict(&j), Some((TrackingNotFound, Late)));
+    assert_eq!(j.findings[0].key.to_string(), "parcel/100023/shipment-77");
+    assert!(j.findings[0].facts[0].contains("sans numéro de suivi"));
+    // Parcels not given: judge derives them from the shipments.
+    assert_eq!(run(&o, &[], &cfg, h(25)).findings, j.findings);
+}
