@@ -298,3 +298,89 @@ fn outside_text_cannot_forge_markup_or_markers() {
         2
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Whatever the order and its tracking: judge does not panic, each
+        /// finding's card is within Trello's limits, deterministic, and
+        /// carries its key on the last line.
+        #[test]
+        fn every_card_is_well_formed(
+            validated_min in 0i64..60 * 24 * 60,
+            ship_after_min in proptest::option::of(0i64..5 * 24 * 60),
+            codes in proptest::collection::vec(
+                prop_oneof![Just("DR1"), Just("PC1"), Just("ET1"), Just("MD2"),
+                            Just("AG1"), Just("ND1"), Just("RE1"), Just("DI1"), Just("ZZ9")],
+                0..6),
+            method in prop_oneof![Just("colissimo_x"), Just("chronopost_x"),
+                                  Just("flatrate_x"), Just("other_x")],
+            name in ".{0,300}",
+            original in any::<bool>(),
+        ) {
+            let now = paris(2026, 5, 20, 10, 0);
+            let validated = now - chrono::Duration::minutes(validated_min);
+            let mut o = order();
+            o.customer.lastname = name;
+            o.invoices = vec![validated];
+            o.shipping_method = Some(method.into());
+            if original {
+                o.items[0].sku = "ORI-1".into();
+            }
+            let mut parcels = Vec::new();
+            if let Some(after) = ship_after_min {
+                let shipped = (validated + chrono::Duration::minutes(after)).min(now);
+                o.state = OrderState::Complete;
+                o.shipments = vec![Shipment {
+                    entity_id: 5,
+                    created_at: shipped,
+                    tracks: vec![Track {
+                        number: "6A1".into(),
+                        carrier_code: "custom".into(),
+                        title: String::new(),
+                        created_at: shipped,
+                    }],
+                }];
+                parcels = parcels_of(&o, &Classifier::seed_defaults());
+                let events: Vec<TrackingEvent> = codes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| TrackingEvent {
+                        code: (*c).into(),
+                        label: "x".into(),
+                        at: (shipped + chrono::Duration::hours(10 * (codes.len() - i) as i64)).min(now),
+                    })
+                    .collect();
+                for p in &mut parcels {
+                    p.tracking = Some(TrackingSnapshot {
+                        fetched_at: now,
+                        status: normalise(&events),
+                        events: events.clone(),
+                        is_final: false,
+                        product: None,
+                    });
+                }
+            }
+            let cal = Calendar::france();
+            let cfg = RulesConfig::seed_defaults();
+            let cl = Classifier::seed_defaults();
+            let j = crate::rules::judge(&o, &parcels, &cal, &cfg, &cl, now);
+            prop_assert!(j.findings.len() <= 1);
+            prop_assert!(!j.trace.is_empty());
+            for f in &j.findings {
+                let p = parcels.iter().find(|p| matches!(&f.key,
+                    ProblemKey::Parcel { parcel, .. } if *parcel == p.key_part()));
+                let card = render(f, &o, p, &ctx());
+                prop_assert!(card.title.chars().count() <= TRELLO_TEXT_LIMIT);
+                prop_assert!(card.description.chars().count() <= TRELLO_TEXT_LIMIT);
+                prop_assert!(card.description.ends_with(&crate::board::marker_line(&f.key)));
+                prop_assert_eq!(parse_marker(&card.description), Some(f.key.clone()));
+                prop_assert_eq!(fingerprint(&card), fingerprint(&render(f, &o, p, &ctx())));
+            }
+        }
+    }
+}
