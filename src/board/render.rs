@@ -238,8 +238,13 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
             };
             line(format!("**Dernier événement** : {last}"));
         }
-    } else if let Some(d) = f.shipped_on {
-        line(format!("**Expédiée le** : {}", fr::date(d)));
+    } else if let Some(method) = order.shipping_method.as_deref() {
+        let carrier = f.carrier.map(|c| format!(" ({})", c.label_fr()));
+        line(format!(
+            "**Mode de livraison** : {}{}",
+            md(method),
+            carrier.unwrap_or_default()
+        ));
     }
     if let Some(d) = f.deadline {
         let what = match f.delay {

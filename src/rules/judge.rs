@@ -290,7 +290,13 @@ impl<'a> Judge<'a> {
                     let key = ProblemKey::Order {
                         increment_id: order.increment_id.clone(),
                     };
-                    self.finding(f, key, kind, None, None, Some(validated), None)
+                    // The carrier the customer chose, for the card's label:
+                    // a late Chronopost order is triaged first.
+                    let carrier = order
+                        .shipping_method
+                        .as_deref()
+                        .and_then(|m| self.classifier.carrier_of_method(m));
+                    self.finding(f, key, kind, carrier, None, Some(validated), None)
                 })
                 .into_iter()
                 .collect();
@@ -662,7 +668,15 @@ impl<'a> Judge<'a> {
         let status = p.status();
         let fired = status == Some(TrackingStatus::ReturnToSender);
         t.note(Some(rule), fired, || {
-            format!("tracking status {}", status_en(status))
+            format!(
+                "tracking status {}: {}",
+                status_en(status),
+                if fired {
+                    "returning to the shop"
+                } else {
+                    "not returning"
+                }
+            )
         });
         if !fired {
             return None;
@@ -704,7 +718,15 @@ impl<'a> Judge<'a> {
             Some(TrackingStatus::Problem | TrackingStatus::DeliveryFailed)
         );
         t.note(Some(rule), fired, || {
-            format!("tracking status {}", status_en(status))
+            format!(
+                "tracking status {}: {}",
+                status_en(status),
+                if fired {
+                    "the carrier reports a problem"
+                } else {
+                    "no problem reported"
+                }
+            )
         });
         if !fired {
             return None;

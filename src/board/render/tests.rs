@@ -109,6 +109,7 @@ fn shipping_card_exact() {
     let want = "\
 **Client** : Jeanne Dupont — jeanne.dupont@example.fr
 **Commande** : [100023](https://shop.example.fr/admin/sales/order/view/order_id/4242/) · passée le lun. 4 mai 2026 à 09:12 · validée le lun. 4 mai 2026
+**Mode de livraison** : colissimo\\_homecl (Colissimo)
 **En retard depuis** : mar. 5 mai 2026 à 00:00
 **Gravité** : Critique
 
@@ -130,6 +131,10 @@ Cartouches compatibles : expédition le jour même pour une commande validée av
     assert_eq!(
         card.labels,
         vec![
+            LabelSpec {
+                name: "Colissimo".into(),
+                color: "yellow".into()
+            },
             LabelSpec {
                 name: "Compatible".into(),
                 color: "green".into()
