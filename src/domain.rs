@@ -163,3 +163,324 @@ pub struct Parcel {
     /// `None` until La Poste has been asked (and always for letters).
     pub tracking: Option<TrackingSnapshot>,
 }
+
+impl Carrier {
+    /// The carrier's name as the team writes it (card titles, labels).
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Carrier::Letter => "Lettre",
+            Carrier::Colissimo => "Colissimo",
+            Carrier::Chronopost => "Chronopost",
+            Carrier::Other => "Autre transporteur",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Carrier::Letter => "letter",
+            Carrier::Colissimo => "colissimo",
+            Carrier::Chronopost => "chronopost",
+            Carrier::Other => "other",
+        }
+    }
+}
+
+impl ProductKind {
+    /// How the seeds name the kind: « cartouches compatibles / d'origine ».
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            ProductKind::Compatible => "compatible",
+            ProductKind::Original => "origine",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductKind::Compatible => "compatible",
+            ProductKind::Original => "original",
+        }
+    }
+}
+
+impl TrackingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackingStatus::Unknown => "unknown",
+            TrackingStatus::InfoReceived => "info_received",
+            TrackingStatus::InTransit => "in_transit",
+            TrackingStatus::OutForDelivery => "out_for_delivery",
+            TrackingStatus::AwaitingPickup => "awaiting_pickup",
+            TrackingStatus::DeliveryFailed => "delivery_failed",
+            TrackingStatus::Problem => "problem",
+            TrackingStatus::ReturnToSender => "return_to_sender",
+            TrackingStatus::Delivered => "delivered",
+        }
+    }
+}
+
+impl OrderState {
+    /// Magento's state code, as in the REST API.
+    pub fn as_str(&self) -> &str {
+        match self {
+            OrderState::New => "new",
+            OrderState::PendingPayment => "pending_payment",
+            OrderState::Processing => "processing",
+            OrderState::Complete => "complete",
+            OrderState::Closed => "closed",
+            OrderState::Canceled => "canceled",
+            OrderState::Holded => "holded",
+            OrderState::PaymentReview => "payment_review",
+            OrderState::Other(s) => s,
+        }
+    }
+}
+
+impl Order {
+    /// When payment was accepted (DESIGN.md "Domain"): the earliest invoice,
+    /// else the earliest status-history entry whose status is one of
+    /// `validated_statuses`. Magento lists history newest first, and not
+    /// always: the minimum is taken rather than trusting the order.
+    pub fn validated_at(&self, validated_statuses: &[String]) -> Option<DateTime<Utc>> {
+        if let Some(first) = self.invoices.iter().min() {
+            return Some(*first);
+        }
+        self.status_history
+            .iter()
+            .filter(|h| validated_statuses.iter().any(|s| s == &h.status))
+            .map(|h| h.at)
+            .min()
+    }
+
+    /// Whether the order can still have a problem: not cancelled, closed
+    /// (refunded) or on hold. Complete orders are open: shipped is not
+    /// delivered.
+    pub fn is_open(&self) -> bool {
+        !matches!(
+            self.state,
+            OrderState::Canceled | OrderState::Closed | OrderState::Holded
+        )
+    }
+
+    /// Waiting for the payment (« en attente de règlement ») or its review:
+    /// not validated, whatever the history says.
+    pub fn awaits_payment(&self) -> bool {
+        matches!(
+            self.state,
+            OrderState::PendingPayment | OrderState::PaymentReview
+        )
+    }
+
+    pub fn is_shipped(&self) -> bool {
+        !self.shipments.is_empty()
+    }
+
+    pub fn customer_name(&self) -> String {
+        let c = &self.customer;
+        match (c.firstname.trim(), c.lastname.trim()) {
+            ("", "") => String::new(),
+            (f, "") => f.to_owned(),
+            ("", l) => l.to_owned(),
+            (f, l) => format!("{f} {l}"),
+        }
+    }
+}
+
+impl Parcel {
+    /// The parcel part of its problem key: the tracking number, or
+    /// `shipment-<id>` for an untracked letter.
+    pub fn key_part(&self) -> String {
+        if self.tracking_number.is_empty() {
+            format!("shipment-{}", self.shipment_id)
+        } else {
+            self.tracking_number.clone()
+        }
+    }
+
+    pub fn status(&self) -> Option<TrackingStatus> {
+        self.tracking.as_ref().map(|t| t.status)
+    }
+
+    pub fn last_event(&self) -> Option<&TrackingEvent> {
+        self.tracking.as_ref().and_then(|t| t.last_event())
+    }
+}
+
+/// Product kind and carrier from the configured globs: the only place that
+/// knows how SKUs and shipping method codes are spelled in this shop.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    /// `magento.original_skus`: an item matching one is an original
+    /// cartridge, every other item is compatible.
+    pub original_skus: Vec<glob::Pattern>,
+    pub letter: Vec<glob::Pattern>,
+    pub colissimo: Vec<glob::Pattern>,
+    pub chronopost: Vec<glob::Pattern>,
+    /// `magento.validated_statuses`, for [`Order::validated_at`]; kept here
+    /// so that the rules get everything about "how this shop spells things"
+    /// in one argument.
+    pub validated_statuses: Vec<String>,
+}
+
+impl Classifier {
+    pub fn new(
+        magento: &crate::config::MagentoConfig,
+        carriers: &crate::config::CarriersConfig,
+    ) -> Self {
+        Classifier {
+            original_skus: magento.original_skus.clone(),
+            letter: carriers.letter.clone(),
+            colissimo: carriers.colissimo.clone(),
+            chronopost: carriers.chronopost.clone(),
+            validated_statuses: magento.validated_statuses.clone(),
+        }
+    }
+
+    /// The defaults of `config.toml.example`: `ORI-*` originals,
+    /// `flatrate_*` letters, `colissimo_*`, `chronopost_*`, validated
+    /// statuses `processing` and `complete`. For tests, the demo and the
+    /// benchmark.
+    pub fn seed_defaults() -> Self {
+        let pats = |globs: &[&str]| {
+            globs
+                .iter()
+                .filter_map(|g| glob::Pattern::new(g).ok())
+                .collect::<Vec<_>>()
+        };
+        Classifier {
+            original_skus: pats(&["ORI-*"]),
+            letter: pats(&["flatrate_*"]),
+            colissimo: pats(&["colissimo_*"]),
+            chronopost: pats(&["chronopost_*"]),
+            validated_statuses: vec!["processing".into(), "complete".into()],
+        }
+    }
+
+    pub fn product_kind(&self, sku: &str) -> ProductKind {
+        if self.original_skus.iter().any(|p| p.matches(sku)) {
+            ProductKind::Original
+        } else {
+            ProductKind::Compatible
+        }
+    }
+
+    /// Seed 000 §1: an order with any original item waits for it, so it
+    /// follows the original rule.
+    pub fn order_kind(&self, order: &Order) -> ProductKind {
+        if order
+            .items
+            .iter()
+            .any(|i| self.product_kind(&i.sku) == ProductKind::Original)
+        {
+            ProductKind::Original
+        } else {
+            ProductKind::Compatible
+        }
+    }
+
+    /// The carrier of a shipping method code by the `[carriers]` globs.
+    pub fn carrier_of_method(&self, method: &str) -> Option<Carrier> {
+        let hit = |pats: &[glob::Pattern]| pats.iter().any(|p| p.matches(method));
+        if hit(&self.chronopost) {
+            Some(Carrier::Chronopost)
+        } else if hit(&self.colissimo) {
+            Some(Carrier::Colissimo)
+        } else if hit(&self.letter) {
+            Some(Carrier::Letter)
+        } else {
+            None
+        }
+    }
+
+    /// The carrier of a parcel: the order's shipping method code by the
+    /// globs first (what the admin configured), else the track's Magento
+    /// carrier code, else words in its free-text title (`custom` +
+    /// "Colissimo Expert"), else `Other`. An untracked shipment of an
+    /// unclassified method is a letter: nothing else ships without a number.
+    pub fn carrier(&self, shipping_method: Option<&str>, track: Option<&Track>) -> Carrier {
+        let by_method = shipping_method.and_then(|m| self.carrier_of_method(m));
+        let Some(track) = track else {
+            return by_method.unwrap_or(Carrier::Letter);
+        };
+        match by_method {
+            // A letter has no tracking number by definition (DESIGN.md): a
+            // tracked parcel of a letter method was upgraded by the shop,
+            // and the track says to which carrier.
+            Some(Carrier::Letter) if !track.number.trim().is_empty() => {
+                if let Some(c) = self.carrier_of_track(track) {
+                    if c != Carrier::Letter {
+                        return c;
+                    }
+                }
+                return Carrier::Letter;
+            }
+            Some(c) => return c,
+            None => {}
+        }
+        self.carrier_of_track(track).unwrap_or(Carrier::Other)
+    }
+
+    /// The carrier a track names: its Magento carrier code by the globs,
+    /// else words in the code or the free-text title.
+    fn carrier_of_track(&self, track: &Track) -> Option<Carrier> {
+        if let Some(c) = self.carrier_of_method(&track.carrier_code) {
+            return Some(c);
+        }
+        for text in [&track.carrier_code, &track.title] {
+            let t = text.to_lowercase();
+            if t.contains("chronopost") {
+                return Some(Carrier::Chronopost);
+            }
+            if t.contains("colissimo") {
+                return Some(Carrier::Colissimo);
+            }
+        }
+        let title = track.title.to_lowercase();
+        if title.contains("lettre") {
+            // Lettre suivie: the seeds' letter delay applies.
+            return Some(Carrier::Letter);
+        }
+        None
+    }
+}
+
+/// The parcels of an order as its shipments describe them, without tracking
+/// yet (the sync engine merges the stored snapshots in by
+/// [`Parcel::key_part`]). One parcel per distinct tracking number; a
+/// shipment without any number is one untracked parcel keyed
+/// `shipment-<id>`. Shipped time is the shipment's `created_at`.
+pub fn parcels_of(order: &Order, classifier: &Classifier) -> Vec<Parcel> {
+    let method = order.shipping_method.as_deref();
+    let mut parcels: Vec<Parcel> = Vec::with_capacity(order.shipments.len());
+    for shipment in &order.shipments {
+        let parcel = |number: &str, track: Option<&Track>| Parcel {
+            order_entity_id: order.entity_id,
+            order_increment_id: order.increment_id.clone(),
+            shipment_id: shipment.entity_id,
+            tracking_number: number.to_owned(),
+            carrier: classifier.carrier(method, track),
+            shipped_at: shipment.created_at,
+            tracking: None,
+        };
+        let mut any = false;
+        for track in &shipment.tracks {
+            // Numbers are typed by hand in Magento: spaces creep in.
+            let number: String = track
+                .number
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            if number.is_empty() {
+                continue;
+            }
+            any = true;
+            if parcels.iter().any(|p| p.tracking_number == number) {
+                continue;
+            }
+            parcels.push(parcel(&number, Some(track)));
+        }
+        if !any {
+            parcels.push(parcel("", None));
+        }
+    }
+    parcels
+}

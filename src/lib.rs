@@ -5,6 +5,7 @@
 //! config → calendar → sources/tracking (pull) → rules (judge) → plan →
 //! board (apply), with state (sled) as memory and daemon/cli as the shell.
 
+pub mod bench;
 pub mod board;
 pub mod calendar;
 pub mod cli;

@@ -1,1 +1,363 @@
-//! (placeholder: being written; see ARCHITECTURE.md)
+//! Card rendering: a finding (with its order and parcel) → the card colisync
+//! wants on the board. Pure: no clock, no I/O.
+//!
+//! Sits between judge (which produces [`Finding`]s) and plan (which compares
+//! what it renders with what the state says is on the board). Two promises
+//! make "a pass with nothing new writes nothing" work:
+//!
+//! - **Deterministic**: the output depends only on the arguments, and not on
+//!   anything that moves between passes (no `now`, no poll time, no elapsed
+//!   hours): an unchanged problem renders byte-identically and has the same
+//!   [`fingerprint`]. A day passing changes only the day counts and, when
+//!   it crosses the line, the severity.
+//! - **Within Trello's limits**: title and description are at most 16384
+//!   characters; a huge order's item list is cut visibly, and the marker
+//!   line (the key, for adoption) always stays last.
+//!
+//! Everything that comes from outside (names, SKUs, event labels) is
+//! escaped for Markdown and kept on one line, so that no customer name can
+//! forge a marker line or a link.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::{CardContent, LabelSpec, marker_line};
+use crate::domain::{Carrier, Order, Parcel, ProductKind};
+use crate::rules::{Delay, Finding, RuleId, Severity, fr};
+
+/// Trello's limit on a card's name and description, in characters.
+pub const TRELLO_TEXT_LIMIT: usize = 16384;
+
+/// Longest piece of outside text shown as is (a name, a label, a SKU).
+const FIELD_LIMIT: usize = 200;
+
+/// What rendering needs besides the finding: where the Magento admin is and
+/// which timezone the team reads dates in.
+#[derive(Debug, Clone)]
+pub struct RenderContext {
+    /// `magento.admin_url`, e.g. `https://shop.example.fr/admin`.
+    pub admin_url: Url,
+    /// `calendar.timezone` (Europe/Paris).
+    pub tz: Tz,
+}
+
+impl RenderContext {
+    pub fn new(admin_url: Url, tz: Tz) -> Self {
+        RenderContext { admin_url, tz }
+    }
+}
+
+/// The card for `finding`. `parcel` is the parcel a delivery-phase finding
+/// is about (its key part matches), `None` in the shipping phase.
+pub fn render(
+    finding: &Finding,
+    order: &Order,
+    parcel: Option<&Parcel>,
+    ctx: &RenderContext,
+) -> CardContent {
+    CardContent {
+        title: truncate_chars(&title(finding, parcel), TRELLO_TEXT_LIMIT),
+        description: description(finding, order, parcel, ctx),
+        labels: labels(finding, parcel),
+        // A due date helps triage where there is a deadline that was
+        // missed; a return or an incident has none.
+        due: match finding.delay {
+            Delay::None => None,
+            _ => finding.deadline,
+        },
+    }
+}
+
+/// SHA-256 (hex) of a canonical, length-prefixed serialization of the card:
+/// what the state stores to know whether a card needs an update.
+pub fn fingerprint(card: &CardContent) -> String {
+    let mut h = Sha256::new();
+    let mut field = |name: &str, value: &str| {
+        h.update(name.as_bytes());
+        h.update((value.len() as u64).to_be_bytes());
+        h.update(value.as_bytes());
+    };
+    field("v", "colisync-card-1");
+    field("title", &card.title);
+    field("description", &card.description);
+    for l in &card.labels {
+        field("label.name", &l.name);
+        field("label.color", &l.color);
+    }
+    let due = card
+        .due
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    field("due", &due);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The carrier's public tracking page for `number`, if it has one.
+pub fn tracking_url(carrier: Carrier, number: &str) -> Option<String> {
+    if number.is_empty() {
+        return None;
+    }
+    let n: String = url::form_urlencoded::byte_serialize(number.as_bytes()).collect();
+    match carrier {
+        Carrier::Letter | Carrier::Colissimo => Some(format!(
+            "https://www.laposte.fr/outils/suivre-vos-envois?code={n}"
+        )),
+        Carrier::Chronopost => Some(format!(
+            "https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT={n}"
+        )),
+        Carrier::Other => None,
+    }
+}
+
+/// `{admin_url}/sales/order/view/order_id/{entity_id}/`
+pub fn admin_order_url(admin_url: &Url, entity_id: u64) -> String {
+    format!(
+        "{}/sales/order/view/order_id/{entity_id}/",
+        admin_url.as_str().trim_end_matches('/')
+    )
+}
+
+fn carrier_of(finding: &Finding, parcel: Option<&Parcel>) -> Option<Carrier> {
+    finding.carrier.or(parcel.map(|p| p.carrier))
+}
+
+/// `Cmd 100023 · Retard d'expédition · compatible · 3 j ouvrés`. Hour-based
+/// anomalies show their nature, not an hour count that would change the
+/// card every hour.
+fn title(f: &Finding, parcel: Option<&Parcel>) -> String {
+    let inc = one_line(f.key.increment_id());
+    let case = f.rule.case_fr();
+    let carrier = carrier_of(f, parcel).unwrap_or(Carrier::Other).label_fr();
+    match f.rule {
+        RuleId::ShippingCompatible | RuleId::ShippingOriginal => {
+            let n = match f.delay {
+                Delay::BusinessDays(n) | Delay::Days(n) => n,
+                _ => 0,
+            };
+            format!(
+                "Cmd {inc} · {case} · {} · {}",
+                f.product.label_fr(),
+                fr::business_days(n)
+            )
+        }
+        RuleId::DeliveryLetter | RuleId::DeliveryColissimo | RuleId::DeliveryChronopost => {
+            match f.delay {
+                Delay::Days(n) | Delay::BusinessDays(n) => {
+                    format!("Cmd {inc} · {case} · {carrier} · {n} j")
+                }
+                _ => format!("Cmd {inc} · {case} · {carrier}"),
+            }
+        }
+        RuleId::TrackingNotFound => format!("Cmd {inc} · {case} · {carrier} · introuvable"),
+        RuleId::TrackingStuck => format!("Cmd {inc} · {case} · {carrier} · bloqué"),
+        RuleId::TrackingProblem => format!("Cmd {inc} · {case} · {carrier} · incident"),
+        RuleId::ReturnToSender => format!("Cmd {inc} · {case} · {carrier}"),
+    }
+}
+
+fn labels(f: &Finding, parcel: Option<&Parcel>) -> Vec<LabelSpec> {
+    let label = |name: &str, color: &str| LabelSpec {
+        name: name.to_owned(),
+        color: color.to_owned(),
+    };
+    let mut out = Vec::with_capacity(3);
+    if let Some(c) = carrier_of(f, parcel) {
+        let color = match c {
+            Carrier::Letter => "sky",
+            Carrier::Colissimo => "yellow",
+            Carrier::Chronopost => "blue",
+            Carrier::Other => "black",
+        };
+        out.push(label(c.label_fr(), color));
+    }
+    out.push(match f.product {
+        ProductKind::Compatible => label("Compatible", "green"),
+        ProductKind::Original => label("Origine", "purple"),
+    });
+    out.push(match f.severity {
+        Severity::Late => label(Severity::Late.label_fr(), "orange"),
+        Severity::Critical => label(Severity::Critical.label_fr(), "red"),
+    });
+    out
+}
+
+fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &RenderContext) -> String {
+    let dt = |t: DateTime<Utc>| fr::datetime(t, ctx.tz);
+    let mut head = String::with_capacity(1024);
+    let mut line = |s: String| {
+        head.push_str(&s);
+        head.push('\n');
+    };
+
+    let name = order.customer_name();
+    let email = &order.customer.email;
+    line(format!(
+        "**Client** : {}{}",
+        if name.is_empty() {
+            "(sans nom)".to_owned()
+        } else {
+            md(&name)
+        },
+        if email.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", md(email))
+        }
+    ));
+    let mut cmd = format!(
+        "**Commande** : [{}]({}) · passée le {}",
+        md(&order.increment_id),
+        admin_order_url(&ctx.admin_url, order.entity_id),
+        dt(order.created_at)
+    );
+    if let Some(v) = f.validated_on {
+        cmd.push_str(&format!(" · validée le {}", fr::date(v)));
+    }
+    line(cmd);
+    if let Some(p) = parcel {
+        line(format!(
+            "**Expédition** : {} · expédié le {}",
+            p.carrier.label_fr(),
+            dt(p.shipped_at)
+        ));
+        if p.tracking_number.is_empty() {
+            line("**Suivi** : aucun numéro de suivi".to_owned());
+        } else {
+            let number = md(&p.tracking_number);
+            let shown = match tracking_url(p.carrier, &p.tracking_number) {
+                Some(u) => format!("[{number}]({u})"),
+                None => number,
+            };
+            line(format!("**Suivi** : {shown}"));
+            let last = match p.last_event() {
+                Some(e) => format!("{} « {} » le {}", md(&e.code), md(&e.label), dt(e.at)),
+                None if p.tracking.is_some() => "inconnu du transporteur".to_owned(),
+                None => "suivi pas encore interrogé".to_owned(),
+            };
+            line(format!("**Dernier événement** : {last}"));
+        }
+    } else if let Some(method) = order.shipping_method.as_deref() {
+        let carrier = f.carrier.map(|c| format!(" ({})", c.label_fr()));
+        line(format!(
+            "**Mode de livraison** : {}{}",
+            md(method),
+            carrier.unwrap_or_default()
+        ));
+    }
+    if let Some(d) = f.deadline {
+        let what = match f.delay {
+            Delay::None => "**Depuis**",
+            _ => "**En retard depuis**",
+        };
+        line(format!("{what} : {}", dt(d)));
+    }
+    line(format!("**Gravité** : {}", f.severity.label_fr()));
+
+    let mut tail = String::with_capacity(2048);
+    tail.push_str("\n**Constat**\n");
+    for fact in &f.facts {
+        tail.push_str("- ");
+        tail.push_str(&md_n(fact, 4 * FIELD_LIMIT));
+        tail.push('\n');
+    }
+    tail.push_str(&format!("\n**Procédure** (règle `{}`)\n", f.rule));
+    tail.push_str(&f.procedure);
+    tail.push_str("\n\n");
+    let marker = marker_line(&f.key);
+
+    // Items fill what the limit leaves, cut visibly if they do not fit.
+    let items_head = "\n**Articles**\n";
+    let fixed = head.chars().count()
+        + items_head.chars().count()
+        + tail.chars().count()
+        + marker.chars().count();
+    let mut items = String::from(items_head);
+    let reserve = 80; // room for the "… et N autres articles" line
+    let mut budget = TRELLO_TEXT_LIMIT.saturating_sub(fixed + reserve);
+    for (i, item) in order.items.iter().enumerate() {
+        let l = format!(
+            "- {} × {} ({})\n",
+            qty(item.qty),
+            md(&item.name),
+            md(&item.sku)
+        );
+        let n = l.chars().count();
+        if n > budget {
+            items.push_str(&format!(
+                "- … et {} autres articles (voir la commande dans Magento)\n",
+                order.items.len() - i
+            ));
+            break;
+        }
+        budget -= n;
+        items.push_str(&l);
+    }
+    if order.items.is_empty() {
+        items.push_str("- (aucun article)\n");
+    }
+
+    let mut body = head;
+    body.push_str(&items);
+    body.push_str(&tail);
+    let room = TRELLO_TEXT_LIMIT.saturating_sub(marker.chars().count() + 3);
+    if body.chars().count() > room {
+        // Only absurd facts can get here; the marker must survive.
+        body = truncate_chars(&body, room);
+        body.push_str("\n\n");
+    }
+    body.push_str(&marker);
+    body
+}
+
+/// `2`, `1.5`
+fn qty(q: f64) -> String {
+    if q.fract() == 0.0 && q.abs() < 1e15 {
+        format!("{}", q as i64)
+    } else {
+        format!("{q}")
+    }
+}
+
+/// Outside text as one inert Markdown line: control characters become
+/// spaces, Markdown punctuation is backslash-escaped, length is capped.
+fn md(s: &str) -> String {
+    md_n(s, FIELD_LIMIT)
+}
+
+fn md_n(s: &str, limit: usize) -> String {
+    let s = truncate_chars(&one_line(s), limit);
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// At most `max` characters, the cut marked with `…`.
+fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -3,10 +3,24 @@
 //!
 //! Architecture invariant: rules never read the clock or do I/O. `now` is a
 //! parameter; everything they know comes in as arguments.
+//!
+//! Sits between pull (which builds [`crate::domain::Order`]s and
+//! [`crate::domain::Parcel`]s) and plan (which turns findings into card
+//! actions, rendered by [`crate::board::render`]). `judge.rs` has the rules
+//! and the reading of the seeds; `procedures.rs` the French texts; `fr.rs`
+//! French dates.
+
+pub mod fr;
+mod judge;
+mod procedures;
+
+pub use judge::{Judge, Judgement, TraceLine, judge};
+pub use procedures::procedure;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::config::{RuleConfig, RulesConfig};
 use crate::domain::{Carrier, ProductKind};
 
 /// Every rule of DESIGN.md. The order of variants is the priority order of
@@ -23,6 +37,111 @@ pub enum RuleId {
     DeliveryColissimo,
     DeliveryChronopost,
     TrackingStuck,
+}
+
+impl RuleId {
+    /// Every rule, in declaration order.
+    pub const ALL: [RuleId; 9] = [
+        RuleId::ShippingCompatible,
+        RuleId::ShippingOriginal,
+        RuleId::ReturnToSender,
+        RuleId::TrackingProblem,
+        RuleId::TrackingNotFound,
+        RuleId::DeliveryLetter,
+        RuleId::DeliveryColissimo,
+        RuleId::DeliveryChronopost,
+        RuleId::TrackingStuck,
+    ];
+
+    /// The config table name (`[rules.shipping_compatible]`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleId::ShippingCompatible => "shipping_compatible",
+            RuleId::ShippingOriginal => "shipping_original",
+            RuleId::ReturnToSender => "return_to_sender",
+            RuleId::TrackingProblem => "tracking_problem",
+            RuleId::TrackingNotFound => "tracking_not_found",
+            RuleId::DeliveryLetter => "delivery_letter",
+            RuleId::DeliveryColissimo => "delivery_colissimo",
+            RuleId::DeliveryChronopost => "delivery_chronopost",
+            RuleId::TrackingStuck => "tracking_stuck",
+        }
+    }
+
+    /// What the rule's `threshold` counts.
+    pub fn threshold_unit(self) -> ThresholdUnit {
+        match self {
+            RuleId::ShippingCompatible | RuleId::ShippingOriginal | RuleId::DeliveryChronopost => {
+                ThresholdUnit::BusinessDays
+            }
+            RuleId::DeliveryLetter | RuleId::DeliveryColissimo => ThresholdUnit::Days,
+            RuleId::TrackingNotFound | RuleId::TrackingStuck => ThresholdUnit::Hours,
+            RuleId::TrackingProblem | RuleId::ReturnToSender => ThresholdUnit::None,
+        }
+    }
+
+    /// This rule's settings.
+    pub fn config(self, cfg: &RulesConfig) -> &RuleConfig {
+        match self {
+            RuleId::ShippingCompatible => &cfg.shipping_compatible,
+            RuleId::ShippingOriginal => &cfg.shipping_original,
+            RuleId::ReturnToSender => &cfg.return_to_sender,
+            RuleId::TrackingProblem => &cfg.tracking_problem,
+            RuleId::TrackingNotFound => &cfg.tracking_not_found,
+            RuleId::DeliveryLetter => &cfg.delivery_letter,
+            RuleId::DeliveryColissimo => &cfg.delivery_colissimo,
+            RuleId::DeliveryChronopost => &cfg.delivery_chronopost,
+            RuleId::TrackingStuck => &cfg.tracking_stuck,
+        }
+    }
+
+    /// The case, in French, as card titles name it (fixed: list names are
+    /// configurable, the case is not).
+    pub fn case_fr(self) -> &'static str {
+        match self {
+            RuleId::ShippingCompatible | RuleId::ShippingOriginal => "Retard d'expédition",
+            RuleId::DeliveryLetter | RuleId::DeliveryColissimo | RuleId::DeliveryChronopost => {
+                "Retard de livraison"
+            }
+            RuleId::TrackingNotFound | RuleId::TrackingStuck | RuleId::TrackingProblem => {
+                "Anomalie de suivi"
+            }
+            RuleId::ReturnToSender => "Retour expéditeur",
+        }
+    }
+}
+
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RuleId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RuleId::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown rule {s:?}"))
+    }
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Late => "late",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Severity::Late => "En retard",
+            Severity::Critical => "Critique",
+        }
+    }
 }
 
 /// What a rule's `threshold` counts.
@@ -142,3 +261,6 @@ impl ProblemKey {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
