@@ -150,8 +150,9 @@ pub trait BoardWriter: Sync {
 pub enum CrashAt {
     /// The intent is on disk, Trello not called yet.
     IntentFlushed,
-    /// The first Trello write returned; nothing recorded yet.
-    TrelloCalled,
+    /// The action's n-th Trello write (0-based: create or update, then
+    /// comments) returned; its outcome not recorded yet.
+    TrelloCalled(u8),
     /// Outcome recorded and intent settled, not flushed yet.
     Recorded,
 }
@@ -162,6 +163,10 @@ pub enum CrashAt {
 pub struct CrashPoint {
     pub action: usize,
     pub at: CrashAt,
+    /// Also lose what was written to the state after the last flush (sled
+    /// may or may not have written it when a process is killed): the
+    /// action's progress notes and, at `Recorded`, the settle itself.
+    pub lose_unflushed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -259,6 +264,7 @@ pub async fn settle_pending<B: BoardWriter>(
             state,
             now,
             crash: None,
+            lose_unflushed: false,
         };
         match run.execute(&action, id, intent, true).await {
             Outcome::Done | Outcome::Dropped => report.settled += 1,
@@ -314,12 +320,13 @@ pub async fn apply<B: BoardWriter>(
             );
             continue;
         }
-        let crash = opts.crash.filter(|c| c.action == index).map(|c| c.at);
+        let crash = opts.crash.filter(|c| c.action == index);
         let mut run = Run {
             board,
             state,
             now: opts.now,
-            crash,
+            crash: crash.map(|c| c.at),
+            lose_unflushed: crash.is_some_and(|c| c.lose_unflushed),
         };
         let outcome = if action.writes_board() {
             let intent = Intent {
@@ -505,7 +512,10 @@ struct Run<'a, B> {
     board: &'a B,
     state: &'a State,
     now: DateTime<Utc>,
+    /// Tests: where to simulate a crash in this action.
     crash: Option<CrashAt>,
+    /// Tests: skip the unflushed writes the simulated crash would lose.
+    lose_unflushed: bool,
 }
 
 impl<B: BoardWriter> Run<'_, B> {
@@ -524,7 +534,10 @@ impl<B: BoardWriter> Run<'_, B> {
         let start = usize::from(intent.steps_done);
         let mut failure: Option<StepError> = None;
         for (i, step) in steps.iter().enumerate().skip(start) {
-            let unknown = resuming && i == start;
+            // Resuming, the step in flight may have happened; so may any
+            // later comment (progress is written without a flush), and a
+            // comment is not idempotent: check them all before posting.
+            let unknown = resuming && (i == start || matches!(step, Step::Comment(_)));
             let result = self
                 .step(
                     action,
@@ -536,13 +549,16 @@ impl<B: BoardWriter> Run<'_, B> {
                 .await;
             match result {
                 Ok(card_id) => {
-                    if self.crash.take() == Some(CrashAt::TrelloCalled) {
+                    if self.crash_at(CrashAt::TrelloCalled(u8::try_from(i).unwrap_or(u8::MAX))) {
                         return Outcome::Crashed;
                     }
                     if card_id.is_some() {
                         intent.card_id = card_id;
                     }
                     intent.steps_done = u8::try_from(i + 1).unwrap_or(u8::MAX);
+                    if self.lose_unflushed {
+                        continue;
+                    }
                     if let Err(e) = self.state.put_intent(id, &intent) {
                         return Outcome::Fatal(e.to_string());
                     }
@@ -583,13 +599,16 @@ impl<B: BoardWriter> Run<'_, B> {
             Err(e) => return Outcome::Fatal(e.to_string()),
         };
         let key = action.key();
+        if self.lose_unflushed && self.crash_at(CrashAt::Recorded) {
+            return Outcome::Crashed;
+        }
         if let Err(e) = self
             .state
             .settle_intent(id, record.as_ref().map(|r| (key, r)))
         {
             return Outcome::Fatal(e.to_string());
         }
-        if self.crash.take() == Some(CrashAt::Recorded) {
+        if self.crash_at(CrashAt::Recorded) {
             return Outcome::Crashed;
         }
         if let Err(e) = self.state.flush() {
@@ -598,6 +617,16 @@ impl<B: BoardWriter> Run<'_, B> {
         match message {
             None => Outcome::Done,
             Some(m) => Outcome::Failed(format!("partly done: {m}")),
+        }
+    }
+
+    /// Whether the simulated crash is set for this point (then it is used).
+    fn crash_at(&mut self, at: CrashAt) -> bool {
+        if self.crash == Some(at) {
+            self.crash = None;
+            true
+        } else {
+            false
         }
     }
 

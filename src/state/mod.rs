@@ -73,6 +73,10 @@ pub type Migration = fn(&sled::Db) -> Result<(), StateError>;
 pub const MIGRATIONS: &[Migration] = &[];
 
 const META_SCHEMA: &str = "schema";
+
+/// How long [`State::open`] waits for sled's directory lock before saying
+/// another process holds it.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const META_CURSOR: &str = "magento_cursor";
 
 /// Everything that can go wrong with the state. Messages name the directory
@@ -276,7 +280,7 @@ impl State {
     /// wrote it. A corrupt store is moved aside and replaced by an empty one
     /// (see the module documentation); [`State::recovered_from`] says so.
     pub fn open(dir: &Path) -> Result<State, StateError> {
-        match Self::try_open(dir, None) {
+        match Self::try_open_locked(dir, None) {
             Ok(state) => Ok(state),
             Err(OpenFailure::Other(e)) => Err(e),
             Err(OpenFailure::Corrupt(cause)) => {
@@ -296,7 +300,7 @@ impl State {
                     "STATE CORRUPTED: moved it aside and started an empty state; \
                      colisync's cards will be adopted from the board by their marker"
                 );
-                match Self::try_open(dir, Some(aside)) {
+                match Self::try_open_locked(dir, Some(aside)) {
                     Ok(state) => Ok(state),
                     Err(OpenFailure::Other(e)) => Err(e),
                     Err(OpenFailure::Corrupt(source)) => Err(StateError::Sled {
@@ -304,6 +308,23 @@ impl State {
                         source,
                     }),
                 }
+            }
+        }
+    }
+
+    /// [`State::try_open`], waiting up to [`LOCK_WAIT`] for the lock: a
+    /// `State` dropped in this process releases sled's lock only once sled's
+    /// background threads let go of the file, a moment later.
+    fn try_open_locked(dir: &Path, recovered_from: Option<PathBuf>) -> Result<State, OpenFailure> {
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match Self::try_open(dir, recovered_from.clone()) {
+                Err(OpenFailure::Other(StateError::InUse { .. }))
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
             }
         }
     }
