@@ -1,0 +1,927 @@
+//! Apply: carries out a plan against the Trello board, every write
+//! journaled in the state, so that a crash at any instant, a lost answer or
+//! a failing Trello leaves no duplicate card and loses no problem.
+//!
+//! **Architecture invariant:** only this module writes to Trello, through a
+//! [`BoardWriter`] (implemented for the real client by `board::trello`, and
+//! by in-memory fakes in tests).
+//!
+//! # The journal protocol
+//!
+//! Each action that writes to Trello runs as:
+//!
+//! 1. **Intent.** Write an [`Intent`] (the key and the whole action) to the
+//!    journal and **flush**. From here on, a crash leaves a trace saying
+//!    "this write may have happened".
+//! 2. **Call Trello**, one step at a time: create the card, or update it,
+//!    then the comment(s) the action carries. After each step the intent's
+//!    progress (`steps_done`, and the card id a create returned) is written
+//!    without a flush: losing it only costs a board read when resuming.
+//! 3. **Record and settle.** In one sled transaction, record the outcome in
+//!    the `cards` tree and remove the intent; then **flush**.
+//!
+//! A step's answer can be lost (timeout, connection reset, 5xx after the
+//! request was sent: [`WriteError::Unknown`]). Steps are settled by reading
+//! before any retry:
+//!
+//! - *create* is not idempotent: look for a card carrying the key's marker
+//!   ([`BoardWriter::find_card_by_marker`]). Found: it is ours, record it.
+//!   Not found: retry the create once; if that answer is lost too, leave the
+//!   intent for the next pass.
+//! - *update* (`PUT /cards/{id}`) is idempotent: retried once as is.
+//! - *comment* is not idempotent: look at the card's recent comments for the
+//!   exact text ([`BoardWriter::recent_comments`]) before posting it again.
+//!   Every comment colisync posts ends with "(colisync)" and names what
+//!   happened, so the same text twice is the same comment. If the comments
+//!   cannot be read the intent stays pending: a comment is posted at most
+//!   once, and at least once as soon as Trello answers again.
+//!
+//! At the start of every pass, **before the board is read and the plan
+//! made**, [`settle_pending`] resumes every intent left in the journal (by a
+//! crash or an unsettled lost answer) the same way: the step that was in
+//! flight is treated as "outcome unknown". A create whose card is not on the
+//! board is dropped instead of retried: the plan made right after decides
+//! afresh whether the problem still needs a card. [`apply`] refuses to act on
+//! a key whose intent is still pending, so nothing is done twice.
+//!
+//! A [`WriteError::Definite`] failure (4xx, nothing written) settles the
+//! intent: if the first step failed nothing changed and the next pass plans
+//! the same action again; if a later step failed (a comment after an update)
+//! the outcome of the steps done is recorded and the failure reported. A
+//! [`WriteError::Fatal`] one (401: bad key or token) stops the pass. In every
+//! case the pass goes on with the next action and the report lists what
+//! failed, so the command can exit non-zero after finishing everything else.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use super::Action;
+use crate::board::{BoardCard, CardContent, LabelSpec};
+use crate::rules::ProblemKey;
+use crate::state::{CardRecord, CardStatus, Intent, IntentId, State, StateError};
+
+/// Why a Trello write failed, as far as its effect is concerned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// Trello refused the request (4xx other than 401/429-exhausted, invalid
+    /// id, unknown list): nothing was written.
+    #[error("{0}")]
+    Definite(String),
+    /// The request may or may not have taken effect (timeout, connection
+    /// reset, 5xx after the request was sent).
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+    /// Nothing will work this pass (401 invalid key or token, missing
+    /// scopes): stop writing.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// A change to an existing card: every `Some` field is set, the others are
+/// left as they are (`PUT /cards/{id}` with only these parameters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardUpdate {
+    pub name: Option<String>,
+    pub desc: Option<String>,
+    /// Set when colisync renders a due date; a lead's due date is otherwise
+    /// left alone.
+    pub due: Option<DateTime<Utc>>,
+    /// The complete label set (Trello's `PUT` replaces it): the leads'
+    /// labels plus colisync's.
+    pub id_labels: Option<Vec<String>>,
+    pub id_list: Option<String>,
+}
+
+/// What apply needs from the board. Implemented by the lead for the real
+/// Trello client (rate-limited, secrets in headers) and by test fakes.
+///
+/// Errors must say whether the write may have happened ([`WriteError`]);
+/// read errors are reported as `Unknown` (retry later) or `Fatal`.
+pub trait BoardWriter: Sync {
+    /// Ids of labels with these names and colours, creating the missing
+    /// ones on the board.
+    fn ensure_labels(
+        &self,
+        labels: &[LabelSpec],
+    ) -> impl Future<Output = Result<Vec<String>, WriteError>> + Send;
+
+    /// `POST /cards` with name, desc, due and idLabels in one request.
+    fn create_card(
+        &self,
+        list_id: &str,
+        content: &CardContent,
+        label_ids: &[String],
+    ) -> impl Future<Output = Result<BoardCard, WriteError>> + Send;
+
+    /// `PUT /cards/{id}` with the fields set in `update`.
+    fn update_card(
+        &self,
+        card_id: &str,
+        update: &CardUpdate,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// `POST /cards/{id}/actions/comments`.
+    fn add_comment(
+        &self,
+        card_id: &str,
+        text: &str,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Reads the board (open and archived cards) for a card whose marker
+    /// line carries `key`; the newest if several.
+    fn find_card_by_marker(
+        &self,
+        key: &ProblemKey,
+    ) -> impl Future<Output = Result<Option<BoardCard>, WriteError>> + Send;
+
+    /// The texts of the card's most recent comments (the last 50 is plenty:
+    /// only colisync's own last comments are looked for).
+    fn recent_comments(
+        &self,
+        card_id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, WriteError>> + Send;
+}
+
+/// A point of the protocol where a test makes [`apply`] stop as if the
+/// process had been killed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashAt {
+    /// The intent is on disk, Trello not called yet.
+    IntentFlushed,
+    /// The action's n-th Trello write (0-based: create or update, then
+    /// comments) returned; its outcome not recorded yet.
+    TrelloCalled(u8),
+    /// Outcome recorded and intent settled, not flushed yet.
+    Recorded,
+}
+
+/// Fault injection for tests: stop at `at` while applying action number
+/// `action` (its index in the slice given to [`apply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrashPoint {
+    pub action: usize,
+    pub at: CrashAt,
+    /// Also lose what was written to the state after the last flush (sled
+    /// may or may not have written it when a process is killed): the
+    /// action's progress notes and, at `Recorded`, the settle itself.
+    pub lose_unflushed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// The pass's instant, stamped on records and intents.
+    pub now: DateTime<Utc>,
+    /// Tests only: simulate a crash (see [`CrashPoint`]).
+    pub crash: Option<CrashPoint>,
+}
+
+impl ApplyOptions {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        ApplyOptions { now, crash: None }
+    }
+}
+
+/// One action that did not (fully) happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyFailure {
+    pub key: String,
+    pub action: &'static str,
+    pub message: String,
+}
+
+/// What a call to [`apply`] or [`settle_pending`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub created: usize,
+    pub updated: usize,
+    pub reopened: usize,
+    pub resolved: usize,
+    pub commented: usize,
+    pub adopted: usize,
+    pub marked_archived: usize,
+    /// Journal intents from an earlier pass brought to an end.
+    pub settled: usize,
+    /// Intents still in the journal (outcome unknown): settled next pass.
+    pub pending: usize,
+    pub failures: Vec<ApplyFailure>,
+    /// Set when a fatal error (bad credentials, unwritable state) stopped
+    /// the pass.
+    pub fatal: Option<String>,
+    /// Tests only: a simulated crash stopped apply.
+    pub crashed: bool,
+}
+
+impl ApplyReport {
+    /// Whether the pass should exit zero.
+    pub fn is_success(&self) -> bool {
+        self.failures.is_empty() && self.fatal.is_none() && self.pending == 0
+    }
+
+    fn count(&mut self, action: &Action) {
+        match action {
+            Action::Create { .. } => self.created += 1,
+            Action::Update { .. } => self.updated += 1,
+            Action::Reopen { .. } => self.reopened += 1,
+            Action::Resolve { .. } => self.resolved += 1,
+            Action::Comment { .. } => self.commented += 1,
+            Action::Adopt { .. } => self.adopted += 1,
+            Action::MarkArchived { .. } => self.marked_archived += 1,
+        }
+    }
+
+    fn fail(&mut self, action: &Action, message: impl Into<String>) {
+        let f = ApplyFailure {
+            key: action.key().to_string(),
+            action: action.kind(),
+            message: message.into(),
+        };
+        tracing::warn!(key = %f.key, action = f.action, error = %f.message, "action failed");
+        self.failures.push(f);
+    }
+}
+
+/// Resumes every intent left in the journal. Call it at the start of each
+/// pass, before reading the board for the plan (see the module docs).
+pub async fn settle_pending<B: BoardWriter>(
+    board: &B,
+    state: &State,
+    now: DateTime<Utc>,
+) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    let pending = match state.pending_intents() {
+        Ok(p) => p,
+        Err(e) => {
+            report.fatal = Some(e.to_string());
+            return report;
+        }
+    };
+    for (id, intent) in pending {
+        let action = intent.action.clone();
+        let mut run = Run {
+            board,
+            state,
+            now,
+            crash: None,
+            lose_unflushed: false,
+        };
+        match run.execute(&action, id, intent, true).await {
+            Outcome::Done | Outcome::Dropped => report.settled += 1,
+            Outcome::Failed(m) => {
+                report.settled += 1;
+                report.fail(&action, m);
+            }
+            Outcome::Pending(m) => {
+                report.pending += 1;
+                report.fail(&action, m);
+            }
+            Outcome::Fatal(m) => {
+                report.fatal = Some(m);
+                break;
+            }
+            Outcome::Crashed => unreachable_crash(&mut report),
+        }
+    }
+    if let Err(e) = state.flush() {
+        report.fatal.get_or_insert(e.to_string());
+    }
+    report
+}
+
+fn unreachable_crash(report: &mut ApplyReport) {
+    // No crash point is set when settling; keep the report honest anyway.
+    report.crashed = true;
+}
+
+/// Carries out `actions` in order (see the module docs for the protocol).
+/// Never stops at a failed action; stops at a fatal error or a simulated
+/// crash. Intents still pending in the journal block their key's actions.
+pub async fn apply<B: BoardWriter>(
+    actions: &[Action],
+    board: &B,
+    state: &State,
+    opts: &ApplyOptions,
+) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    let mut blocked: BTreeSet<ProblemKey> = match state.pending_intents() {
+        Ok(p) => p.into_iter().map(|(_, i)| i.key).collect(),
+        Err(e) => {
+            report.fatal = Some(e.to_string());
+            return report;
+        }
+    };
+    report.pending = blocked.len();
+    for (index, action) in actions.iter().enumerate() {
+        if blocked.contains(action.key()) {
+            report.fail(
+                action,
+                "an earlier write for this problem is not settled yet; retried next pass",
+            );
+            continue;
+        }
+        let crash = opts.crash.filter(|c| c.action == index);
+        let mut run = Run {
+            board,
+            state,
+            now: opts.now,
+            crash: crash.map(|c| c.at),
+            lose_unflushed: crash.is_some_and(|c| c.lose_unflushed),
+        };
+        let outcome = if action.writes_board() {
+            let intent = Intent {
+                key: action.key().clone(),
+                action: action.clone(),
+                started_at: opts.now,
+                card_id: initial_card_id(action),
+                steps_done: 0,
+            };
+            match state.begin_intent(&intent).and_then(|id| {
+                state.flush()?;
+                Ok(id)
+            }) {
+                Ok(id) if run.crash == Some(CrashAt::IntentFlushed) => {
+                    let _ = id;
+                    Outcome::Crashed
+                }
+                Ok(id) => run.execute(action, id, intent, false).await,
+                Err(e) => Outcome::Fatal(format!("cannot journal the write: {e}")),
+            }
+        } else {
+            run.record_state_only(action)
+        };
+        match outcome {
+            Outcome::Done => report.count(action),
+            Outcome::Dropped => {}
+            Outcome::Failed(m) => report.fail(action, m),
+            Outcome::Pending(m) => {
+                report.pending += 1;
+                blocked.insert(action.key().clone());
+                report.fail(action, m);
+            }
+            Outcome::Fatal(m) => {
+                report.fail(action, m.clone());
+                report.fatal = Some(m);
+                break;
+            }
+            Outcome::Crashed => {
+                report.crashed = true;
+                return report;
+            }
+        }
+    }
+    if let Err(e) = state.flush() {
+        report.fatal.get_or_insert(e.to_string());
+    }
+    report
+}
+
+fn initial_card_id(action: &Action) -> Option<String> {
+    match action {
+        Action::Create { .. } => None,
+        Action::Update { card_id, .. }
+        | Action::Reopen { card_id, .. }
+        | Action::Resolve { card_id, .. }
+        | Action::Adopt { card_id, .. }
+        | Action::MarkArchived { card_id, .. }
+        | Action::Comment { card_id, .. } => Some(card_id.clone()),
+    }
+}
+
+/// How one action ended.
+enum Outcome {
+    /// Done and recorded.
+    Done,
+    /// A resumed create whose card never reached the board: intent dropped,
+    /// the next plan decides.
+    Dropped,
+    /// Settled without (fully) happening.
+    Failed(String),
+    /// Left in the journal, outcome unknown.
+    Pending(String),
+    /// Stop the pass.
+    Fatal(String),
+    /// Simulated crash (tests).
+    Crashed,
+}
+
+/// One Trello write of an action.
+enum Step<'a> {
+    CreateCard {
+        list_id: Option<&'a str>,
+        list_name: &'a str,
+        content: &'a CardContent,
+    },
+    Put {
+        content: Option<&'a CardContent>,
+        keep_label_ids: &'a [String],
+        move_to: Option<&'a str>,
+    },
+    Comment(&'a str),
+}
+
+/// The steps of an action, in order. Deterministic: `Intent::steps_done`
+/// indexes into it across a crash.
+fn steps(action: &Action) -> Vec<Step<'_>> {
+    fn move_id(t: &Option<super::ListTarget>) -> Option<&str> {
+        t.as_ref().and_then(|t| t.id.as_deref())
+    }
+    let mut out = Vec::new();
+    match action {
+        Action::Create {
+            list,
+            content,
+            note,
+            ..
+        } => {
+            out.push(Step::CreateCard {
+                list_id: list.id.as_deref(),
+                list_name: &list.name,
+                content,
+            });
+            out.extend(note.as_deref().map(Step::Comment));
+        }
+        Action::Update {
+            content,
+            keep_label_ids,
+            move_to,
+            comment,
+            ..
+        } => {
+            out.push(Step::Put {
+                content: Some(content),
+                keep_label_ids,
+                move_to: move_id(move_to),
+            });
+            out.extend(comment.as_deref().map(Step::Comment));
+        }
+        Action::Reopen {
+            content,
+            keep_label_ids,
+            move_to,
+            comment,
+            ..
+        } => {
+            if content.is_some() || move_id(move_to).is_some() {
+                out.push(Step::Put {
+                    content: content.as_ref(),
+                    keep_label_ids,
+                    move_to: move_id(move_to),
+                });
+            }
+            out.push(Step::Comment(comment));
+        }
+        Action::Resolve {
+            comment, move_to, ..
+        } => {
+            out.push(Step::Comment(comment));
+            if let Some(id) = move_id(move_to) {
+                out.push(Step::Put {
+                    content: None,
+                    keep_label_ids: &[],
+                    move_to: Some(id),
+                });
+            }
+        }
+        Action::Comment { text, .. } => out.push(Step::Comment(text)),
+        Action::Adopt { .. } | Action::MarkArchived { .. } => {}
+    }
+    out
+}
+
+/// A failed step.
+enum StepError {
+    Definite(String),
+    Pending(String),
+    Fatal(String),
+    /// Resumed create, no card on the board.
+    Gone,
+}
+
+impl From<WriteError> for StepError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Definite(m) => StepError::Definite(m),
+            WriteError::Unknown(m) => StepError::Pending(format!("outcome unknown: {m}")),
+            WriteError::Fatal(m) => StepError::Fatal(m),
+        }
+    }
+}
+
+struct Run<'a, B> {
+    board: &'a B,
+    state: &'a State,
+    now: DateTime<Utc>,
+    /// Tests: where to simulate a crash in this action.
+    crash: Option<CrashAt>,
+    /// Tests: skip the unflushed writes the simulated crash would lose.
+    lose_unflushed: bool,
+}
+
+impl<B: BoardWriter> Run<'_, B> {
+    /// Steps 2 and 3 of the protocol for one journaled action. `resuming`:
+    /// the step at `intent.steps_done` may already have happened.
+    async fn execute(
+        &mut self,
+        action: &Action,
+        id: IntentId,
+        mut intent: Intent,
+        resuming: bool,
+    ) -> Outcome {
+        let steps = steps(action);
+        // colisync's label ids as last written, for the record.
+        let mut our_labels: Option<Vec<String>> = None;
+        let start = usize::from(intent.steps_done);
+        let mut failure: Option<StepError> = None;
+        for (i, step) in steps.iter().enumerate().skip(start) {
+            // Resuming, the step in flight may have happened; so may any
+            // later comment (progress is written without a flush), and a
+            // comment is not idempotent: check them all before posting.
+            let unknown = resuming && (i == start || matches!(step, Step::Comment(_)));
+            let result = self
+                .step(
+                    action,
+                    step,
+                    intent.card_id.as_deref(),
+                    unknown,
+                    &mut our_labels,
+                )
+                .await;
+            match result {
+                Ok(card_id) => {
+                    if self.crash_at(CrashAt::TrelloCalled(u8::try_from(i).unwrap_or(u8::MAX))) {
+                        return Outcome::Crashed;
+                    }
+                    if card_id.is_some() {
+                        intent.card_id = card_id;
+                    }
+                    intent.steps_done = u8::try_from(i + 1).unwrap_or(u8::MAX);
+                    if self.lose_unflushed {
+                        continue;
+                    }
+                    if let Err(e) = self.state.put_intent(id, &intent) {
+                        return Outcome::Fatal(e.to_string());
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let done = usize::from(intent.steps_done);
+        let message = match failure {
+            None => None,
+            Some(StepError::Gone) => {
+                return match self.settle(id, None) {
+                    Ok(()) => Outcome::Dropped,
+                    Err(e) => Outcome::Fatal(e.to_string()),
+                };
+            }
+            Some(StepError::Pending(m)) => return Outcome::Pending(m),
+            Some(StepError::Definite(m)) if done == 0 => {
+                return match self.settle(id, None) {
+                    Ok(()) => Outcome::Failed(m),
+                    Err(e) => Outcome::Fatal(e.to_string()),
+                };
+            }
+            Some(StepError::Fatal(m)) if done == 0 => {
+                return match self.settle(id, None) {
+                    Ok(()) => Outcome::Fatal(m),
+                    Err(e) => Outcome::Fatal(e.to_string()),
+                };
+            }
+            Some(StepError::Definite(m) | StepError::Fatal(m)) => Some(m),
+        };
+        // The main effect happened: record it (even if a later step failed).
+        let record = match self.outcome_record(action, &intent, done, our_labels).await {
+            Ok(r) => r,
+            Err(e) => return Outcome::Fatal(e.to_string()),
+        };
+        let key = action.key();
+        if self.lose_unflushed && self.crash_at(CrashAt::Recorded) {
+            return Outcome::Crashed;
+        }
+        if let Err(e) = self
+            .state
+            .settle_intent(id, record.as_ref().map(|r| (key, r)))
+        {
+            return Outcome::Fatal(e.to_string());
+        }
+        if self.crash_at(CrashAt::Recorded) {
+            return Outcome::Crashed;
+        }
+        if let Err(e) = self.state.flush() {
+            return Outcome::Fatal(e.to_string());
+        }
+        match message {
+            None => Outcome::Done,
+            Some(m) => Outcome::Failed(format!("partly done: {m}")),
+        }
+    }
+
+    /// Whether the simulated crash is set for this point (then it is used).
+    fn crash_at(&mut self, at: CrashAt) -> bool {
+        if self.crash == Some(at) {
+            self.crash = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn settle(
+        &self,
+        id: IntentId,
+        record: Option<(&ProblemKey, &CardRecord)>,
+    ) -> Result<(), StateError> {
+        self.state.settle_intent(id, record)?;
+        self.state.flush()
+    }
+
+    /// Runs one step; returns the card id a create produced.
+    async fn step(
+        &self,
+        action: &Action,
+        step: &Step<'_>,
+        card_id: Option<&str>,
+        unknown: bool,
+        our_labels: &mut Option<Vec<String>>,
+    ) -> Result<Option<String>, StepError> {
+        match step {
+            Step::CreateCard {
+                list_id,
+                list_name,
+                content,
+            } => {
+                if unknown {
+                    return match self.board.find_card_by_marker(action.key()).await {
+                        Ok(Some(card)) => {
+                            *our_labels = Some(card.id_labels.clone());
+                            Ok(Some(card.id))
+                        }
+                        Ok(None) => Err(StepError::Gone),
+                        Err(e) => Err(StepError::Pending(format!(
+                            "cannot read the board to settle a create: {e}"
+                        ))),
+                    };
+                }
+                let Some(list_id) = list_id else {
+                    return Err(StepError::Definite(format!(
+                        "intake list {list_name:?} does not exist on the board"
+                    )));
+                };
+                let labels = self.labels(content).await?;
+                let mut retried = false;
+                loop {
+                    match self.board.create_card(list_id, content, &labels).await {
+                        Ok(card) => {
+                            *our_labels = Some(labels);
+                            return Ok(Some(card.id));
+                        }
+                        Err(WriteError::Unknown(m)) => {
+                            match self.board.find_card_by_marker(action.key()).await {
+                                Ok(Some(card)) => {
+                                    *our_labels = Some(card.id_labels.clone());
+                                    return Ok(Some(card.id));
+                                }
+                                Ok(None) if !retried => retried = true,
+                                Ok(None) => {
+                                    return Err(StepError::Pending(format!(
+                                        "create outcome unknown twice ({m}); settled next pass"
+                                    )));
+                                }
+                                Err(e) => {
+                                    return Err(StepError::Pending(format!(
+                                        "create outcome unknown ({m}) and the board cannot be \
+                                         read ({e}); settled next pass"
+                                    )));
+                                }
+                            }
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Step::Put {
+                content,
+                keep_label_ids,
+                move_to,
+            } => {
+                let card_id = card_id.ok_or_else(|| StepError::Definite("no card id".into()))?;
+                let mut update = CardUpdate {
+                    id_list: move_to.map(str::to_owned),
+                    ..CardUpdate::default()
+                };
+                if let Some(content) = content {
+                    let ours = self.labels(content).await?;
+                    let mut all: Vec<String> = keep_label_ids.to_vec();
+                    all.extend(
+                        ours.iter()
+                            .filter(|id| !keep_label_ids.contains(id))
+                            .cloned(),
+                    );
+                    update.name = Some(content.title.clone());
+                    update.desc = Some(content.description.clone());
+                    update.due = content.due;
+                    update.id_labels = Some(all);
+                    *our_labels = Some(ours);
+                }
+                // Idempotent: a lost answer is retried once as is.
+                match self.board.update_card(card_id, &update).await {
+                    Err(WriteError::Unknown(_)) => {
+                        self.board.update_card(card_id, &update).await?;
+                        Ok(None)
+                    }
+                    r => r.map(|()| None).map_err(StepError::from),
+                }
+            }
+            Step::Comment(text) => {
+                let card_id = card_id.ok_or_else(|| StepError::Definite("no card id".into()))?;
+                if unknown && self.has_comment(card_id, text).await? {
+                    return Ok(None);
+                }
+                match self.board.add_comment(card_id, text).await {
+                    Ok(()) => Ok(None),
+                    Err(WriteError::Unknown(m)) => {
+                        if self.has_comment(card_id, text).await? {
+                            return Ok(None);
+                        }
+                        match self.board.add_comment(card_id, text).await {
+                            Ok(()) => Ok(None),
+                            Err(WriteError::Unknown(m2)) => Err(StepError::Pending(format!(
+                                "comment outcome unknown twice ({m}; {m2}); settled next pass"
+                            ))),
+                            Err(e) => Err(e.into()),
+                        }
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    async fn has_comment(&self, card_id: &str, text: &str) -> Result<bool, StepError> {
+        match self.board.recent_comments(card_id).await {
+            Ok(comments) => Ok(comments.iter().any(|c| c == text)),
+            Err(WriteError::Fatal(m)) => Err(StepError::Fatal(m)),
+            Err(e) => Err(StepError::Pending(format!(
+                "cannot read the card's comments to settle a comment: {e}"
+            ))),
+        }
+    }
+
+    /// Label ids for the content's labels. Creating a missing label is not a
+    /// card write: whatever went wrong, nothing happened to the card.
+    async fn labels(&self, content: &CardContent) -> Result<Vec<String>, StepError> {
+        self.board
+            .ensure_labels(&content.labels)
+            .await
+            .map_err(|e| match e {
+                WriteError::Fatal(m) => StepError::Fatal(m),
+                e => StepError::Definite(format!("labels: {e}")),
+            })
+    }
+
+    /// The card record after `action` with its first `done` steps done.
+    async fn outcome_record(
+        &self,
+        action: &Action,
+        intent: &Intent,
+        done: usize,
+        our_labels: Option<Vec<String>>,
+    ) -> Result<Option<CardRecord>, StateError> {
+        let now = self.now;
+        let key = action.key();
+        let existing = self.state.card(key).ok().flatten();
+        let card_id = intent.card_id.clone().unwrap_or_default();
+        let base = |status| {
+            existing.clone().unwrap_or(CardRecord {
+                card_id: card_id.clone(),
+                list_id: String::new(),
+                fingerprint: String::new(),
+                rule: None,
+                severity: crate::rules::Severity::Late,
+                status,
+                filed_at: now,
+                updated_at: now,
+                label_ids: Vec::new(),
+            })
+        };
+        let moved = |t: &Option<super::ListTarget>| t.as_ref().and_then(|t| t.id.clone());
+        Ok(match action {
+            Action::Create {
+                rule,
+                severity,
+                fingerprint,
+                list,
+                ..
+            } => Some(CardRecord {
+                card_id,
+                list_id: list.id.clone().unwrap_or_default(),
+                fingerprint: fingerprint.clone(),
+                rule: Some(*rule),
+                severity: *severity,
+                status: CardStatus::Open,
+                filed_at: now,
+                updated_at: now,
+                label_ids: our_labels.unwrap_or_default(),
+            }),
+            Action::Update {
+                rule,
+                severity,
+                fingerprint,
+                move_to,
+                ..
+            }
+            | Action::Reopen {
+                rule,
+                severity,
+                fingerprint,
+                move_to,
+                ..
+            } => {
+                let b = base(CardStatus::Open);
+                Some(CardRecord {
+                    card_id,
+                    list_id: moved(move_to).unwrap_or(b.list_id.clone()),
+                    fingerprint: fingerprint.clone(),
+                    rule: Some(*rule),
+                    severity: *severity,
+                    status: CardStatus::Open,
+                    updated_at: now,
+                    label_ids: our_labels.unwrap_or(b.label_ids.clone()),
+                    ..b
+                })
+            }
+            Action::Resolve { move_to, .. } => {
+                let b = base(CardStatus::Resolved);
+                // Step 2 (the move) is done only if both steps are.
+                let list_id = if done >= 2 {
+                    moved(move_to).unwrap_or(b.list_id.clone())
+                } else {
+                    b.list_id.clone()
+                };
+                Some(CardRecord {
+                    card_id,
+                    list_id,
+                    status: CardStatus::Resolved,
+                    updated_at: now,
+                    ..b
+                })
+            }
+            Action::Comment { .. } | Action::Adopt { .. } | Action::MarkArchived { .. } => None,
+        })
+    }
+
+    /// Adopt and mark-archived only touch the state (flushed at the end of
+    /// the pass: losing them costs nothing, the next plan emits them again).
+    fn record_state_only(&self, action: &Action) -> Outcome {
+        let result = match action {
+            Action::Adopt {
+                key,
+                card_id,
+                list_id,
+                rule,
+                severity,
+                status,
+                fingerprint,
+                label_ids,
+                ..
+            } => {
+                let filed_at = match self.state.card(key) {
+                    Ok(Some(r)) if r.card_id == *card_id => r.filed_at,
+                    _ => self.now,
+                };
+                self.state.put_card(
+                    key,
+                    &CardRecord {
+                        card_id: card_id.clone(),
+                        list_id: list_id.clone(),
+                        fingerprint: fingerprint.clone(),
+                        rule: *rule,
+                        severity: *severity,
+                        status: *status,
+                        filed_at,
+                        updated_at: self.now,
+                        label_ids: label_ids.clone(),
+                    },
+                )
+            }
+            Action::MarkArchived { key, card_id, .. } => match self.state.card(key) {
+                Ok(Some(mut r)) if r.card_id == *card_id => {
+                    r.status = CardStatus::Archived;
+                    r.updated_at = self.now;
+                    self.state.put_card(key, &r)
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            },
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! Plan: what must change on the Trello board so that it shows exactly the
+//! problems the rules found. Pure (no I/O, no clock): the desired cards, the
+//! state's card records and the board as read this pass go in, a list of
+//! [`Action`]s comes out. `--dry-run` prints it ([`render_plan_table`]);
+//! [`apply`] carries it out.
+//!
+//! # Rules (DESIGN.md "Cards": leads own the board)
+//!
+//! For every problem key known to the findings, the state, or the board (a
+//! card carrying colisync's marker line):
+//!
+//! - **Adopt**: a card with our marker that the state does not know (state
+//!   lost, moved aside after corruption, or a create whose answer was lost)
+//!   is recorded, then treated as existing. Losing the state directory never
+//!   duplicates a card. When several cards carry the same marker, the open
+//!   one outside the resolved list wins, then the newest.
+//! - **Create** when a problem has no card.
+//! - **Update** only when the rendered content's fingerprint changed. The
+//!   card moves to the rule's intake list only if it still sits in one of
+//!   colisync's intake lists (so a rule change, late → return to sender,
+//!   moves it from "Retard de livraison" to "Retour expéditeur"); a card a
+//!   lead moved elsewhere only gets its text updated. An update never moves a
+//!   card when the content is unchanged: a lead who moved a card between two
+//!   intake lists is not fought every pass. Labels: the card keeps every
+//!   label colisync did not put there; colisync's own labels are replaced.
+//! - **Resolve** when a problem ended and its card is open: comment why, and
+//!   move it to the resolved list if it still sits in an intake list.
+//! - **Reopen** when a resolved problem comes back and its card is still
+//!   open: comment, update the text if it changed, and move it back to the
+//!   intake list if it sits in the resolved list or an intake list.
+//! - **Archived cards.** A card a lead archived (or deleted) while its problem
+//!   was ongoing is recorded as such ([`Action::MarkArchived`]) and never
+//!   re-filed, unless the problem becomes more severe (its severity exceeds
+//!   the one recorded when it was archived): then a *new* card is created,
+//!   with a comment naming the archived one. colisync never unarchives a
+//!   card: archiving is the lead's decision, the new card is a new fact.
+//!   A card archived *after* colisync resolved it is housekeeping, not a
+//!   dismissal: if that problem comes back, a new card is filed (naming the
+//!   old one). After a state loss colisync cannot tell the two apart and
+//!   treats an archived marker card as a dismissal (no duplicate).
+//! - Never delete a card. A pass with nothing new produces no action.
+
+pub mod apply;
+mod table;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::board::{BoardCard, BoardLabel, CardContent, parse_marker};
+use crate::rules::{Finding, ProblemKey, RuleId, Severity};
+use crate::state::{CardRecord, CardStatus};
+
+pub use apply::{
+    ApplyFailure, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, CrashAt, CrashPoint,
+    WriteError, apply, settle_pending,
+};
+pub use table::render_plan_table;
+
+/// A list colisync moves or files cards into.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListTarget {
+    pub name: String,
+    /// `None` when the list does not exist on the board (yet): a dry run
+    /// still shows the plan; apply fails such a create and skips such a move.
+    pub id: Option<String>,
+}
+
+/// The card a finding calls for, rendered by `board::render`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub finding: Finding,
+    pub content: CardContent,
+    /// `board::render::fingerprint(&content)`.
+    pub fingerprint: String,
+}
+
+/// The board as read at the start of this pass.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BoardSnapshot {
+    /// All the board's cards, open and archived (filter `all`): archived
+    /// marker cards are what keeps a dismissed problem from being re-filed
+    /// after a state loss.
+    pub cards: Vec<BoardCard>,
+    /// The board's labels, to tell colisync's labels from the leads' on an
+    /// adopted card.
+    pub labels: Vec<BoardLabel>,
+}
+
+/// Everything [`plan`] looks at.
+#[derive(Debug, Clone, Default)]
+pub struct PlanInput {
+    /// The cards the findings call for, by problem key.
+    pub desired: BTreeMap<ProblemKey, Desired>,
+    /// The state's card records.
+    pub records: BTreeMap<ProblemKey, CardRecord>,
+    pub board: BoardSnapshot,
+    /// The lists colisync files into, name → id (a `Finding::list` names one).
+    pub intake_lists: BTreeMap<String, String>,
+    pub resolved_list: ListTarget,
+    /// Why a problem ended, for the resolve comment (order shipped, parcel
+    /// delivered, order cancelled…). A key with a record and no finding is
+    /// resolved whether or not it is here; missing reasons get a generic one.
+    pub ended: BTreeMap<ProblemKey, String>,
+    /// Names of the labels colisync puts on cards (carrier, product kind,
+    /// severity): on an adopted card, labels with these names count as
+    /// colisync's; all others belong to the leads.
+    pub own_label_names: BTreeSet<String>,
+}
+
+/// One change to the board (or, for `Adopt` and `MarkArchived`, to the
+/// state only). Serialisable: the journal stores the action being applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// File a new card (one Trello request; labels and due date included).
+    Create {
+        key: ProblemKey,
+        rule: RuleId,
+        severity: Severity,
+        fingerprint: String,
+        list: ListTarget,
+        content: CardContent,
+        /// A comment posted after the create: names the archived card this
+        /// one replaces.
+        note: Option<String>,
+    },
+    /// Rewrite a card's text, labels and due date; maybe move it.
+    Update {
+        key: ProblemKey,
+        card_id: String,
+        rule: RuleId,
+        severity: Severity,
+        fingerprint: String,
+        content: CardContent,
+        /// Labels on the card that colisync did not put there: kept.
+        keep_label_ids: Vec<String>,
+        move_to: Option<ListTarget>,
+        /// Posted after the update (the case changed).
+        comment: Option<String>,
+    },
+    /// A resolved problem came back while its card is still open.
+    Reopen {
+        key: ProblemKey,
+        card_id: String,
+        rule: RuleId,
+        severity: Severity,
+        fingerprint: String,
+        /// `None` when the text is unchanged.
+        content: Option<CardContent>,
+        keep_label_ids: Vec<String>,
+        move_to: Option<ListTarget>,
+        comment: String,
+    },
+    /// The problem ended: comment why, maybe move to the resolved list.
+    Resolve {
+        key: ProblemKey,
+        card_id: String,
+        rule: Option<RuleId>,
+        /// The card's current title, for the plan table.
+        title: String,
+        comment: String,
+        move_to: Option<ListTarget>,
+    },
+    /// Record a card found on the board by its marker (state only).
+    Adopt {
+        key: ProblemKey,
+        card_id: String,
+        list_id: String,
+        rule: Option<RuleId>,
+        severity: Severity,
+        status: CardStatus,
+        /// The desired fingerprint when the card already shows the desired
+        /// text, else empty (an update follows).
+        fingerprint: String,
+        label_ids: Vec<String>,
+        title: String,
+    },
+    /// A lead archived or deleted the card while its problem was ongoing
+    /// (state only): it will not be re-filed unless more severe.
+    MarkArchived {
+        key: ProblemKey,
+        card_id: String,
+        title: String,
+    },
+    /// A bare comment on a card.
+    Comment {
+        key: ProblemKey,
+        card_id: String,
+        text: String,
+    },
+}
+
+impl Action {
+    pub fn key(&self) -> &ProblemKey {
+        match self {
+            Action::Create { key, .. }
+            | Action::Update { key, .. }
+            | Action::Reopen { key, .. }
+            | Action::Resolve { key, .. }
+            | Action::Adopt { key, .. }
+            | Action::MarkArchived { key, .. }
+            | Action::Comment { key, .. } => key,
+        }
+    }
+
+    /// Short name, for the plan table, logs and the report.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Create { .. } => "create",
+            Action::Update { .. } => "update",
+            Action::Reopen { .. } => "reopen",
+            Action::Resolve { .. } => "resolve",
+            Action::Adopt { .. } => "adopt",
+            Action::MarkArchived { .. } => "archived",
+            Action::Comment { .. } => "comment",
+        }
+    }
+
+    /// Whether the action writes to Trello (adopt and mark-archived only
+    /// write to the state).
+    pub fn writes_board(&self) -> bool {
+        !matches!(self, Action::Adopt { .. } | Action::MarkArchived { .. })
+    }
+}
+
+/// The rule's name as people read it in config and comments.
+pub fn rule_name(rule: RuleId) -> &'static str {
+    match rule {
+        RuleId::ShippingCompatible => "shipping_compatible",
+        RuleId::ShippingOriginal => "shipping_original",
+        RuleId::ReturnToSender => "return_to_sender",
+        RuleId::TrackingProblem => "tracking_problem",
+        RuleId::TrackingNotFound => "tracking_not_found",
+        RuleId::DeliveryLetter => "delivery_letter",
+        RuleId::DeliveryColissimo => "delivery_colissimo",
+        RuleId::DeliveryChronopost => "delivery_chronopost",
+        RuleId::TrackingStuck => "tracking_stuck",
+    }
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Late => "en retard",
+        Severity::Critical => "critique",
+    }
+}
+
+/// The resolve comment when the caller gave no reason.
+pub const DEFAULT_END_REASON: &str = "le problème n'est plus constaté";
+
+/// Computes the actions that bring the board in line with the findings.
+/// Actions of one key are contiguous and in execution order (an `Adopt`
+/// precedes what follows from it); keys come in their natural order.
+pub fn plan(input: &PlanInput) -> Vec<Action> {
+    let ix = BoardIndex::new(input);
+    let keys: BTreeSet<&ProblemKey> = input
+        .desired
+        .keys()
+        .chain(input.records.keys())
+        .chain(ix.by_marker.keys())
+        .collect();
+    let mut out = Vec::new();
+    for key in keys {
+        plan_key(input, &ix, key, &mut out);
+    }
+    out
+}
+
+struct BoardIndex<'a> {
+    by_id: BTreeMap<&'a str, &'a BoardCard>,
+    by_marker: BTreeMap<ProblemKey, Vec<&'a BoardCard>>,
+    label_names: BTreeMap<&'a str, &'a str>,
+    intake_ids: BTreeSet<&'a str>,
+    resolved_id: Option<&'a str>,
+}
+
+impl<'a> BoardIndex<'a> {
+    fn new(input: &'a PlanInput) -> Self {
+        let mut by_marker: BTreeMap<ProblemKey, Vec<&BoardCard>> = BTreeMap::new();
+        for card in &input.board.cards {
+            if let Some(key) = parse_marker(&card.desc) {
+                by_marker.entry(key).or_default().push(card);
+            }
+        }
+        BoardIndex {
+            by_id: input
+                .board
+                .cards
+                .iter()
+                .map(|c| (c.id.as_str(), c))
+                .collect(),
+            by_marker,
+            label_names: input
+                .board
+                .labels
+                .iter()
+                .map(|l| (l.id.as_str(), l.name.as_str()))
+                .collect(),
+            intake_ids: input.intake_lists.values().map(String::as_str).collect(),
+            resolved_id: input.resolved_list.id.as_deref(),
+        }
+    }
+
+    fn in_intake(&self, card: &BoardCard) -> bool {
+        self.intake_ids.contains(card.id_list.as_str())
+    }
+
+    fn in_resolved(&self, card: &BoardCard) -> bool {
+        self.resolved_id == Some(card.id_list.as_str())
+    }
+
+    /// The card of a key found by its marker: open outside the resolved list
+    /// first, then open, then the newest (Trello ids grow with time).
+    fn marker_card(&self, key: &ProblemKey) -> Option<&'a BoardCard> {
+        self.by_marker.get(key)?.iter().copied().max_by(|a, b| {
+            let rank = |c: &BoardCard| (!c.closed, !c.closed && !self.in_resolved(c));
+            rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id))
+        })
+    }
+}
+
+fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut Vec<Action>) {
+    let desired = input.desired.get(key);
+
+    // Which card is this key's, and what do we know about it? A recorded
+    // card missing from the board falls back to another card with the same
+    // marker; failing that it was deleted.
+    let recorded = input.records.get(key);
+    let recorded_card = recorded.and_then(|r| ix.by_id.get(r.card_id.as_str()).copied());
+    let (record, card) = match (recorded, recorded_card) {
+        (Some(r), Some(card)) => (Some(r.clone()), Some(card)),
+        (_, _) => match ix.marker_card(key) {
+            Some(card) => {
+                let record = adopt(input, ix, desired, card, recorded);
+                out.push(adopt_action(key, &record, &card.name));
+                (Some(record), Some(card))
+            }
+            None => (recorded.cloned(), None),
+        },
+    };
+    let live_card = card.filter(|c| !c.closed);
+
+    match (desired, record) {
+        (None, None) => {}
+        (Some(d), None) => out.push(create(input, key, d, None)),
+        (Some(d), Some(rec)) => match live_card {
+            None => {
+                let more_severe = d.finding.severity > rec.severity;
+                if rec.status == CardStatus::Resolved || more_severe {
+                    let note = if more_severe {
+                        format!(
+                            "Le problème est devenu plus grave ({}) : cette carte remplace la carte \
+                             archivée {}. (colisync)",
+                            severity_name(d.finding.severity),
+                            rec.card_id
+                        )
+                    } else {
+                        format!(
+                            "Le problème est revenu après résolution ; carte précédente (archivée) : \
+                             {}. (colisync)",
+                            rec.card_id
+                        )
+                    };
+                    out.push(create(input, key, d, Some(note)));
+                } else if rec.status != CardStatus::Archived {
+                    out.push(mark_archived(key, &rec, card));
+                }
+            }
+            Some(card) => {
+                let changed = rec.fingerprint != d.fingerprint;
+                let target = intake_target(input, &d.finding);
+                let movable = ix.in_intake(card)
+                    || (rec.status == CardStatus::Resolved && ix.in_resolved(card));
+                let move_to = target
+                    .filter(|t| movable && t.id.as_deref().is_some_and(|id| id != card.id_list));
+                let keep_label_ids = lead_labels(card, &rec);
+                if rec.status == CardStatus::Resolved {
+                    out.push(Action::Reopen {
+                        key: key.clone(),
+                        card_id: card.id.clone(),
+                        rule: d.finding.rule,
+                        severity: d.finding.severity,
+                        fingerprint: d.fingerprint.clone(),
+                        content: changed.then(|| d.content.clone()),
+                        keep_label_ids,
+                        move_to,
+                        comment: format!("Le problème est revenu : {} (colisync)", d.content.title),
+                    });
+                } else if changed {
+                    let comment = match rec.rule {
+                        Some(old) if old != d.finding.rule => Some(format!(
+                            "Le cas a changé : {} → {}. (colisync)",
+                            rule_name(old),
+                            rule_name(d.finding.rule)
+                        )),
+                        _ => None,
+                    };
+                    out.push(Action::Update {
+                        key: key.clone(),
+                        card_id: card.id.clone(),
+                        rule: d.finding.rule,
+                        severity: d.finding.severity,
+                        fingerprint: d.fingerprint.clone(),
+                        content: d.content.clone(),
+                        keep_label_ids,
+                        move_to: move_to.filter(|_| changed),
+                        comment,
+                    });
+                } else if rec.status == CardStatus::Archived {
+                    // A lead unarchived it: it is live again.
+                    let live = CardRecord {
+                        status: CardStatus::Open,
+                        list_id: card.id_list.clone(),
+                        ..rec
+                    };
+                    out.push(adopt_action(key, &live, &card.name));
+                }
+            }
+        },
+        (None, Some(rec)) => match live_card {
+            None => {
+                if rec.status == CardStatus::Open {
+                    out.push(mark_archived(key, &rec, card));
+                }
+            }
+            Some(card) => {
+                if rec.status != CardStatus::Resolved {
+                    let reason = input
+                        .ended
+                        .get(key)
+                        .map(String::as_str)
+                        .unwrap_or(DEFAULT_END_REASON);
+                    let move_to = (ix.in_intake(card) && input.resolved_list.id.is_some())
+                        .then(|| input.resolved_list.clone());
+                    out.push(Action::Resolve {
+                        key: key.clone(),
+                        card_id: card.id.clone(),
+                        rule: rec.rule,
+                        title: card.name.clone(),
+                        comment: format!("Problème terminé : {reason}. (colisync)"),
+                        move_to,
+                    });
+                }
+            }
+        },
+    }
+}
+
+fn intake_target(input: &PlanInput, finding: &Finding) -> Option<ListTarget> {
+    Some(ListTarget {
+        name: finding.list.clone(),
+        id: input.intake_lists.get(&finding.list).cloned(),
+    })
+}
+
+fn create(input: &PlanInput, key: &ProblemKey, d: &Desired, note: Option<String>) -> Action {
+    Action::Create {
+        key: key.clone(),
+        rule: d.finding.rule,
+        severity: d.finding.severity,
+        fingerprint: d.fingerprint.clone(),
+        list: ListTarget {
+            name: d.finding.list.clone(),
+            id: input.intake_lists.get(&d.finding.list).cloned(),
+        },
+        content: d.content.clone(),
+        note,
+    }
+}
+
+fn mark_archived(key: &ProblemKey, rec: &CardRecord, card: Option<&BoardCard>) -> Action {
+    Action::MarkArchived {
+        key: key.clone(),
+        card_id: rec.card_id.clone(),
+        title: card.map(|c| c.name.clone()).unwrap_or_default(),
+    }
+}
+
+/// The labels on `card` that colisync did not put there.
+fn lead_labels(card: &BoardCard, rec: &CardRecord) -> Vec<String> {
+    card.id_labels
+        .iter()
+        .filter(|id| !rec.label_ids.contains(id))
+        .cloned()
+        .collect()
+}
+
+/// The record for a marker card the state does not know (or a replacement
+/// for a recorded card that vanished). Timestamps are placeholders: apply
+/// sets them.
+fn adopt(
+    input: &PlanInput,
+    ix: &BoardIndex<'_>,
+    desired: Option<&Desired>,
+    card: &BoardCard,
+    previous: Option<&CardRecord>,
+) -> CardRecord {
+    let status = if card.closed {
+        CardStatus::Archived
+    } else if ix.in_resolved(card) {
+        CardStatus::Resolved
+    } else {
+        CardStatus::Open
+    };
+    let shows_desired = desired.is_some_and(|d| {
+        card.name == d.content.title
+            && card.desc == d.content.description
+            && (d.content.due.is_none() || card.due == d.content.due)
+    });
+    let fingerprint = match desired {
+        Some(d) if shows_desired => d.fingerprint.clone(),
+        _ => String::new(),
+    };
+    let label_ids = card
+        .id_labels
+        .iter()
+        .filter(|id| {
+            ix.label_names
+                .get(id.as_str())
+                .is_some_and(|name| input.own_label_names.contains(*name))
+        })
+        .cloned()
+        .collect();
+    let at = previous.map(|p| p.filed_at).unwrap_or_default();
+    CardRecord {
+        card_id: card.id.clone(),
+        list_id: card.id_list.clone(),
+        fingerprint,
+        rule: desired.map(|d| d.finding.rule),
+        // Unknown for an ended problem: the lowest, so that an archived card
+        // stays dismissed unless the problem comes back critical.
+        severity: desired.map_or(Severity::Late, |d| d.finding.severity),
+        status,
+        filed_at: at,
+        updated_at: at,
+        label_ids,
+    }
+}
+
+fn adopt_action(key: &ProblemKey, rec: &CardRecord, title: &str) -> Action {
+    Action::Adopt {
+        key: key.clone(),
+        card_id: rec.card_id.clone(),
+        list_id: rec.list_id.clone(),
+        rule: rec.rule,
+        severity: rec.severity,
+        status: rec.status,
+        fingerprint: rec.fingerprint.clone(),
+        label_ids: rec.label_ids.clone(),
+        title: title.to_owned(),
+    }
+}

@@ -1,0 +1,589 @@
+//! The journaled applier against an in-memory board that can lose answers,
+//! refuse writes, and be "crashed" after each step of the protocol: no
+//! duplicate card, no lost problem, and a second pass writes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, TimeZone, Utc};
+use colisync::board::{BoardCard, BoardLabel, CardContent, LabelSpec, marker_line, parse_marker};
+use colisync::domain::ProductKind;
+use colisync::plan::{
+    ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardUpdate, CrashAt, CrashPoint,
+    Desired, ListTarget, PlanInput, WriteError, apply, plan, settle_pending,
+};
+use colisync::rules::{Delay, Finding, ProblemKey, RuleId, Severity};
+use colisync::state::{CardStatus, State};
+
+// ----- the fake board ----------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Create,
+    Update,
+    Comment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// The write happens, the answer is lost.
+    LoseAnswer,
+    /// The write does not happen and the client cannot tell.
+    Timeout,
+    /// 400: nothing written.
+    Refuse,
+    /// 401.
+    Unauthorized,
+}
+
+#[derive(Default)]
+struct Inner {
+    cards: Vec<BoardCard>,
+    comments: BTreeMap<String, Vec<String>>,
+    labels: Vec<BoardLabel>,
+    next_id: u64,
+    /// Card writes (create, update, comment, label creation).
+    writes: usize,
+    faults: Vec<(Op, Fault)>,
+}
+
+#[derive(Default)]
+struct FakeBoard(Mutex<Inner>);
+
+impl FakeBoard {
+    fn inject(&self, op: Op, fault: Fault) {
+        self.0.lock().unwrap().faults.push((op, fault));
+    }
+
+    fn writes(&self) -> usize {
+        self.0.lock().unwrap().writes
+    }
+
+    fn snapshot(&self) -> BoardSnapshot {
+        let inner = self.0.lock().unwrap();
+        BoardSnapshot {
+            cards: inner.cards.clone(),
+            labels: inner.labels.clone(),
+        }
+    }
+
+    fn cards_for(&self, key: &ProblemKey) -> Vec<BoardCard> {
+        let inner = self.0.lock().unwrap();
+        inner
+            .cards
+            .iter()
+            .filter(|c| parse_marker(&c.desc).as_ref() == Some(key))
+            .cloned()
+            .collect()
+    }
+
+    fn comments(&self, card_id: &str) -> Vec<String> {
+        let inner = self.0.lock().unwrap();
+        inner.comments.get(card_id).cloned().unwrap_or_default()
+    }
+
+    fn edit(&self, card_id: &str, f: impl FnOnce(&mut BoardCard)) {
+        let mut inner = self.0.lock().unwrap();
+        let card = inner.cards.iter_mut().find(|c| c.id == card_id).unwrap();
+        f(card);
+    }
+
+    /// Takes the first fault queued for `op`; `Ok(true)` means "perform the
+    /// write then report `Unknown`".
+    fn fault(inner: &mut Inner, op: Op) -> Result<bool, WriteError> {
+        let Some(pos) = inner.faults.iter().position(|(o, _)| *o == op) else {
+            return Ok(false);
+        };
+        match inner.faults.remove(pos).1 {
+            Fault::LoseAnswer => Ok(true),
+            Fault::Timeout => Err(WriteError::Unknown("timeout".into())),
+            Fault::Refuse => Err(WriteError::Definite("400 invalid value".into())),
+            Fault::Unauthorized => Err(WriteError::Fatal("401 invalid token".into())),
+        }
+    }
+}
+
+fn lost<T>(lose: bool, value: T) -> Result<T, WriteError> {
+    if lose {
+        Err(WriteError::Unknown("connection reset".into()))
+    } else {
+        Ok(value)
+    }
+}
+
+impl BoardWriter for FakeBoard {
+    async fn ensure_labels(&self, labels: &[LabelSpec]) -> Result<Vec<String>, WriteError> {
+        let mut inner = self.0.lock().unwrap();
+        let mut ids = Vec::new();
+        for spec in labels {
+            let found = inner
+                .labels
+                .iter()
+                .find(|l| l.name == spec.name)
+                .map(|l| l.id.clone());
+            let id = match found {
+                Some(id) => id,
+                None => {
+                    let id = format!("label-{}", spec.name);
+                    inner.labels.push(BoardLabel {
+                        id: id.clone(),
+                        name: spec.name.clone(),
+                        color: Some(spec.color.clone()),
+                    });
+                    inner.writes += 1;
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    async fn create_card(
+        &self,
+        list_id: &str,
+        content: &CardContent,
+        label_ids: &[String],
+    ) -> Result<BoardCard, WriteError> {
+        let mut inner = self.0.lock().unwrap();
+        let lose = Self::fault(&mut inner, Op::Create)?;
+        inner.next_id += 1;
+        let card = BoardCard {
+            id: format!("{:024x}", inner.next_id),
+            name: content.title.clone(),
+            desc: content.description.clone(),
+            id_list: list_id.into(),
+            closed: false,
+            id_labels: label_ids.to_vec(),
+            due: content.due,
+        };
+        inner.cards.push(card.clone());
+        inner.writes += 1;
+        lost(lose, card)
+    }
+
+    async fn update_card(&self, card_id: &str, update: &CardUpdate) -> Result<(), WriteError> {
+        let mut inner = self.0.lock().unwrap();
+        let lose = Self::fault(&mut inner, Op::Update)?;
+        let Some(card) = inner.cards.iter_mut().find(|c| c.id == card_id) else {
+            return Err(WriteError::Definite(
+                "The requested resource was not found.".into(),
+            ));
+        };
+        if let Some(v) = &update.name {
+            card.name = v.clone();
+        }
+        if let Some(v) = &update.desc {
+            card.desc = v.clone();
+        }
+        if let Some(v) = update.due {
+            card.due = Some(v);
+        }
+        if let Some(v) = &update.id_labels {
+            card.id_labels = v.clone();
+        }
+        if let Some(v) = &update.id_list {
+            card.id_list = v.clone();
+        }
+        inner.writes += 1;
+        lost(lose, ())
+    }
+
+    async fn add_comment(&self, card_id: &str, text: &str) -> Result<(), WriteError> {
+        let mut inner = self.0.lock().unwrap();
+        let lose = Self::fault(&mut inner, Op::Comment)?;
+        inner
+            .comments
+            .entry(card_id.to_owned())
+            .or_default()
+            .push(text.to_owned());
+        inner.writes += 1;
+        lost(lose, ())
+    }
+
+    async fn find_card_by_marker(&self, key: &ProblemKey) -> Result<Option<BoardCard>, WriteError> {
+        Ok(self
+            .cards_for(key)
+            .into_iter()
+            .max_by(|a, b| a.id.cmp(&b.id)))
+    }
+
+    async fn recent_comments(&self, card_id: &str) -> Result<Vec<String>, WriteError> {
+        Ok(self.comments(card_id))
+    }
+}
+
+// ----- the world: what the rules found -----------------------------------
+
+const EXP: &str = "Retard d'expédition";
+const LIV: &str = "Retard de livraison";
+const RET: &str = "Retour expéditeur";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 19, 8, 0, 0).unwrap()
+}
+
+fn key(s: &str) -> ProblemKey {
+    s.parse().unwrap()
+}
+
+fn desired(k: &str, rule: RuleId, severity: Severity) -> (ProblemKey, Desired) {
+    let key = key(k);
+    let list = match rule {
+        RuleId::ShippingCompatible | RuleId::ShippingOriginal => EXP,
+        RuleId::ReturnToSender => RET,
+        _ => LIV,
+    };
+    let content = CardContent {
+        title: format!("{k} · {rule:?} · {severity:?}"),
+        description: format!("Procédure…\n\n{}", marker_line(&key)),
+        labels: vec![LabelSpec {
+            name: format!("{severity:?}"),
+            color: "red".into(),
+        }],
+        due: None,
+    };
+    let fingerprint = format!("{}|{}", content.title, content.description);
+    let finding = Finding {
+        rule,
+        key: key.clone(),
+        severity,
+        list: list.into(),
+        delay: Delay::None,
+        deadline: None,
+        product: ProductKind::Compatible,
+        carrier: None,
+        tracking_number: None,
+        facts: vec![],
+        procedure: String::new(),
+        validated_on: None,
+        shipped_on: None,
+    };
+    (
+        key,
+        Desired {
+            finding,
+            content,
+            fingerprint,
+        },
+    )
+}
+
+type World = BTreeMap<ProblemKey, Desired>;
+
+/// Before: order/2 late in delivery, order/3 late in shipping.
+fn world_before() -> World {
+    BTreeMap::from([
+        desired("parcel/2/6A2", RuleId::DeliveryColissimo, Severity::Late),
+        desired("order/3", RuleId::ShippingCompatible, Severity::Late),
+    ])
+}
+
+/// After: order/1 new, order/2 returning to the sender, order/3 shipped.
+fn world_after() -> World {
+    BTreeMap::from([
+        desired("order/1", RuleId::ShippingCompatible, Severity::Late),
+        desired("parcel/2/6A2", RuleId::ReturnToSender, Severity::Late),
+    ])
+}
+
+fn plan_input(state: &State, board: &FakeBoard, world: &World) -> PlanInput {
+    PlanInput {
+        desired: world.clone(),
+        records: state.cards().unwrap(),
+        board: board.snapshot(),
+        intake_lists: [(EXP, "l-exp"), (LIV, "l-liv"), (RET, "l-ret")]
+            .into_iter()
+            .map(|(n, i)| (n.to_owned(), i.to_owned()))
+            .collect(),
+        resolved_list: ListTarget {
+            name: "Résolu".into(),
+            id: Some("l-res".into()),
+        },
+        ended: BTreeMap::from([(key("order/3"), "commande expédiée".to_owned())]),
+        own_label_names: BTreeSet::from(["Late".to_owned(), "Critical".to_owned()]),
+    }
+}
+
+/// One pass as the daemon runs it: settle the journal, read the board, plan,
+/// apply.
+async fn pass(
+    state: &State,
+    board: &FakeBoard,
+    world: &World,
+    crash: Option<CrashPoint>,
+) -> ApplyReport {
+    let settled = settle_pending(board, state, now()).await;
+    assert!(settled.fatal.is_none(), "{settled:?}");
+    let actions = plan(&plan_input(state, board, world));
+    let mut report = apply(&actions, board, state, &ApplyOptions { now: now(), crash }).await;
+    report.settled += settled.settled;
+    report
+}
+
+/// The board shows exactly `world`: one open card per problem, in the
+/// rule's list, with the rendered text; order/3 resolved once.
+fn assert_converged(board: &FakeBoard, world: &World) {
+    for (k, d) in world {
+        let cards = board.cards_for(k);
+        assert_eq!(cards.len(), 1, "{k}: {cards:#?}");
+        let c = &cards[0];
+        assert_eq!(c.name, d.content.title, "{k}");
+        assert!(!c.closed);
+    }
+    let c2 = &board.cards_for(&key("parcel/2/6A2"))[0];
+    assert_eq!(c2.id_list, "l-ret", "moved with the rule change");
+    let changes = board
+        .comments(&c2.id)
+        .iter()
+        .filter(|c| c.starts_with("Le cas a changé"))
+        .count();
+    assert_eq!(changes, 1, "{:?}", board.comments(&c2.id));
+    let c3 = board.cards_for(&key("order/3"));
+    assert_eq!(c3.len(), 1);
+    assert_eq!(c3[0].id_list, "l-res");
+    assert_eq!(
+        board.comments(&c3[0].id),
+        ["Problème terminé : commande expédiée. (colisync)"]
+    );
+}
+
+async fn setup(dir: &Path) -> FakeBoard {
+    let board = FakeBoard::default();
+    let state = State::open(dir).unwrap();
+    let r = pass(&state, &board, &world_before(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(r.created, 2);
+    board
+}
+
+// ----- the tests ---------------------------------------------------------
+
+#[tokio::test]
+async fn a_pass_files_the_cards_and_the_next_one_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = setup(dir.path()).await;
+    let state = State::open(dir.path()).unwrap();
+    let r = pass(&state, &board, &world_after(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!((r.created, r.updated, r.resolved), (1, 1, 1), "{r:?}");
+    assert_converged(&board, &world_after());
+    let writes = board.writes();
+    let r = pass(&state, &board, &world_after(), None).await;
+    assert_eq!(r, ApplyReport::default());
+    assert_eq!(
+        board.writes(),
+        writes,
+        "a second identical pass writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_of_any_action_leaves_no_duplicate_and_loses_nothing() {
+    // world_after plans: create order/1, update parcel/2 then comment the
+    // rule change, comment order/3 resolved then move it.
+    let points = [
+        CrashAt::IntentFlushed,
+        CrashAt::TrelloCalled(0),
+        CrashAt::TrelloCalled(1),
+        CrashAt::Recorded,
+    ];
+    for (action, at, lose_unflushed) in (0..3)
+        .flat_map(|a| points.map(|p| (a, p)))
+        .flat_map(|(a, p)| [(a, p, false), (a, p, true)])
+    {
+        {
+            if action == 0 && at == CrashAt::TrelloCalled(1) {
+                continue; // a create without a note is one write
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let board = setup(dir.path()).await;
+            {
+                let state = State::open(dir.path()).unwrap();
+                let crash = Some(CrashPoint {
+                    action,
+                    at,
+                    lose_unflushed,
+                });
+                let r = pass(&state, &board, &world_after(), crash).await;
+                assert!(r.crashed, "action {action} {at:?}: {r:?}");
+                // Dropped without a final flush: the "process" is gone.
+            }
+            let state = State::open(dir.path()).unwrap();
+            let r = pass(&state, &board, &world_after(), None).await;
+            assert!(r.is_success(), "action {action} {at:?}: {r:?}");
+            assert!(state.pending_intents().unwrap().is_empty());
+            assert_converged(&board, &world_after());
+            let writes = board.writes();
+            let r = pass(&state, &board, &world_after(), None).await;
+            assert_eq!(r, ApplyReport::default(), "action {action} {at:?}");
+            assert_eq!(board.writes(), writes, "action {action} {at:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn lost_answers_are_settled_by_reading_the_board() {
+    let cases = [
+        (Op::Create, Fault::LoseAnswer),
+        (Op::Create, Fault::Timeout),
+        (Op::Update, Fault::LoseAnswer),
+        (Op::Update, Fault::Timeout),
+        (Op::Comment, Fault::LoseAnswer),
+        (Op::Comment, Fault::Timeout),
+    ];
+    for (op, fault) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let board = setup(dir.path()).await;
+        let state = State::open(dir.path()).unwrap();
+        board.inject(op, fault);
+        let r = pass(&state, &board, &world_after(), None).await;
+        assert!(r.is_success(), "{op:?} {fault:?}: {r:?}");
+        assert_converged(&board, &world_after());
+        let r = pass(&state, &board, &world_after(), None).await;
+        assert_eq!(r, ApplyReport::default(), "{op:?} {fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_answer_lost_twice_is_settled_on_the_next_pass() {
+    for fault in [Fault::LoseAnswer, Fault::Timeout] {
+        let dir = tempfile::tempdir().unwrap();
+        let board = setup(dir.path()).await;
+        let state = State::open(dir.path()).unwrap();
+        for op in [Op::Create, Op::Comment] {
+            board.inject(op, fault);
+            board.inject(op, fault);
+        }
+        let r = pass(&state, &board, &world_after(), None).await;
+        match fault {
+            // Found on the board after the first lost answer.
+            Fault::LoseAnswer => assert!(r.is_success(), "{r:?}"),
+            // Not written twice: left in the journal for the next pass.
+            _ => assert_eq!((r.pending, r.failures.len()), (2, 2), "{r:?}"),
+        }
+        drop(state);
+        let state = State::open(dir.path()).unwrap();
+        let r = pass(&state, &board, &world_after(), None).await;
+        assert!(r.is_success(), "{fault:?}: {r:?}");
+        assert_converged(&board, &world_after());
+        let r = pass(&state, &board, &world_after(), None).await;
+        assert_eq!(r, ApplyReport::default(), "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_write_is_reported_and_the_pass_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = setup(dir.path()).await;
+    let state = State::open(dir.path()).unwrap();
+    board.inject(Op::Create, Fault::Refuse);
+    let r = pass(&state, &board, &world_after(), None).await;
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert_eq!(r.failures[0].key, "order/1");
+    assert_eq!((r.updated, r.resolved), (1, 1), "the rest of the pass ran");
+    assert!(board.cards_for(&key("order/1")).is_empty());
+    let r = pass(&state, &board, &world_after(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_converged(&board, &world_after());
+}
+
+#[tokio::test]
+async fn bad_credentials_stop_the_pass_and_the_next_one_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = setup(dir.path()).await;
+    let state = State::open(dir.path()).unwrap();
+    board.inject(Op::Create, Fault::Unauthorized);
+    let r = pass(&state, &board, &world_after(), None).await;
+    assert!(r.fatal.is_some(), "{r:?}");
+    assert_eq!(
+        (r.updated, r.resolved),
+        (0, 0),
+        "stopped at the first action"
+    );
+    let r = pass(&state, &board, &world_after(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_converged(&board, &world_after());
+}
+
+#[tokio::test]
+async fn losing_the_state_directory_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = setup(dir.path()).await;
+    {
+        let state = State::open(dir.path()).unwrap();
+        let r = pass(&state, &board, &world_after(), None).await;
+        assert!(r.is_success(), "{r:?}");
+    }
+    let writes = board.writes();
+    let fresh = tempfile::tempdir().unwrap();
+    let state = State::open(fresh.path()).unwrap();
+    let r = pass(&state, &board, &world_after(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(r.adopted, 3, "{r:?}");
+    assert_eq!(board.writes(), writes, "adoption writes nothing to Trello");
+    assert_converged(&board, &world_after());
+    assert_eq!(
+        state.card(&key("order/3")).unwrap().map(|r| r.status),
+        Some(CardStatus::Resolved)
+    );
+    let r = pass(&state, &board, &world_after(), None).await;
+    assert_eq!(r, ApplyReport::default());
+}
+
+#[tokio::test]
+async fn leads_archive_move_and_label_and_colisync_respects_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = setup(dir.path()).await;
+    let state = State::open(dir.path()).unwrap();
+    let c2 = board.cards_for(&key("parcel/2/6A2"))[0].id.clone();
+    let c3 = board.cards_for(&key("order/3"))[0].id.clone();
+    // A lead takes parcel/2 into "En cours" with a VIP label, and archives order/3.
+    board.edit(&c2, |c| {
+        c.id_list = "l-en-cours".into();
+        c.id_labels.push("label-vip".into());
+    });
+    board.edit(&c3, |c| c.closed = true);
+    let mut world = world_after();
+    world.insert(
+        key("order/3").clone(),
+        desired("order/3", RuleId::ShippingCompatible, Severity::Late).1,
+    );
+    let r = pass(&state, &board, &world, None).await;
+    assert!(r.is_success(), "{r:?}");
+    let card2 = &board.cards_for(&key("parcel/2/6A2"))[0];
+    assert_eq!(card2.id_list, "l-en-cours", "not moved back");
+    assert_eq!(
+        card2.name,
+        world[&key("parcel/2/6A2")].content.title,
+        "text updated"
+    );
+    assert!(
+        card2.id_labels.contains(&"label-vip".to_owned()),
+        "lead's label kept"
+    );
+    assert_eq!(
+        board.cards_for(&key("order/3")).len(),
+        1,
+        "archived: not re-filed"
+    );
+    assert_eq!(r.marked_archived, 1);
+    // More severe: a new card, naming the archived one.
+    world.insert(
+        key("order/3"),
+        desired("order/3", RuleId::ShippingCompatible, Severity::Critical).1,
+    );
+    let r = pass(&state, &board, &world, None).await;
+    assert!(r.is_success(), "{r:?}");
+    let cards = board.cards_for(&key("order/3"));
+    assert_eq!(cards.len(), 2);
+    let new = cards.iter().find(|c| !c.closed).unwrap();
+    assert!(
+        board.comments(&new.id)[0].contains(&c3),
+        "{:?}",
+        board.comments(&new.id)
+    );
+    let r = pass(&state, &board, &world, None).await;
+    assert_eq!(r, ApplyReport::default());
+}

@@ -1,0 +1,481 @@
+//! The planner, table-tested: (findings, state records, board) → actions.
+//! Each case is summarised as one line per action so that the expectation
+//! reads like the plan table.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, TimeZone, Utc};
+use colisync::board::{BoardCard, BoardLabel, CardContent, LabelSpec, marker_line};
+use colisync::domain::ProductKind;
+use colisync::plan::{
+    Action, BoardSnapshot, Desired, ListTarget, PlanInput, plan, render_plan_table,
+};
+use colisync::rules::{Delay, Finding, ProblemKey, RuleId, Severity};
+use colisync::state::{CardRecord, CardStatus};
+
+const EXP: &str = "Retard d'expédition";
+const LIV: &str = "Retard de livraison";
+const RET: &str = "Retour expéditeur";
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 19, 8, 0, 0).unwrap()
+}
+
+fn key(s: &str) -> ProblemKey {
+    s.parse().unwrap()
+}
+
+fn list_for(rule: RuleId) -> &'static str {
+    match rule {
+        RuleId::ShippingCompatible | RuleId::ShippingOriginal => EXP,
+        RuleId::ReturnToSender => RET,
+        _ => LIV,
+    }
+}
+
+/// A desired card; `version` changes the text (and so the fingerprint).
+fn want(k: &str, rule: RuleId, severity: Severity, version: u32) -> (ProblemKey, Desired) {
+    let key = key(k);
+    let content = CardContent {
+        title: format!("{k} · {rule:?} · v{version}"),
+        description: format!("Texte v{version}\n\n{}", marker_line(&key)),
+        labels: vec![LabelSpec {
+            name: "Colissimo".into(),
+            color: "yellow".into(),
+        }],
+        due: None,
+    };
+    let finding = Finding {
+        rule,
+        key: key.clone(),
+        severity,
+        list: list_for(rule).into(),
+        delay: Delay::Days(8),
+        deadline: None,
+        product: ProductKind::Compatible,
+        carrier: None,
+        tracking_number: None,
+        facts: vec![],
+        procedure: String::new(),
+        validated_on: None,
+        shipped_on: None,
+    };
+    let fingerprint = format!("fp:{}:{}", content.title, content.description);
+    (
+        key,
+        Desired {
+            finding,
+            content,
+            fingerprint,
+        },
+    )
+}
+
+fn fp(k: &str, rule: RuleId, severity: Severity, version: u32) -> String {
+    want(k, rule, severity, version).1.fingerprint
+}
+
+fn rec(card: &str, list: &str, fingerprint: &str, rule: RuleId, status: CardStatus) -> CardRecord {
+    CardRecord {
+        card_id: card.into(),
+        list_id: list.into(),
+        fingerprint: fingerprint.into(),
+        rule: Some(rule),
+        severity: Severity::Late,
+        status,
+        filed_at: t0(),
+        updated_at: t0(),
+        label_ids: vec!["lab-colissimo".into()],
+    }
+}
+
+fn card(id: &str, list: &str, k: &str, closed: bool) -> BoardCard {
+    BoardCard {
+        id: id.into(),
+        name: format!("card {id}"),
+        desc: format!("quelque chose\n\n{}", marker_line(&key(k))),
+        id_list: list.into(),
+        closed,
+        id_labels: vec!["lab-colissimo".into()],
+        due: None,
+    }
+}
+
+fn input() -> PlanInput {
+    PlanInput {
+        intake_lists: [(EXP, "l-exp"), (LIV, "l-liv"), (RET, "l-ret")]
+            .into_iter()
+            .map(|(n, i)| (n.to_owned(), i.to_owned()))
+            .collect(),
+        resolved_list: ListTarget {
+            name: "Résolu".into(),
+            id: Some("l-res".into()),
+        },
+        board: BoardSnapshot {
+            cards: vec![],
+            labels: vec![
+                BoardLabel {
+                    id: "lab-colissimo".into(),
+                    name: "Colissimo".into(),
+                    color: Some("yellow".into()),
+                },
+                BoardLabel {
+                    id: "lab-vip".into(),
+                    name: "VIP".into(),
+                    color: Some("pink".into()),
+                },
+            ],
+        },
+        own_label_names: BTreeSet::from(["Colissimo".to_owned(), "critique".to_owned()]),
+        ..PlanInput::default()
+    }
+}
+
+/// One line per action, like the plan table but with ids.
+fn summary(a: &Action) -> String {
+    let to = |t: &Option<ListTarget>| {
+        t.as_ref()
+            .map(|t| format!(" move→{}", t.id.as_deref().unwrap_or("?")))
+            .unwrap_or_default()
+    };
+    match a {
+        Action::Create {
+            key, list, note, ..
+        } => format!(
+            "create {key} in {}{}",
+            list.id.as_deref().unwrap_or("?"),
+            if note.is_some() { " +note" } else { "" }
+        ),
+        Action::Update {
+            card_id,
+            keep_label_ids,
+            move_to,
+            comment,
+            ..
+        } => format!(
+            "update {card_id}{}{}{}",
+            to(move_to),
+            if keep_label_ids.is_empty() {
+                String::new()
+            } else {
+                format!(" keep={}", keep_label_ids.join(","))
+            },
+            if comment.is_some() { " +comment" } else { "" }
+        ),
+        Action::Reopen {
+            card_id,
+            content,
+            move_to,
+            ..
+        } => format!(
+            "reopen {card_id}{}{}",
+            if content.is_some() { " +text" } else { "" },
+            to(move_to)
+        ),
+        Action::Resolve {
+            card_id,
+            comment,
+            move_to,
+            ..
+        } => format!("resolve {card_id}{} «{comment}»", to(move_to)),
+        Action::Adopt {
+            key,
+            card_id,
+            status,
+            fingerprint,
+            ..
+        } => format!(
+            "adopt {key} {card_id} {status:?}{}",
+            if fingerprint.is_empty() {
+                ""
+            } else {
+                " current"
+            }
+        ),
+        Action::MarkArchived { card_id, .. } => format!("archived {card_id}"),
+        Action::Comment { card_id, .. } => format!("comment {card_id}"),
+    }
+}
+
+fn check(input: &PlanInput, expect: &[&str]) {
+    let got: Vec<String> = plan(input).iter().map(summary).collect();
+    assert_eq!(got, expect, "\n{}", render_plan_table(&plan(input)));
+}
+
+use RuleId::{DeliveryColissimo as Late, ReturnToSender as Return, ShippingCompatible as Ship};
+
+#[test]
+fn creates_a_card_for_a_new_problem() {
+    let mut i = input();
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 1)]);
+    check(&i, &["create order/1 in l-exp"]);
+}
+
+#[test]
+fn unchanged_problem_plans_nothing() {
+    let mut i = input();
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 1)]);
+    i.records.insert(
+        key("order/1"),
+        rec(
+            "c1",
+            "l-exp",
+            &fp("order/1", Ship, Severity::Late, 1),
+            Ship,
+            CardStatus::Open,
+        ),
+    );
+    i.board.cards.push(card("c1", "l-exp", "order/1", false));
+    check(&i, &[]);
+}
+
+#[test]
+fn changed_problem_updates_in_place() {
+    let mut i = input();
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Critical, 2)]);
+    i.records.insert(
+        key("order/1"),
+        rec(
+            "c1",
+            "l-exp",
+            &fp("order/1", Ship, Severity::Late, 1),
+            Ship,
+            CardStatus::Open,
+        ),
+    );
+    i.board.cards.push(card("c1", "l-exp", "order/1", false));
+    check(&i, &["update c1"]);
+}
+
+#[test]
+fn rule_change_moves_the_card_while_in_an_intake_list() {
+    let k = "parcel/1/6A1";
+    let mut i = input();
+    i.desired = BTreeMap::from([want(k, Return, Severity::Late, 1)]);
+    i.records.insert(
+        key(k),
+        rec(
+            "c1",
+            "l-liv",
+            &fp(k, Late, Severity::Late, 1),
+            Late,
+            CardStatus::Open,
+        ),
+    );
+    i.board.cards.push(card("c1", "l-liv", k, false));
+    check(&i, &["update c1 move→l-ret +comment"]);
+}
+
+#[test]
+fn a_card_a_lead_moved_gets_its_text_updated_but_stays() {
+    let k = "parcel/1/6A1";
+    let mut i = input();
+    i.desired = BTreeMap::from([want(k, Return, Severity::Late, 1)]);
+    i.records.insert(
+        key(k),
+        rec(
+            "c1",
+            "l-liv",
+            &fp(k, Late, Severity::Late, 1),
+            Late,
+            CardStatus::Open,
+        ),
+    );
+    i.board.cards.push(card("c1", "l-en-cours", k, false));
+    check(&i, &["update c1 +comment"]);
+}
+
+#[test]
+fn labels_colisync_did_not_add_are_kept() {
+    let mut i = input();
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 2)]);
+    i.records.insert(
+        key("order/1"),
+        rec(
+            "c1",
+            "l-exp",
+            &fp("order/1", Ship, Severity::Late, 1),
+            Ship,
+            CardStatus::Open,
+        ),
+    );
+    let mut c = card("c1", "l-exp", "order/1", false);
+    c.id_labels = vec!["lab-vip".into(), "lab-colissimo".into()];
+    i.board.cards.push(c);
+    check(&i, &["update c1 keep=lab-vip"]);
+}
+
+#[test]
+fn an_archived_card_is_not_refiled_unless_more_severe() {
+    let mut i = input();
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 2)]);
+    let r = rec(
+        "c1",
+        "l-exp",
+        &fp("order/1", Ship, Severity::Late, 1),
+        Ship,
+        CardStatus::Open,
+    );
+    i.records.insert(key("order/1"), r.clone());
+    i.board.cards.push(card("c1", "l-exp", "order/1", true));
+    // First seen archived: recorded, nothing on the board.
+    check(&i, &["archived c1"]);
+    // Recorded as archived: nothing at all.
+    i.records.insert(
+        key("order/1"),
+        CardRecord {
+            status: CardStatus::Archived,
+            ..r.clone()
+        },
+    );
+    check(&i, &[]);
+    // More severe than when archived: a new card naming the old one.
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Critical, 3)]);
+    check(&i, &["create order/1 in l-exp +note"]);
+    let Action::Create {
+        note: Some(note), ..
+    } = &plan(&i)[0]
+    else {
+        panic!("expected a create with a note")
+    };
+    assert!(note.contains("c1"), "{note}");
+    // A deleted card counts as archived.
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 2)]);
+    i.records.insert(key("order/1"), r);
+    i.board.cards.clear();
+    check(&i, &["archived c1"]);
+}
+
+#[test]
+fn an_ended_problem_is_resolved_with_a_comment_and_moved_only_from_intake() {
+    let mut i = input();
+    i.ended.insert(key("order/1"), "commande expédiée".into());
+    for (id, k) in [("c1", "order/1"), ("c2", "order/2")] {
+        i.records
+            .insert(key(k), rec(id, "l-exp", "fp", Ship, CardStatus::Open));
+    }
+    i.board.cards.push(card("c1", "l-exp", "order/1", false));
+    i.board
+        .cards
+        .push(card("c2", "l-en-cours", "order/2", false));
+    check(
+        &i,
+        &[
+            "resolve c1 move→l-res «Problème terminé : commande expédiée. (colisync)»",
+            "resolve c2 «Problème terminé : le problème n'est plus constaté. (colisync)»",
+        ],
+    );
+    // Once resolved, nothing more.
+    for k in ["order/1", "order/2"] {
+        i.records.get_mut(&key(k)).unwrap().status = CardStatus::Resolved;
+    }
+    check(&i, &[]);
+}
+
+#[test]
+fn a_problem_that_comes_back_reopens_its_card() {
+    let mut i = input();
+    i.desired = BTreeMap::from([
+        want("order/1", Ship, Severity::Late, 1),
+        want("order/2", Ship, Severity::Late, 2),
+        want("order/3", Ship, Severity::Late, 1),
+    ]);
+    let f1 = fp("order/1", Ship, Severity::Late, 1);
+    i.records.insert(
+        key("order/1"),
+        rec("c1", "l-res", &f1, Ship, CardStatus::Resolved),
+    );
+    i.records.insert(
+        key("order/2"),
+        rec("c2", "l-res", &f1, Ship, CardStatus::Resolved),
+    );
+    // Resolved, then archived by a lead (housekeeping): a new card.
+    i.records.insert(
+        key("order/3"),
+        rec("c3", "l-res", &f1, Ship, CardStatus::Resolved),
+    );
+    i.board.cards.push(card("c1", "l-res", "order/1", false));
+    i.board
+        .cards
+        .push(card("c2", "l-en-cours", "order/2", false));
+    i.board.cards.push(card("c3", "l-res", "order/3", true));
+    check(
+        &i,
+        &[
+            "reopen c1 move→l-exp",
+            "reopen c2 +text",
+            "create order/3 in l-exp +note",
+        ],
+    );
+}
+
+#[test]
+fn cards_with_our_marker_are_adopted_after_a_state_loss() {
+    let mut i = input();
+    let (k1, d1) = want("order/1", Ship, Severity::Late, 1);
+    i.desired = BTreeMap::from([
+        (k1.clone(), d1.clone()),
+        want("order/2", Ship, Severity::Late, 1),
+        want("order/3", Ship, Severity::Late, 1),
+    ]);
+    // order/1: the card shows exactly what would be rendered.
+    let mut c1 = card("c1", "l-exp", "order/1", false);
+    c1.name = d1.content.title.clone();
+    c1.desc = d1.content.description.clone();
+    i.board.cards.push(c1);
+    // order/2: older text; order/3: archived by a lead; order/4: ended.
+    i.board.cards.push(card("c2", "l-exp", "order/2", false));
+    i.board.cards.push(card("c3", "l-exp", "order/3", true));
+    i.board.cards.push(card("c4", "l-exp", "order/4", false));
+    // A card without marker is not ours.
+    let mut stranger = card("c5", "l-exp", "order/5", false);
+    stranger.desc = "une carte d'un lead".into();
+    i.board.cards.push(stranger);
+    check(
+        &i,
+        &[
+            "adopt order/1 c1 Open current",
+            "adopt order/2 c2 Open",
+            "update c2",
+            "adopt order/3 c3 Archived",
+            "adopt order/4 c4 Open",
+            "resolve c4 move→l-res «Problème terminé : le problème n'est plus constaté. (colisync)»",
+        ],
+    );
+}
+
+#[test]
+fn of_two_cards_with_one_marker_the_open_one_is_adopted() {
+    let mut i = input();
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Critical, 1)]);
+    i.board.cards.push(card("c1", "l-exp", "order/1", true));
+    i.board.cards.push(card("c0", "l-exp", "order/1", false));
+    check(&i, &["adopt order/1 c0 Open", "update c0"]);
+}
+
+#[test]
+fn the_dry_run_table_shows_key_rule_action_list_title() {
+    let mut i = input();
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 1)]);
+    i.intake_lists.remove(EXP);
+    let table = render_plan_table(&plan(&i));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["KEY", "RULE", "ACTION", "LIST", "TITLE"]
+    );
+    assert!(lines[1].starts_with("order/1"), "{table}");
+    assert!(lines[1].contains("shipping_compatible"), "{table}");
+    assert!(
+        lines[1].contains("Retard d'expédition (missing)"),
+        "{table}"
+    );
+    assert!(
+        lines[1].contains("order/1 · ShippingCompatible · v1"),
+        "{table}"
+    );
+    assert_eq!(
+        render_plan_table(&[]),
+        "Nothing to do: the board is up to date.\n"
+    );
+}

@@ -1,0 +1,162 @@
+//! The parcel poll policy, as a table.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use colisync::domain::{Carrier, Parcel, TrackingEvent, TrackingSnapshot, TrackingStatus};
+use colisync::state::{ParcelRecord, next_poll_at, poll_interval};
+
+fn shipped() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 11, 14, 0, 0).unwrap()
+}
+
+fn snapshot(status: TrackingStatus, codes: &[&str], final_: bool) -> TrackingSnapshot {
+    TrackingSnapshot {
+        fetched_at: shipped(),
+        status,
+        events: codes
+            .iter()
+            .map(|c| TrackingEvent {
+                code: (*c).into(),
+                label: String::new(),
+                at: shipped(),
+            })
+            .collect(),
+        is_final: final_,
+        product: None,
+    }
+}
+
+fn parcel(carrier: Carrier, number: &str, tracking: Option<TrackingSnapshot>) -> Parcel {
+    Parcel {
+        order_entity_id: 1,
+        order_increment_id: "100001".into(),
+        shipment_id: 9,
+        tracking_number: number.into(),
+        carrier,
+        shipped_at: shipped(),
+        tracking,
+    }
+}
+
+#[test]
+fn poll_interval_table() {
+    let h = Duration::hours;
+    let d = Duration::days;
+    // (age since shipment, polls without news) → interval
+    let table = [
+        (h(0), 0, h(1)),
+        (h(30), 12, h(1)),
+        (d(3) - h(1), 40, h(1)),
+        (d(3), 0, h(2)),
+        (d(3), 1, h(2)),
+        (d(4), 2, h(4)),
+        (d(4), 3, h(4)),
+        (d(5), 4, h(8)),
+        (d(6), 6, h(16)),
+        (d(7), 8, h(24)),
+        (d(20), 500, h(24)),
+        (d(20), u32::MAX, h(24)),
+    ];
+    for (age, unchanged, want) in table {
+        assert_eq!(
+            poll_interval(age, unchanged),
+            want,
+            "age {age}, {unchanged} polls unchanged"
+        );
+    }
+}
+
+#[test]
+fn who_is_polled_at_all() {
+    let now = shipped() + Duration::days(4);
+    let in_transit = Some(snapshot(TrackingStatus::InTransit, &["PC1"], false));
+    let cases = [
+        (
+            "never polled: now",
+            parcel(Carrier::Colissimo, "6A1", None),
+            Some(now),
+        ),
+        (
+            "in transit: later",
+            parcel(Carrier::Colissimo, "6A1", in_transit.clone()),
+            Some(now + Duration::hours(2)),
+        ),
+        ("letter: never", parcel(Carrier::Letter, "", None), None),
+        (
+            "no number: never",
+            parcel(Carrier::Other, "", in_transit),
+            None,
+        ),
+        (
+            "delivered: never again",
+            parcel(
+                Carrier::Chronopost,
+                "XY1",
+                Some(snapshot(TrackingStatus::Delivered, &["DI1", "PC1"], false)),
+            ),
+            None,
+        ),
+        (
+            "back at the sender (DI2): never again",
+            parcel(
+                Carrier::Colissimo,
+                "6A1",
+                Some(snapshot(
+                    TrackingStatus::ReturnToSender,
+                    &["DI2", "RE1"],
+                    false,
+                )),
+            ),
+            None,
+        ),
+        (
+            "returning (RE1): still polled",
+            parcel(
+                Carrier::Colissimo,
+                "6A1",
+                Some(snapshot(TrackingStatus::ReturnToSender, &["RE1"], false)),
+            ),
+            Some(now + Duration::hours(2)),
+        ),
+        (
+            "isFinal: never again",
+            parcel(
+                Carrier::Colissimo,
+                "6A1",
+                Some(snapshot(TrackingStatus::InTransit, &["ET1"], true)),
+            ),
+            None,
+        ),
+    ];
+    for (what, p, want) in cases {
+        assert_eq!(next_poll_at(&p, 0, now), want, "{what}");
+    }
+}
+
+#[test]
+fn unchanged_polls_back_off_and_news_resets() {
+    let start = shipped() + Duration::days(5);
+    let mut r = ParcelRecord::new(parcel(Carrier::Colissimo, "6A1", None), start);
+    assert!(r.is_due(start));
+    let transit = snapshot(TrackingStatus::InTransit, &["PC1"], false);
+    r.record_poll(transit.clone(), start);
+    assert_eq!(r.polls_unchanged, 0);
+    assert_eq!(r.next_poll_at, Some(start + Duration::hours(2)));
+    let mut now = start;
+    for _ in 0..4 {
+        now += Duration::hours(3);
+        r.record_poll(transit.clone(), now);
+    }
+    assert_eq!(r.polls_unchanged, 4);
+    assert_eq!(r.next_poll_at, Some(now + Duration::hours(8)));
+    assert!(!r.is_due(now + Duration::hours(7)));
+    assert!(r.is_due(now + Duration::hours(8)));
+    let moved = snapshot(TrackingStatus::OutForDelivery, &["MD2", "PC1"], false);
+    r.record_poll(moved, now);
+    assert_eq!((r.polls_unchanged, r.last_change_at), (0, now));
+    r.record_poll(
+        snapshot(TrackingStatus::Delivered, &["DI1", "MD2", "PC1"], true),
+        now,
+    );
+    assert_eq!(r.next_poll_at, None);
+    assert!(!r.is_due(now + Duration::days(365)));
+}
