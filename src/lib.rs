@@ -10,6 +10,7 @@ pub mod board;
 pub mod calendar;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod domain;
 pub mod fakes;
 pub mod http;

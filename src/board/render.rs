@@ -157,6 +157,25 @@ fn title(f: &Finding, parcel: Option<&Parcel>) -> String {
     }
 }
 
+/// The names of every label [`render`] can put on a card: on a card found
+/// on the board, these are colisync's, every other label is a lead's.
+pub fn own_label_names() -> std::collections::BTreeSet<String> {
+    [
+        Carrier::Letter,
+        Carrier::Colissimo,
+        Carrier::Chronopost,
+        Carrier::Other,
+    ]
+    .into_iter()
+    .map(|c| c.label_fr().to_owned())
+    .chain(["Compatible".to_owned(), "Origine".to_owned()])
+    .chain([
+        Severity::Late.label_fr().to_owned(),
+        Severity::Critical.label_fr().to_owned(),
+    ])
+    .collect()
+}
+
 fn labels(f: &Finding, parcel: Option<&Parcel>) -> Vec<LabelSpec> {
     let label = |name: &str, color: &str| LabelSpec {
         name: name.to_owned(),

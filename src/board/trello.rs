@@ -515,6 +515,31 @@ impl TrelloClient {
         Ok(a.id)
     }
 
+    /// The card's most recent comments (up to 50), newest first: what the
+    /// applier reads to settle a comment whose answer was lost.
+    pub async fn comments(&self, card_id: &str) -> Result<Vec<String>, TrelloError> {
+        #[derive(serde::Deserialize)]
+        struct ActionJson {
+            #[serde(default)]
+            data: Option<ActionData>,
+        }
+        #[derive(serde::Deserialize)]
+        struct ActionData {
+            #[serde(default)]
+            text: Option<String>,
+        }
+        let call = Call::get("1/cards")
+            .segment(card_id)
+            .segment("actions")
+            .query("filter", "commentCard")
+            .query("limit", "50");
+        let actions: Vec<ActionJson> = self.send(call, "comments", None).await?.json("comments")?;
+        Ok(actions
+            .into_iter()
+            .filter_map(|a| a.data.and_then(|d| d.text))
+            .collect())
+    }
+
     /// Puts a label on a card. Idempotent: Trello answers 400 "that label
     /// is already on the card" to a repeat, which counts as success, so it
     /// is retried like a read.

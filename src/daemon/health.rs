@@ -77,24 +77,51 @@ impl Health {
         let mut out = String::new();
         let _ = writeln!(out, "# HELP colisync_passes_total Passes run, by outcome.");
         let _ = writeln!(out, "# TYPE colisync_passes_total counter");
-        let _ = writeln!(out, "colisync_passes_total{{outcome=\"ok\"}} {}", h.passes_ok);
-        let _ = writeln!(out, "colisync_passes_total{{outcome=\"failed\"}} {}", h.passes_failed);
-        let _ = writeln!(out, "# HELP colisync_last_pass_end_timestamp_seconds End of the last pass.");
+        let _ = writeln!(
+            out,
+            "colisync_passes_total{{outcome=\"ok\"}} {}",
+            h.passes_ok
+        );
+        let _ = writeln!(
+            out,
+            "colisync_passes_total{{outcome=\"failed\"}} {}",
+            h.passes_failed
+        );
+        let _ = writeln!(
+            out,
+            "# HELP colisync_last_pass_end_timestamp_seconds End of the last pass."
+        );
         let _ = writeln!(out, "# TYPE colisync_last_pass_end_timestamp_seconds gauge");
         let _ = writeln!(
             out,
             "colisync_last_pass_end_timestamp_seconds {}",
             h.last_pass_end.map_or(0, |t| t.timestamp())
         );
-        let _ = writeln!(out, "# HELP colisync_last_pass_duration_seconds Duration of the last pass.");
+        let _ = writeln!(
+            out,
+            "# HELP colisync_last_pass_duration_seconds Duration of the last pass."
+        );
         let _ = writeln!(out, "# TYPE colisync_last_pass_duration_seconds gauge");
-        let _ = writeln!(out, "colisync_last_pass_duration_seconds {:.3}", h.last_pass_seconds);
-        let _ = writeln!(out, "# HELP colisync_trello_writes_total Trello writes, by action.");
+        let _ = writeln!(
+            out,
+            "colisync_last_pass_duration_seconds {:.3}",
+            h.last_pass_seconds
+        );
+        let _ = writeln!(
+            out,
+            "# HELP colisync_trello_writes_total Trello writes, by action."
+        );
         let _ = writeln!(out, "# TYPE colisync_trello_writes_total counter");
         for (action, n) in &h.writes {
-            let _ = writeln!(out, "colisync_trello_writes_total{{action=\"{action}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "colisync_trello_writes_total{{action=\"{action}\"}} {n}"
+            );
         }
-        let _ = writeln!(out, "# HELP colisync_findings Problems found by the last pass, by rule.");
+        let _ = writeln!(
+            out,
+            "# HELP colisync_findings Problems found by the last pass, by rule."
+        );
         let _ = writeln!(out, "# TYPE colisync_findings gauge");
         for (rule, n) in &h.findings {
             let _ = writeln!(out, "colisync_findings{{rule=\"{rule}\"}} {n}");

@@ -49,6 +49,11 @@ impl Stop {
         self.0.store(true, Ordering::SeqCst);
     }
 
+    /// The shared flag, for `plan::ApplyOptions::stop`.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
+
     pub fn is_raised(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
@@ -166,7 +171,9 @@ fn reload(path: &Path, config: &mut Config, engine: &mut Engine) {
                     *config = new;
                     tracing::info!(path = %path.display(), "configuration reloaded");
                 }
-                Err(e) => tracing::error!(error = %format!("{e:#}"), "reload refused; keeping the old configuration"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "reload refused; keeping the old configuration")
+                }
             }
         }
         Err(e) => {

@@ -32,6 +32,7 @@ pub mod laposte;
 pub mod magento;
 pub mod sample;
 pub mod trello;
+pub mod world;
 
 use std::collections::BTreeMap;
 use std::io;

@@ -199,6 +199,7 @@ impl FakeTrello {
             .route("/1/boards/{board}/cards/{filter}", get(get_cards))
             .route("/1/cards", post(post_card))
             .route("/1/cards/{id}", get(get_card).put(put_card))
+            .route("/1/cards/{id}/actions", get(get_card_actions))
             .route("/1/cards/{id}/actions/comments", post(post_comment))
             .route("/1/cards/{id}/idLabels", post(post_card_label))
             .layer(middleware::from_fn_with_state(state.clone(), auth_and_rate))
@@ -834,6 +835,53 @@ async fn get_card(State(s): State<Shared>, Path(id): Path<String>, Query(q): Q) 
         }
         None => not_found(),
     }
+}
+
+/// `GET /1/cards/{id}/actions?filter=commentCard`: the card's comments,
+/// newest first, as Trello lists actions (`limit` defaults to 50).
+async fn get_card_actions(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Q,
+) -> Response {
+    if !is_id(&id) && !is_short_link(&id) {
+        return bad("invalid id");
+    }
+    let b = lock(&s);
+    let Some(card_id) = b
+        .cards
+        .iter()
+        .find(|c| c.id == id || c.short_link == id)
+        .map(|c| c.id.clone())
+    else {
+        return not_found();
+    };
+    let wants_comments = q
+        .get("filter")
+        .is_none_or(|f| f.split(',').any(|f| f == "commentCard" || f == "all"));
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(50)
+        .min(1000);
+    let actions: Vec<_> = if wants_comments {
+        b.comments
+            .iter()
+            .rev()
+            .filter(|c| c.id_card == card_id)
+            .take(limit)
+            .map(|c| {
+                json!({
+                    "id": c.id,
+                    "type": "commentCard",
+                    "data": { "text": c.text, "card": { "id": card_id } },
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    axum::Json(actions).into_response()
 }
 
 async fn post_card(State(s): State<Shared>, Query(q): Q, body: Bytes) -> Response {

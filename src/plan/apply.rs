@@ -57,6 +57,9 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::Action;
 use crate::board::{BoardCard, CardContent, LabelSpec};
 use crate::rules::ProblemKey;
@@ -175,11 +178,18 @@ pub struct ApplyOptions {
     pub now: DateTime<Utc>,
     /// Tests only: simulate a crash (see [`CrashPoint`]).
     pub crash: Option<CrashPoint>,
+    /// Raised by SIGTERM: checked between actions, never inside one, so the
+    /// action in hand is always settled before the pass stops.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl ApplyOptions {
     pub fn new(now: DateTime<Utc>) -> Self {
-        ApplyOptions { now, crash: None }
+        ApplyOptions {
+            now,
+            crash: None,
+            stop: None,
+        }
     }
 }
 
@@ -313,6 +323,13 @@ pub async fn apply<B: BoardWriter>(
     };
     report.pending = blocked.len();
     for (index, action) in actions.iter().enumerate() {
+        if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+            tracing::info!(
+                left = actions.len() - index,
+                "stopping: the remaining actions wait for the next pass"
+            );
+            break;
+        }
         if blocked.contains(action.key()) {
             report.fail(
                 action,

@@ -568,6 +568,20 @@ impl State {
         Ok(out)
     }
 
+    /// Every parcel record (the pass's snapshot).
+    pub fn parcels(&self) -> Result<Vec<ParcelRecord>, StateError> {
+        let mut out = Vec::new();
+        for entry in self.parcels.iter() {
+            let (k, v) = entry.map_err(sled_err("iterating parcels"))?;
+            let key = String::from_utf8_lossy(&k).into_owned();
+            match decode::<ParcelRecord>("parcels", &key, &v) {
+                Ok(r) => out.push(r),
+                Err(e) => tracing::error!(error = %e, "skipping undecodable parcel"),
+            }
+        }
+        Ok(out)
+    }
+
     /// Parcels whose next poll is due at `now` (see [`poll`]).
     pub fn parcels_due(&self, now: DateTime<Utc>) -> Result<Vec<ParcelRecord>, StateError> {
         let mut out = Vec::new();

@@ -1,0 +1,726 @@
+//! One pass of the pipeline: pull → judge → plan → apply (ARCHITECTURE.md).
+//!
+//! [`Engine`] owns the three clients, the state and the pure parts' inputs
+//! (calendar, classifier, rule config). `run_pass` is what `colisync once`,
+//! each daemon tick, the demo and the benchmark call. A failure in one stage
+//! is reported and the pass goes on with what it has: a Magento outage
+//! still lets time-based rules fire from the snapshot; a La Poste outage
+//! keeps the last known tracking; a failed Trello write leaves its intent in
+//! the journal for the next pass.
+//!
+//! In `--dry-run` nothing is written anywhere: the snapshot is loaded from
+//! the state, updated in memory only, and the plan is returned instead of
+//! applied.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::board::render::{self, RenderContext};
+use crate::board::trello::{self, NewCard, TrelloClient, TrelloError};
+use crate::board::{BoardCard, BoardLabel, CardContent, LabelSpec, parse_marker};
+use crate::calendar::Calendar;
+use crate::config::Config;
+use crate::daemon::Stop;
+use crate::domain::{self, Classifier, Order, OrderState, Parcel, TrackingStatus};
+use crate::http::{Idempotent, RetryPolicy};
+use crate::plan::{
+    self, Action, ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardUpdate, Desired,
+    ListTarget, PlanInput, WriteError,
+};
+use crate::rules::{Judge, ProblemKey, RuleId};
+use crate::sources::magento::MagentoClient;
+use crate::state::{ParcelRecord, State};
+use crate::tracking::laposte::LaPosteClient;
+
+/// What one pass did, for the log summary, the exit code and `/metrics`.
+#[derive(Debug, Default)]
+pub struct PassReport {
+    pub now: Option<DateTime<Utc>>,
+    pub dry_run: bool,
+    pub orders_pulled: usize,
+    pub parcels_polled: usize,
+    pub orders_judged: usize,
+    pub findings: BTreeMap<&'static str, u64>,
+    /// The plan (always kept: `--dry-run` prints it, a real pass logs its
+    /// size).
+    pub actions: Vec<Action>,
+    pub apply: ApplyReport,
+    /// Everything that failed, in plain words, without secrets.
+    pub errors: Vec<String>,
+    /// Set when the pass stopped early (SIGTERM).
+    pub stopped: bool,
+}
+
+impl PassReport {
+    pub fn is_success(&self) -> bool {
+        self.errors.is_empty() && self.apply.is_success()
+    }
+
+    pub fn writes_by_action(&self) -> Vec<(&'static str, u64)> {
+        let a = &self.apply;
+        [
+            ("create", a.created),
+            ("update", a.updated),
+            ("reopen", a.reopened),
+            ("resolve", a.resolved),
+            ("comment", a.commented),
+        ]
+        .into_iter()
+        .map(|(k, n)| (k, n as u64))
+        .collect()
+    }
+
+    pub fn findings_by_rule(&self) -> BTreeMap<&'static str, u64> {
+        self.findings.clone()
+    }
+
+    /// Every failure, the Trello ones included.
+    pub fn all_errors(&self) -> Vec<String> {
+        let mut all = self.errors.clone();
+        all.extend(
+            self.apply
+                .failures
+                .iter()
+                .map(|f| format!("{} {}: {}", f.action, f.key, f.message)),
+        );
+        all.extend(self.apply.fatal.iter().map(|f| format!("trello: {f}")));
+        all
+    }
+
+    /// One structured line per pass (vector's convention: one summary, not
+    /// a line per order).
+    pub fn log_summary(&self) {
+        let a = &self.apply;
+        tracing::info!(
+            ok = self.is_success(),
+            dry_run = self.dry_run,
+            orders_pulled = self.orders_pulled,
+            parcels_polled = self.parcels_polled,
+            orders_judged = self.orders_judged,
+            findings = self.findings.values().sum::<u64>(),
+            actions = self.actions.len(),
+            created = a.created,
+            updated = a.updated,
+            resolved = a.resolved,
+            reopened = a.reopened,
+            adopted = a.adopted,
+            failures = self.all_errors().len(),
+            "pass done"
+        );
+        for e in self.all_errors() {
+            tracing::warn!(error = %e, "pass problem");
+        }
+    }
+}
+
+/// The clients, the state and the settings of the pure stages.
+pub struct Engine {
+    config: Config,
+    calendar: Calendar,
+    classifier: Classifier,
+    render_ctx: RenderContext,
+    magento: MagentoClient,
+    laposte: LaPosteClient,
+    trello: TrelloClient,
+    state: State,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub fn new(config: Config, state: State) -> anyhow::Result<Self> {
+        Self::with_retry(config, state, RetryPolicy::default())
+    }
+
+    /// With a custom retry policy (tests and the demo use short delays).
+    pub fn with_retry(config: Config, state: State, retry: RetryPolicy) -> anyhow::Result<Self> {
+        let magento = MagentoClient::new(&config.magento)?.with_retry(retry.clone());
+        let laposte = LaPosteClient::new(&config.laposte)?.with_retry(retry.clone());
+        let trello = TrelloClient::with_retry(&config.trello, retry)?;
+        Ok(Engine {
+            calendar: Calendar::new(&config.calendar),
+            classifier: Classifier::new(&config.magento, &config.carriers),
+            render_ctx: RenderContext::new(
+                config.magento.admin_url.clone(),
+                config.calendar.timezone,
+            ),
+            magento,
+            laposte,
+            trello,
+            state,
+            config,
+        })
+    }
+
+    /// SIGHUP: new settings and clients, same state.
+    pub fn reconfigure(&mut self, config: Config) -> anyhow::Result<()> {
+        let magento = MagentoClient::new(&config.magento)?;
+        let laposte = LaPosteClient::new(&config.laposte)?;
+        let trello = TrelloClient::new(&config.trello)?;
+        self.calendar = Calendar::new(&config.calendar);
+        self.classifier = Classifier::new(&config.magento, &config.carriers);
+        self.render_ctx =
+            RenderContext::new(config.magento.admin_url.clone(), config.calendar.timezone);
+        self.magento = magento;
+        self.laposte = laposte;
+        self.trello = trello;
+        self.config = config;
+        Ok(())
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn trello(&self) -> &TrelloClient {
+        &self.trello
+    }
+
+    /// One pass at `now`. Never panics on outside data; every failure ends
+    /// up in the report.
+    pub async fn run_pass(&mut self, now: DateTime<Utc>, stop: &Stop, dry_run: bool) -> PassReport {
+        let mut report = PassReport {
+            now: Some(now),
+            dry_run,
+            ..PassReport::default()
+        };
+        let board = TrelloBoard::new(&self.trello);
+
+        // Journal first: a write whose outcome is unknown from the previous
+        // pass must be settled before the board is read for the plan.
+        if !dry_run {
+            let settled = plan::settle_pending(&board, &self.state, now).await;
+            merge_settled(&mut report.apply, settled);
+            if let Some(fatal) = &report.apply.fatal {
+                report.errors.push(format!("settling the journal: {fatal}"));
+                return report;
+            }
+        }
+
+        let mut snapshot = match Snapshot::load(&self.state) {
+            Ok(s) => s,
+            Err(e) => {
+                report.errors.push(format!("reading the state: {e}"));
+                return report;
+            }
+        };
+        self.pull_orders(now, dry_run, &mut snapshot, &mut report)
+            .await;
+        if stop.is_raised() {
+            report.stopped = true;
+            return report;
+        }
+        self.track_parcels(now, dry_run, &mut snapshot, &mut report)
+            .await;
+        if stop.is_raised() {
+            report.stopped = true;
+            return report;
+        }
+
+        let (desired, ended) = self.judge_all(now, &snapshot, &mut report);
+
+        let Some(input) = self
+            .read_board(dry_run, desired, ended, &board, &mut report)
+            .await
+        else {
+            return report;
+        };
+        report.actions = plan::plan(&input);
+        if dry_run {
+            return report;
+        }
+        let mut opts = ApplyOptions::new(now);
+        opts.stop = Some(stop.flag());
+        let applied = plan::apply(&report.actions, &board, &self.state, &opts).await;
+        report.stopped = stop.is_raised();
+        merge_applied(&mut report.apply, applied);
+        if let Err(e) = self.state.flush() {
+            report.errors.push(format!("flushing the state: {e}"));
+        }
+        report
+    }
+
+    /// Orders changed since the cursor (Magento), into the snapshot.
+    async fn pull_orders(
+        &self,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        snapshot: &mut Snapshot,
+        report: &mut PassReport,
+    ) {
+        let cursor = match self.state.cursor() {
+            Ok(Some(c)) => c,
+            Ok(None) => self.magento.initial_cursor(now),
+            Err(e) => {
+                report
+                    .errors
+                    .push(format!("reading the Magento cursor: {e}"));
+                return;
+            }
+        };
+        let pulled = match self.magento.orders_updated_since(cursor).await {
+            Ok(p) => p,
+            Err(e) => {
+                // The snapshot still judges: time-based rules fire anyway.
+                report.errors.push(format!("magento: {e}"));
+                return;
+            }
+        };
+        for bad in &pulled.rejected {
+            report.errors.push(format!("magento: {bad}"));
+        }
+        report.orders_pulled = pulled.orders.len();
+        for order in pulled.orders {
+            if !dry_run {
+                if let Err(e) = self.state.put_order(&order) {
+                    report
+                        .errors
+                        .push(format!("storing order {}: {e}", order.increment_id));
+                    continue;
+                }
+            }
+            // New shipments become parcels to poll; known parcels keep their
+            // tracking and poll schedule.
+            for parcel in domain::parcels_of(&order, &self.classifier) {
+                let key = crate::state::parcel_key(&parcel);
+                let record = match snapshot.parcels.remove(&key) {
+                    Some(mut r) => {
+                        let tracking = r.parcel.tracking.take();
+                        r.parcel = Parcel { tracking, ..parcel };
+                        r
+                    }
+                    None => ParcelRecord::new(parcel, now),
+                };
+                if !dry_run {
+                    if let Err(e) = self.state.put_parcel(&record) {
+                        report.errors.push(format!("storing parcel {key}: {e}"));
+                    }
+                }
+                snapshot.parcels.insert(key, record);
+            }
+            snapshot.orders.insert(order.entity_id, order);
+        }
+        if let (false, Some(max)) = (dry_run, pulled.max_updated_at) {
+            if let Err(e) = self.state.set_cursor(max) {
+                report
+                    .errors
+                    .push(format!("storing the Magento cursor: {e}"));
+            }
+        }
+    }
+
+    /// Parcels due a poll (La Poste), into the snapshot.
+    async fn track_parcels(
+        &self,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        snapshot: &mut Snapshot,
+        report: &mut PassReport,
+    ) {
+        let due: Vec<String> = snapshot
+            .parcels
+            .values()
+            .filter(|r| r.is_due(now) && !r.parcel.tracking_number.is_empty())
+            .map(|r| r.parcel.tracking_number.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let by_number: HashMap<String, Vec<ProblemKey>> =
+            snapshot
+                .parcels
+                .iter()
+                .fold(HashMap::new(), |mut m, (k, r)| {
+                    m.entry(r.parcel.tracking_number.to_uppercase())
+                        .or_default()
+                        .push(k.clone());
+                    m
+                });
+        for (number, result) in self.laposte.track(&due, now).await {
+            let snap = match result {
+                Ok(s) => s,
+                Err(e) => {
+                    report.errors.push(format!("la poste {number}: {e}"));
+                    continue;
+                }
+            };
+            report.parcels_polled += 1;
+            for key in by_number.get(&number.to_uppercase()).into_iter().flatten() {
+                if let Some(record) = snapshot.parcels.get_mut(key) {
+                    record.record_poll(snap.clone(), now);
+                    if !dry_run {
+                        if let Err(e) = self.state.put_parcel(record) {
+                            report.errors.push(format!("storing parcel {key}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every open order of the snapshot through the rules; the cards they
+    /// call for, and why the other recorded problems ended.
+    fn judge_all(
+        &self,
+        now: DateTime<Utc>,
+        snapshot: &Snapshot,
+        report: &mut PassReport,
+    ) -> (BTreeMap<ProblemKey, Desired>, BTreeMap<ProblemKey, String>) {
+        let judge = Judge::new(&self.calendar, &self.config.rules, &self.classifier, now);
+        let parcels_by_order = snapshot.parcels_by_order();
+        let mut desired = BTreeMap::new();
+        let mut ended = BTreeMap::new();
+        for order in snapshot.orders.values() {
+            let parcels = parcels_by_order
+                .get(&order.entity_id)
+                .cloned()
+                .unwrap_or_default();
+            report.orders_judged += 1;
+            for finding in judge.findings(order, &parcels) {
+                *report
+                    .findings
+                    .entry(plan::rule_name(finding.rule))
+                    .or_default() += 1;
+                let parcel = match &finding.key {
+                    ProblemKey::Parcel { parcel, .. } => {
+                        parcels.iter().find(|p| &p.key_part() == parcel)
+                    }
+                    ProblemKey::Order { .. } => None,
+                };
+                let content = render::render(&finding, order, parcel, &self.render_ctx);
+                let fingerprint = render::fingerprint(&content);
+                desired.insert(
+                    finding.key.clone(),
+                    Desired {
+                        finding,
+                        content,
+                        fingerprint,
+                    },
+                );
+            }
+            // Reasons for the resolve comment of problems that ended.
+            if order.state == OrderState::Canceled {
+                ended.insert(
+                    ProblemKey::Order {
+                        increment_id: order.increment_id.clone(),
+                    },
+                    "Commande annulée.".to_owned(),
+                );
+            } else if order.is_shipped() {
+                ended.insert(
+                    ProblemKey::Order {
+                        increment_id: order.increment_id.clone(),
+                    },
+                    "Commande expédiée.".to_owned(),
+                );
+            }
+            for p in &parcels {
+                let key = ProblemKey::Parcel {
+                    increment_id: order.increment_id.clone(),
+                    parcel: p.key_part(),
+                };
+                let why = match p.status() {
+                    Some(TrackingStatus::Delivered) => "Colis livré.".to_owned(),
+                    _ if !order.is_open() => "Commande annulée ou close.".to_owned(),
+                    _ => continue,
+                };
+                ended.insert(key, why);
+            }
+        }
+        (desired, ended)
+    }
+
+    /// Lists, labels and cards of the board (and the missing intake lists
+    /// created), as the plan's input.
+    async fn read_board(
+        &self,
+        dry_run: bool,
+        desired: BTreeMap<ProblemKey, Desired>,
+        ended: BTreeMap<ProblemKey, String>,
+        board: &TrelloBoard<'_>,
+        report: &mut PassReport,
+    ) -> Option<PlanInput> {
+        let fail = |report: &mut PassReport, what: &str, e: TrelloError| {
+            report.errors.push(format!("trello: {what}: {e}"));
+            None
+        };
+        let lists = match self.trello.lists().await {
+            Ok(l) => l,
+            Err(e) => return fail(report, "reading the lists", e),
+        };
+        let labels = match self.trello.labels().await {
+            Ok(l) => l,
+            Err(e) => return fail(report, "reading the labels", e),
+        };
+        let cards = match self.trello.cards().await {
+            Ok(c) => c,
+            Err(e) => return fail(report, "reading the cards", e),
+        };
+        board.remember_labels(&labels);
+
+        let mut by_name: BTreeMap<String, String> = lists
+            .iter()
+            .filter(|l| !l.closed)
+            .map(|l| (l.name.clone(), l.id.clone()))
+            .collect();
+        let mut wanted: BTreeSet<String> = self
+            .config
+            .rules
+            .iter()
+            .filter(|(_, r)| r.enabled)
+            .map(|(_, r)| r.list.clone())
+            .collect();
+        wanted.insert(self.config.trello.resolved_list.clone());
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|n| !by_name.contains_key(*n))
+            .cloned()
+            .collect();
+        for name in missing {
+            if dry_run {
+                tracing::info!(list = %name, "the list is missing on the board; a real pass creates it");
+                continue;
+            }
+            match self.trello.create_list(&name).await {
+                Ok(l) => {
+                    tracing::info!(list = %name, "created the missing list on the board");
+                    by_name.insert(l.name, l.id);
+                }
+                Err(e) => report
+                    .errors
+                    .push(format!("trello: creating the list {name:?}: {e}")),
+            }
+        }
+        let resolved_name = self.config.trello.resolved_list.clone();
+        let resolved_list = ListTarget {
+            id: by_name.get(&resolved_name).cloned(),
+            name: resolved_name.clone(),
+        };
+        let intake_lists = by_name
+            .into_iter()
+            .filter(|(name, _)| *name != resolved_name && wanted.contains(name))
+            .collect();
+        let records = match self.state.cards() {
+            Ok(r) => r,
+            Err(e) => {
+                report.errors.push(format!("reading the card records: {e}"));
+                return None;
+            }
+        };
+        Some(PlanInput {
+            desired,
+            records,
+            board: BoardSnapshot { cards, labels },
+            intake_lists,
+            resolved_list,
+            ended,
+            own_label_names: render::own_label_names(),
+        })
+    }
+}
+
+/// The orders and parcels the pass judges: the state's snapshot, updated by
+/// this pass's pulls (in memory only in a dry run).
+#[derive(Debug, Default)]
+struct Snapshot {
+    orders: BTreeMap<u64, Order>,
+    parcels: BTreeMap<ProblemKey, ParcelRecord>,
+}
+
+impl Snapshot {
+    fn load(state: &State) -> Result<Self, crate::state::StateError> {
+        let orders = state
+            .open_orders()?
+            .into_iter()
+            .map(|o| (o.entity_id, o))
+            .collect();
+        let parcels = state.parcels()?.into_iter().map(|r| (r.key(), r)).collect();
+        Ok(Snapshot { orders, parcels })
+    }
+
+    fn parcels_by_order(&self) -> HashMap<u64, Vec<Parcel>> {
+        let mut m: HashMap<u64, Vec<Parcel>> = HashMap::new();
+        for r in self.parcels.values() {
+            m.entry(r.parcel.order_entity_id)
+                .or_default()
+                .push(r.parcel.clone());
+        }
+        m
+    }
+}
+
+fn merge_settled(into: &mut ApplyReport, settled: ApplyReport) {
+    merge_applied(into, settled);
+}
+
+fn merge_applied(into: &mut ApplyReport, r: ApplyReport) {
+    into.created += r.created;
+    into.updated += r.updated;
+    into.reopened += r.reopened;
+    into.resolved += r.resolved;
+    into.commented += r.commented;
+    into.adopted += r.adopted;
+    into.marked_archived += r.marked_archived;
+    into.settled += r.settled;
+    into.pending = r.pending;
+    into.failures.extend(r.failures);
+    if into.fatal.is_none() {
+        into.fatal = r.fatal;
+    }
+    into.crashed |= r.crashed;
+}
+
+/// The Trello client as the applier sees it. Labels are resolved from the
+/// board read at the start of the pass (one read, not one per card) and
+/// created when missing.
+pub struct TrelloBoard<'a> {
+    trello: &'a TrelloClient,
+    /// (name, colour) → label id.
+    labels: Mutex<HashMap<(String, String), String>>,
+}
+
+impl<'a> TrelloBoard<'a> {
+    pub fn new(trello: &'a TrelloClient) -> Self {
+        TrelloBoard {
+            trello,
+            labels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn remember_labels(&self, labels: &[BoardLabel]) {
+        let mut map = self.labels.lock().unwrap_or_else(|e| e.into_inner());
+        for l in labels {
+            map.entry((l.name.clone(), l.color.clone().unwrap_or_default()))
+                .or_insert_with(|| l.id.clone());
+        }
+    }
+}
+
+fn write_error(e: TrelloError) -> WriteError {
+    if e.is_fatal() {
+        WriteError::Fatal(e.to_string())
+    } else if e.outcome_is_unknown() {
+        WriteError::Unknown(e.to_string())
+    } else {
+        WriteError::Definite(e.to_string())
+    }
+}
+
+impl BoardWriter for TrelloBoard<'_> {
+    async fn ensure_labels(&self, specs: &[LabelSpec]) -> Result<Vec<String>, WriteError> {
+        let mut ids = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let key = (spec.name.clone(), spec.color.clone());
+            let known = self
+                .labels
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .cloned();
+            let id = match known {
+                Some(id) => id,
+                None => {
+                    // A label creation is harmless to repeat: at worst a
+                    // duplicate label no card uses.
+                    let l = self
+                        .trello
+                        .create_label(&spec.name, &spec.color)
+                        .await
+                        .map_err(write_error)?;
+                    self.labels
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key, l.id.clone());
+                    l.id
+                }
+            };
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    async fn create_card(
+        &self,
+        list_id: &str,
+        content: &CardContent,
+        label_ids: &[String],
+    ) -> Result<BoardCard, WriteError> {
+        let card = NewCard {
+            name: content.title.clone(),
+            desc: content.description.clone(),
+            id_labels: label_ids.to_vec(),
+            due: content.due,
+        };
+        self.trello
+            .create_card(list_id, &card)
+            .await
+            .map_err(write_error)
+    }
+
+    async fn update_card(&self, card_id: &str, update: &CardUpdate) -> Result<(), WriteError> {
+        let u = trello::CardUpdate {
+            name: update.name.clone(),
+            desc: update.desc.clone(),
+            id_list: update.id_list.clone(),
+            due: update.due.map(Some),
+            id_labels: update.id_labels.clone(),
+            closed: None,
+        };
+        // A PUT of the full desired fields is idempotent: safe to retry.
+        self.trello
+            .update_card(card_id, &u, Idempotent::Yes)
+            .await
+            .map(|_| ())
+            .map_err(write_error)
+    }
+
+    async fn add_comment(&self, card_id: &str, text: &str) -> Result<(), WriteError> {
+        self.trello
+            .add_comment(card_id, text)
+            .await
+            .map(|_| ())
+            .map_err(write_error)
+    }
+
+    async fn find_card_by_marker(&self, key: &ProblemKey) -> Result<Option<BoardCard>, WriteError> {
+        let cards = self.trello.cards().await.map_err(write_error)?;
+        Ok(cards
+            .into_iter()
+            .find(|c| parse_marker(&c.desc).as_ref() == Some(key)))
+    }
+
+    async fn recent_comments(&self, card_id: &str) -> Result<Vec<String>, WriteError> {
+        self.trello.comments(card_id).await.map_err(write_error)
+    }
+}
+
+/// Rule names for reports (`shipping_compatible`, …).
+pub fn rule_names() -> impl Iterator<Item = &'static str> {
+    [
+        RuleId::ShippingCompatible,
+        RuleId::ShippingOriginal,
+        RuleId::ReturnToSender,
+        RuleId::TrackingProblem,
+        RuleId::TrackingNotFound,
+        RuleId::DeliveryLetter,
+        RuleId::DeliveryColissimo,
+        RuleId::DeliveryChronopost,
+        RuleId::TrackingStuck,
+    ]
+    .into_iter()
+    .map(plan::rule_name)
+}

@@ -1,0 +1,120 @@
+//! The three fakes started together around a sample shop, with a
+//! [`Config`] pointing at them: what `colisync demo`, the end-to-end tests
+//! and the sync benchmark run against.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::{
+    CalendarConfig, CarriersConfig, Config, DaemonConfig, LaPosteConfig, MagentoAuth,
+    MagentoConfig, RulesConfig,
+};
+use crate::fakes::laposte::FakeLaPoste;
+use crate::fakes::magento::{FakeMagento, FakeMagentoAuth};
+use crate::fakes::sample::SampleShop;
+use crate::fakes::trello::{FakeTrello, FakeTrelloOptions};
+use crate::secret::Secret;
+
+const MAGENTO_TOKEN: &str = "demo-magento-integration-token";
+const LAPOSTE_KEY: &str = "demo-laposte-okapi-key";
+
+/// Fake Magento, La Poste and Trello on 127.0.0.1, seeded with a shop.
+pub struct World {
+    pub magento: FakeMagento,
+    pub laposte: FakeLaPoste,
+    pub trello: FakeTrello,
+}
+
+impl World {
+    /// Starts the fakes; `trello_rate` is the board's rate limit (`None`
+    /// to switch it off).
+    pub async fn start(
+        shop: &SampleShop,
+        trello_rate: Option<(u32, Duration)>,
+    ) -> std::io::Result<World> {
+        let magento = FakeMagento::start(FakeMagentoAuth::Bearer(MAGENTO_TOKEN.to_owned())).await?;
+        let laposte = FakeLaPoste::start(LAPOSTE_KEY).await?;
+        let trello = FakeTrello::try_start(FakeTrelloOptions {
+            rate_limit: trello_rate,
+            ..FakeTrelloOptions::default()
+        })
+        .await?;
+        let world = World {
+            magento,
+            laposte,
+            trello,
+        };
+        world.seed(shop);
+        Ok(world)
+    }
+
+    /// Adds (or replaces) the shop's orders and parcels.
+    pub fn seed(&self, shop: &SampleShop) {
+        for order in &shop.orders {
+            self.magento.insert_order(order);
+        }
+        for p in &shop.parcels {
+            if p.events.is_empty() {
+                self.laposte.unknown(&p.number);
+            } else {
+                self.laposte
+                    .set_parcel(&p.number, &p.product, p.events.clone(), p.is_final);
+            }
+        }
+    }
+
+    /// A configuration for these fakes, with the state in `state_dir` and
+    /// the seed rules.
+    pub fn config(&self, state_dir: &Path) -> Config {
+        let pats = |globs: &[&str]| {
+            globs
+                .iter()
+                .filter_map(|g| glob::Pattern::new(g).ok())
+                .collect::<Vec<_>>()
+        };
+        let magento_url = self.magento.base_url();
+        let admin_url = magento_url
+            .join("admin")
+            .unwrap_or_else(|_| magento_url.clone());
+        Config {
+            daemon: DaemonConfig {
+                schedule: "0 */15 7-20 * * Mon-Sat"
+                    .parse()
+                    .expect("the demo schedule is a valid cron expression"),
+                schedule_text: "0 */15 7-20 * * Mon-Sat".to_owned(),
+                state_dir: state_dir.to_owned(),
+                listen: None,
+            },
+            calendar: CalendarConfig {
+                timezone: chrono_tz::Europe::Paris,
+                cutoff: chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default(),
+                extra_closed_days: Vec::new(),
+                extra_open_days: Vec::new(),
+            },
+            magento: MagentoConfig {
+                base_url: magento_url,
+                auth: MagentoAuth::Bearer(Secret::new(MAGENTO_TOKEN)),
+                admin_url,
+                lookback_days: 90,
+                original_skus: pats(&["ORI-*"]),
+                validated_statuses: vec!["processing".into(), "complete".into()],
+                page_size: 100,
+                overlap: Duration::from_secs(120),
+                timeout: Duration::from_secs(10),
+            },
+            carriers: CarriersConfig {
+                letter: pats(&["flatrate_*"]),
+                colissimo: pats(&["colissimo_*"]),
+                chronopost: pats(&["chronopost_*"]),
+            },
+            laposte: LaPosteConfig {
+                base_url: self.laposte.base_url(),
+                api_key: Secret::new(LAPOSTE_KEY),
+                requests_per_second: 50,
+                timeout: Duration::from_secs(10),
+            },
+            trello: self.trello.config(),
+            rules: RulesConfig::seed_defaults(),
+        }
+    }
+}
