@@ -12,6 +12,10 @@
 //! that systemd's `RestartPreventExitStatus=78` stops a crash loop on a bad
 //! file; any other failure exits with 1.
 
+mod bench;
+pub mod commands;
+mod demo;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -134,16 +138,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_calendar(&mut out, *year, cal.as_ref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run => not_yet("run"),
-        Command::Once { .. } => not_yet("once"),
-        Command::Explain { .. } => not_yet("explain"),
-        Command::Demo => not_yet("demo"),
-        Command::Bench => not_yet("bench"),
+        Command::Run => {
+            let path = cli.config_path();
+            commands::runtime()?.block_on(crate::daemon::run(&path))
+        }
+        Command::Once { dry_run, now } => {
+            let config = config::load(&cli.config_path())?;
+            commands::once(config, *now, *dry_run, &mut out)
+        }
+        Command::Explain { order, now } => {
+            let config = config::load(&cli.config_path())?;
+            commands::explain(config, order, *now, &mut out)
+        }
+        Command::Demo => demo::demo(&mut out),
+        Command::Bench => bench::bench(&mut out),
     }
-}
-
-fn not_yet(command: &str) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`colisync {command}` is not available yet in this build")
 }
 
 /// The exit code for an error returned by [`run`].

@@ -1,0 +1,280 @@
+//! The commands that run the pipeline: `once`, `explain`, `demo`, `bench`
+//! (and `run`, which hands over to the daemon loop).
+//!
+//! Each builds what it needs from the validated config, runs on a tokio
+//! runtime built here (the rest of the CLI is synchronous), and writes its
+//! result to the given output. Nothing here knows a rule or a Trello route:
+//! it only calls the pipeline's stages.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+
+use crate::board::render::{self, RenderContext};
+use crate::calendar::Calendar;
+use crate::config::Config;
+use crate::daemon::Stop;
+use crate::daemon::pass::{Engine, PassReport};
+use crate::domain::{self, Classifier, Order};
+use crate::plan::render_plan_table;
+use crate::rules;
+use crate::sources::magento::MagentoClient;
+use crate::state::State;
+use crate::tracking::laposte::LaPosteClient;
+
+/// A multi-threaded runtime for one command.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// The state a command works on. A dry run must not write to the state
+/// directory at all (sled writes even when only opened), so it works on a
+/// throwaway copy; the copy also lets it run while the daemon holds the
+/// directory's lock.
+pub struct CommandState {
+    pub state: State,
+    /// Keeps the copy alive for the command's duration.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+impl CommandState {
+    pub fn open(dir: &Path, read_only: bool) -> anyhow::Result<CommandState> {
+        if !read_only {
+            let state = State::open(dir)
+                .with_context(|| format!("opening the state in {}", dir.display()))?;
+            return Ok(CommandState {
+                state,
+                _scratch: None,
+            });
+        }
+        let scratch = tempfile::Builder::new()
+            .prefix("colisync-readonly-")
+            .tempdir()
+            .context("creating a scratch directory")?;
+        let copy = scratch.path().join("state");
+        if dir.exists() {
+            copy_dir(dir, &copy)
+                .with_context(|| format!("copying the state in {} to read it", dir.display()))?;
+        }
+        let state = State::open(&copy).context("opening the copy of the state")?;
+        Ok(CommandState {
+            state,
+            _scratch: Some(scratch),
+        })
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// `colisync once [--dry-run] [--now]`.
+pub fn once(
+    config: Config,
+    now: Option<DateTime<Utc>>,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let opened = CommandState::open(&config.daemon.state_dir, dry_run)?;
+        let mut engine = Engine::new(config, opened.state)?;
+        let now = now.unwrap_or_else(Utc::now);
+        let report = engine.run_pass(now, &Stop::default(), dry_run).await;
+        print_report(out, &report)?;
+        Ok(exit_code(&report))
+    })
+}
+
+pub fn exit_code(report: &PassReport) -> ExitCode {
+    if report.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The plan (dry run) or what was written, then every failure.
+pub fn print_report(out: &mut dyn Write, report: &PassReport) -> anyhow::Result<()> {
+    if report.dry_run {
+        writeln!(
+            out,
+            "Dry run: nothing was written to Trello or to the state."
+        )?;
+        if report.actions.is_empty() {
+            writeln!(out, "Nothing to do: the board is up to date.")?;
+        } else {
+            write!(out, "{}", render_plan_table(&report.actions))?;
+        }
+    } else {
+        let a = &report.apply;
+        writeln!(
+            out,
+            "Pass done: {} orders pulled, {} parcels polled, {} orders judged, {} problems.",
+            report.orders_pulled,
+            report.parcels_polled,
+            report.orders_judged,
+            report.findings.values().sum::<u64>()
+        )?;
+        writeln!(
+            out,
+            "Trello: {} created, {} updated, {} resolved, {} reopened, {} adopted, {} comments.",
+            a.created, a.updated, a.resolved, a.reopened, a.adopted, a.commented
+        )?;
+    }
+    let errors = report.all_errors();
+    if !errors.is_empty() {
+        writeln!(out, "{} problem(s) during the pass:", errors.len())?;
+        for e in errors {
+            writeln!(out, "  - {e}")?;
+        }
+    }
+    if report.stopped {
+        writeln!(
+            out,
+            "Stopped early on request; the rest waits for the next pass."
+        )?;
+    }
+    Ok(())
+}
+
+/// `colisync explain ORDER [--now]`: fetches the order and its parcels,
+/// judges them with the trace, and says what card the state knows of. Falls
+/// back to the state's snapshot when Magento or La Poste cannot be reached.
+pub fn explain(
+    config: Config,
+    order_number: &str,
+    now: Option<DateTime<Utc>>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let now = now.unwrap_or_else(Utc::now);
+        let snapshot = CommandState::open(&config.daemon.state_dir, true).ok();
+        let from_state = |inc: &str| -> Option<Order> {
+            let state = &snapshot.as_ref()?.state;
+            state
+                .open_orders()
+                .ok()?
+                .into_iter()
+                .find(|o| o.increment_id == inc)
+        };
+        let magento = MagentoClient::new(&config.magento)?;
+        let order = match magento.order_by_increment_id(order_number).await {
+            Ok(Some(order)) => order,
+            Ok(None) => bail!("order {order_number} does not exist in Magento"),
+            Err(e) => match from_state(order_number) {
+                Some(order) => {
+                    writeln!(
+                        out,
+                        "Magento could not be asked ({e}); using the local snapshot."
+                    )?;
+                    order
+                }
+                None => return Err(e).context(format!("fetching order {order_number}")),
+            },
+        };
+        let classifier = Classifier::new(&config.magento, &config.carriers);
+        let mut parcels = domain::parcels_of(&order, &classifier);
+        let numbers: Vec<String> = parcels
+            .iter()
+            .filter(|p| !p.tracking_number.is_empty())
+            .map(|p| p.tracking_number.clone())
+            .collect();
+        if !numbers.is_empty() {
+            let laposte = LaPosteClient::new(&config.laposte)?;
+            for (number, result) in laposte.track(&numbers, now).await {
+                let Some(parcel) = parcels
+                    .iter_mut()
+                    .find(|p| p.tracking_number.eq_ignore_ascii_case(&number))
+                else {
+                    continue;
+                };
+                match result {
+                    Ok(snap) => parcel.tracking = Some(snap),
+                    Err(e) => {
+                        let known = snapshot.as_ref().and_then(|s| {
+                            s.state
+                                .parcel(&crate::state::parcel_key(parcel))
+                                .ok()
+                                .flatten()
+                        });
+                        writeln!(out, "La Poste could not be asked for {number} ({e}).")?;
+                        if let Some(record) = known {
+                            parcel.tracking = record.parcel.tracking;
+                            writeln!(out, "  using the tracking known locally.")?;
+                        }
+                    }
+                }
+            }
+        }
+        let calendar = Calendar::new(&config.calendar);
+        let judgement = rules::judge(&order, &parcels, &calendar, &config.rules, &classifier, now);
+        let tz = config.calendar.timezone;
+        writeln!(
+            out,
+            "Order {} ({} / {}), customer {}, judged at {}",
+            order.increment_id,
+            order.state.as_str(),
+            order.status,
+            order.customer_name(),
+            now.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z")
+        )?;
+        for p in &parcels {
+            writeln!(
+                out,
+                "  parcel {} ({}), shipped {}, tracking: {}",
+                p.key_part(),
+                p.carrier.as_str(),
+                p.shipped_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                p.status().map_or("not asked", |s| s.as_str())
+            )?;
+        }
+        writeln!(out, "Rules:")?;
+        for line in &judgement.trace {
+            writeln!(out, "  {} {line}", if line.fired { "!" } else { "-" })?;
+        }
+        let ctx = RenderContext::new(config.magento.admin_url.clone(), tz);
+        if judgement.findings.is_empty() {
+            writeln!(out, "No card: no rule fires for this order now.")?;
+        }
+        for finding in &judgement.findings {
+            let parcel = match &finding.key {
+                rules::ProblemKey::Parcel { parcel, .. } => {
+                    parcels.iter().find(|p| &p.key_part() == parcel)
+                }
+                rules::ProblemKey::Order { .. } => None,
+            };
+            let card = render::render(finding, &order, parcel, &ctx);
+            writeln!(
+                out,
+                "Card for {} in « {} »: {}",
+                finding.key, finding.list, card.title
+            )?;
+            let record = snapshot
+                .as_ref()
+                .and_then(|s| s.state.card(&finding.key).ok().flatten());
+            match record {
+                Some(r) => writeln!(out, "  on the board as card {} ({:?})", r.card_id, r.status)?,
+                None => writeln!(out, "  not filed yet (the next pass files it)")?,
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
