@@ -24,7 +24,8 @@
 //!   intake lists is not fought every pass. Labels: the card keeps every
 //!   label colisync did not put there; colisync's own labels are replaced.
 //! - **Resolve** when a problem ended and its card is open: comment why, and
-//!   move it to the resolved list if it still sits in an intake list.
+//!   move it to the resolved list if it still sits in an intake list. If the
+//!   move failed after the comment, a later pass does the move alone.
 //! - **Reopen** when a resolved problem comes back and its card is still
 //!   open: comment, update the text if it changed, and move it back to the
 //!   intake list if it sits in the resolved list or an intake list.

@@ -577,6 +577,26 @@ impl State {
         self.put_json(&self.parcels, "parcels", &record.key().to_string(), record)
     }
 
+    /// Records a parcel as Magento describes it (a shipment and its track),
+    /// keeping what La Poste said and the poll schedule if it is known
+    /// already. Returns the stored record.
+    pub fn upsert_parcel(
+        &self,
+        parcel: crate::domain::Parcel,
+        now: DateTime<Utc>,
+    ) -> Result<ParcelRecord, StateError> {
+        let record = match self.parcel(&parcel_key(&parcel))? {
+            Some(mut known) => {
+                let tracking = known.parcel.tracking.take();
+                known.parcel = crate::domain::Parcel { tracking, ..parcel };
+                known
+            }
+            None => ParcelRecord::new(parcel, now),
+        };
+        self.put_parcel(&record)?;
+        Ok(record)
+    }
+
     /// The parcels of one order (by its shipments' parcels' keys).
     pub fn parcels_of(&self, order: &Order) -> Result<Vec<ParcelRecord>, StateError> {
         let prefix = format!("parcel/{}/", order.increment_id);
