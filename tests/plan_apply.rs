@@ -888,3 +888,12 @@ mod converge {
         }
     }
 }
+
+/// The daemon runs passes on tokio's multi-threaded runtime: the futures
+/// must be `Send` (checked at compile time).
+#[allow(dead_code)]
+fn apply_futures_are_send(board: &FakeBoard, state: &State, actions: &[colisync::plan::Action]) {
+    fn send<T: Send>(_: T) {}
+    send(apply(actions, board, state, &ApplyOptions::new(now())));
+    send(settle_pending(board, state, now()));
+}
