@@ -587,3 +587,313 @@ async fn leads_archive_move_and_label_and_colisync_respects_it() {
     let r = pass(&state, &board, &world, None).await;
     assert_eq!(r, ApplyReport::default());
 }
+
+// ----- property: any history of problems, faults and crashes converges ---
+
+mod converge {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: [&str; 4] = ["order/10", "order/11", "parcel/12/6A12", "parcel/13/6A13"];
+
+    /// One key's problem in one world: absent, or (rule choice, critical?).
+    fn problem() -> impl Strategy<Value = Option<(u8, bool)>> {
+        prop_oneof![Just(None), (0u8..2, any::<bool>()).prop_map(Some)]
+    }
+
+    fn world_of(problems: &[Option<(u8, bool)>]) -> World {
+        KEYS.iter()
+            .zip(problems)
+            .filter_map(|(k, p)| {
+                let (r, critical) = (*p)?;
+                let rule = match (k.starts_with("order"), r) {
+                    (true, 0) => RuleId::ShippingCompatible,
+                    (true, _) => RuleId::ShippingOriginal,
+                    (false, 0) => RuleId::DeliveryColissimo,
+                    (false, _) => RuleId::ReturnToSender,
+                };
+                let sev = if critical {
+                    Severity::Critical
+                } else {
+                    Severity::Late
+                };
+                Some(desired(k, rule, sev))
+            })
+            .collect()
+    }
+
+    fn fault() -> impl Strategy<Value = (Op, Fault)> {
+        (
+            prop_oneof![Just(Op::Create), Just(Op::Update), Just(Op::Comment)],
+            prop_oneof![
+                Just(Fault::LoseAnswer),
+                Just(Fault::Timeout),
+                Just(Fault::Refuse),
+                Just(Fault::Unauthorized)
+            ],
+        )
+    }
+
+    fn crash() -> impl Strategy<Value = Option<CrashPoint>> {
+        proptest::option::of(
+            (
+                0usize..4,
+                prop_oneof![
+                    Just(CrashAt::IntentFlushed),
+                    Just(CrashAt::TrelloCalled(0)),
+                    Just(CrashAt::TrelloCalled(1)),
+                    Just(CrashAt::Recorded)
+                ],
+                any::<bool>(),
+            )
+                .prop_map(|(action, at, lose_unflushed)| CrashPoint {
+                    action,
+                    at,
+                    lose_unflushed,
+                }),
+        )
+    }
+
+    #[derive(Debug, Clone)]
+    struct Step {
+        /// What a lead does on the board before the pass.
+        lead: Option<(Lead, usize)>,
+        problems: Vec<Option<(u8, bool)>>,
+        faults: Vec<(Op, Fault)>,
+        crash: Option<CrashPoint>,
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Lead {
+        /// Take the card into the lead's own list.
+        Move,
+        /// Put a label of the lead's on it.
+        Label,
+        Archive,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        (
+            proptest::option::of((
+                prop_oneof![Just(Lead::Move), Just(Lead::Label), Just(Lead::Archive)],
+                0..KEYS.len(),
+            )),
+            proptest::collection::vec(problem(), KEYS.len()),
+            proptest::collection::vec(fault(), 0..3),
+            crash(),
+        )
+            .prop_map(|(lead, problems, faults, crash)| Step {
+                lead,
+                problems,
+                faults,
+                crash,
+            })
+    }
+
+    /// What the leads did, by card id.
+    #[derive(Debug, Default)]
+    struct LeadMarks {
+        moved: BTreeSet<String>,
+        labelled: BTreeSet<String>,
+        archived: BTreeSet<String>,
+    }
+
+    fn lead_acts(board: &FakeBoard, lead: Option<(Lead, usize)>, marks: &mut LeadMarks) {
+        let Some((what, i)) = lead else { return };
+        let Some(card) = board
+            .cards_for(&key(KEYS[i]))
+            .into_iter()
+            .find(|c| !c.closed)
+        else {
+            return;
+        };
+        match what {
+            Lead::Move => {
+                board.edit(&card.id, |c| c.id_list = "l-en-cours".into());
+                marks.moved.insert(card.id);
+            }
+            Lead::Label => {
+                board.edit(&card.id, |c| c.id_labels.push("label-vip".into()));
+                marks.labelled.insert(card.id);
+            }
+            Lead::Archive => {
+                board.edit(&card.id, |c| c.closed = true);
+                marks.archived.insert(card.id);
+            }
+        }
+    }
+
+    /// The leads' changes are never undone.
+    fn check_leads(board: &FakeBoard, marks: &LeadMarks) -> Result<(), TestCaseError> {
+        let cards = board.snapshot().cards;
+        for c in &cards {
+            if marks.archived.contains(&c.id) {
+                prop_assert!(c.closed, "unarchived {}", c.id);
+            }
+            if marks.moved.contains(&c.id) {
+                prop_assert_eq!(&c.id_list, "l-en-cours", "moved back {}", &c.id);
+            }
+            if marks.labelled.contains(&c.id) {
+                prop_assert!(
+                    c.id_labels.contains(&"label-vip".to_owned()),
+                    "label gone {}",
+                    &c.id
+                );
+            }
+        }
+        for k in KEYS {
+            let k = key(k);
+            let cards = board.cards_for(&k);
+            let archived = cards
+                .iter()
+                .filter(|c| marks.archived.contains(&c.id))
+                .count();
+            prop_assert!(
+                cards.len() <= 1 + archived,
+                "{k}: duplicate cards {cards:#?}"
+            );
+        }
+        Ok(())
+    }
+
+    fn check_board(
+        board: &FakeBoard,
+        world: &World,
+        marks: &LeadMarks,
+    ) -> Result<(), TestCaseError> {
+        for k in KEYS {
+            let k = key(k);
+            let cards = board.cards_for(&k);
+            let open: Vec<&BoardCard> = cards.iter().filter(|c| !c.closed).collect();
+            prop_assert!(open.len() <= 1, "{k}: duplicate open cards {cards:#?}");
+            match (world.get(&k), open.first()) {
+                (Some(d), Some(c)) => {
+                    prop_assert_eq!(&c.name, &d.content.title);
+                    let list = match d.finding.list.as_str() {
+                        _ if marks.moved.contains(&c.id) => "l-en-cours",
+                        EXP => "l-exp",
+                        LIV => "l-liv",
+                        _ => "l-ret",
+                    };
+                    prop_assert_eq!(&c.id_list, list, "{}", k);
+                }
+                // No open card for a problem: only when a lead archived it.
+                (Some(_), None) => prop_assert!(
+                    cards.iter().any(|c| marks.archived.contains(&c.id)),
+                    "{} lost",
+                    k
+                ),
+                (None, Some(c)) => prop_assert!(
+                    c.id_list == "l-res" || marks.moved.contains(&c.id),
+                    "{} not resolved: {:?}",
+                    k,
+                    c
+                ),
+                (None, None) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// How many times each kind of comment may appear on a key's card:
+    /// once per time the world gave a reason for it (a retry or a resumed
+    /// intent must not add any).
+    #[derive(Debug, Default, Clone, Copy)]
+    struct Allowed {
+        ended: usize,
+        returned: usize,
+        changed: usize,
+    }
+
+    fn check_comments(
+        board: &FakeBoard,
+        allowed: &BTreeMap<ProblemKey, Allowed>,
+    ) -> Result<(), TestCaseError> {
+        for (k, a) in allowed {
+            for card in board.cards_for(k) {
+                let comments = board.comments(&card.id);
+                let count =
+                    |prefix: &str| comments.iter().filter(|c| c.starts_with(prefix)).count();
+                prop_assert!(
+                    count("Problème terminé") <= a.ended,
+                    "{k}: {comments:?} {a:?}"
+                );
+                prop_assert!(
+                    count("Le problème est revenu") <= a.returned,
+                    "{k}: {comments:?} {a:?}"
+                );
+                prop_assert!(
+                    count("Le cas a changé") <= a.changed,
+                    "{k}: {comments:?} {a:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn passes_under_faults_and_crashes_converge_to_the_exact_board(
+            steps in proptest::collection::vec(step(), 1..5)
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let board = FakeBoard::default();
+                let mut state = State::open(dir.path()).unwrap();
+                let mut allowed: BTreeMap<ProblemKey, Allowed> = BTreeMap::new();
+                let mut before = World::new();
+                let mut marks = LeadMarks::default();
+                for s in &steps {
+                    lead_acts(&board, s.lead, &mut marks);
+                    let world = world_of(&s.problems);
+                    for k in KEYS {
+                        let k = key(k);
+                        let a = allowed.entry(k.clone()).or_default();
+                        match (before.get(&k), world.get(&k)) {
+                            (Some(_), None) => a.ended += 1,
+                            (None, Some(_)) => a.returned += 1,
+                            (Some(x), Some(y)) if x.finding.rule != y.finding.rule => a.changed += 1,
+                            _ => {}
+                        }
+                    }
+                    before = world.clone();
+                    for f in &s.faults {
+                        board.inject(f.0, f.1);
+                    }
+                    let r = pass(&state, &board, &world, s.crash).await;
+                    if r.crashed {
+                        drop(state);
+                        state = State::open(dir.path()).unwrap();
+                    }
+                    board.0.lock().unwrap().faults.clear();
+                    // Without faults, the board converges within two passes.
+                    let r = pass(&state, &board, &world, None).await;
+                    if !r.is_success() {
+                        let r = pass(&state, &board, &world, None).await;
+                        prop_assert!(r.is_success(), "{:?}", r);
+                    }
+                    check_board(&board, &world, &marks)?;
+                    check_leads(&board, &marks)?;
+                    check_comments(&board, &allowed)?;
+                    let writes = board.writes();
+                    let r = pass(&state, &board, &world, None).await;
+                    prop_assert_eq!(r, ApplyReport::default());
+                    prop_assert_eq!(board.writes(), writes);
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
+
+/// The daemon runs passes on tokio's multi-threaded runtime: the futures
+/// must be `Send` (checked at compile time).
+#[allow(dead_code)]
+fn apply_futures_are_send(board: &FakeBoard, state: &State, actions: &[colisync::plan::Action]) {
+    fn send<T: Send>(_: T) {}
+    send(apply(actions, board, state, &ApplyOptions::new(now())));
+    send(settle_pending(board, state, now()));
+}

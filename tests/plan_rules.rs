@@ -177,7 +177,11 @@ fn summary(a: &Action) -> String {
             comment,
             move_to,
             ..
-        } => format!("resolve {card_id}{} «{comment}»", to(move_to)),
+        } => format!(
+            "resolve {card_id}{} «{}»",
+            to(move_to),
+            comment.as_deref().unwrap_or("")
+        ),
         Action::Adopt {
             key,
             card_id,
@@ -365,11 +369,24 @@ fn an_ended_problem_is_resolved_with_a_comment_and_moved_only_from_intake() {
             "resolve c2 «Problème terminé : le problème n'est plus constaté. (colisync)»",
         ],
     );
-    // Once resolved, nothing more.
+    // Once resolved (c1 moved), nothing more, even when a lead takes c1
+    // back into an intake list.
+    let mut done = i.clone();
     for k in ["order/1", "order/2"] {
-        i.records.get_mut(&key(k)).unwrap().status = CardStatus::Resolved;
+        done.records.get_mut(&key(k)).unwrap().status = CardStatus::Resolved;
     }
-    check(&i, &[]);
+    done.records.get_mut(&key("order/1")).unwrap().list_id = "l-res".into();
+    done.board.cards[0].id_list = "l-res".into();
+    check(&done, &[]);
+    done.board.cards[0].id_list = "l-liv".into();
+    check(&done, &[]);
+    // Resolved but the move failed (the card is where colisync left it):
+    // only the move is left to do.
+    let mut partial = i.clone();
+    partial.records.get_mut(&key("order/1")).unwrap().status = CardStatus::Resolved;
+    partial.records.remove(&key("order/2"));
+    partial.board.cards.truncate(1);
+    check(&partial, &["resolve c1 move→l-res «»"]);
 }
 
 #[test]

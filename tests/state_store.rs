@@ -196,3 +196,29 @@ fn the_journal_keeps_pending_intents_in_order_until_settled() {
     assert!(state.pending_intents().unwrap().is_empty());
     assert_eq!(state.card(&k).unwrap(), Some(record("c1")));
 }
+
+#[test]
+fn upserting_a_parcel_keeps_what_la_poste_said() {
+    use colisync::domain::{TrackingSnapshot, TrackingStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::open(dir.path()).unwrap();
+    let o = order(23, OrderState::Complete);
+    let first = state.upsert_parcel(parcel(&o, "6A1"), at(10)).unwrap();
+    assert!(first.is_due(at(10)));
+    let mut polled = first.clone();
+    polled.record_poll(
+        TrackingSnapshot {
+            fetched_at: at(11),
+            status: TrackingStatus::InTransit,
+            events: vec![],
+            is_final: false,
+            product: None,
+        },
+        at(11),
+    );
+    state.put_parcel(&polled).unwrap();
+    // Magento sends the shipment again (e.g. the order was updated).
+    let again = state.upsert_parcel(parcel(&o, "6A1"), at(12)).unwrap();
+    assert_eq!(again, polled);
+    assert_eq!(state.parcel(&again.key()).unwrap(), Some(polled));
+}

@@ -290,18 +290,14 @@ pub async fn settle_pending<B: BoardWriter>(
                 report.fatal = Some(m);
                 break;
             }
-            Outcome::Crashed => unreachable_crash(&mut report),
+            // No crash point is set when settling.
+            Outcome::Crashed => report.crashed = true,
         }
     }
     if let Err(e) = state.flush() {
         report.fatal.get_or_insert(e.to_string());
     }
     report
-}
-
-fn unreachable_crash(report: &mut ApplyReport) {
-    // No crash point is set when settling; keep the report honest anyway.
-    report.crashed = true;
 }
 
 /// Carries out `actions` in order (see the module docs for the protocol).
@@ -321,7 +317,6 @@ pub async fn apply<B: BoardWriter>(
             return report;
         }
     };
-    report.pending = blocked.len();
     for (index, action) in actions.iter().enumerate() {
         if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
             tracing::info!(
@@ -357,10 +352,7 @@ pub async fn apply<B: BoardWriter>(
                 state.flush()?;
                 Ok(id)
             }) {
-                Ok(id) if run.crash == Some(CrashAt::IntentFlushed) => {
-                    let _ = id;
-                    Outcome::Crashed
-                }
+                Ok(_) if run.crash_at(CrashAt::IntentFlushed) => Outcome::Crashed,
                 Ok(id) => run.execute(action, id, intent, false).await,
                 Err(e) => Outcome::Fatal(format!("cannot journal the write: {e}")),
             }
@@ -491,7 +483,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
         Action::Resolve {
             comment, move_to, ..
         } => {
-            out.push(Step::Comment(comment));
+            out.extend(comment.as_deref().map(Step::Comment));
             if let Some(id) = move_id(move_to) {
                 out.push(Step::Put {
                     content: None,
@@ -587,6 +579,7 @@ impl<B: BoardWriter> Run<'_, B> {
             }
         }
         let done = usize::from(intent.steps_done);
+        let fatal = matches!(failure, Some(StepError::Fatal(_)));
         let message = match failure {
             None => None,
             Some(StepError::Gone) => {
@@ -633,6 +626,7 @@ impl<B: BoardWriter> Run<'_, B> {
         }
         match message {
             None => Outcome::Done,
+            Some(m) if fatal => Outcome::Fatal(m),
             Some(m) => Outcome::Failed(format!("partly done: {m}")),
         }
     }
@@ -810,6 +804,7 @@ impl<B: BoardWriter> Run<'_, B> {
     ) -> Result<Option<CardRecord>, StateError> {
         let now = self.now;
         let key = action.key();
+        // An undecodable record is replaced by what this action knows.
         let existing = self.state.card(key).ok().flatten();
         let card_id = intent.card_id.clone().unwrap_or_default();
         let base = |status| {
@@ -873,8 +868,8 @@ impl<B: BoardWriter> Run<'_, B> {
             }
             Action::Resolve { move_to, .. } => {
                 let b = base(CardStatus::Resolved);
-                // Step 2 (the move) is done only if both steps are.
-                let list_id = if done >= 2 {
+                // The move is the last step: done only if all steps are.
+                let list_id = if done >= steps(action).len() {
                     moved(move_to).unwrap_or(b.list_id.clone())
                 } else {
                     b.list_id.clone()

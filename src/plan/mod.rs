@@ -24,7 +24,8 @@
 //!   intake lists is not fought every pass. Labels: the card keeps every
 //!   label colisync did not put there; colisync's own labels are replaced.
 //! - **Resolve** when a problem ended and its card is open: comment why, and
-//!   move it to the resolved list if it still sits in an intake list.
+//!   move it to the resolved list if it still sits in an intake list. If the
+//!   move failed after the comment, a later pass does the move alone.
 //! - **Reopen** when a resolved problem comes back and its card is still
 //!   open: comment, update the text if it changed, and move it back to the
 //!   intake list if it sits in the resolved list or an intake list.
@@ -159,7 +160,9 @@ pub enum Action {
         rule: Option<RuleId>,
         /// The card's current title, for the plan table.
         title: String,
-        comment: String,
+        /// `None` when only a move is left to do: the comment was posted by
+        /// an earlier pass whose move failed.
+        comment: Option<String>,
         move_to: Option<ListTarget>,
     },
     /// Record a card found on the board by its marker (state only).
@@ -425,20 +428,37 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                 }
             }
             Some(card) => {
-                if rec.status != CardStatus::Resolved {
+                let can_move = ix.in_intake(card) && input.resolved_list.id.is_some();
+                if rec.status == CardStatus::Resolved {
+                    // Resolved, yet still in the intake list colisync last
+                    // saw it in: the move failed after the comment. (A card
+                    // a lead took back out of the resolved list is left.)
+                    if can_move
+                        && rec.list_id == card.id_list
+                        && ix.resolved_id != Some(&rec.list_id)
+                    {
+                        out.push(Action::Resolve {
+                            key: key.clone(),
+                            card_id: card.id.clone(),
+                            rule: rec.rule,
+                            title: card.name.clone(),
+                            comment: None,
+                            move_to: Some(input.resolved_list.clone()),
+                        });
+                    }
+                } else {
                     let reason = input
                         .ended
                         .get(key)
                         .map(String::as_str)
                         .unwrap_or(DEFAULT_END_REASON);
-                    let move_to = (ix.in_intake(card) && input.resolved_list.id.is_some())
-                        .then(|| input.resolved_list.clone());
+                    let move_to = can_move.then(|| input.resolved_list.clone());
                     out.push(Action::Resolve {
                         key: key.clone(),
                         card_id: card.id.clone(),
                         rule: rec.rule,
                         title: card.name.clone(),
-                        comment: format!("Problème terminé : {reason}. (colisync)"),
+                        comment: Some(format!("Problème terminé : {reason}. (colisync)")),
                         move_to,
                     });
                 }

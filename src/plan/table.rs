@@ -93,10 +93,16 @@ fn row(a: &Action) -> [String; 5] {
             rule,
             title,
             move_to,
+            comment,
             ..
         } => (
             rule.map_or_else(dash, |r| rule_name(r).to_owned()),
-            "resolve".to_owned(),
+            if comment.is_some() {
+                "resolve"
+            } else {
+                "resolve (move)"
+            }
+            .to_owned(),
             arrow(move_to),
             title.clone(),
         ),

@@ -127,6 +127,20 @@ pub enum StateError {
     },
 }
 
+impl StateError {
+    /// Whether sled found its files corrupt: the caller should not retry but
+    /// [`State::recover_from_corruption`].
+    pub fn is_corruption(&self) -> bool {
+        matches!(
+            self,
+            StateError::Sled {
+                source: sled::Error::Corruption { .. },
+                ..
+            }
+        )
+    }
+}
+
 /// Where a card stands, as far as colisync knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -283,32 +297,44 @@ impl State {
         match Self::try_open_locked(dir, None) {
             Ok(state) => Ok(state),
             Err(OpenFailure::Other(e)) => Err(e),
-            Err(OpenFailure::Corrupt(cause)) => {
-                let aside = corrupt_path(dir, Utc::now());
-                std::fs::rename(dir, &aside).map_err(|source| StateError::Io {
-                    context: format!(
-                        "moving corrupt state directory {} aside to {}",
-                        dir.display(),
-                        aside.display()
-                    ),
-                    source,
-                })?;
-                tracing::error!(
-                    state_dir = %dir.display(),
-                    moved_to = %aside.display(),
-                    error = %cause,
-                    "STATE CORRUPTED: moved it aside and started an empty state; \
-                     colisync's cards will be adopted from the board by their marker"
-                );
-                match Self::try_open_locked(dir, Some(aside)) {
-                    Ok(state) => Ok(state),
-                    Err(OpenFailure::Other(e)) => Err(e),
-                    Err(OpenFailure::Corrupt(source)) => Err(StateError::Sled {
-                        context: format!("opening fresh state directory {}", dir.display()),
-                        source,
-                    }),
-                }
-            }
+            Err(OpenFailure::Corrupt(cause)) => Self::start_over(dir, &cause.to_string()),
+        }
+    }
+
+    /// For a corruption error met while running (see
+    /// [`StateError::is_corruption`]): closes this state, moves its
+    /// directory aside and opens an empty one, as [`State::open`] does.
+    pub fn recover_from_corruption(self, cause: &StateError) -> Result<State, StateError> {
+        let dir = self.dir.clone();
+        drop(self);
+        Self::start_over(&dir, &cause.to_string())
+    }
+
+    /// Moves a corrupt `dir` aside and opens a fresh state there, loudly.
+    fn start_over(dir: &Path, cause: &str) -> Result<State, StateError> {
+        let aside = corrupt_path(dir, Utc::now());
+        std::fs::rename(dir, &aside).map_err(|source| StateError::Io {
+            context: format!(
+                "moving corrupt state directory {} aside to {}",
+                dir.display(),
+                aside.display()
+            ),
+            source,
+        })?;
+        tracing::error!(
+            state_dir = %dir.display(),
+            moved_to = %aside.display(),
+            error = %cause,
+            "STATE CORRUPTED: moved it aside and started an empty state; \
+             colisync's cards will be adopted from the board by their marker"
+        );
+        match Self::try_open_locked(dir, Some(aside)) {
+            Ok(state) => Ok(state),
+            Err(OpenFailure::Other(e)) => Err(e),
+            Err(OpenFailure::Corrupt(source)) => Err(StateError::Sled {
+                context: format!("opening fresh state directory {}", dir.display()),
+                source,
+            }),
         }
     }
 
@@ -551,6 +577,26 @@ impl State {
         self.put_json(&self.parcels, "parcels", &record.key().to_string(), record)
     }
 
+    /// Records a parcel as Magento describes it (a shipment and its track),
+    /// keeping what La Poste said and the poll schedule if it is known
+    /// already. Returns the stored record.
+    pub fn upsert_parcel(
+        &self,
+        parcel: crate::domain::Parcel,
+        now: DateTime<Utc>,
+    ) -> Result<ParcelRecord, StateError> {
+        let record = match self.parcel(&parcel_key(&parcel))? {
+            Some(mut known) => {
+                let tracking = known.parcel.tracking.take();
+                known.parcel = crate::domain::Parcel { tracking, ..parcel };
+                known
+            }
+            None => ParcelRecord::new(parcel, now),
+        };
+        self.put_parcel(&record)?;
+        Ok(record)
+    }
+
     /// The parcels of one order (by its shipments' parcels' keys).
     pub fn parcels_of(&self, order: &Order) -> Result<Vec<ParcelRecord>, StateError> {
         let prefix = format!("parcel/{}/", order.increment_id);
@@ -783,6 +829,33 @@ mod tests {
             matches!(err, StateError::NewerSchema { found: 2, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_corrupt_state_is_moved_aside_and_started_empty() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("state");
+        let state = State::open(&dir).unwrap();
+        let key: ProblemKey = "order/1".parse().unwrap();
+        state.set_cursor(Utc::now()).unwrap();
+        state.flush().unwrap();
+        // sled recovers torn or garbled logs silently; the corruption error
+        // it can report is built here.
+        let cause = StateError::Sled {
+            context: "reading cards/order/1".into(),
+            source: sled::Error::Corruption { at: None, bt: () },
+        };
+        assert!(cause.is_corruption());
+        let state = state.recover_from_corruption(&cause).unwrap();
+        let aside = state.recovered_from().unwrap().to_owned();
+        assert!(
+            aside.to_string_lossy().contains("state.corrupt-"),
+            "{aside:?}"
+        );
+        assert!(aside.join("db").exists() || aside.join("conf").exists());
+        assert_eq!(state.cursor().unwrap(), None);
+        assert_eq!(state.card(&key).unwrap(), None);
+        assert_eq!(state.schema_version().unwrap(), Some(SCHEMA_VERSION));
     }
 
     #[test]
