@@ -8,6 +8,16 @@
 //! URL (reqwest errors are stripped with `without_url()`), no query string,
 //! no header; only the API name, the method and the path.
 //!
+//! There is one retry loop, [`ApiClient::send_decoded`] ([`ApiClient::send`]
+//! is it with no decoding), and everything an attempt needs is redone on
+//! every attempt inside it:
+//! - a [`Signer`] (Magento's OAuth 1.0a) signs each attempt afresh, seeing
+//!   the exact URL sent, because a nonce must never be sent twice;
+//! - the caller's decoder runs on each reply, so that a body cut short or
+//!   a status the caller reads as "try again" (La Poste's gateway 503) is
+//!   retried under the same policy, Retry-After and time budget as a
+//!   transport error.
+//!
 //! Where it sits: below `board::trello`, `sources::magento` and
 //! `tracking::laposte`, which build [`Call`]s, read [`Reply`]s and map
 //! [`HttpError`]s to their own typed errors.
@@ -167,6 +177,10 @@ pub enum Idempotent {
 }
 
 /// Whether `err` may be retried for a request of this idempotency.
+///
+/// A [`HttpError::Decode`] is not: the request was answered, and only the
+/// caller knows whether reading again is worth it (see
+/// [`ApiClient::send_decoded`]).
 pub fn is_retryable(err: &HttpError, idempotent: Idempotent) -> bool {
     match err {
         // Not sent, or refused before any processing.
@@ -377,6 +391,17 @@ pub fn decode_error(api: &'static str, what: &str, e: &serde_json::Error) -> Htt
     }
 }
 
+/// Signs every attempt of every request of a client, retries included:
+/// for schemes whose signature covers a nonce that must not repeat and the
+/// exact URL sent (OAuth 1.0a), which a header fixed once per request
+/// cannot satisfy.
+pub trait Signer: Send + Sync {
+    /// Headers to add to one attempt of `method` on `url`, the full URL
+    /// about to be sent, query included. The error text goes into
+    /// [`HttpError::Invalid`]: it must not hold a secret.
+    fn sign(&self, method: &Method, url: &Url) -> Result<HeaderMap, String>;
+}
+
 /// Settings of an [`ApiClient`].
 #[derive(Clone)]
 pub struct ApiSettings {
@@ -387,6 +412,9 @@ pub struct ApiSettings {
     pub timeout: Duration,
     /// Sent with every request (credentials). Marked sensitive.
     pub default_headers: HeaderMap,
+    /// Called on every attempt for credentials that change per attempt.
+    /// Its headers are marked sensitive.
+    pub signer: Option<Arc<dyn Signer>>,
     /// Waited on before every attempt, retries included. Shared by every
     /// clone of the client, hence by every task using the API.
     pub limiter: Option<Arc<DefaultDirectRateLimiter>>,
@@ -415,6 +443,7 @@ impl ApiSettings {
             base_url,
             timeout: Duration::from_secs(30),
             default_headers: HeaderMap::new(),
+            signer: None,
             limiter: None,
             retry: RetryPolicy::default(),
             rate_limited_pause: Duration::from_secs(1),
@@ -430,6 +459,7 @@ pub struct ApiClient {
     name: &'static str,
     base: Url,
     client: reqwest::Client,
+    signer: Option<Arc<dyn Signer>>,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     retry: RetryPolicy,
     rate_limited_pause: Duration,
@@ -446,6 +476,22 @@ impl fmt::Debug for ApiClient {
             .field("name", &self.name)
             .field("base", &redact_url(&self.base))
             .finish_non_exhaustive()
+    }
+}
+
+/// Why one attempt of [`ApiClient::send_decoded`] failed: classified by
+/// the shared rules, or by the caller's decoder.
+enum Failure<E> {
+    Http(HttpError),
+    Decoded(E),
+}
+
+impl<E: fmt::Display> fmt::Display for Failure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Http(e) => e.fmt(f),
+            Failure::Decoded(e) => e.fmt(f),
+        }
     }
 }
 
@@ -471,6 +517,7 @@ impl ApiClient {
             name: settings.name,
             base: settings.base_url,
             client,
+            signer: settings.signer,
             limiter: settings.limiter,
             retry: settings.retry,
             rate_limited_pause: settings.rate_limited_pause,
@@ -483,36 +530,75 @@ impl ApiClient {
         self.name
     }
 
+    /// Replaces the retry policy (tests use [`RetryPolicy::fast`]).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
     /// Sends `call`, retrying where [`is_retryable`] allows, within the
-    /// retry policy. Returns the reply for 2xx and accepted statuses.
+    /// retry policy. Returns the reply for 2xx and accepted statuses; the
+    /// body is not looked at, so a truncated one is the caller's
+    /// [`HttpError::Decode`] (for a write: outcome unknown, never resent).
     pub async fn send(&self, call: &Call) -> Result<Reply, HttpError> {
+        self.send_decoded(call, Ok, |_: &HttpError| false).await
+    }
+
+    /// Sends `call` and turns each reply into data with `decode`, all
+    /// inside one retry loop: transport errors and statuses are retried
+    /// where [`is_retryable`] allows, and an error of `decode` (a body cut
+    /// short, an accepted status meaning "try again") when `retryable`
+    /// says so and the call is [`Idempotent::Yes`]: a write that was
+    /// answered was applied, and is never sent again. Retry-After and the
+    /// policy's total budget bound both kinds alike. HTTP errors left
+    /// after the retries become `E` through `From`.
+    pub async fn send_decoded<T, E>(
+        &self,
+        call: &Call,
+        decode: impl Fn(Reply) -> Result<T, E>,
+        retryable: impl Fn(&E) -> bool,
+    ) -> Result<T, E>
+    where
+        E: From<HttpError> + fmt::Display,
+    {
         let started = Instant::now();
         let max_total = self.retry.max_total;
         let idempotent = call.idempotent;
-        (|| self.attempt(call))
-            .retry(self.retry.backoff())
-            .sleep(tokio::time::sleep)
-            .when(|e| is_retryable(e, idempotent))
-            .adjust(|e, backoff| {
-                let backoff = backoff?;
-                // Honour Retry-After: never come back sooner than asked.
-                let delay = match e {
-                    HttpError::RateLimited {
-                        retry_after: Some(ra),
-                        ..
-                    } => backoff.max(*ra),
-                    _ => backoff,
-                };
-                if started.elapsed() + delay > max_total {
-                    None
-                } else {
-                    Some(delay)
-                }
-            })
-            .notify(|e, delay| {
-                tracing::warn!(api = self.name, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
-            })
-            .await
+        let decode = &decode;
+        let outcome = (|| async move {
+            let reply = self.attempt(call).await.map_err(Failure::Http)?;
+            decode(reply).map_err(Failure::Decoded)
+        })
+        .retry(self.retry.backoff())
+        .sleep(tokio::time::sleep)
+        .when(|f| match f {
+            Failure::Http(e) => is_retryable(e, idempotent),
+            Failure::Decoded(e) => idempotent == Idempotent::Yes && retryable(e),
+        })
+        .adjust(|f, backoff| {
+            let backoff = backoff?;
+            // Honour Retry-After: never come back sooner than asked.
+            let delay = match f {
+                Failure::Http(HttpError::RateLimited {
+                    retry_after: Some(ra),
+                    ..
+                }) => backoff.max(*ra),
+                _ => backoff,
+            };
+            if started.elapsed() + delay > max_total {
+                None
+            } else {
+                Some(delay)
+            }
+        })
+        .notify(|f, delay| {
+            tracing::warn!(api = self.name, method = %call.method, path = %call.path(), error = %f, delay_ms = delay.as_millis() as u64, "retrying");
+        })
+        .await;
+        outcome.map_err(|f| match f {
+            Failure::Http(e) => E::from(e),
+            Failure::Decoded(e) => e,
+        })
     }
 
     /// One attempt: gate, limiter, request, classification.
@@ -529,10 +615,32 @@ impl ApiClient {
             path: path.clone(),
             detail,
         })?;
+        // Signed here, after the gate and the limiter, so that every
+        // attempt carries a fresh nonce and a current timestamp.
+        let mut headers = call.headers.clone();
+        if let Some(signer) = &self.signer {
+            let signed = signer
+                .sign(&call.method, &url)
+                .map_err(|detail| HttpError::Invalid {
+                    api: self.name,
+                    method: method.clone(),
+                    path: path.clone(),
+                    detail: redact(&detail),
+                })?;
+            // The signer's headers replace the call's of the same name.
+            for name in signed.keys() {
+                headers.remove(name);
+            }
+            for (name, value) in &signed {
+                let mut value = value.clone();
+                value.set_sensitive(true);
+                headers.append(name.clone(), value);
+            }
+        }
         let mut req = self
             .client
             .request(call.method.clone(), url)
-            .headers(call.headers.clone());
+            .headers(headers);
         if let Some(body) = &call.json {
             req = req.json(body);
         }
@@ -912,6 +1020,79 @@ mod tests {
                     ..
                 }
             ));
+        }
+
+        #[tokio::test]
+        async fn decode_failures_retry_reads_only() {
+            let (srv, c) = setup().await;
+            let decode = |r: Reply| r.json::<serde_json::Value>("thing");
+            let is_decode = |e: &HttpError| matches!(e, HttpError::Decode { .. });
+            srv.faults().once("GET", "/v1/things", Fault::TruncatedJson);
+            let v = c
+                .send_decoded(&Call::get("v1/things"), decode, is_decode)
+                .await
+                .expect("read again");
+            assert_eq!(v["n"], 1);
+            assert_eq!(srv.requests().count("GET", "/v1/things"), 2);
+
+            // A write that was answered was applied: never sent again.
+            srv.faults()
+                .once("POST", "/v1/things", Fault::TruncatedJson);
+            let e = c
+                .send_decoded(&Call::post("v1/things"), decode, is_decode)
+                .await
+                .expect_err("truncated");
+            assert!(outcome_is_unknown(&e), "{e:?}");
+            assert_eq!(srv.requests().count("POST", "/v1/things"), 1);
+
+            // What the decoder calls final is not retried.
+            srv.faults().once("GET", "/v1/things", Fault::TruncatedJson);
+            c.send_decoded(&Call::get("v1/things"), decode, |_: &HttpError| false)
+                .await
+                .expect_err("not retried");
+            assert_eq!(srv.requests().count("GET", "/v1/things"), 3);
+        }
+
+        /// Records what it signs; each attempt gets a new `x-sig`.
+        struct Counting(Mutex<Vec<String>>);
+
+        impl Signer for Counting {
+            fn sign(&self, method: &Method, url: &Url) -> Result<HeaderMap, String> {
+                let mut seen = self.0.lock().map_err(|_| "poisoned".to_owned())?;
+                seen.push(format!("{method} {url}"));
+                let mut h = HeaderMap::new();
+                let v = HeaderValue::from_str(&format!("sig-{}", seen.len()))
+                    .map_err(|e| e.to_string())?;
+                h.insert(HeaderName::from_static("x-sig"), v);
+                Ok(h)
+            }
+        }
+
+        #[tokio::test]
+        async fn the_signer_signs_every_attempt_with_the_url_sent() {
+            let router = Router::new().route(
+                "/v1/things",
+                get(|h: axum::http::HeaderMap| async move {
+                    h.get("x-sig")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("unsigned")
+                        .to_owned()
+                }),
+            );
+            let srv = FakeServer::start(router).await.expect("start");
+            let signer = Arc::new(Counting(Mutex::new(Vec::new())));
+            let mut settings = ApiSettings::new("test", srv.base_url());
+            settings.retry = RetryPolicy::fast();
+            settings.signer = Some(signer.clone());
+            let c = ApiClient::new(settings).expect("client");
+            srv.faults()
+                .times(2, "GET", "/v1/things", Fault::Status(503));
+            let call = Call::get("v1/things").query("q", "a b");
+            let r = c.send(&call).await.expect("retried");
+            assert_eq!(r.text(), "sig-3", "the last attempt's own signature");
+            let seen = signer.0.lock().expect("lock").clone();
+            let want = format!("GET {}v1/things?q=a+b", srv.base_url());
+            assert_eq!(seen, vec![want.clone(), want.clone(), want]);
         }
 
         #[tokio::test]

@@ -552,3 +552,28 @@ async fn paging_without_total_count_stops_on_the_repeated_page() {
     assert_eq!(pull.orders.len(), 2);
     assert_eq!(fake.request_log().count("GET", "/rest/V1/orders"), 2);
 }
+
+/// A retry after an answer the fake did process (its nonce is spent, the
+/// body cut short) must be signed again: a replayed nonce would get a 401.
+#[tokio::test]
+async fn oauth1_retries_are_signed_with_a_fresh_nonce() {
+    let fake = FakeMagento::start(FakeMagentoAuth::OAuth1 {
+        consumer_key: CK.into(),
+        consumer_secret: CS.into(),
+        access_token: AT.into(),
+        access_token_secret: ATS.into(),
+    })
+    .await
+    .expect("fake");
+    fake.insert_order(&order(1, t(3, 10, 0, 0)));
+    let c = client(&fake, oauth(CS), 10);
+    fake.faults()
+        .once("GET", "/rest/V1/orders", Fault::TruncatedJson);
+    fake.faults()
+        .once("GET", "/rest/V1/shipments", Fault::Status(503));
+    let pull = c.orders_updated_since(t(1, 0, 0, 0)).await.expect("pull");
+    assert_eq!(pull.orders.len(), 1);
+    assert_eq!(fake.faults().fired(), 2);
+    assert_eq!(fake.counts().unauthorized, 0, "no nonce sent twice");
+    assert_eq!(fake.request_log().count("GET", "/rest/V1/orders"), 2);
+}

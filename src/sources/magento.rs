@@ -10,7 +10,11 @@
 //! about it:
 //! - Auth is a Bearer integration token or OAuth 1.0a HMAC-SHA256
 //!   ([`crate::sources::oauth1`]); every attempt (retries included) is signed
-//!   afresh because nonces must not repeat.
+//!   afresh, over the exact URL sent, because nonces must not repeat: the
+//!   signer is an [`http::Signer`] the shared retry loop calls per attempt.
+//! - Reads are retried by the shared loop ([`ApiClient::send_decoded`]),
+//!   truncated bodies included; 400, 401/403 and 404 are read as answers,
+//!   never retried.
 //! - Past the last page Magento returns the last page again: paging stops at
 //!   `currentPage × pageSize ≥ total_count` and results are de-duplicated by
 //!   `entity_id`. Sorting by `updated_at` then `entity_id` keeps pages stable.
@@ -28,18 +32,18 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Timelike, Utc};
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
 use crate::config::{MagentoAuth, MagentoConfig};
 use crate::domain::{Customer, Item, Order, OrderState, Shipment, StatusChange, Track};
-use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy};
-use crate::secret::Secret;
+use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy, Signer};
 use crate::sources::oauth1::{self, Credentials};
 
 /// Magento's timestamp format, always UTC.
@@ -176,25 +180,41 @@ pub struct PullResult {
     pub max_updated_at: Option<DateTime<Utc>>,
 }
 
-enum Auth {
-    Bearer(Secret),
-    OAuth1(Credentials),
+/// Which of the two auth modes is configured; the credentials themselves
+/// live in the HTTP layer (a default header or the [`OAuth1Signer`]).
+#[derive(Debug, Clone, Copy)]
+enum AuthMode {
+    Bearer,
+    OAuth1,
+}
+
+/// Signs each attempt with OAuth 1.0a: a fresh nonce and timestamp over the
+/// method and the full URL the shared layer is about to send.
+struct OAuth1Signer(Credentials);
+
+impl Signer for OAuth1Signer {
+    fn sign(&self, method: &Method, url: &Url) -> Result<HeaderMap, String> {
+        let header = oauth1::sign_request(method.as_str(), url, &self.0);
+        let value = HeaderValue::from_str(&header)
+            .map_err(|_| "credentials are not a valid header value".to_owned())?;
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, value);
+        Ok(headers)
+    }
 }
 
 /// The Magento 2 REST client. Cheap to share behind an `Arc`.
 pub struct MagentoClient {
-    /// The shared HTTP layer, used for single attempts: the retry loop is
-    /// here because an OAuth 1.0a request must be signed again (new nonce)
-    /// for every attempt, and a truncated body is worth another read.
+    /// The shared HTTP layer: retries, timeouts, and the credentials (a
+    /// Bearer default header, or the OAuth signer called per attempt).
     api: ApiClient,
-    /// `{base_url}/rest/V1/`, with a trailing slash so that joins append;
-    /// the URL signed for OAuth.
+    /// `{base_url}/rest/V1/`, the root every path is relative to (with a
+    /// trailing slash). Kept for `Debug`.
     rest: Url,
-    auth: Auth,
+    auth: AuthMode,
     page_size: u32,
     overlap: Duration,
     lookback_days: u32,
-    retry: RetryPolicy,
 }
 
 impl fmt::Debug for MagentoClient {
@@ -204,8 +224,8 @@ impl fmt::Debug for MagentoClient {
             .field(
                 "auth",
                 &match self.auth {
-                    Auth::Bearer(_) => "bearer",
-                    Auth::OAuth1(_) => "oauth1",
+                    AuthMode::Bearer => "bearer",
+                    AuthMode::OAuth1 => "oauth1",
                 },
             )
             .finish_non_exhaustive()
@@ -277,26 +297,40 @@ impl MagentoClient {
                 detail: format!("bad base URL: {e}"),
             })
         })?;
+        let mut settings = ApiSettings::new(API, rest.clone());
+        settings.timeout = config.timeout;
+        settings
+            .default_headers
+            .insert(ACCEPT, HeaderValue::from_static("application/json"));
         let auth = match &config.auth {
-            MagentoAuth::Bearer(token) => Auth::Bearer(token.clone()),
+            MagentoAuth::Bearer(token) => {
+                let value =
+                    HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                        MagentoError::Http(HttpError::Invalid {
+                            api: API,
+                            method: String::new(),
+                            path: String::new(),
+                            detail: "credentials are not a valid header value".into(),
+                        })
+                    })?;
+                settings.default_headers.insert(AUTHORIZATION, value);
+                AuthMode::Bearer
+            }
             MagentoAuth::OAuth1 {
                 consumer_key,
                 consumer_secret,
                 access_token,
                 access_token_secret,
-            } => Auth::OAuth1(Credentials {
-                consumer_key: consumer_key.clone(),
-                consumer_secret: consumer_secret.clone(),
-                access_token: access_token.clone(),
-                access_token_secret: access_token_secret.clone(),
-            }),
+            } => {
+                settings.signer = Some(Arc::new(OAuth1Signer(Credentials {
+                    consumer_key: consumer_key.clone(),
+                    consumer_secret: consumer_secret.clone(),
+                    access_token: access_token.clone(),
+                    access_token_secret: access_token_secret.clone(),
+                })));
+                AuthMode::OAuth1
+            }
         };
-        let mut settings = ApiSettings::new(API, rest.clone());
-        settings.timeout = config.timeout;
-        settings.retry = RetryPolicy::none();
-        settings
-            .default_headers
-            .insert(ACCEPT, HeaderValue::from_static("application/json"));
         let api = ApiClient::new(settings)?;
         Ok(MagentoClient {
             api,
@@ -305,13 +339,12 @@ impl MagentoClient {
             page_size: config.page_size.max(1),
             overlap: config.overlap,
             lookback_days: config.lookback_days,
-            retry: RetryPolicy::default(),
         })
     }
 
     /// Replaces the retry schedule (tests use short delays).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.api = self.api.with_retry(retry);
         self
     }
 
@@ -512,56 +545,14 @@ impl MagentoClient {
     }
 
     /// A GET with retries on what is safe to retry (a read: 5xx, 429,
-    /// timeouts, resets, truncated bodies), each attempt signed afresh.
+    /// timeouts, resets, truncated bodies), each attempt signed afresh by
+    /// the shared layer.
     async fn get_json(
         &self,
         what: &'static str,
         path: &str,
         query: &[(String, String)],
     ) -> Result<Value, MagentoError> {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries)
-            .with_jitter();
-        let started = tokio::time::Instant::now();
-        let max_total = self.retry.max_total;
-        (|| self.get_once(what, path, query))
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(MagentoError::is_retryable)
-            .adjust(|e, planned| {
-                let planned = planned?;
-                // Never come back sooner than a Retry-After asks.
-                let delay = match e {
-                    MagentoError::Http(HttpError::RateLimited {
-                        retry_after: Some(after),
-                        ..
-                    }) => planned.max(*after),
-                    _ => planned,
-                };
-                (started.elapsed() + delay <= max_total).then_some(delay)
-            })
-            .notify(|e, after| {
-                tracing::warn!(api = API, what, error = %e, retry_in_ms = after.as_millis() as u64, "retrying a Magento read")
-            })
-            .await
-    }
-
-    async fn get_once(
-        &self,
-        what: &'static str,
-        path: &str,
-        query: &[(String, String)],
-    ) -> Result<Value, MagentoError> {
-        let invalid = |detail: String| {
-            MagentoError::Http(HttpError::Invalid {
-                api: API,
-                method: "GET".into(),
-                path: path.to_owned(),
-                detail,
-            })
-        };
         let mut call = Call::get(path)
             .accept(400)
             .accept(401)
@@ -570,37 +561,33 @@ impl MagentoClient {
         for (k, v) in query {
             call = call.query(k.clone(), v.clone());
         }
-        let header = match &self.auth {
-            Auth::Bearer(token) => format!("Bearer {}", token.expose()),
-            Auth::OAuth1(creds) => {
-                // The URL ApiClient will send: same path, same query pairs
-                // (the signature covers decoded pairs, not their encoding).
-                let mut url = self.rest.join(path).map_err(|e| invalid(e.to_string()))?;
-                if !query.is_empty() {
-                    url.query_pairs_mut().extend_pairs(query);
-                }
-                oauth1::sign_request("GET", &url, creds)
-            }
-        };
-        let value = HeaderValue::from_str(&header)
-            .map_err(|_| invalid("credentials are not a valid header value".into()))?;
-        let reply = self.api.send(&call.header(AUTHORIZATION, value)).await?;
-        let message = || render_error_body(&reply.body);
-        match reply.status {
-            401 | 403 => Err(MagentoError::Unauthorized {
-                status: reply.status,
-                message: message(),
-            }),
-            404 => Err(MagentoError::NotFound { message: message() }),
-            400 => Err(MagentoError::BadRequest { message: message() }),
-            _ => serde_json::from_slice(&reply.body).map_err(|e| MagentoError::Decode {
-                what,
-                reason: match http::decode_error(API, what, &e) {
-                    HttpError::Decode { detail, .. } => detail,
-                    other => other.to_string(),
-                },
-            }),
-        }
+        self.api
+            .send_decoded(
+                &call,
+                |reply| decode_reply(what, &reply),
+                MagentoError::is_retryable,
+            )
+            .await
+    }
+}
+
+/// One Magento answer: the JSON of a 2xx, or the error its status means.
+fn decode_reply(what: &'static str, reply: &http::Reply) -> Result<Value, MagentoError> {
+    let message = || render_error_body(&reply.body);
+    match reply.status {
+        401 | 403 => Err(MagentoError::Unauthorized {
+            status: reply.status,
+            message: message(),
+        }),
+        404 => Err(MagentoError::NotFound { message: message() }),
+        400 => Err(MagentoError::BadRequest { message: message() }),
+        _ => serde_json::from_slice(&reply.body).map_err(|e| MagentoError::Decode {
+            what,
+            reason: match http::decode_error(API, what, &e) {
+                HttpError::Decode { detail, .. } => detail,
+                other => other.to_string(),
+            },
+        }),
     }
 }
 

@@ -16,7 +16,9 @@
 //! - returnCode 400 is a bad number: an error for that number only.
 //! - Gateway errors have another shape, `{code, message}`, with 401, 429
 //!   and 503: they concern the whole request (401 is fatal; 429 and 503 are
-//!   retried with backoff, honouring `Retry-After`).
+//!   retried with backoff, honouring `Retry-After`). Retries, truncated
+//!   bodies included, run in the shared loop ([`ApiClient::send_decoded`])
+//!   with [`TrackError::is_retryable`] judging the decoded answer.
 //! - Events come newest first; they are normalised with
 //!   [`crate::tracking::status::normalise`], unknown codes logged and kept.
 //!
@@ -29,7 +31,6 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
@@ -81,7 +82,7 @@ pub enum TrackError {
     Status { status: u16, message: String },
     /// Transport errors, timeouts, other statuses (after the retries).
     #[error(transparent)]
-    Http(#[from] HttpError),
+    Http(HttpError),
     #[error("La Poste's answer is not the expected JSON: {0}")]
     Decode(String),
     /// The answer did not mention this number.
@@ -108,15 +109,26 @@ impl TrackError {
     }
 }
 
+impl From<HttpError> for TrackError {
+    /// The shared layer sees the gateway's 429 (it pauses every caller):
+    /// still a [`TrackError::RateLimited`] to the callers of this client.
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::RateLimited { retry_after, .. } => TrackError::RateLimited {
+                message: "TOO_MANY_REQUESTS".into(),
+                retry_after,
+            },
+            e => TrackError::Http(e),
+        }
+    }
+}
+
 /// The Suivi v2 client. Share it (`Arc`) so that the limiter is shared.
 pub struct LaPosteClient {
-    /// The shared HTTP layer (timeout, limiter, key header), used for
-    /// single attempts: the retry loop is here because a 207 body cut short
-    /// is only seen when decoding, and is worth another read.
+    /// The shared HTTP layer: timeout, limiter, key header, retries.
     api: ApiClient,
     /// Kept for `Debug`: the API root.
     base: Url,
-    retry: RetryPolicy,
 }
 
 impl fmt::Debug for LaPosteClient {
@@ -135,7 +147,6 @@ impl LaPosteClient {
         let mut settings = ApiSettings::new(API, config.base_url.clone());
         settings.timeout = config.timeout;
         settings.limiter = Some(limiter);
-        settings.retry = RetryPolicy::none();
         let key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
             TrackError::Http(HttpError::Invalid {
                 api: API,
@@ -153,13 +164,12 @@ impl LaPosteClient {
         Ok(LaPosteClient {
             api: ApiClient::new(settings)?,
             base: config.base_url.clone(),
-            retry: RetryPolicy::default(),
         })
     }
 
     /// Replaces the retry schedule (tests use short delays).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.api = self.api.with_retry(retry);
         self
     }
 
@@ -232,53 +242,15 @@ impl LaPosteClient {
             .accept(401)
             .accept(404)
             .accept(503);
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries)
-            .with_jitter();
-        let started = tokio::time::Instant::now();
-        let max_total = self.retry.max_total;
-        (|| self.fetch_once(&call, batch, now))
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(TrackError::is_retryable)
-            .adjust(move |e, planned| {
-                let planned = planned?;
-                // Never come back sooner than a Retry-After asks.
-                let delay = match e {
-                    TrackError::RateLimited {
-                        retry_after: Some(after),
-                        ..
-                    } => planned.max(*after),
-                    _ => planned,
-                };
-                (started.elapsed() + delay <= max_total).then_some(delay)
-            })
-            .notify(|e, after| {
-                tracing::warn!(api = API, error = %e, retry_in_ms = after.as_millis() as u64, "retrying a La Poste request")
-            })
+        // A 503 or a body cut short is judged after decoding: the shared
+        // loop retries what `is_retryable` says another attempt may fix.
+        self.api
+            .send_decoded(
+                &call,
+                |reply| interpret(reply.status, None, &reply.body, batch, now),
+                TrackError::is_retryable,
+            )
             .await
-    }
-
-    async fn fetch_once(
-        &self,
-        call: &Call,
-        batch: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<HashMap<String, Result<TrackingSnapshot, TrackError>>, TrackError> {
-        let reply = match self.api.send(call).await {
-            Ok(reply) => reply,
-            // The shared layer handles 429 (it pauses every caller).
-            Err(HttpError::RateLimited { retry_after, .. }) => {
-                return Err(TrackError::RateLimited {
-                    message: "TOO_MANY_REQUESTS".into(),
-                    retry_after,
-                });
-            }
-            Err(e) => return Err(TrackError::Http(e)),
-        };
-        interpret(reply.status, None, &reply.body, batch, now)
     }
 }
 
