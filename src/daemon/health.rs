@@ -28,6 +28,8 @@ pub struct HealthState {
     pub passes_failed: u64,
     pub last_pass_end: Option<DateTime<Utc>>,
     pub last_pass_seconds: f64,
+    /// `None` until the first pass ends.
+    pub last_pass_ok: Option<bool>,
     /// Problems listed by the last pass's failures (first few), for /healthz.
     pub last_errors: Vec<String>,
     /// Trello writes by action (create, update, resolve, ...), cumulative.
@@ -51,7 +53,8 @@ impl Health {
         }
         h.last_pass_end = Some(end);
         h.last_pass_seconds = seconds;
-        h.last_errors = report.errors.iter().take(5).cloned().collect();
+        h.last_pass_ok = Some(report.is_success());
+        h.last_errors = report.all_errors().into_iter().take(5).collect();
         for (action, n) in report.writes_by_action() {
             *h.writes.entry(action).or_default() += n;
         }
@@ -133,7 +136,7 @@ impl Health {
     /// with the first errors when it failed.
     pub fn render_health(&self) -> (StatusCode, String) {
         let h = self.lock();
-        let failed = h.passes_failed > 0 && h.last_errors.iter().next().is_some();
+        let failed = h.last_pass_ok == Some(false);
         let body = serde_json::json!({
             "status": if failed { "degraded" } else { "ok" },
             "started_at": h.started_at.map(|t| t.to_rfc3339()),

@@ -418,14 +418,14 @@ impl Engine {
                     ProblemKey::Order {
                         increment_id: order.increment_id.clone(),
                     },
-                    "Commande annulée.".to_owned(),
+                    "Commande annulée".to_owned(),
                 );
             } else if order.is_shipped() {
                 ended.insert(
                     ProblemKey::Order {
                         increment_id: order.increment_id.clone(),
                     },
-                    "Commande expédiée.".to_owned(),
+                    "Commande expédiée".to_owned(),
                 );
             }
             for p in &parcels {
@@ -434,8 +434,8 @@ impl Engine {
                     parcel: p.key_part(),
                 };
                 let why = match p.status() {
-                    Some(TrackingStatus::Delivered) => "Colis livré.".to_owned(),
-                    _ if !order.is_open() => "Commande annulée ou close.".to_owned(),
+                    Some(TrackingStatus::Delivered) => "Colis livré".to_owned(),
+                    _ if !order.is_open() => "Commande annulée ou close".to_owned(),
                     _ => continue,
                 };
                 ended.insert(key, why);
