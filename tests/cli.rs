@@ -143,12 +143,3 @@ fn default_config_path_is_etc() {
         .success()
         .stdout(predicate::str::contains("/etc/colisync/config.toml"));
 }
-
-#[test]
-fn commands_not_yet_wired_fail_clearly() {
-    colisync()
-        .args(["once", "--dry-run"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not available yet"));
-}

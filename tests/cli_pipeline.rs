@@ -1,0 +1,161 @@
+//! The pipeline commands as an admin runs them (`once`, `once --dry-run`,
+//! `explain`, `demo`), as separate processes against the fakes served by
+//! this test process.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use colisync::fakes::sample::demo_shop;
+use colisync::fakes::trello::FakeTrelloOptions;
+use colisync::fakes::world::World;
+
+const MAGENTO_TOKEN: &str = "demo-magento-integration-token";
+const LAPOSTE_KEY: &str = "demo-laposte-okapi-key";
+const NOW: &str = "2026-05-19T10:00:00+02:00";
+
+fn config_toml(world: &World, state_dir: &Path) -> String {
+    let trello = FakeTrelloOptions::default();
+    format!(
+        r#"
+[daemon]
+state_dir = "{state}"
+
+[magento]
+base_url = "{magento}"
+token = "{MAGENTO_TOKEN}"
+
+[laposte]
+base_url = "{laposte}"
+api_key = "{LAPOSTE_KEY}"
+
+[trello]
+base_url = "{trello}"
+key = "{key}"
+token = "{token}"
+board = "{board}"
+"#,
+        state = state_dir.display(),
+        magento = world.magento.base_url().as_str().trim_end_matches('/'),
+        laposte = world.laposte.base_url().as_str().trim_end_matches('/'),
+        trello = world.trello.base_url().as_str().trim_end_matches('/'),
+        key = trello.key,
+        token = trello.token,
+        board = world.trello.board_short_link(),
+    )
+}
+
+fn colisync(config: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("colisync").unwrap();
+    cmd.env_remove("COLISYNC_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("COLISYNC_LOG", "warn")
+        .arg("--config")
+        .arg(config);
+    cmd
+}
+
+fn secrets() -> Vec<String> {
+    let t = FakeTrelloOptions::default();
+    vec![MAGENTO_TOKEN.into(), LAPOSTE_KEY.into(), t.key, t.token]
+}
+
+fn assert_no_secret(text: &str) {
+    for s in secrets() {
+        assert!(!text.contains(&s), "a secret leaked:\n{text}");
+    }
+}
+
+/// Runs a blocking command while the fakes keep serving on this runtime.
+async fn run(mut cmd: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_plan_writes_nothing_and_shows_no_secret() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
+
+    let mut cmd = colisync(&config);
+    cmd.args(["once", "--dry-run", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Dry run: nothing was written"), "{stdout}");
+    for key in [
+        "order/100001",
+        "order/100003",
+        "parcel/100010/XY202605060FR",
+    ] {
+        assert!(stdout.contains(key), "{key} missing from\n{stdout}");
+    }
+    assert_no_secret(&stdout);
+    assert_no_secret(&stderr);
+    assert!(!state_dir.exists(), "a dry run created the state directory");
+    let writes = world
+        .trello
+        .requests()
+        .all()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .count();
+    assert_eq!(writes, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_files_cards_then_explain_says_why() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
+
+    let mut cmd = colisync(&config);
+    cmd.args(["once", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("9 created"), "{stdout}");
+    assert_eq!(world.trello.cards().len(), 9);
+
+    // The order of DESIGN.md's worked example: exactly 10 business days.
+    let mut cmd = colisync(&config);
+    cmd.args(["explain", "100004", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("shipping_original"), "{stdout}");
+    assert!(stdout.contains("No card"), "{stdout}");
+    assert_no_secret(&stdout);
+
+    let mut cmd = colisync(&config);
+    cmd.args(["explain", "100003", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stdout.contains("on the board as card"), "{stdout}");
+
+    let mut cmd = colisync(&config);
+    cmd.args(["explain", "999999", "--now", NOW]);
+    let out = run(cmd).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("999999"));
+}
+
+#[test]
+fn demo_runs_without_any_account() {
+    let out = Command::cargo_bin("colisync")
+        .unwrap()
+        .env("COLISYNC_LOG", "warn")
+        .arg("demo")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("Retour expéditeur"), "{stdout}");
+    assert!(stdout.contains("Trello writes in this pass: 0"), "{stdout}");
+    assert!(stdout.contains("Résolu (2)"), "{stdout}");
+}
