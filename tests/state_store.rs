@@ -222,3 +222,36 @@ fn upserting_a_parcel_keeps_what_la_poste_said() {
     assert_eq!(again, polled);
     assert_eq!(state.parcel(&again.key()).unwrap(), Some(polled));
 }
+
+#[test]
+fn pruning_forgets_old_orders_but_keeps_those_with_an_open_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::open(dir.path()).unwrap();
+    let quiet = order(1, OrderState::Complete);
+    let with_card = order(2, OrderState::Processing);
+    let recent = Order {
+        updated_at: at(20),
+        ..order(3, OrderState::Processing)
+    };
+    for o in [&quiet, &with_card, &recent] {
+        state.put_order(o).unwrap();
+    }
+    state
+        .put_parcel(&ParcelRecord::new(parcel(&quiet, "6A0000000001"), at(9)))
+        .unwrap();
+    state
+        .put_card(&key(&with_card.increment_id), &record("card-2"))
+        .unwrap();
+
+    assert_eq!(state.prune_orders(at(12)).unwrap(), 1);
+    assert!(state.order(1).unwrap().is_none());
+    assert!(state.parcels_of(&quiet).unwrap().is_empty());
+    assert!(
+        state.order(2).unwrap().is_some(),
+        "its problem is still open"
+    );
+    assert!(
+        state.order(3).unwrap().is_some(),
+        "updated after the cutoff"
+    );
+}

@@ -29,7 +29,7 @@ use crate::plan::{
     self, Action, ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardUpdate, Desired,
     ListTarget, PlanInput, WriteError,
 };
-use crate::rules::{Judge, ProblemKey, RuleId};
+use crate::rules::{Judge, ProblemKey};
 use crate::sources::magento::MagentoClient;
 use crate::state::{ParcelRecord, State};
 use crate::tracking::laposte::LaPosteClient;
@@ -202,7 +202,7 @@ impl Engine {
         // pass must be settled before the board is read for the plan.
         if !dry_run {
             let settled = plan::settle_pending(&board, &self.state, now).await;
-            merge_settled(&mut report.apply, settled);
+            merge_applied(&mut report.apply, settled);
             if let Some(fatal) = &report.apply.fatal {
                 report.errors.push(format!("settling the journal: {fatal}"));
                 return report;
@@ -246,6 +246,12 @@ impl Engine {
         let applied = plan::apply(&report.actions, &board, &self.state, &opts).await;
         report.stopped = stop.is_raised();
         merge_applied(&mut report.apply, applied);
+        let horizon = now - chrono::Duration::days(i64::from(self.config.magento.lookback_days));
+        match self.state.prune_orders(horizon) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(orders = n, "forgot orders older than magento.lookback_days"),
+            Err(e) => report.errors.push(format!("pruning old orders: {e}")),
+        }
         if let Err(e) = self.state.flush() {
             report.errors.push(format!("flushing the state: {e}"));
         }
@@ -391,10 +397,7 @@ impl Engine {
                 .unwrap_or_default();
             report.orders_judged += 1;
             for finding in judge.findings(order, &parcels) {
-                *report
-                    .findings
-                    .entry(plan::rule_name(finding.rule))
-                    .or_default() += 1;
+                *report.findings.entry(finding.rule.as_str()).or_default() += 1;
                 let parcel = match &finding.key {
                     ProblemKey::Parcel { parcel, .. } => {
                         parcels.iter().find(|p| &p.key_part() == parcel)
@@ -563,10 +566,6 @@ impl Snapshot {
     }
 }
 
-fn merge_settled(into: &mut ApplyReport, settled: ApplyReport) {
-    merge_applied(into, settled);
-}
-
 fn merge_applied(into: &mut ApplyReport, r: ApplyReport) {
     into.created += r.created;
     into.updated += r.updated;
@@ -706,21 +705,4 @@ impl BoardWriter for TrelloBoard<'_> {
     async fn recent_comments(&self, card_id: &str) -> Result<Vec<String>, WriteError> {
         self.trello.comments(card_id).await.map_err(write_error)
     }
-}
-
-/// Rule names for reports (`shipping_compatible`, …).
-pub fn rule_names() -> impl Iterator<Item = &'static str> {
-    [
-        RuleId::ShippingCompatible,
-        RuleId::ShippingOriginal,
-        RuleId::ReturnToSender,
-        RuleId::TrackingProblem,
-        RuleId::TrackingNotFound,
-        RuleId::DeliveryLetter,
-        RuleId::DeliveryColissimo,
-        RuleId::DeliveryChronopost,
-        RuleId::TrackingStuck,
-    ]
-    .into_iter()
-    .map(plan::rule_name)
 }

@@ -227,21 +227,6 @@ impl Action {
     }
 }
 
-/// The rule's name as people read it in config and comments.
-pub fn rule_name(rule: RuleId) -> &'static str {
-    match rule {
-        RuleId::ShippingCompatible => "shipping_compatible",
-        RuleId::ShippingOriginal => "shipping_original",
-        RuleId::ReturnToSender => "return_to_sender",
-        RuleId::TrackingProblem => "tracking_problem",
-        RuleId::TrackingNotFound => "tracking_not_found",
-        RuleId::DeliveryLetter => "delivery_letter",
-        RuleId::DeliveryColissimo => "delivery_colissimo",
-        RuleId::DeliveryChronopost => "delivery_chronopost",
-        RuleId::TrackingStuck => "tracking_stuck",
-    }
-}
-
 fn severity_name(s: Severity) -> &'static str {
     match s {
         Severity::Late => "en retard",
@@ -394,8 +379,8 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                     let comment = match rec.rule {
                         Some(old) if old != d.finding.rule => Some(format!(
                             "Le cas a changé : {} → {}. (colisync)",
-                            rule_name(old),
-                            rule_name(d.finding.rule)
+                            old.as_str(),
+                            d.finding.rule.as_str()
                         )),
                         _ => None,
                     };

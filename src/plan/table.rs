@@ -2,7 +2,7 @@
 //! columns key, rule, action, list, title. Shows only what the cards show
 //! (never a secret, never a URL with credentials).
 
-use super::{Action, rule_name};
+use super::Action;
 
 const TITLE_MAX: usize = 72;
 
@@ -57,7 +57,7 @@ fn row(a: &Action) -> [String; 5] {
             note,
             ..
         } => (
-            rule_name(*rule).to_owned(),
+            rule.as_str().to_owned(),
             if note.is_some() {
                 "create (re-file)"
             } else {
@@ -73,7 +73,7 @@ fn row(a: &Action) -> [String; 5] {
             move_to,
             ..
         } => (
-            rule_name(*rule).to_owned(),
+            rule.as_str().to_owned(),
             "update".to_owned(),
             arrow(move_to),
             content.title.clone(),
@@ -84,7 +84,7 @@ fn row(a: &Action) -> [String; 5] {
             move_to,
             ..
         } => (
-            rule_name(*rule).to_owned(),
+            rule.as_str().to_owned(),
             "reopen".to_owned(),
             arrow(move_to),
             content.as_ref().map_or_else(dash, |c| c.title.clone()),
@@ -96,7 +96,7 @@ fn row(a: &Action) -> [String; 5] {
             comment,
             ..
         } => (
-            rule.map_or_else(dash, |r| rule_name(r).to_owned()),
+            rule.map_or_else(dash, |r| r.as_str().to_owned()),
             if comment.is_some() {
                 "resolve"
             } else {
@@ -112,7 +112,7 @@ fn row(a: &Action) -> [String; 5] {
             status,
             ..
         } => (
-            rule.map_or_else(dash, |r| rule_name(r).to_owned()),
+            rule.map_or_else(dash, |r| r.as_str().to_owned()),
             format!("adopt ({status:?})").to_lowercase(),
             dash(),
             title.clone(),

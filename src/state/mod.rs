@@ -43,7 +43,7 @@
 
 pub mod poll;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -543,8 +543,17 @@ impl State {
     }
 
     /// Forgets orders last updated before `cutoff` (and their parcels): the
-    /// snapshot covers `magento.lookback_days`, no more.
+    /// snapshot covers `magento.lookback_days`, no more. An order whose
+    /// problem still has an open card is kept whatever its age: forgetting
+    /// it would "resolve" a problem that is still there (an original
+    /// cartridge order waiting for months, a parcel lost for good).
     pub fn prune_orders(&self, cutoff: DateTime<Utc>) -> Result<usize, StateError> {
+        let open_cards: BTreeSet<String> = self
+            .cards()?
+            .into_iter()
+            .filter(|(_, r)| r.status == CardStatus::Open)
+            .map(|(k, _)| k.increment_id().to_owned())
+            .collect();
         let mut removed = 0;
         for entry in self.orders.iter() {
             let (k, v) = entry.map_err(sled_err("iterating orders"))?;
@@ -552,7 +561,7 @@ impl State {
             let Ok(order) = decode::<Order>("orders", &key, &v) else {
                 continue;
             };
-            if order.updated_at < cutoff {
+            if order.updated_at < cutoff && !open_cards.contains(&order.increment_id) {
                 for p in self.parcels_of(&order)? {
                     self.parcels
                         .remove(p.key().to_string())
