@@ -37,6 +37,8 @@ pub struct HealthState {
     /// Findings of the last pass per rule.
     pub findings: BTreeMap<&'static str, u64>,
     pub next_pass: Option<DateTime<Utc>>,
+    /// When the pass in progress started, if one is.
+    pub pass_started: Option<std::time::Instant>,
 }
 
 /// Shared handle; cheap to clone.
@@ -63,6 +65,15 @@ impl Health {
 
     pub fn set_next_pass(&self, at: Option<DateTime<Utc>>) {
         self.lock().next_pass = at;
+    }
+
+    pub fn set_pass_running(&self, since: Option<std::time::Instant>) {
+        self.lock().pass_started = since;
+    }
+
+    /// How long the pass in progress has run, if one is.
+    pub fn pass_running_for(&self) -> Option<std::time::Duration> {
+        self.lock().pass_started.map(|t| t.elapsed())
     }
 
     pub fn set_started(&self, at: DateTime<Utc>) {

@@ -40,6 +40,10 @@ use crate::state::State;
 use health::Health;
 use pass::Engine;
 
+/// Longer than any healthy pass: 5,000 cards at Trello's 10 requests a
+/// second take under 10 minutes.
+const MAX_PASS: Duration = Duration::from_secs(3600);
+
 /// Raised by SIGTERM; read by the pass between actions.
 #[derive(Debug, Clone, Default)]
 pub struct Stop(Arc<AtomicBool>);
@@ -93,13 +97,23 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
 
     // The watchdog is pinged from its own task: a pass may legitimately take
-    // minutes (Trello's rate limit), and the loop below is blocked in it.
+    // minutes (Trello's rate limit) while the loop below waits on it. The
+    // task stops pinging when a pass has run for longer than any pass
+    // should (every request has a timeout and bounded retries), so systemd
+    // restarts a daemon that is stuck, not one that is busy.
     if let Some(every) = watchdog_interval() {
+        let health = health.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                if health.pass_running_for().is_none_or(|d| d < MAX_PASS) {
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                } else {
+                    tracing::error!(
+                        "a pass has been running for over an hour; letting the watchdog restart colisync"
+                    );
+                }
             }
         });
     }
@@ -126,6 +140,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 
         let started = Utc::now();
         let clock = std::time::Instant::now();
+        health.set_pass_running(Some(clock));
         let pass = engine.run_pass(started, &stop, false);
         tokio::pin!(pass);
         let report = loop {
@@ -140,6 +155,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
                 _ = sighup.recv() => tracing::info!("SIGHUP: the configuration will be reloaded after this pass"),
             }
         };
+        health.set_pass_running(None);
         health.record_pass(&report, clock.elapsed().as_secs_f64(), Utc::now());
         report.log_summary();
         if stop.is_raised() {
