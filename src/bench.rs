@@ -1,24 +1,39 @@
-//! `judge` benchmark: a synthetic shop of N open orders judged on one
-//! thread, as every pass does (DESIGN.md: time-based rules fire without any
-//! change upstream, so judge runs over every open order on every pass).
+//! Benchmarks. Not tests (timings on a shared machine are no verdict):
+//! `colisync bench` or the examples print the reports (BENCHMARKS.md).
 //!
-//! Not a test (timings on a shared machine are no verdict): `colisync
-//! bench` or `cargo run --release --example bench_judge` print the report.
-//! Target (issue 3): 100,000 orders in under 200 ms on one core.
+//! - `judge`: a synthetic shop of N open orders judged on one thread, as
+//!   every pass does (DESIGN.md: time-based rules fire without any change
+//!   upstream, so judge runs over every open order on every pass). Target
+//!   (issue 3): 100,000 orders in under 200 ms on one core.
+//!   `cargo run --release --example bench_judge`.
+//! - `sync`: one real pass of the engine filing N cards against the fakes,
+//!   the Trello fake enforcing its 100 requests / 10 s window, then a
+//!   second pass. Targets (issue 5): at most 1.05 Trello requests per card,
+//!   no 429, at least 90 % of the limit's throughput; the second pass
+//!   writes nothing. `cargo run --release --example bench_sync`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hint::black_box;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::calendar::Calendar;
 use crate::config::RulesConfig;
+use crate::daemon::Stop;
+use crate::daemon::pass::Engine;
 use crate::domain::{
     Carrier, Classifier, Customer, Item, Order, OrderState, Parcel, Shipment, Track, TrackingEvent,
     TrackingSnapshot, parcels_of,
 };
+use crate::fakes::sample::{late_orders, reference_now};
+use crate::fakes::world::World;
+use crate::fakes::{LoggedRequest, route_of};
+use crate::http::RetryPolicy;
 use crate::rules::{Judge, judge};
+use crate::state::State;
 use crate::tracking::status::normalise;
 
 /// What [`judge_bench`] measured.
@@ -230,6 +245,284 @@ pub fn judge_bench(orders: usize) -> BenchReport {
         median: times[runs / 2],
         traced,
     }
+}
+
+/// The Trello fake's rate limit the sync benchmark runs under (Trello's
+/// own: 100 requests per 10 s per token).
+pub const SYNC_BENCH_LIMIT: (u32, Duration) = (100, Duration::from_secs(10));
+
+/// What [`sync_bench`] measured.
+#[derive(Debug, Clone)]
+pub struct SyncBenchReport {
+    /// Late orders in the shop (each calls for one card).
+    pub orders: u32,
+    pub limit: (u32, Duration),
+    // ---- pass 1
+    /// Cards on the fake board after pass 1.
+    pub cards: usize,
+    /// Every request that reached the Trello fake in pass 1 (429s
+    /// included).
+    pub trello_requests: usize,
+    /// Of which `POST /1/cards`.
+    pub card_creates: usize,
+    /// Pass 1 requests per route (`"POST /1/cards"` → n).
+    pub trello_routes: BTreeMap<String, usize>,
+    /// 429s the fake answered (pass 1 and 2).
+    pub rate_limited: usize,
+    /// Wall time of `run_pass` (pull, judge, board read, apply).
+    pub pass1_wall: Duration,
+    /// From the first to the last Trello request of pass 1.
+    pub trello_span: Duration,
+    /// From the first to the last `POST /1/cards`.
+    pub create_span: Duration,
+    /// Trello requests sent inside `create_span` (both ends included).
+    pub requests_in_create_span: usize,
+    /// The most requests the fake saw in any window of `limit.1`.
+    pub max_in_window: usize,
+    pub pass1_errors: Vec<String>,
+    // ---- pass 2
+    pub pass2_wall: Duration,
+    pub pass2_trello: usize,
+    pub pass2_trello_writes: usize,
+    pub pass2_trello_routes: BTreeMap<String, usize>,
+    pub pass2_magento: usize,
+    pub pass2_laposte: usize,
+    pub pass2_actions: usize,
+    pub pass2_errors: Vec<String>,
+}
+
+impl SyncBenchReport {
+    /// The limit as a sustained rate, requests per second.
+    pub fn limit_rate(&self) -> f64 {
+        f64::from(self.limit.0) / self.limit.1.as_secs_f64()
+    }
+
+    pub fn requests_per_card(&self) -> f64 {
+        self.trello_requests as f64 / self.cards.max(1) as f64
+    }
+
+    /// Requests per second between the first and the last `POST /1/cards`
+    /// (n requests over that span count n − 1 intervals): the write phase,
+    /// where the limiter sets the pace.
+    pub fn write_rate(&self) -> f64 {
+        rate(self.requests_in_create_span, self.create_span)
+    }
+
+    /// Requests per second between the first and the last Trello request.
+    pub fn trello_rate(&self) -> f64 {
+        rate(self.trello_requests, self.trello_span)
+    }
+
+    /// [`Self::write_rate`] as a percentage of the limit's sustained rate.
+    pub fn write_percent_of_limit(&self) -> f64 {
+        100.0 * self.write_rate() / self.limit_rate()
+    }
+
+    pub fn trello_percent_of_limit(&self) -> f64 {
+        100.0 * self.trello_rate() / self.limit_rate()
+    }
+}
+
+fn rate(requests: usize, span: Duration) -> f64 {
+    if requests < 2 || span.is_zero() {
+        return 0.0;
+    }
+    (requests - 1) as f64 / span.as_secs_f64()
+}
+
+impl fmt::Display for SyncBenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let routes = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} ×{v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            f,
+            "sync: {} late orders, Trello fake limited to {} requests / {} s ({:.1} req/s)",
+            self.orders,
+            self.limit.0,
+            self.limit.1.as_secs_f64(),
+            self.limit_rate()
+        )?;
+        writeln!(
+            f,
+            "  pass 1: {} cards filed in {:.1} s; {} Trello requests ({:.3} per card), {} × 429",
+            self.cards,
+            self.pass1_wall.as_secs_f64(),
+            self.trello_requests,
+            self.requests_per_card(),
+            self.rate_limited
+        )?;
+        writeln!(f, "    routes: {}", routes(&self.trello_routes))?;
+        writeln!(
+            f,
+            "    write phase: {} requests in {:.2} s between the first and last card create = {:.2} req/s, {:.1} % of the limit",
+            self.requests_in_create_span,
+            self.create_span.as_secs_f64(),
+            self.write_rate(),
+            self.write_percent_of_limit()
+        )?;
+        writeln!(
+            f,
+            "    all Trello requests: {:.2} s first to last = {:.2} req/s, {:.1} % of the limit; at most {} in any {} s window",
+            self.trello_span.as_secs_f64(),
+            self.trello_rate(),
+            self.trello_percent_of_limit(),
+            self.max_in_window,
+            self.limit.1.as_secs_f64()
+        )?;
+        if !self.pass1_errors.is_empty() {
+            writeln!(f, "    errors: {:?}", self.pass1_errors)?;
+        }
+        writeln!(
+            f,
+            "  pass 2: {:.0} ms, {} actions; Trello {} requests ({} writes), Magento {}, La Poste {}",
+            ms(self.pass2_wall),
+            self.pass2_actions,
+            self.pass2_trello,
+            self.pass2_trello_writes,
+            self.pass2_magento,
+            self.pass2_laposte
+        )?;
+        write!(
+            f,
+            "    Trello routes: {}",
+            routes(&self.pass2_trello_routes)
+        )?;
+        if !self.pass2_errors.is_empty() {
+            write!(f, "\n    errors: {:?}", self.pass2_errors)?;
+        }
+        Ok(())
+    }
+}
+
+/// Requests per `"METHOD route"`.
+fn per_route(requests: &[LoggedRequest]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in requests {
+        *m.entry(format!("{} {}", r.method, route_of(&r.path)))
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+/// The most arrival times within any half-open window `[t, t + window)`,
+/// the fake's accounting.
+fn max_in_window(times: &[tokio::time::Instant], window: Duration) -> usize {
+    let mut best = 0;
+    let mut start = 0;
+    for (end, t) in times.iter().enumerate() {
+        while t.duration_since(times[start]) >= window {
+            start += 1;
+        }
+        best = best.max(end + 1 - start);
+    }
+    best
+}
+
+/// A fresh state directory under the system's temporary directory,
+/// removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<TempDir> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!(
+            "colisync-bench-sync-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One real pass filing `cards` cards (a shop of `cards` late orders)
+/// against the fakes, the Trello fake enforcing [`SYNC_BENCH_LIMIT`] and the
+/// engine using the default retry policy, then a second pass at the same
+/// instant. Takes about `cards / 9.4` seconds: the limit sets the pace.
+pub async fn sync_bench(cards: u32) -> anyhow::Result<SyncBenchReport> {
+    let limit = SYNC_BENCH_LIMIT;
+    let world = World::start(&late_orders(cards), Some(limit)).await?;
+    let dir = TempDir::new()?;
+    let config = world.config(&dir.0);
+    let state = State::open(&dir.0)?;
+    let mut engine = Engine::with_retry(config, state, RetryPolicy::default())?;
+    let now = reference_now();
+    let stop = Stop::default();
+
+    // ---- pass 1
+    let started = Instant::now();
+    let first = engine.run_pass(now, &stop, false).await;
+    let pass1_wall = started.elapsed();
+    let pass1: Vec<LoggedRequest> = world.trello.requests().all();
+    let times: Vec<tokio::time::Instant> = pass1.iter().map(|r| r.at).collect();
+    let span = |rs: &[&LoggedRequest]| match (rs.first(), rs.last()) {
+        (Some(a), Some(b)) => b.at.duration_since(a.at),
+        _ => Duration::ZERO,
+    };
+    let creates: Vec<&LoggedRequest> = pass1
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/1/cards")
+        .collect();
+    let all: Vec<&LoggedRequest> = pass1.iter().collect();
+    let requests_in_create_span = match (creates.first(), creates.last()) {
+        (Some(a), Some(b)) => pass1
+            .iter()
+            .filter(|r| r.at >= a.at && r.at <= b.at)
+            .count(),
+        _ => 0,
+    };
+    let cards_filed = world.trello.cards().len();
+
+    // ---- pass 2
+    let magento_before = world.magento.request_log().len();
+    let laposte_before = world.laposte.request_log().len();
+    let started = Instant::now();
+    let second = engine.run_pass(now, &stop, false).await;
+    let pass2_wall = started.elapsed();
+    let pass2: Vec<LoggedRequest> = world
+        .trello
+        .requests()
+        .all()
+        .into_iter()
+        .skip(pass1.len())
+        .collect();
+
+    Ok(SyncBenchReport {
+        orders: cards,
+        limit,
+        cards: cards_filed,
+        trello_requests: pass1.len(),
+        card_creates: creates.len(),
+        trello_routes: per_route(&pass1),
+        rate_limited: world.trello.rate_limited_count(),
+        pass1_wall,
+        trello_span: span(&all),
+        create_span: span(&creates),
+        requests_in_create_span,
+        max_in_window: max_in_window(&times, limit.1),
+        pass1_errors: first.all_errors(),
+        pass2_wall,
+        pass2_trello: pass2.len(),
+        pass2_trello_writes: pass2.iter().filter(|r| r.method != "GET").count(),
+        pass2_trello_routes: per_route(&pass2),
+        pass2_magento: world.magento.request_log().len() - magento_before,
+        pass2_laposte: world.laposte.request_log().len() - laposte_before,
+        pass2_actions: second.actions.len(),
+        pass2_errors: second.all_errors(),
+    })
 }
 
 #[cfg(test)]

@@ -220,6 +220,9 @@ impl Faults {
 pub struct LoggedRequest {
     pub method: String,
     pub path: String,
+    /// When it reached the server (tokio's clock: paused in tests that
+    /// pause it), for throughput measurements.
+    pub at: tokio::time::Instant,
 }
 
 /// A path with its ids replaced by `{id}`: a segment of 6 or more
@@ -417,6 +420,7 @@ async fn fault_middleware(State(shared): State<Shared>, req: Request, next: Next
         .push(LoggedRequest {
             method: method.to_string(),
             path: path.clone(),
+            at: tokio::time::Instant::now(),
         });
     let conn = req
         .extensions()
