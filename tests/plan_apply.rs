@@ -317,7 +317,17 @@ async fn pass(
     let settled = settle_pending(board, state, now()).await;
     assert!(settled.fatal.is_none(), "{settled:?}");
     let actions = plan(&plan_input(state, board, world));
-    let mut report = apply(&actions, board, state, &ApplyOptions { now: now(), crash }).await;
+    let mut report = apply(
+        &actions,
+        board,
+        state,
+        &ApplyOptions {
+            now: now(),
+            crash,
+            stop: None,
+        },
+    )
+    .await;
     report.settled += settled.settled;
     report
 }

@@ -133,7 +133,7 @@ impl Health {
     /// with the first errors when it failed.
     pub fn render_health(&self) -> (StatusCode, String) {
         let h = self.lock();
-        let failed = h.passes_failed > 0 && h.last_errors.iter().next().is_some();
+        let failed = h.passes_failed > 0 && !h.last_errors.is_empty();
         let body = serde_json::json!({
             "status": if failed { "degraded" } else { "ok" },
             "started_at": h.started_at.map(|t| t.to_rfc3339()),
