@@ -412,20 +412,23 @@ impl Engine {
                     },
                 );
             }
-            // Reasons for the resolve comment of problems that ended.
+            // Reasons for the resolve comment of problems that ended. The
+            // planner frames them as "Problème terminé : {reason}. (colisync)"
+            // (plan::DEFAULT_END_REASON is the model): lower case, no final
+            // period, or the comment ends in "..".
             if order.state == OrderState::Canceled {
                 ended.insert(
                     ProblemKey::Order {
                         increment_id: order.increment_id.clone(),
                     },
-                    "Commande annulée.".to_owned(),
+                    "commande annulée".to_owned(),
                 );
             } else if order.is_shipped() {
                 ended.insert(
                     ProblemKey::Order {
                         increment_id: order.increment_id.clone(),
                     },
-                    "Commande expédiée.".to_owned(),
+                    "commande expédiée".to_owned(),
                 );
             }
             for p in &parcels {
@@ -434,8 +437,8 @@ impl Engine {
                     parcel: p.key_part(),
                 };
                 let why = match p.status() {
-                    Some(TrackingStatus::Delivered) => "Colis livré.".to_owned(),
-                    _ if !order.is_open() => "Commande annulée ou close.".to_owned(),
+                    Some(TrackingStatus::Delivered) => "colis livré".to_owned(),
+                    _ if !order.is_open() => "commande annulée ou close".to_owned(),
                     _ => continue,
                 };
                 ended.insert(key, why);
