@@ -604,7 +604,11 @@ impl<'a> TrelloBoard<'a> {
         }
     }
 
-    fn remember_labels(&self, labels: &[BoardLabel]) {
+    /// The board's labels as read at the start of the pass, so that
+    /// [`BoardWriter::ensure_labels`] reuses them instead of creating
+    /// duplicates. Public for tests that drive `plan::apply` with this
+    /// writer (crash simulations).
+    pub fn remember_labels(&self, labels: &[BoardLabel]) {
         let mut map = self.labels.lock().unwrap_or_else(|e| e.into_inner());
         for l in labels {
             map.entry((l.name.clone(), l.color.clone().unwrap_or_default()))
