@@ -7,7 +7,6 @@
 
 mod common_sync;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -62,35 +61,6 @@ fn overnight(world: &World) {
         }],
         true,
     );
-}
-
-/// Everything a lead sees, ids aside: the cards (title, list, archived,
-/// label names) and per card title its comments; lists and labels.
-#[derive(Debug, PartialEq)]
-struct View {
-    cards: Vec<(String, String, bool, Vec<String>)>,
-    comments: BTreeMap<String, Vec<String>>,
-    lists: Vec<String>,
-    labels: Vec<String>,
-}
-
-fn view(world: &World) -> View {
-    let mut lists: Vec<String> = world.trello.lists().into_iter().map(|l| l.name).collect();
-    lists.sort();
-    let mut labels: Vec<String> = world.trello.labels().into_iter().map(|l| l.name).collect();
-    labels.sort();
-    labels.dedup(); // a label whose creation answer was lost may exist twice, unused
-    View {
-        cards: board_view(world),
-        comments: world
-            .trello
-            .cards()
-            .into_iter()
-            .map(|c| (c.name.clone(), world.trello.comments(&c.id)))
-            .collect(),
-        lists,
-        labels,
-    }
 }
 
 /// The board of a clean run of the timeline (with or without the

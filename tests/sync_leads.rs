@@ -142,3 +142,38 @@ fn assert_no_duplicate_except(world: &World, allowed: &ProblemKey) {
         }
     }
 }
+
+/// The replacement card for a problem that got more severe: its create is
+/// reset (not filed, outcome unknown). colisync must not take the archived
+/// card carrying the same marker for the new one: it files the new card,
+/// with its note on the new card, not on the archived one.
+#[tokio::test]
+async fn a_reset_replacement_create_is_not_mistaken_for_the_archived_card() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(&world, dir.path());
+    ok_pass(&mut engine, at_days(0)).await;
+    let worse_key = key("order/100001");
+    let worse = card_of(&world, &worse_key);
+    world.trello.archive_card(&worse.id);
+
+    // The day after, the first create is the replacement (keys in order;
+    // orders 100002 and 100004 become late too); its first send is reset
+    // before Trello handles it.
+    world
+        .trello
+        .faults()
+        .once("POST", "/1/cards", colisync::fakes::Fault::Reset);
+    let r = ok_pass(&mut engine, at_days(1)).await;
+    assert_eq!(r.actions[0].key(), &worse_key, "{:#?}", r.actions);
+    assert_eq!(r.apply.created, 3, "{:#?}", r.actions);
+    assert_no_duplicate_except(&world, &worse_key);
+    let cards = cards_of(&world, &worse_key);
+    assert_eq!(cards.len(), 2, "{cards:#?}");
+    let new = cards.iter().find(|c| c.id != worse.id).unwrap();
+    assert!(!new.closed);
+    assert!(world.trello.comments(&worse.id).is_empty());
+    assert_eq!(world.trello.comments(&new.id).len(), 1);
+    let rec = engine.state().card(&worse_key).unwrap().unwrap();
+    assert_eq!(rec.card_id, new.id);
+}
