@@ -17,7 +17,7 @@ mod common_sync;
 use chrono::{DateTime, Utc};
 use colisync::daemon::Stop;
 use colisync::daemon::pass::TrelloBoard;
-use colisync::domain::TrackingEvent;
+use colisync::domain::{OrderState, Shipment, TrackingEvent};
 use colisync::fakes::Fault;
 use colisync::fakes::sample::demo_shop;
 use colisync::fakes::world::World;
@@ -42,6 +42,11 @@ enum Phase {
     /// 6A20260511001 delivered (a resolve: comment, then move), delays grown
     /// (updates).
     NextDay,
+    /// Six days after the first pass: order 100001 was shipped (its card
+    /// resolved), then its shipment withdrawn (a reopen: move back, text,
+    /// comment); parcel 6A20260515008, stuck, is now late (an update with a
+    /// case-change comment and a move between intake lists).
+    Later,
 }
 
 impl Phase {
@@ -49,6 +54,7 @@ impl Phase {
         match self {
             Phase::First => at_days(0),
             Phase::NextDay => at_days(1),
+            Phase::Later => at_days(6),
         }
     }
 }
@@ -77,6 +83,29 @@ async fn setup(phase: Phase, dir: &std::path::Path) -> (World, colisync::daemon:
                 }],
                 true,
             );
+        }
+        Phase::Later => {
+            ok_pass(&mut engine, at_days(0)).await;
+            let order = demo_shop()
+                .orders
+                .into_iter()
+                .find(|o| o.increment_id == "100001")
+                .unwrap();
+            let mut shipped = order.clone();
+            shipped.state = OrderState::Complete;
+            shipped.status = "complete".into();
+            shipped.updated_at = at_hours(2);
+            shipped.shipments = vec![Shipment {
+                entity_id: 7001,
+                created_at: at_hours(2),
+                tracks: Vec::new(),
+            }];
+            world.magento.update_order(&shipped);
+            let r = ok_pass(&mut engine, at_hours(5)).await;
+            assert_eq!(r.apply.resolved, 1, "{:#?}", r.actions);
+            let mut withdrawn = order;
+            withdrawn.updated_at = at_hours(6);
+            world.magento.update_order(&withdrawn);
         }
     }
     (world, engine)
@@ -282,4 +311,31 @@ async fn losing_the_state_directory_duplicates_nothing() {
     let r = ok_pass(&mut engine, at_days(1)).await;
     assert!(r.actions.is_empty(), "{:#?}", r.actions);
     assert!(writes_since(&world, before).is_empty());
+}
+
+#[tokio::test]
+async fn a_crash_anywhere_in_a_reopen_and_case_change_pass_leaves_no_duplicate() {
+    let (_, actions) = clean(Phase::Later).await;
+    assert!(
+        actions.iter().any(|a| matches!(
+            a,
+            Action::Reopen {
+                move_to: Some(_),
+                ..
+            }
+        )),
+        "{actions:#?}"
+    );
+    assert!(
+        actions.iter().any(|a| matches!(
+            a,
+            Action::Update {
+                comment: Some(_),
+                move_to: Some(_),
+                ..
+            }
+        )),
+        "{actions:#?}"
+    );
+    crash_everywhere(Phase::Later).await;
 }
