@@ -256,3 +256,30 @@ async fn a_401_in_the_middle_of_apply_stops_it_and_the_next_pass_completes() {
     assert_no_duplicate(&world);
     assert_eq!(world.trello.cards().len(), 9);
 }
+
+/// Against the fake enforcing Trello's real limit (100 requests / 10 s per
+/// token), with the client's real pacing: an injected 429 is waited out
+/// (Retry-After honoured), the fake's own limiter never refuses a request,
+/// and the board is the clean one.
+#[tokio::test]
+async fn a_429_under_the_real_rate_limit_is_waited_out_without_tripping_the_limiter() {
+    let world = World::start(&demo_shop(), Some((100, Duration::from_secs(10))))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(&world, dir.path());
+    world.trello.faults().once(
+        "POST",
+        "/1/cards",
+        Fault::TooManyRequests {
+            retry_after: Some(1),
+        },
+    );
+    let started = std::time::Instant::now();
+    ok_pass(&mut engine, at_days(0)).await;
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(world.trello.faults().pending(), 0);
+    assert_eq!(world.trello.rate_limited_count(), 0);
+    assert_eq!(world.trello.cards().len(), 9);
+    assert_no_duplicate(&world);
+}
