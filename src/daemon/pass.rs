@@ -415,20 +415,23 @@ impl Engine {
                     },
                 );
             }
-            // Reasons for the resolve comment of problems that ended.
+            // Reasons for the resolve comment of problems that ended. The
+            // planner frames them as "Problème terminé : {reason}. (colisync)"
+            // (plan::DEFAULT_END_REASON is the model): lower case, no final
+            // period, or the comment ends in "..".
             if order.state == OrderState::Canceled {
                 ended.insert(
                     ProblemKey::Order {
                         increment_id: order.increment_id.clone(),
                     },
-                    "Commande annulée".to_owned(),
+                    "commande annulée".to_owned(),
                 );
             } else if order.is_shipped() {
                 ended.insert(
                     ProblemKey::Order {
                         increment_id: order.increment_id.clone(),
                     },
-                    "Commande expédiée".to_owned(),
+                    "commande expédiée".to_owned(),
                 );
             }
             for p in &parcels {
@@ -437,8 +440,8 @@ impl Engine {
                     parcel: p.key_part(),
                 };
                 let why = match p.status() {
-                    Some(TrackingStatus::Delivered) => "Colis livré".to_owned(),
-                    _ if !order.is_open() => "Commande annulée ou close".to_owned(),
+                    Some(TrackingStatus::Delivered) => "colis livré".to_owned(),
+                    _ if !order.is_open() => "commande annulée ou close".to_owned(),
                     _ => continue,
                 };
                 ended.insert(key, why);
@@ -600,7 +603,11 @@ impl<'a> TrelloBoard<'a> {
         }
     }
 
-    fn remember_labels(&self, labels: &[BoardLabel]) {
+    /// The board's labels as read at the start of the pass, so that
+    /// [`BoardWriter::ensure_labels`] reuses them instead of creating
+    /// duplicates. Public for tests that drive `plan::apply` with this
+    /// writer (crash simulations).
+    pub fn remember_labels(&self, labels: &[BoardLabel]) {
         let mut map = self.labels.lock().unwrap_or_else(|e| e.into_inner());
         for l in labels {
             map.entry((l.name.clone(), l.color.clone().unwrap_or_default()))

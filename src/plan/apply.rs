@@ -25,8 +25,9 @@
 //! before any retry:
 //!
 //! - *create* is not idempotent: look for a card carrying the key's marker
-//!   ([`BoardWriter::find_card_by_marker`]). Found: it is ours, record it.
-//!   Not found: retry the create once; if that answer is lost too, leave the
+//!   ([`BoardWriter::find_card_by_marker`]). Found open: it is ours, record
+//!   it (an archived one is the older card this create replaces). Not
+//!   found: retry the create once; if that answer is lost too, leave the
 //!   intent for the next pass.
 //! - *update* (`PUT /cards/{id}`) is idempotent: retried once as is.
 //! - *comment* is not idempotent: look at the card's recent comments for the
@@ -666,7 +667,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 content,
             } => {
                 if unknown {
-                    return match self.board.find_card_by_marker(action.key()).await {
+                    return match self.created_card(action.key()).await {
                         Ok(Some(card)) => {
                             *our_labels = Some(card.id_labels.clone());
                             Ok(Some(card.id))
@@ -691,7 +692,7 @@ impl<B: BoardWriter> Run<'_, B> {
                             return Ok(Some(card.id));
                         }
                         Err(WriteError::Unknown(m)) => {
-                            match self.board.find_card_by_marker(action.key()).await {
+                            match self.created_card(action.key()).await {
                                 Ok(Some(card)) => {
                                     *our_labels = Some(card.id_labels.clone());
                                     return Ok(Some(card.id));
@@ -770,6 +771,22 @@ impl<B: BoardWriter> Run<'_, B> {
                 }
             }
         }
+    }
+
+    /// The card a create of `key` whose outcome is unknown produced, if it
+    /// reached the board. Only an open card counts: a create is planned
+    /// only when the key has no live card, so an archived card with the
+    /// same marker is the older card this one replaces (a problem that got
+    /// more severe, or came back after resolution), never the new one.
+    /// Taking it for the new card (the board read returns the newest marker
+    /// card, which is the archived one when the create did not happen)
+    /// recorded the archived card as filed and lost the problem.
+    async fn created_card(&self, key: &ProblemKey) -> Result<Option<BoardCard>, WriteError> {
+        Ok(self
+            .board
+            .find_card_by_marker(key)
+            .await?
+            .filter(|card| !card.closed))
     }
 
     async fn has_comment(&self, card_id: &str, text: &str) -> Result<bool, StepError> {
