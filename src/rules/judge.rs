@@ -25,7 +25,8 @@
 //!   elapsed hours since shipment and the carrier does not know the number,
 //!   or knows only the label announcement (DR1). A Colissimo or Chronopost
 //!   shipment with no number at all in Magento is the same anomaly: nobody
-//!   can follow it. A parcel never polled yet has no snapshot: no verdict.
+//!   can follow it. A tracked parcel never polled yet has no snapshot: no
+//!   verdict from any rule, dates included (it may be delivered already).
 //! - `tracking_stuck` (seed 004 ②, « entre 24h et 48h »): ≥ `threshold`
 //!   elapsed hours since the last event while in transit or out for
 //!   delivery. Awaiting pickup is the customer's move, not the carrier's.
@@ -514,6 +515,16 @@ impl<'a> Judge<'a> {
             });
             return self.delivery_days(p, RuleId::DeliveryLetter, t);
         }
+        if p.tracking.is_none() && !p.tracking_number.is_empty() {
+            // Until La Poste has answered once, the parcel may as well be
+            // delivered or returning: a date-only verdict would file a false
+            // delay (then rewrite it). A La Poste outage shows as a failed
+            // pass instead; the parcel is judged at its first answer.
+            t.note(None, false, || {
+                "tracking not asked yet: no verdict until La Poste has answered once".into()
+            });
+            return None;
+        }
         let mut winner: Option<Fire> = None;
         let steps: [ParcelRule<'a>; 5] = [
             Self::return_to_sender,
@@ -759,10 +770,6 @@ impl<'a> Judge<'a> {
                 status,
                 Some(TrackingStatus::Unknown | TrackingStatus::InfoReceived)
             );
-        if !no_number && status.is_none() {
-            t.note(Some(rule), false, || "not polled yet: no verdict".into());
-            return None;
-        }
         let elapsed = self.now - p.shipped_at;
         let threshold = Duration::hours(i64::from(rc.threshold));
         let fired = unscanned && elapsed >= threshold;

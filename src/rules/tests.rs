@@ -526,7 +526,8 @@ fn delivery_by_calendar_days() {
     }
     // Paris dates, not UTC ones: shipped Mon 4 May 23:30 Paris (21:30 UTC),
     // judged Tue 12 May 00:30 Paris (11 May 22:30 UTC): 8 Paris days.
-    let (o, parcels) = shipped(Carrier::Colissimo, paris(2026, 5, 4, 23, 30), None);
+    let scanned: Events = &[("ET1", utc(2026, 5, 11, 20, 0))];
+    let (o, parcels) = shipped(Carrier::Colissimo, paris(2026, 5, 4, 23, 30), Some(scanned));
     let j = run(&o, &parcels, &cfg, utc(2026, 5, 11, 22, 30));
     assert_eq!(
         verdict(&j),
@@ -617,11 +618,18 @@ fn tracking_not_found_after_24_hours() {
         let j = run(&o, &parcels, &cfg, h(*hours));
         assert_eq!(verdict(&j), *want, "{case}\n{}", trace_text(&j));
     }
-    // Never polled: no verdict on tracking.
+    // Never polled: no verdict at all until La Poste answered once, not
+    // even from dates (the parcel may be delivered or returning already).
     let (o, parcels) = shipped(Carrier::Colissimo, ship, None);
-    let j = run(&o, &parcels, &cfg, h(30));
-    assert_eq!(verdict(&j), None);
-    assert!(trace_text(&j).contains("tracking_not_found: not polled yet"));
+    for hours in [30, 24 * 10] {
+        let j = run(&o, &parcels, &cfg, h(hours));
+        assert_eq!(verdict(&j), None, "{}", trace_text(&j));
+        assert!(
+            trace_text(&j).contains("tracking not asked yet"),
+            "{}",
+            trace_text(&j)
+        );
+    }
 }
 
 #[test]
