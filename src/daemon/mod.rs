@@ -141,25 +141,39 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         let started = Utc::now();
         let clock = std::time::Instant::now();
         health.set_pass_running(Some(clock));
-        let pass = engine.run_pass(started, &stop, false);
-        tokio::pin!(pass);
-        let report = loop {
-            tokio::select! {
-                report = &mut pass => break report,
-                _ = sigterm.recv() => {
-                    tracing::info!("SIGTERM: finishing the current action, then stopping");
-                    stop.raise();
+        let mut reload_after = false;
+        let report = {
+            let pass = engine.run_pass(started, &stop, false);
+            tokio::pin!(pass);
+            loop {
+                tokio::select! {
+                    report = &mut pass => break report,
+                    _ = sigterm.recv() => {
+                        tracing::info!("SIGTERM: finishing the current action, then stopping");
+                        stop.raise();
+                    }
+                    _ = sigint.recv() => stop.raise(),
+                    // The configuration does not change under a running pass.
+                    _ = sighup.recv() => {
+                        tracing::info!("SIGHUP: the configuration will be reloaded after this pass");
+                        reload_after = true;
+                    }
                 }
-                _ = sigint.recv() => stop.raise(),
-                // A reload during a pass waits for the pass to end.
-                _ = sighup.recv() => tracing::info!("SIGHUP: the configuration will be reloaded after this pass"),
             }
         };
         health.set_pass_running(None);
         health.record_pass(&report, clock.elapsed().as_secs_f64(), Utc::now());
         report.log_summary();
+        if let Some(cause) = &report.state_corrupt {
+            engine = engine
+                .recover_state(cause)
+                .context("starting over after the state was found corrupt")?;
+        }
         if stop.is_raised() {
             break;
+        }
+        if reload_after {
+            reload(config_path, &mut config, &mut engine);
         }
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);

@@ -51,6 +51,10 @@ pub struct PassReport {
     pub errors: Vec<String>,
     /// Set when the pass stopped early (SIGTERM).
     pub stopped: bool,
+    /// sled reported its files corrupt (the error): the daemon moves the
+    /// directory aside and starts over empty (cards are adopted back from
+    /// the board).
+    pub state_corrupt: Option<String>,
 }
 
 impl PassReport {
@@ -180,6 +184,33 @@ impl Engine {
         &self.state
     }
 
+    /// After a pass that found the state corrupt: the same engine on an
+    /// empty state, the corrupt directory moved aside (ENGINEERING.md: no
+    /// crash loop; the next pass adopts the cards from the board).
+    pub fn recover_state(self, cause: &str) -> anyhow::Result<Engine> {
+        let Engine {
+            config,
+            calendar,
+            classifier,
+            render_ctx,
+            magento,
+            laposte,
+            trello,
+            state,
+        } = self;
+        let state = state.recover_from_corruption(&cause)?;
+        Ok(Engine {
+            config,
+            calendar,
+            classifier,
+            render_ctx,
+            magento,
+            laposte,
+            trello,
+            state,
+        })
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -212,6 +243,9 @@ impl Engine {
         let mut snapshot = match Snapshot::load(&self.state) {
             Ok(s) => s,
             Err(e) => {
+                if e.is_corruption() {
+                    report.state_corrupt = Some(e.to_string());
+                }
                 report.errors.push(format!("reading the state: {e}"));
                 return report;
             }
@@ -523,6 +557,9 @@ impl Engine {
         let records = match self.state.cards() {
             Ok(r) => r,
             Err(e) => {
+                if e.is_corruption() {
+                    report.state_corrupt = Some(e.to_string());
+                }
                 report.errors.push(format!("reading the card records: {e}"));
                 return None;
             }

@@ -304,7 +304,10 @@ impl State {
     /// For a corruption error met while running (see
     /// [`StateError::is_corruption`]): closes this state, moves its
     /// directory aside and opens an empty one, as [`State::open`] does.
-    pub fn recover_from_corruption(self, cause: &StateError) -> Result<State, StateError> {
+    pub fn recover_from_corruption(
+        self,
+        cause: &dyn std::fmt::Display,
+    ) -> Result<State, StateError> {
         let dir = self.dir.clone();
         drop(self);
         Self::start_over(&dir, &cause.to_string())
