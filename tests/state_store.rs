@@ -203,7 +203,9 @@ fn upserting_a_parcel_keeps_what_la_poste_said() {
     let dir = tempfile::tempdir().unwrap();
     let state = State::open(dir.path()).unwrap();
     let o = order(23, OrderState::Complete);
-    let first = state.upsert_parcel(parcel(&o, "6A1"), at(10)).unwrap();
+    let first = state
+        .upsert_parcel(parcel(&o, "6A12345678901"), at(10))
+        .unwrap();
     assert!(first.is_due(at(10)));
     let mut polled = first.clone();
     polled.record_poll(
@@ -218,7 +220,9 @@ fn upserting_a_parcel_keeps_what_la_poste_said() {
     );
     state.put_parcel(&polled).unwrap();
     // Magento sends the shipment again (e.g. the order was updated).
-    let again = state.upsert_parcel(parcel(&o, "6A1"), at(12)).unwrap();
+    let again = state
+        .upsert_parcel(parcel(&o, "6A12345678901"), at(12))
+        .unwrap();
     assert_eq!(again, polled);
     assert_eq!(state.parcel(&again.key()).unwrap(), Some(polled));
 }
