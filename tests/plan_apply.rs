@@ -484,6 +484,48 @@ async fn an_answer_lost_twice_is_settled_on_the_next_pass() {
 }
 
 #[tokio::test]
+async fn labels_written_before_a_resumed_step_are_recorded_as_colisyncs() {
+    // An update's PUT swaps colisync's labels (Late → Critical), then its
+    // comment's answer is lost twice: the intent waits for the next pass,
+    // which posts the comment from step 1. The record must name the labels
+    // the PUT wrote, or the next update takes "Critical" for a lead's label
+    // and keeps it next to "Late" for ever.
+    let dir = tempfile::tempdir().unwrap();
+    let board = FakeBoard::default();
+    let state = State::open(dir.path()).unwrap();
+    let k = "parcel/2/6A2";
+    let world = |rule, severity| BTreeMap::from([desired(k, rule, severity)]);
+    let r = pass(
+        &state,
+        &board,
+        &world(RuleId::DeliveryColissimo, Severity::Late),
+        None,
+    )
+    .await;
+    assert!(r.is_success(), "{r:?}");
+    board.inject(Op::Comment, Fault::Timeout);
+    board.inject(Op::Comment, Fault::Timeout);
+    let critical = world(RuleId::ReturnToSender, Severity::Critical);
+    let r = pass(&state, &board, &critical, None).await;
+    assert_eq!(r.pending, 1, "{r:?}");
+    let r = pass(&state, &board, &critical, None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(
+        state.card(&key(k)).unwrap().unwrap().label_ids,
+        ["label-Critical"]
+    );
+    let r = pass(
+        &state,
+        &board,
+        &world(RuleId::ReturnToSender, Severity::Late),
+        None,
+    )
+    .await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(board.cards_for(&key(k))[0].id_labels, ["label-Late"]);
+}
+
+#[tokio::test]
 async fn a_refused_write_is_reported_and_the_pass_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let board = setup(dir.path()).await;

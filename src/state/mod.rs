@@ -195,6 +195,12 @@ pub struct Intent {
     /// here without a flush: losing it only costs a board read on resume).
     #[serde(default)]
     pub steps_done: u8,
+    /// colisync's label ids as written by a step already done (a create or
+    /// an update's PUT), saved with `steps_done`: a pass resuming after
+    /// that step records them, else the card's new labels would be taken
+    /// for a lead's and kept for ever. `None` until such a step is done.
+    #[serde(default)]
+    pub label_ids: Option<Vec<String>>,
 }
 
 /// Identifies a journal entry; increasing, so pending intents settle in
