@@ -526,6 +526,35 @@ async fn labels_written_before_a_resumed_step_are_recorded_as_colisyncs() {
 }
 
 #[tokio::test]
+async fn a_failed_resolve_move_is_retried_from_the_list_the_card_is_in() {
+    // A lead moved order/3's card to another intake list; its problem ends:
+    // the comment is posted, the move to the resolved list is refused. The
+    // next pass must finish the move: the card still sits in an intake list
+    // with its problem over.
+    let dir = tempfile::tempdir().unwrap();
+    let board = setup(dir.path()).await;
+    let state = State::open(dir.path()).unwrap();
+    let c3 = board.cards_for(&key("order/3"))[0].id.clone();
+    board.edit(&c3, |c| c.id_list = "l-liv".into());
+    let world = BTreeMap::from([desired(
+        "parcel/2/6A2",
+        RuleId::DeliveryColissimo,
+        Severity::Late,
+    )]);
+    board.inject(Op::Update, Fault::Refuse);
+    let r = pass(&state, &board, &world, None).await;
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert_eq!(board.cards_for(&key("order/3"))[0].id_list, "l-liv");
+    let r = pass(&state, &board, &world, None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(board.cards_for(&key("order/3"))[0].id_list, "l-res");
+    assert_eq!(
+        board.comments(&c3),
+        ["Problème terminé : commande expédiée. (colisync)"]
+    );
+}
+
+#[tokio::test]
 async fn a_refused_write_is_reported_and_the_pass_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let board = setup(dir.path()).await;

@@ -887,13 +887,22 @@ impl<B: BoardWriter> Run<'_, B> {
                     ..b
                 })
             }
-            Action::Resolve { move_to, .. } => {
+            Action::Resolve {
+                move_to, from_list, ..
+            } => {
                 let b = base(CardStatus::Resolved);
+                // Where the card is without the move (as read for the plan;
+                // journals written before that field: the record's).
+                let stayed = if from_list.is_empty() {
+                    b.list_id.clone()
+                } else {
+                    from_list.clone()
+                };
                 // The move is the last step: done only if all steps are.
                 let list_id = if done >= steps(action).len() {
-                    moved(move_to).unwrap_or(b.list_id.clone())
+                    moved(move_to).unwrap_or(stayed)
                 } else {
-                    b.list_id.clone()
+                    stayed
                 };
                 Some(CardRecord {
                     card_id,
