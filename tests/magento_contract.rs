@@ -146,6 +146,26 @@ async fn paging_stops_at_total_count_and_dedups_the_repeated_last_page() {
 }
 
 #[tokio::test]
+async fn an_order_changed_while_paging_does_not_hide_another() {
+    // Sorted by updated_at, an order saved in the admin between two page
+    // requests jumps to the end of the list: every order after it moves up
+    // one place, and with page numbers the first order of the next page
+    // lands on the page already read. The cursor then moves past it: lost
+    // until it changes again.
+    let fake = bearer_shop().await;
+    for id in 1..=7 {
+        fake.insert_order(&order(id, t(3, 10, id as u32, 0)));
+    }
+    fake.touch_after_orders_list(1, 1, t(3, 12, 0, 0));
+    let c = client(&fake, bearer(TOKEN), 3);
+    let pull = c.orders_updated_since(t(1, 0, 0, 0)).await.expect("pull");
+    let mut ids: Vec<u64> = pull.orders.iter().map(|o| o.entity_id).collect();
+    ids.sort();
+    assert_eq!(ids, (1..=7).collect::<Vec<_>>());
+    assert_eq!(pull.max_updated_at, Some(t(3, 12, 0, 0)));
+}
+
+#[tokio::test]
 async fn the_cursor_overlaps_by_a_second_and_filters_by_updated_at() {
     let fake = bearer_shop().await;
     fake.insert_order(&order(1, t(3, 10, 0, 0)));

@@ -484,6 +484,77 @@ async fn an_answer_lost_twice_is_settled_on_the_next_pass() {
 }
 
 #[tokio::test]
+async fn labels_written_before_a_resumed_step_are_recorded_as_colisyncs() {
+    // An update's PUT swaps colisync's labels (Late → Critical), then its
+    // comment's answer is lost twice: the intent waits for the next pass,
+    // which posts the comment from step 1. The record must name the labels
+    // the PUT wrote, or the next update takes "Critical" for a lead's label
+    // and keeps it next to "Late" for ever.
+    let dir = tempfile::tempdir().unwrap();
+    let board = FakeBoard::default();
+    let state = State::open(dir.path()).unwrap();
+    let k = "parcel/2/6A2";
+    let world = |rule, severity| BTreeMap::from([desired(k, rule, severity)]);
+    let r = pass(
+        &state,
+        &board,
+        &world(RuleId::DeliveryColissimo, Severity::Late),
+        None,
+    )
+    .await;
+    assert!(r.is_success(), "{r:?}");
+    board.inject(Op::Comment, Fault::Timeout);
+    board.inject(Op::Comment, Fault::Timeout);
+    let critical = world(RuleId::ReturnToSender, Severity::Critical);
+    let r = pass(&state, &board, &critical, None).await;
+    assert_eq!(r.pending, 1, "{r:?}");
+    let r = pass(&state, &board, &critical, None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(
+        state.card(&key(k)).unwrap().unwrap().label_ids,
+        ["label-Critical"]
+    );
+    let r = pass(
+        &state,
+        &board,
+        &world(RuleId::ReturnToSender, Severity::Late),
+        None,
+    )
+    .await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(board.cards_for(&key(k))[0].id_labels, ["label-Late"]);
+}
+
+#[tokio::test]
+async fn a_failed_resolve_move_is_retried_from_the_list_the_card_is_in() {
+    // A lead moved order/3's card to another intake list; its problem ends:
+    // the comment is posted, the move to the resolved list is refused. The
+    // next pass must finish the move: the card still sits in an intake list
+    // with its problem over.
+    let dir = tempfile::tempdir().unwrap();
+    let board = setup(dir.path()).await;
+    let state = State::open(dir.path()).unwrap();
+    let c3 = board.cards_for(&key("order/3"))[0].id.clone();
+    board.edit(&c3, |c| c.id_list = "l-liv".into());
+    let world = BTreeMap::from([desired(
+        "parcel/2/6A2",
+        RuleId::DeliveryColissimo,
+        Severity::Late,
+    )]);
+    board.inject(Op::Update, Fault::Refuse);
+    let r = pass(&state, &board, &world, None).await;
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert_eq!(board.cards_for(&key("order/3"))[0].id_list, "l-liv");
+    let r = pass(&state, &board, &world, None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(board.cards_for(&key("order/3"))[0].id_list, "l-res");
+    assert_eq!(
+        board.comments(&c3),
+        ["Problème terminé : commande expédiée. (colisync)"]
+    );
+}
+
+#[tokio::test]
 async fn a_refused_write_is_reported_and_the_pass_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let board = setup(dir.path()).await;

@@ -72,15 +72,27 @@ fn who_is_polled_at_all() {
     let cases = [
         (
             "never polled: now",
-            parcel(Carrier::Colissimo, "6A1", None),
+            parcel(Carrier::Colissimo, "6A12345678901", None),
             Some(now),
         ),
         (
             "in transit: later",
-            parcel(Carrier::Colissimo, "6A1", in_transit.clone()),
+            parcel(Carrier::Colissimo, "6A12345678901", in_transit.clone()),
             Some(now + Duration::hours(2)),
         ),
         ("letter: never", parcel(Carrier::Letter, "", None), None),
+        (
+            // Never sent by the La Poste client: polling it would fail the
+            // pass forever (rules judge it as a tracking anomaly).
+            "a number La Poste cannot track: never",
+            parcel(Carrier::Colissimo, "6A-1234-5678", None),
+            None,
+        ),
+        (
+            "a number La Poste can track, as typed in Magento: now",
+            parcel(Carrier::Colissimo, " 6a12345678901 ", None),
+            Some(now),
+        ),
         (
             "no number: never",
             parcel(Carrier::Other, "", in_transit),
@@ -90,7 +102,7 @@ fn who_is_polled_at_all() {
             "delivered: never again",
             parcel(
                 Carrier::Chronopost,
-                "XY1",
+                "XY123456789FR",
                 Some(snapshot(TrackingStatus::Delivered, &["DI1", "PC1"], false)),
             ),
             None,
@@ -99,7 +111,7 @@ fn who_is_polled_at_all() {
             "back at the sender (DI2): never again",
             parcel(
                 Carrier::Colissimo,
-                "6A1",
+                "6A12345678901",
                 Some(snapshot(
                     TrackingStatus::ReturnToSender,
                     &["DI2", "RE1"],
@@ -112,7 +124,7 @@ fn who_is_polled_at_all() {
             "returning (RE1): still polled",
             parcel(
                 Carrier::Colissimo,
-                "6A1",
+                "6A12345678901",
                 Some(snapshot(TrackingStatus::ReturnToSender, &["RE1"], false)),
             ),
             Some(now + Duration::hours(2)),
@@ -121,7 +133,7 @@ fn who_is_polled_at_all() {
             "isFinal: never again",
             parcel(
                 Carrier::Colissimo,
-                "6A1",
+                "6A12345678901",
                 Some(snapshot(TrackingStatus::InTransit, &["ET1"], true)),
             ),
             None,
@@ -135,7 +147,7 @@ fn who_is_polled_at_all() {
 #[test]
 fn unchanged_polls_back_off_and_news_resets() {
     let start = shipped() + Duration::days(5);
-    let mut r = ParcelRecord::new(parcel(Carrier::Colissimo, "6A1", None), start);
+    let mut r = ParcelRecord::new(parcel(Carrier::Colissimo, "6A12345678901", None), start);
     assert!(r.is_due(start));
     let transit = snapshot(TrackingStatus::InTransit, &["PC1"], false);
     r.record_poll(transit.clone(), start);
@@ -159,4 +171,16 @@ fn unchanged_polls_back_off_and_news_resets() {
     );
     assert_eq!(r.next_poll_at, None);
     assert!(!r.is_due(now + Duration::days(365)));
+}
+
+#[test]
+fn a_stored_record_with_an_untrackable_number_is_never_due() {
+    // Records written before numbers were checked say "due now" for ever
+    // (a failed poll never reschedules): the number decides.
+    let now = shipped() + Duration::days(4);
+    let mut r = ParcelRecord::new(parcel(Carrier::Colissimo, "6A12345678901", None), now);
+    assert!(r.is_due(now));
+    r.parcel.tracking_number = "6A-1234-5678".into();
+    assert_eq!(r.next_poll_at, Some(now));
+    assert!(!r.is_due(now));
 }

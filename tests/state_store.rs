@@ -117,7 +117,7 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
     drop(State::open(dir.path()).unwrap());
     {
         // Pretend a future colisync wrote this directory.
-        let db = sled::open(dir.path()).unwrap();
+        let db = sled_open_when_released(dir.path());
         db.open_tree("meta").unwrap().insert("schema", "7").unwrap();
         db.flush().unwrap();
     }
@@ -144,7 +144,7 @@ fn a_corrupted_value_is_an_error_naming_its_key_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     drop(State::open(dir.path()).unwrap());
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = sled_open_when_released(dir.path());
         let cards = db.open_tree("cards").unwrap();
         cards.insert("order/100023", "{not json").unwrap();
         cards
@@ -175,6 +175,7 @@ fn the_journal_keeps_pending_intents_in_order_until_settled() {
         started_at: at(10),
         card_id: card.map(str::to_owned),
         steps_done: 0,
+        label_ids: None,
     };
     let (a, b) = {
         let state = State::open(dir.path()).unwrap();
@@ -203,7 +204,9 @@ fn upserting_a_parcel_keeps_what_la_poste_said() {
     let dir = tempfile::tempdir().unwrap();
     let state = State::open(dir.path()).unwrap();
     let o = order(23, OrderState::Complete);
-    let first = state.upsert_parcel(parcel(&o, "6A1"), at(10)).unwrap();
+    let first = state
+        .upsert_parcel(parcel(&o, "6A12345678901"), at(10))
+        .unwrap();
     assert!(first.is_due(at(10)));
     let mut polled = first.clone();
     polled.record_poll(
@@ -218,7 +221,9 @@ fn upserting_a_parcel_keeps_what_la_poste_said() {
     );
     state.put_parcel(&polled).unwrap();
     // Magento sends the shipment again (e.g. the order was updated).
-    let again = state.upsert_parcel(parcel(&o, "6A1"), at(12)).unwrap();
+    let again = state
+        .upsert_parcel(parcel(&o, "6A12345678901"), at(12))
+        .unwrap();
     assert_eq!(again, polled);
     assert_eq!(state.parcel(&again.key()).unwrap(), Some(polled));
 }
@@ -254,4 +259,21 @@ fn pruning_forgets_old_orders_but_keeps_those_with_an_open_card() {
         state.order(3).unwrap().is_some(),
         "updated after the cutoff"
     );
+}
+
+/// `sled::open` once the `State` just dropped has let go of the directory:
+/// sled's background threads release its lock a moment after the drop
+/// (State::open waits the same way), so an immediate open fails now and
+/// then under load with "could not acquire lock".
+fn sled_open_when_released(dir: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("opening {}: {e}", dir.display()),
+        }
+    }
 }

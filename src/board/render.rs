@@ -26,6 +26,7 @@ use url::Url;
 use super::{CardContent, LabelSpec, marker_line};
 use crate::domain::{Carrier, Order, Parcel, ProductKind};
 use crate::rules::{Delay, Finding, RuleId, Severity, fr};
+use crate::tracking::laposte::can_track;
 
 /// Trello's limit on a card's name and description, in characters.
 pub const TRELLO_TEXT_LIMIT: usize = 16384;
@@ -253,6 +254,10 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
             let last = match p.last_event() {
                 Some(e) => format!("{} « {} » le {}", md(&e.code), md(&e.label), dt(e.at)),
                 None if p.tracking.is_some() => "inconnu du transporteur".to_owned(),
+                // Never sent to La Poste: no answer will ever come.
+                None if !can_track(&p.tracking_number) => {
+                    "La Poste ne peut pas suivre ce numéro".to_owned()
+                }
                 None => "suivi pas encore interrogé".to_owned(),
             };
             line(format!("**Dernier événement** : {last}"));

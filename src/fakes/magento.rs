@@ -75,6 +75,10 @@ struct Shop {
     /// OAuth nonces already accepted: a replay is refused.
     nonces: HashSet<String>,
     counts: MagentoCounts,
+    /// `(n, entity_id, updated_at)`: once the n-th order list has been
+    /// served, that order is changed, as an admin saving it while a pull
+    /// pages through the list would.
+    touch_after_orders_list: Option<(u64, u64, DateTime<Utc>)>,
 }
 
 /// The fake shop; cheap to clone (shared state).
@@ -103,6 +107,7 @@ impl FakeMagento {
             total_count_extra: 0,
             nonces: HashSet::new(),
             counts: MagentoCounts::default(),
+            touch_after_orders_list: None,
         }));
         let router = Router::new()
             .route("/rest/V1/orders", get(list_orders))
@@ -197,6 +202,13 @@ impl FakeMagento {
         if let Some(Value::Object(o)) = self.shop().orders.get_mut(&entity_id) {
             o.insert("updated_at".into(), Value::String(magento_time(at)));
         }
+    }
+
+    /// Sets an order's `updated_at` right after the `n`-th order list
+    /// request (counted by [`FakeMagento::counts`]) has been answered: an
+    /// order changed while a pull pages through the list.
+    pub fn touch_after_orders_list(&self, n: u64, entity_id: u64, at: DateTime<Utc>) {
+        self.shop().touch_after_orders_list = Some((n, entity_id, at));
     }
 
     /// Inserts an order's JSON as is (tolerant decoding tests). Needs an
@@ -718,7 +730,16 @@ fn list(
             shop.invoices.values().cloned().collect()
         }
     };
-    axum::Json(search(items, &criteria, shop.total_count_extra)).into_response()
+    let answer = search(items, &criteria, shop.total_count_extra);
+    if let (Route::Orders, Some((n, id, at))) = (route, shop.touch_after_orders_list) {
+        if shop.counts.orders_list as u64 == n {
+            shop.touch_after_orders_list = None;
+            if let Some(Value::Object(o)) = shop.orders.get_mut(&id) {
+                o.insert("updated_at".into(), Value::String(magento_time(at)));
+            }
+        }
+    }
+    axum::Json(answer).into_response()
 }
 
 async fn list_orders(

@@ -15,8 +15,9 @@
 //!    "this write may have happened".
 //! 2. **Call Trello**, one step at a time: create the card, or update it,
 //!    then the comment(s) the action carries. After each step the intent's
-//!    progress (`steps_done`, and the card id a create returned) is written
-//!    without a flush: losing it only costs a board read when resuming.
+//!    progress (`steps_done`, the card id a create returned, and the label
+//!    ids a create or PUT wrote, for the record) is written without a
+//!    flush: losing it only costs a board read when resuming.
 //! 3. **Record and settle.** In one sled transaction, record the outcome in
 //!    the `cards` tree and remove the intent; then **flush**.
 //!
@@ -348,6 +349,7 @@ pub async fn apply<B: BoardWriter>(
                 started_at: opts.now,
                 card_id: initial_card_id(action),
                 steps_done: 0,
+                label_ids: None,
             };
             match state.begin_intent(&intent).and_then(|id| {
                 state.flush()?;
@@ -539,8 +541,9 @@ impl<B: BoardWriter> Run<'_, B> {
         resuming: bool,
     ) -> Outcome {
         let steps = steps(action);
-        // colisync's label ids as last written, for the record.
-        let mut our_labels: Option<Vec<String>> = None;
+        // colisync's label ids as last written, for the record; when
+        // resuming, what the steps already done wrote (saved with them).
+        let mut our_labels: Option<Vec<String>> = intent.label_ids.clone();
         let start = usize::from(intent.steps_done);
         let mut failure: Option<StepError> = None;
         for (i, step) in steps.iter().enumerate().skip(start) {
@@ -566,6 +569,7 @@ impl<B: BoardWriter> Run<'_, B> {
                         intent.card_id = card_id;
                     }
                     intent.steps_done = u8::try_from(i + 1).unwrap_or(u8::MAX);
+                    intent.label_ids.clone_from(&our_labels);
                     if self.lose_unflushed {
                         continue;
                     }
@@ -883,13 +887,22 @@ impl<B: BoardWriter> Run<'_, B> {
                     ..b
                 })
             }
-            Action::Resolve { move_to, .. } => {
+            Action::Resolve {
+                move_to, from_list, ..
+            } => {
                 let b = base(CardStatus::Resolved);
+                // Where the card is without the move (as read for the plan;
+                // journals written before that field: the record's).
+                let stayed = if from_list.is_empty() {
+                    b.list_id.clone()
+                } else {
+                    from_list.clone()
+                };
                 // The move is the last step: done only if all steps are.
                 let list_id = if done >= steps(action).len() {
-                    moved(move_to).unwrap_or(b.list_id.clone())
+                    moved(move_to).unwrap_or(stayed)
                 } else {
-                    b.list_id.clone()
+                    stayed
                 };
                 Some(CardRecord {
                     card_id,

@@ -164,6 +164,13 @@ pub enum Action {
         /// an earlier pass whose move failed.
         comment: Option<String>,
         move_to: Option<ListTarget>,
+        /// The list the card sits in as read this pass: recorded when the
+        /// move does not happen, so that a failed move is retried from the
+        /// list the card is really in (a lead may have moved it between
+        /// intake lists), and a card a lead later takes back into an intake
+        /// list is left there.
+        #[serde(default)]
+        from_list: String,
     },
     /// Record a card found on the board by its marker (state only).
     Adopt {
@@ -429,6 +436,7 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                             title: card.name.clone(),
                             comment: None,
                             move_to: Some(input.resolved_list.clone()),
+                            from_list: card.id_list.clone(),
                         });
                     }
                 } else {
@@ -445,6 +453,7 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                         title: card.name.clone(),
                         comment: Some(format!("Problème terminé : {reason}. (colisync)")),
                         move_to,
+                        from_list: card.id_list.clone(),
                     });
                 }
             }

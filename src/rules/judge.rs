@@ -25,8 +25,10 @@
 //!   elapsed hours since shipment and the carrier does not know the number,
 //!   or knows only the label announcement (DR1). A Colissimo or Chronopost
 //!   shipment with no number at all in Magento is the same anomaly: nobody
-//!   can follow it. A tracked parcel never polled yet has no snapshot: no
-//!   verdict from any rule, dates included (it may be delivered already).
+//!   can follow it, and so is a number La Poste cannot track (not 11-15
+//!   letters and digits: never sent to it, never answered). A tracked
+//!   parcel never polled yet has no snapshot: no verdict from any rule,
+//!   dates included (it may be delivered already).
 //! - `tracking_stuck` (seed 004 ②, « entre 24h et 48h »): ≥ `threshold`
 //!   elapsed hours since the last event while in transit or out for
 //!   delivery. Awaiting pickup is the customer's move, not the carrier's.
@@ -48,6 +50,7 @@ use crate::config::{RuleConfig, RulesConfig};
 use crate::domain::{
     Carrier, Classifier, Order, OrderState, Parcel, ProductKind, TrackingStatus, parcels_of,
 };
+use crate::tracking::laposte::can_track;
 
 /// One step of the reasoning, fired or not, for `colisync explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -515,11 +518,14 @@ impl<'a> Judge<'a> {
             });
             return self.delivery_days(p, RuleId::DeliveryLetter, t);
         }
-        if p.tracking.is_none() && !p.tracking_number.is_empty() {
+        if p.tracking.is_none() && can_track(&p.tracking_number) {
             // Until La Poste has answered once, the parcel may as well be
             // delivered or returning: a date-only verdict would file a false
             // delay (then rewrite it). A La Poste outage shows as a failed
-            // pass instead; the parcel is judged at its first answer.
+            // pass instead; the parcel is judged at its first answer. A
+            // number La Poste cannot track is never sent to it: waiting for
+            // its answer would hide the parcel from every rule for good, so
+            // it is judged at once (tracking_not_found names it).
             t.note(None, false, || {
                 "tracking not asked yet: no verdict until La Poste has answered once".into()
             });
@@ -575,6 +581,9 @@ impl<'a> Judge<'a> {
             ),
             (Some(_), None) => "Le transporteur ne connaît pas encore ce numéro.".into(),
             (None, None) if p.tracking_number.is_empty() => "Envoi sans numéro de suivi.".into(),
+            (None, None) if !can_track(&p.tracking_number) => {
+                "La Poste ne peut pas suivre ce numéro.".into()
+            }
             (None, None) => "Suivi pas encore interrogé.".into(),
         }
     }
@@ -758,14 +767,20 @@ impl<'a> Judge<'a> {
         let rule = RuleId::TrackingNotFound;
         let rc = self.enabled(rule, t)?;
         let no_number = p.tracking_number.is_empty();
-        if no_number && p.carrier == Carrier::Other {
+        // A number La Poste cannot track (not 11-15 letters and digits: a
+        // typo, a dash) is never sent to it: nobody can follow the parcel,
+        // the same anomaly as no number at all.
+        let bad_number = !no_number && p.tracking.is_none() && !can_track(&p.tracking_number);
+        if (no_number || bad_number) && p.carrier == Carrier::Other {
             t.note(Some(rule), false, || {
-                "no tracking number, carrier not tracked by La Poste: not applicable".into()
+                "no La Poste tracking number, carrier not tracked by La Poste: not applicable"
+                    .into()
             });
             return None;
         }
         let status = p.status();
         let unscanned = no_number
+            || bad_number
             || matches!(
                 status,
                 Some(TrackingStatus::Unknown | TrackingStatus::InfoReceived)
@@ -778,6 +793,11 @@ impl<'a> Judge<'a> {
                 "{}, shipped {} ({} h ago), threshold {} h: {}",
                 if no_number {
                     "no tracking number".to_owned()
+                } else if bad_number {
+                    format!(
+                        "tracking number {:?} cannot be tracked by La Poste",
+                        p.tracking_number
+                    )
                 } else {
                     format!("tracking status {}", status_en(status))
                 },
@@ -803,6 +823,14 @@ impl<'a> Judge<'a> {
                 "Expédié le {} en {} sans numéro de suivi dans Magento.",
                 self.fmt_dt(p.shipped_at),
                 p.carrier.label_fr()
+            )
+        } else if bad_number {
+            format!(
+                "Expédié le {} en {} avec le numéro de suivi « {} », que La Poste ne peut pas suivre \
+                 (11 à 15 lettres et chiffres attendus) : à corriger dans Magento.",
+                self.fmt_dt(p.shipped_at),
+                p.carrier.label_fr(),
+                p.tracking_number
             )
         } else {
             format!(

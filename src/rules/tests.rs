@@ -633,6 +633,37 @@ fn tracking_not_found_after_24_hours() {
 }
 
 #[test]
+fn a_number_la_poste_cannot_track_is_judged_without_waiting_for_it() {
+    // La Poste is never asked about a number that is not 11 to 15 letters
+    // and digits (tracking::laposte::is_valid_number): its answer will never
+    // come, so waiting for it would hide the parcel from every rule for
+    // good. Nobody can follow such a parcel: a tracking anomaly after 24 h,
+    // like a parcel with no number at all.
+    let ship = paris(2026, 5, 4, 10, 0);
+    let (mut o, _) = shipped(Carrier::Colissimo, ship, None);
+    o.shipments[0].tracks[0].number = "6A-1234-5678".into();
+    let parcels = parcels_of(&o, &Classifier::seed_defaults());
+    assert!(parcels[0].tracking.is_none());
+    let cfg = RulesConfig::seed_defaults();
+    let h = |n: i64| ship + chrono::Duration::hours(n);
+    assert_eq!(verdict(&run(&o, &parcels, &cfg, h(23))), None);
+    for hours in [25, 24 * 10] {
+        let j = run(&o, &parcels, &cfg, h(hours));
+        assert_eq!(
+            verdict(&j).map(|(rule, _)| rule),
+            Some(TrackingNotFound),
+            "{}",
+            trace_text(&j)
+        );
+        assert!(
+            j.findings[0].facts[0].contains("6A-1234-5678"),
+            "{:?}",
+            j.findings[0].facts
+        );
+    }
+}
+
+#[test]
 fn tracking_stuck_after_48_hours() {
     // Seed 004 ②: « Le blocage à une étape peut durer entre 24h et 48h ».
     let ship = paris(2026, 5, 4, 10, 0);

@@ -17,7 +17,9 @@
 //!   never retried.
 //! - Past the last page Magento returns the last page again: paging stops at
 //!   `currentPage × pageSize ≥ total_count` and results are de-duplicated by
-//!   `entity_id`. Sorting by `updated_at` then `entity_id` keeps pages stable.
+//!   `entity_id`. Sorting by `updated_at` then `entity_id` keeps pages
+//!   stable; the incremental pull pages by key (`updated_at ≥` the last one
+//!   seen), so that an order changed during the pull cannot hide another.
 //! - Timestamps are zone-less UTC `YYYY-MM-DD HH:MM:SS`.
 //! - Null fields are omitted: decoding goes through `serde_json::Value` and
 //!   treats every field as optional. An order whose data cannot be used (a
@@ -364,14 +366,7 @@ impl MagentoClient {
         let overlap = chrono::Duration::from_std(self.overlap).unwrap_or_default();
         let from = since - overlap;
         let from = from.with_nanosecond(0).unwrap_or(from);
-        let search = Search {
-            page_size: self.page_size,
-            ..Search::default()
-        }
-        .filter("updated_at", format_magento_time(from), "gteq")
-        .sort("updated_at", "ASC")
-        .sort("entity_id", "ASC");
-        let raw = self.search_all("orders", "orders", &search).await?;
+        let raw = self.orders_since(from).await?;
         let max_updated_at = raw
             .iter()
             .filter_map(|o| o.get("updated_at").and_then(Value::as_str))
@@ -484,6 +479,59 @@ impl MagentoClient {
         Ok(by_order)
     }
 
+    /// Every order updated at or after `from`, paged by key: after a page,
+    /// the next request asks again from the page's greatest `updated_at`
+    /// (page 1); only a page whose orders all share one `updated_at` leads
+    /// to the next page number instead. With page numbers alone, an order saved in
+    /// the admin while the pull pages through the list jumps to its end,
+    /// every later order moves up one place, and the one that crosses into
+    /// the page already read was never seen - while the cursor moved past
+    /// it. By key, a move can only bring an order back (de-duplicated).
+    /// Stops like [`Self::search_all`].
+    async fn orders_since(&self, from: DateTime<Utc>) -> Result<Vec<Value>, MagentoError> {
+        let mut out: Vec<Value> = Vec::new();
+        let mut index: HashMap<u64, usize> = HashMap::new();
+        let mut from = from;
+        let mut page: u32 = 1;
+        loop {
+            let search = Search {
+                page_size: self.page_size,
+                ..Search::default()
+            }
+            .filter("updated_at", format_magento_time(from), "gteq")
+            .sort("updated_at", "ASC")
+            .sort("entity_id", "ASC");
+            let body = self
+                .get_json("orders", "orders", &search.query(page))
+                .await?;
+            let items = page_items("orders", &body)?;
+            let got = items.len();
+            let times: Vec<DateTime<Utc>> = items
+                .iter()
+                .filter_map(|o| o.get("updated_at").and_then(Value::as_str))
+                .filter_map(|s| parse_magento_time(s).ok())
+                .collect();
+            let (first, last) = (times.iter().min(), times.iter().max());
+            let fresh = merge_page(&mut out, &mut index, items);
+            if got == 0 || page_is_last(&body, page, search.page_size, got) {
+                break;
+            }
+            match (first, last) {
+                // Ask again from the page's last instant.
+                (Some(first), Some(&last)) if last > *first && last > from => {
+                    from = last;
+                    page = 1;
+                }
+                // A page with nothing new or changed is the last page
+                // served again: a wrong count must not loop forever.
+                _ if fresh == 0 => break,
+                // A whole page in one second: on to the next page number.
+                _ => page += 1,
+            }
+        }
+        Ok(out)
+    }
+
     /// Every item of a search, paging until `currentPage × pageSize ≥
     /// total_count` (past the end Magento repeats the last page), without
     /// duplicates by `entity_id` (a later copy replaces an earlier one: it
@@ -499,44 +547,12 @@ impl MagentoClient {
         let mut page: u32 = 1;
         loop {
             let body = self.get_json(what, endpoint, &search.query(page)).await?;
-            let items = match body.get("items") {
-                Some(Value::Array(items)) => items.clone(),
-                None | Some(Value::Null) => Vec::new(),
-                Some(_) => {
-                    return Err(MagentoError::Decode {
-                        what,
-                        reason: "`items` is not a list".into(),
-                    });
-                }
-            };
-            let total = body.get("total_count").and_then(as_u64);
+            let items = page_items(what, &body)?;
             let got = items.len();
-            let mut fresh = 0;
-            for item in items {
-                match item.get("entity_id").and_then(as_u64) {
-                    Some(id) => match index.get(&id) {
-                        Some(&i) => out[i] = item,
-                        None => {
-                            index.insert(id, out.len());
-                            out.push(item);
-                            fresh += 1;
-                        }
-                    },
-                    // Kept so that the decoder reports it.
-                    None => {
-                        out.push(item);
-                        fresh += 1;
-                    }
-                }
-            }
-            let seen_all = match total {
-                Some(total) => u64::from(page) * u64::from(search.page_size) >= total,
-                // No count: a short page is the last one.
-                None => got < search.page_size as usize,
-            };
+            let fresh = merge_page(&mut out, &mut index, items);
             // A page with nothing new is the last page served again: a
             // wrong or missing count must not make this loop forever.
-            if got == 0 || fresh == 0 || seen_all {
+            if got == 0 || fresh == 0 || page_is_last(&body, page, search.page_size, got) {
                 break;
             }
             page += 1;
@@ -588,6 +604,58 @@ fn decode_reply(what: &'static str, reply: &http::Reply) -> Result<Value, Magent
                 other => other.to_string(),
             },
         }),
+    }
+}
+
+/// The `items` of a search answer (absent or null: none).
+fn page_items(what: &'static str, body: &Value) -> Result<Vec<Value>, MagentoError> {
+    match body.get("items") {
+        Some(Value::Array(items)) => Ok(items.clone()),
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(_) => Err(MagentoError::Decode {
+            what,
+            reason: "`items` is not a list".into(),
+        }),
+    }
+}
+
+/// Adds a page's items to `out`, de-duplicated by `entity_id` (a later copy
+/// replaces an earlier one: it is the fresher); returns how many were new
+/// or changed since their earlier copy (an order saved during the pull is
+/// news, the last page served again is not).
+fn merge_page(out: &mut Vec<Value>, index: &mut HashMap<u64, usize>, items: Vec<Value>) -> usize {
+    let mut fresh = 0;
+    for item in items {
+        match item.get("entity_id").and_then(as_u64) {
+            Some(id) => match index.get(&id) {
+                Some(&i) => {
+                    if out[i] != item {
+                        fresh += 1;
+                    }
+                    out[i] = item;
+                }
+                None => {
+                    index.insert(id, out.len());
+                    out.push(item);
+                    fresh += 1;
+                }
+            },
+            // Kept so that the decoder reports it.
+            None => {
+                out.push(item);
+                fresh += 1;
+            }
+        }
+    }
+    fresh
+}
+
+/// Whether page `page` (of `got` items) is the search's last:
+/// `currentPage × pageSize ≥ total_count`, or without a count a short page.
+fn page_is_last(body: &Value, page: u32, page_size: u32, got: usize) -> bool {
+    match body.get("total_count").and_then(as_u64) {
+        Some(total) => u64::from(page) * u64::from(page_size) >= total,
+        None => got < page_size as usize,
     }
 }
 

@@ -36,7 +36,9 @@
 //! sled locks the directory; a second open (even in the same process) fails.
 //! [`State::open`] turns that into [`StateError::InUse`] with a sentence an
 //! admin understands. On a `Corruption` error the directory is moved aside
-//! (`<dir>.corrupt-<timestamp>`) and an empty state is started, loudly: the
+//! (`<dir>.corrupt-<timestamp>`, or its contents to
+//! `<dir>/corrupt-<timestamp>/` when its parent is read-only, as under the
+//! shipped systemd unit) and an empty state is started, loudly: the
 //! next pass adopts colisync's cards from the board by their marker line, so
 //! nothing is filed twice. Crash-looping on a corrupt store would file
 //! nothing at all.
@@ -195,6 +197,12 @@ pub struct Intent {
     /// here without a flush: losing it only costs a board read on resume).
     #[serde(default)]
     pub steps_done: u8,
+    /// colisync's label ids as written by a step already done (a create or
+    /// an update's PUT), saved with `steps_done`: a pass resuming after
+    /// that step records them, else the card's new labels would be taken
+    /// for a lead's and kept for ever. `None` until such a step is done.
+    #[serde(default)]
+    pub label_ids: Option<Vec<String>>,
 }
 
 /// Identifies a journal entry; increasing, so pending intents settle in
@@ -315,15 +323,17 @@ impl State {
 
     /// Moves a corrupt `dir` aside and opens a fresh state there, loudly.
     fn start_over(dir: &Path, cause: &str) -> Result<State, StateError> {
-        let aside = corrupt_path(dir, Utc::now());
-        std::fs::rename(dir, &aside).map_err(|source| StateError::Io {
-            context: format!(
-                "moving corrupt state directory {} aside to {}",
-                dir.display(),
-                aside.display()
-            ),
-            source,
-        })?;
+        Self::start_over_with(dir, cause, |from, to| std::fs::rename(from, to))
+    }
+
+    /// [`State::start_over`] with the rename of the directory itself given
+    /// (tests make it fail as a read-only parent does).
+    fn start_over_with(
+        dir: &Path,
+        cause: &str,
+        rename_dir: impl FnOnce(&Path, &Path) -> std::io::Result<()>,
+    ) -> Result<State, StateError> {
+        let aside = move_aside(dir, Utc::now(), rename_dir)?;
         tracing::error!(
             state_dir = %dir.display(),
             moved_to = %aside.display(),
@@ -803,6 +813,84 @@ impl State {
     }
 }
 
+/// Name prefix of a corrupt store moved aside *inside* the state directory.
+const CORRUPT_INSIDE_PREFIX: &str = "corrupt-";
+
+/// Moves the corrupt store in `dir` aside; returns where it went.
+///
+/// The directory is renamed to `<dir>.corrupt-<timestamp>` next to it when
+/// its parent is writable. Under the shipped systemd unit it is not:
+/// `StateDirectory=` with `ProtectSystem=strict` leaves `/var/lib`
+/// read-only to the service (and with `DynamicUser=` `/var/lib/colisync`
+/// is a symlink), so only the directory's own contents can move. Then they
+/// go to `<dir>/corrupt-<timestamp>/` (earlier such copies stay where they
+/// are) and sled starts afresh beside them. Without this fallback a
+/// corrupt store made every start fail: the crash loop this recovery
+/// exists to avoid.
+fn move_aside(
+    dir: &Path,
+    now: DateTime<Utc>,
+    rename_dir: impl FnOnce(&Path, &Path) -> std::io::Result<()>,
+) -> Result<PathBuf, StateError> {
+    let beside = unused(corrupt_path(dir, now));
+    let rename_error = match rename_dir(dir, &beside) {
+        Ok(()) => return Ok(beside),
+        Err(e) => e,
+    };
+    let inside = unused(dir.join(format!(
+        "{CORRUPT_INSIDE_PREFIX}{}",
+        now.format("%Y%m%dT%H%M%SZ")
+    )));
+    let failed = |what: String| {
+        let context = format!(
+            "moving corrupt state directory {} aside: renaming it to {} failed ({rename_error}), \
+             then {what}",
+            dir.display(),
+            beside.display()
+        );
+        move |source| StateError::Io { context, source }
+    };
+    std::fs::create_dir(&inside).map_err(failed(format!("creating {}", inside.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(failed(format!("listing {}", dir.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(failed(format!("listing {}", dir.display())))?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(CORRUPT_INSIDE_PREFIX) {
+            continue;
+        }
+        let to = inside.join(&name);
+        std::fs::rename(entry.path(), &to).map_err(failed(format!(
+            "moving {} to {}",
+            entry.path().display(),
+            to.display()
+        )))?;
+    }
+    tracing::warn!(
+        state_dir = %dir.display(),
+        error = %rename_error,
+        "the state directory cannot be renamed (read-only parent?): its contents were moved into it"
+    );
+    Ok(inside)
+}
+
+/// `path`, or `path-2`, `path-3`… if it exists already (two recoveries
+/// in the same second).
+fn unused(path: PathBuf) -> PathBuf {
+    if !path.exists() {
+        return path;
+    }
+    let mut n = 2;
+    loop {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!("-{n}"));
+        let candidate = path.with_file_name(name);
+        if !candidate.exists() {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
 /// `<dir>.corrupt-<UTC timestamp>`, next to the directory.
 fn corrupt_path(dir: &Path, now: DateTime<Utc>) -> PathBuf {
     let mut name = dir
@@ -868,6 +956,40 @@ mod tests {
         assert_eq!(state.cursor().unwrap(), None);
         assert_eq!(state.card(&key).unwrap(), None);
         assert_eq!(state.schema_version().unwrap(), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn a_corrupt_state_whose_parent_is_read_only_is_moved_aside_inside_it() {
+        // Under the shipped unit (StateDirectory= with ProtectSystem=strict
+        // and DynamicUser=) /var/lib is read-only to the service: the state
+        // directory cannot be renamed, only its contents moved.
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("state");
+        let state = State::open(&dir).unwrap();
+        state.set_cursor(Utc::now()).unwrap();
+        state.flush().unwrap();
+        drop(state);
+        let read_only = |_: &Path, _: &Path| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ReadOnlyFilesystem,
+                "Read-only file system (os error 30)",
+            ))
+        };
+        let state = State::start_over_with(&dir, "test corruption", read_only).unwrap();
+        let aside = state.recovered_from().unwrap().to_owned();
+        assert_eq!(aside.parent(), Some(dir.as_path()), "{aside:?}");
+        assert!(aside.join("db").exists() || aside.join("conf").exists());
+        assert_eq!(state.cursor().unwrap(), None);
+        assert_eq!(state.schema_version().unwrap(), Some(SCHEMA_VERSION));
+        // A later corruption moves the new store aside, not the old copy
+        // into it.
+        let dir2 = state.dir().to_owned();
+        drop(state);
+        let state = State::start_over_with(&dir2, "again", read_only).unwrap();
+        let aside2 = state.recovered_from().unwrap().to_owned();
+        assert_ne!(aside2, aside);
+        assert!(aside.exists(), "the first copy stays where it was");
+        assert!(!aside2.join(aside.file_name().unwrap()).exists());
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //!
 //! The policy, in words (the table test in `tests/state_poll.rs` is the
 //! reference):
-//! - letters (envoi simple, no tracking number) are never polled;
+//! - letters (envoi simple, no tracking number) are never polled, nor a
+//!   number La Poste cannot track (not 11-15 letters and digits once
+//!   trimmed: the client never sends it, so polling it would only fail the
+//!   pass every time; the rules file it as a tracking anomaly instead);
 //! - a final parcel (delivered, delivered back to the sender `DI2`, or La
 //!   Poste's `isFinal`) is never polled again;
 //! - a parcel never polled yet is due at once;
@@ -20,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Carrier, Parcel, TrackingSnapshot, TrackingStatus};
 use crate::rules::ProblemKey;
+use crate::tracking::laposte::can_track;
 
 /// How long after shipment a parcel counts as recently shipped.
 pub const FRESH_PERIOD: Duration = Duration::days(3);
@@ -64,9 +68,11 @@ impl ParcelRecord {
         parcel_key(&self.parcel)
     }
 
-    /// Whether La Poste should be asked about this parcel at `now`.
+    /// Whether La Poste should be asked about this parcel at `now`. A
+    /// number La Poste cannot track is never due, whatever a record
+    /// written before that check says.
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
-        self.next_poll_at.is_some_and(|at| at <= now)
+        self.next_poll_at.is_some_and(|at| at <= now) && can_track(&self.parcel.tracking_number)
     }
 
     /// Records the answer of a poll made at `now` and schedules the next one.
@@ -115,7 +121,8 @@ pub fn next_poll_at(
     polls_unchanged: u32,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    if parcel.carrier == Carrier::Letter || parcel.tracking_number.is_empty() || is_final(parcel) {
+    if parcel.carrier == Carrier::Letter || !can_track(&parcel.tracking_number) || is_final(parcel)
+    {
         return None;
     }
     if parcel.tracking.is_none() {

@@ -53,6 +53,14 @@ pub fn is_valid_number(number: &str) -> bool {
     (11..=15).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// Whether La Poste can ever be asked about `number` as Magento holds it:
+/// [`LaPosteClient::track`] sends numbers trimmed and upper-cased, and
+/// never sends one that is not [`is_valid_number`]. A parcel whose number
+/// fails this will never get an answer.
+pub fn can_track(number: &str) -> bool {
+    is_valid_number(&number.trim().to_ascii_uppercase())
+}
+
 /// Why one number has no snapshot. Never holds the API key nor a URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrackError {

@@ -199,6 +199,25 @@ fn delivery_card_title_links_and_labels() {
 }
 
 #[test]
+fn a_number_la_poste_cannot_track_is_not_shown_as_waiting_for_a_poll() {
+    // Such a number is never sent to La Poste (tracking::laposte::can_track):
+    // "not asked yet" would have the lead wait for an answer that never
+    // comes, next to a fact saying the number must be fixed.
+    let (mut o, _) = shipped_order("ET1", paris(2026, 5, 4, 18, 0));
+    o.shipments[0].tracks[0].number = "6A-1234-5678".into();
+    let p = parcels_of(&o, &Classifier::seed_defaults()).remove(0);
+    assert!(p.tracking.is_none());
+    let card = card_at(&o, Some(&p), paris(2026, 5, 6, 9, 0));
+    assert!(
+        card.description
+            .contains("**Dernier événement** : La Poste ne peut pas suivre ce numéro"),
+        "{}",
+        card.description
+    );
+    assert!(!card.description.contains("pas encore interrogé"));
+}
+
+#[test]
 fn deterministic_within_a_day_and_across_hours() {
     // Shipping: morning and evening of the same day render the same bytes.
     let o = order();
