@@ -94,3 +94,76 @@ async fn a_stop_finishes_the_action_in_hand_and_the_next_pass_completes() {
     assert_eq!(keys.len(), 9);
     assert_eq!(world.trello.cards().len(), 9);
 }
+
+/// A number La Poste refuses (400) is recorded as unknown to the carrier:
+/// the pass succeeds, `tracking_not_found` files a card so that a lead fixes
+/// the number, and the refused number is not asked again on every pass.
+#[tokio::test]
+async fn a_number_la_poste_refuses_files_tracking_not_found_without_failing_passes() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    world.laposte.reject("6A20260518007");
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(&world, dir.path()).await;
+    let report = engine
+        .run_pass(reference_now(), &Stop::default(), false)
+        .await;
+    assert!(report.is_success(), "{:?}", report.all_errors());
+    let card = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.starts_with("Cmd 100007"))
+        .expect("a card for the refused number");
+    assert!(card.name.contains("introuvable"), "{}", card.name);
+
+    let asked = world.laposte.requested_ids().len();
+    let later = reference_now() + chrono::Duration::minutes(15);
+    let report = engine.run_pass(later, &Stop::default(), false).await;
+    assert!(report.is_success(), "{:?}", report.all_errors());
+    assert_eq!(
+        world.laposte.requested_ids().len(),
+        asked,
+        "asked again at once"
+    );
+}
+
+/// An order put on hold ends its problems with a comment that says so.
+#[tokio::test]
+async fn an_order_put_on_hold_resolves_its_card_saying_why() {
+    use colisync::domain::OrderState;
+
+    let shop = demo_shop();
+    let world = World::start(&shop, None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(&world, dir.path()).await;
+    let report = engine
+        .run_pass(reference_now(), &Stop::default(), false)
+        .await;
+    assert!(report.is_success(), "{:?}", report.all_errors());
+
+    let mut order = shop
+        .orders
+        .iter()
+        .find(|o| o.increment_id == "100001")
+        .cloned()
+        .unwrap();
+    order.state = OrderState::Holded;
+    order.status = "holded".into();
+    order.updated_at = reference_now() + chrono::Duration::minutes(5);
+    world.magento.update_order(&order);
+    let later = reference_now() + chrono::Duration::minutes(15);
+    let report = engine.run_pass(later, &Stop::default(), false).await;
+    assert!(report.is_success(), "{:?}", report.all_errors());
+    assert_eq!(report.apply.resolved, 1);
+    let card = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.starts_with("Cmd 100001"))
+        .unwrap();
+    let comments = world.trello.comments(&card.id);
+    assert!(
+        comments.iter().any(|c| c.contains("mise en attente")),
+        "{comments:?}"
+    );
+}

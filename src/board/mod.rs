@@ -1,8 +1,9 @@
 //! The Trello board: what a card looks like (rendering, pure) and how it is
 //! read and written (the Trello client).
 //!
-//! Architecture invariant: only `apply` (in `plan`) writes to Trello, through
-//! this module's client.
+//! Architecture invariant: only `apply` (in `plan`) writes cards, comments
+//! and card labels, through this module's client; the pass only creates the
+//! intake lists missing on the board (ARCHITECTURE.md).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

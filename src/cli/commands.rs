@@ -74,6 +74,11 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
+        // Old corrupt states moved aside inside the directory are not the
+        // state: no need to copy them.
+        if entry.file_name().to_string_lossy().starts_with("corrupt-") {
+            continue;
+        }
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
             copy_dir(&entry.path(), &target)?;

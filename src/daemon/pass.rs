@@ -23,7 +23,9 @@ use crate::board::{BoardCard, BoardLabel, CardContent, LabelSpec, parse_marker};
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::daemon::Stop;
-use crate::domain::{self, Classifier, Order, OrderState, Parcel, TrackingStatus};
+use crate::domain::{
+    self, Classifier, Order, OrderState, Parcel, TrackingSnapshot, TrackingStatus,
+};
 use crate::http::{Idempotent, RetryPolicy};
 use crate::plan::{
     self, Action, ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardUpdate, Desired,
@@ -32,7 +34,7 @@ use crate::plan::{
 use crate::rules::{Judge, ProblemKey};
 use crate::sources::magento::MagentoClient;
 use crate::state::{ParcelRecord, State};
-use crate::tracking::laposte::LaPosteClient;
+use crate::tracking::laposte::{LaPosteClient, TrackError};
 
 /// What one pass did, for the log summary, the exit code and `/metrics`.
 #[derive(Debug, Default)]
@@ -322,12 +324,16 @@ impl Engine {
             report.errors.push(format!("magento: {bad}"));
         }
         report.orders_pulled = pulled.orders.len();
+        // An order that could not be stored must be pulled again: the
+        // cursor stays before the first such order.
+        let mut unstored: Option<DateTime<Utc>> = None;
         for order in pulled.orders {
             if !dry_run {
                 if let Err(e) = self.state.put_order(&order) {
                     report
                         .errors
                         .push(format!("storing order {}: {e}", order.increment_id));
+                    unstored = Some(unstored.map_or(order.updated_at, |u| u.min(order.updated_at)));
                     continue;
                 }
             }
@@ -352,7 +358,13 @@ impl Engine {
             }
             snapshot.orders.insert(order.entity_id, order);
         }
-        if let (false, Some(max)) = (dry_run, pulled.max_updated_at) {
+        let next_cursor = match (pulled.max_updated_at, unstored) {
+            (Some(max), Some(first_lost)) => {
+                Some(max.min(first_lost - chrono::Duration::seconds(1)))
+            }
+            (max, _) => max,
+        };
+        if let (false, Some(max)) = (dry_run, next_cursor) {
             if let Err(e) = self.state.set_cursor(max) {
                 report
                     .errors
@@ -393,6 +405,21 @@ impl Engine {
         for (number, result) in self.laposte.track(&due, now).await {
             let snap = match result {
                 Ok(s) => s,
+                // La Poste refuses the number itself (400): asking again
+                // will not help. It is recorded as unknown to the carrier,
+                // which files `tracking_not_found` after 24 h so that a lead
+                // fixes the number, and the poll backs off like any parcel
+                // that does not change.
+                Err(TrackError::BadNumber { message }) => {
+                    tracing::warn!(number = %number, reason = %message, "La Poste refuses this tracking number");
+                    TrackingSnapshot {
+                        fetched_at: now,
+                        status: TrackingStatus::Unknown,
+                        events: Vec::new(),
+                        is_final: false,
+                        product: None,
+                    }
+                }
                 Err(e) => {
                     report.errors.push(format!("la poste {number}: {e}"));
                     continue;
@@ -453,32 +480,25 @@ impl Engine {
             // planner frames them as "Problème terminé : {reason}. (colisync)"
             // (plan::DEFAULT_END_REASON is the model): lower case, no final
             // period, or the comment ends in "..".
-            if order.state == OrderState::Canceled {
-                ended.insert(
-                    ProblemKey::Order {
-                        increment_id: order.increment_id.clone(),
-                    },
-                    "commande annulée".to_owned(),
-                );
+            let order_key = ProblemKey::Order {
+                increment_id: order.increment_id.clone(),
+            };
+            if let Some(why) = order_state_reason(order) {
+                ended.insert(order_key, why.to_owned());
             } else if order.is_shipped() {
-                ended.insert(
-                    ProblemKey::Order {
-                        increment_id: order.increment_id.clone(),
-                    },
-                    "commande expédiée".to_owned(),
-                );
+                ended.insert(order_key, "commande expédiée".to_owned());
             }
             for p in &parcels {
                 let key = ProblemKey::Parcel {
                     increment_id: order.increment_id.clone(),
                     parcel: p.key_part(),
                 };
-                let why = match p.status() {
-                    Some(TrackingStatus::Delivered) => "colis livré".to_owned(),
-                    _ if !order.is_open() => "commande annulée ou close".to_owned(),
+                let why = match (p.status(), order_state_reason(order)) {
+                    (Some(TrackingStatus::Delivered), _) => "colis livré",
+                    (_, Some(why)) => why,
                     _ => continue,
                 };
-                ended.insert(key, why);
+                ended.insert(key, why.to_owned());
             }
         }
         (desired, ended)
@@ -550,9 +570,18 @@ impl Engine {
             id: by_name.get(&resolved_name).cloned(),
             name: resolved_name.clone(),
         };
+        // Every rule's list is an intake list, a disabled rule's too: cards
+        // filed there before the rule was disabled still move to the
+        // resolved list when their problem ends.
+        let every_rule_list: BTreeSet<String> = self
+            .config
+            .rules
+            .iter()
+            .map(|(_, r)| r.list.clone())
+            .collect();
         let intake_lists = by_name
             .into_iter()
-            .filter(|(name, _)| *name != resolved_name && wanted.contains(name))
+            .filter(|(name, _)| *name != resolved_name && every_rule_list.contains(name))
             .collect();
         let records = match self.state.cards() {
             Ok(r) => r,
@@ -573,6 +602,17 @@ impl Engine {
             ended,
             own_label_names: render::own_label_names(),
         })
+    }
+}
+
+/// Why an order's problems end because of the order's own state (the rules
+/// fire nothing for these states).
+fn order_state_reason(order: &Order) -> Option<&'static str> {
+    match order.state {
+        OrderState::Canceled => Some("commande annulée"),
+        OrderState::Closed => Some("commande close (remboursée)"),
+        OrderState::Holded => Some("commande mise en attente (on hold)"),
+        _ => None,
     }
 }
 
