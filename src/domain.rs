@@ -144,6 +144,17 @@ pub struct TrackingSnapshot {
 }
 
 impl TrackingSnapshot {
+    /// The carrier does not know the number (yet): no event at all.
+    pub fn unknown(fetched_at: DateTime<Utc>) -> Self {
+        TrackingSnapshot {
+            fetched_at,
+            status: TrackingStatus::Unknown,
+            events: Vec::new(),
+            is_final: false,
+            product: None,
+        }
+    }
+
     pub fn last_event(&self) -> Option<&TrackingEvent> {
         self.events.first()
     }

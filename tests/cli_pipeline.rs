@@ -7,41 +7,12 @@ use std::path::Path;
 use assert_cmd::Command;
 use colisync::fakes::sample::demo_shop;
 use colisync::fakes::trello::FakeTrelloOptions;
-use colisync::fakes::world::World;
+use colisync::fakes::world::{LAPOSTE_KEY, MAGENTO_TOKEN, World};
 
-const MAGENTO_TOKEN: &str = "demo-magento-integration-token";
-const LAPOSTE_KEY: &str = "demo-laposte-okapi-key";
 const NOW: &str = "2026-05-19T10:00:00+02:00";
 
 fn config_toml(world: &World, state_dir: &Path) -> String {
-    let trello = FakeTrelloOptions::default();
-    format!(
-        r#"
-[daemon]
-state_dir = "{state}"
-
-[magento]
-base_url = "{magento}"
-token = "{MAGENTO_TOKEN}"
-
-[laposte]
-base_url = "{laposte}"
-api_key = "{LAPOSTE_KEY}"
-
-[trello]
-base_url = "{trello}"
-key = "{key}"
-token = "{token}"
-board = "{board}"
-"#,
-        state = state_dir.display(),
-        magento = world.magento.base_url().as_str().trim_end_matches('/'),
-        laposte = world.laposte.base_url().as_str().trim_end_matches('/'),
-        trello = world.trello.base_url().as_str().trim_end_matches('/'),
-        key = trello.key,
-        token = trello.token,
-        board = world.trello.board_short_link(),
-    )
+    world.config_toml(state_dir, "", "")
 }
 
 fn colisync(config: &Path) -> Command {

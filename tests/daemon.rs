@@ -7,41 +7,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use colisync::fakes::sample::demo_shop;
-use colisync::fakes::trello::FakeTrelloOptions;
 use colisync::fakes::world::World;
 
 fn config_toml(world: &World, state_dir: &Path, listen: &str) -> String {
-    let trello = FakeTrelloOptions::default();
-    format!(
-        r#"
-[daemon]
-schedule = "*/2 * * * * *"
-state_dir = "{state}"
-listen = "{listen}"
-
-[magento]
-base_url = "{magento}"
-token = "demo-magento-integration-token"
-# The sample shop lives in May 2026: look back far enough to see it.
-lookback_days = 3650
-
-[laposte]
-base_url = "{laposte}"
-api_key = "demo-laposte-okapi-key"
-
-[trello]
-base_url = "{trello}"
-key = "{key}"
-token = "{token}"
-board = "{board}"
-"#,
-        state = state_dir.display(),
-        magento = world.magento.base_url().as_str().trim_end_matches('/'),
-        laposte = world.laposte.base_url().as_str().trim_end_matches('/'),
-        trello = world.trello.base_url().as_str().trim_end_matches('/'),
-        key = trello.key,
-        token = trello.token,
-        board = world.trello.board_short_link(),
+    world.config_toml(
+        state_dir,
+        &format!("schedule = \"*/2 * * * * *\"\nlisten = \"{listen}\""),
+        // The sample shop lives in May 2026: look back far enough to see it.
+        "lookback_days = 3650",
     )
 }
 

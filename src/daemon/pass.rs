@@ -190,31 +190,8 @@ impl Engine {
     /// empty state, the corrupt directory moved aside (ENGINEERING.md: no
     /// crash loop; the next pass adopts the cards from the board).
     pub fn recover_state(self, cause: &str) -> anyhow::Result<Engine> {
-        let Engine {
-            config,
-            calendar,
-            classifier,
-            render_ctx,
-            magento,
-            laposte,
-            trello,
-            state,
-        } = self;
-        let state = state.recover_from_corruption(&cause)?;
-        Ok(Engine {
-            config,
-            calendar,
-            classifier,
-            render_ctx,
-            magento,
-            laposte,
-            trello,
-            state,
-        })
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
+        let state = self.state.recover_from_corruption(&cause)?;
+        Ok(Engine { state, ..self })
     }
 
     pub fn trello(&self) -> &TrelloClient {
@@ -412,13 +389,7 @@ impl Engine {
                 // that does not change.
                 Err(TrackError::BadNumber { message }) => {
                     tracing::warn!(number = %number, reason = %message, "La Poste refuses this tracking number");
-                    TrackingSnapshot {
-                        fetched_at: now,
-                        status: TrackingStatus::Unknown,
-                        events: Vec::new(),
-                        is_final: false,
-                        product: None,
-                    }
+                    TrackingSnapshot::unknown(now)
                 }
                 Err(e) => {
                     report.errors.push(format!("la poste {number}: {e}"));

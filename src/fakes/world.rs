@@ -15,8 +15,9 @@ use crate::fakes::sample::SampleShop;
 use crate::fakes::trello::{FakeTrello, FakeTrelloOptions};
 use crate::secret::Secret;
 
-const MAGENTO_TOKEN: &str = "demo-magento-integration-token";
-const LAPOSTE_KEY: &str = "demo-laposte-okapi-key";
+/// The fakes' secrets (tests check that none of them leaks).
+pub const MAGENTO_TOKEN: &str = "demo-magento-integration-token";
+pub const LAPOSTE_KEY: &str = "demo-laposte-okapi-key";
 
 /// Fake Magento, La Poste and Trello on 127.0.0.1, seeded with a shop.
 pub struct World {
@@ -116,5 +117,41 @@ impl World {
             trello: self.trello.config(),
             rules: RulesConfig::seed_defaults(),
         }
+    }
+
+    /// The same setup as an admin's TOML file, for tests that run the
+    /// binary. `daemon_extra` and `magento_extra` are lines added to those
+    /// tables (e.g. `schedule = "..."`).
+    pub fn config_toml(&self, state_dir: &Path, daemon_extra: &str, magento_extra: &str) -> String {
+        let trello = self.trello.config();
+        let url = |u: url::Url| u.as_str().trim_end_matches('/').to_owned();
+        format!(
+            r#"[daemon]
+state_dir = "{state}"
+{daemon_extra}
+
+[magento]
+base_url = "{magento}"
+token = "{MAGENTO_TOKEN}"
+{magento_extra}
+
+[laposte]
+base_url = "{laposte}"
+api_key = "{LAPOSTE_KEY}"
+
+[trello]
+base_url = "{trello_url}"
+key = "{key}"
+token = "{token}"
+board = "{board}"
+"#,
+            state = state_dir.display(),
+            magento = url(self.magento.base_url()),
+            laposte = url(self.laposte.base_url()),
+            trello_url = url(self.trello.base_url()),
+            key = trello.key.expose(),
+            token = trello.token.expose(),
+            board = trello.board,
+        )
     }
 }

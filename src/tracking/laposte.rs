@@ -38,7 +38,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::LaPosteConfig;
-use crate::domain::{TrackingEvent, TrackingSnapshot, TrackingStatus};
+use crate::domain::{TrackingEvent, TrackingSnapshot};
 use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy};
 use crate::tracking::status::{is_known_code, normalise};
 
@@ -368,13 +368,7 @@ fn batch_error(
 }
 
 fn unknown(now: DateTime<Utc>) -> TrackingSnapshot {
-    TrackingSnapshot {
-        fetched_at: now,
-        status: TrackingStatus::Unknown,
-        events: Vec::new(),
-        is_final: false,
-        product: None,
-    }
+    TrackingSnapshot::unknown(now)
 }
 
 /// A snapshot from a `shipment` object.
@@ -430,6 +424,7 @@ fn snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TrackingStatus;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
