@@ -178,7 +178,7 @@ impl BoardWriter for FakeBoard {
             card.desc = v.clone();
         }
         if let Some(v) = update.due {
-            card.due = Some(v);
+            card.due = v;
         }
         if let Some(v) = &update.id_labels {
             card.id_labels = v.clone();
@@ -977,4 +977,101 @@ fn apply_futures_are_send(board: &FakeBoard, state: &State, actions: &[colisync:
     fn send<T: Send>(_: T) {}
     send(apply(actions, board, state, &ApplyOptions::new(now())));
     send(settle_pending(board, state, now()));
+}
+
+// ----- due dates ---------------------------------------------------------
+
+fn due_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 22, 22, 0, 0).unwrap()
+}
+
+/// parcel/2 late in delivery, with the due date colisync renders.
+fn world_late_with_due() -> World {
+    let (k, mut d) = desired("parcel/2/6A2", RuleId::DeliveryColissimo, Severity::Late);
+    d.content.due = Some(due_at());
+    d.fingerprint.push_str("|due");
+    BTreeMap::from([(k, d)])
+}
+
+/// parcel/2 returning to the sender: a fact, no due date.
+fn world_returned() -> World {
+    BTreeMap::from([desired(
+        "parcel/2/6A2",
+        RuleId::ReturnToSender,
+        Severity::Late,
+    )])
+}
+
+#[tokio::test]
+async fn a_case_without_due_date_clears_the_due_date_colisync_wrote() {
+    let crashes = [
+        None,
+        Some(CrashPoint {
+            action: 0,
+            at: CrashAt::TrelloCalled(0),
+            lose_unflushed: true,
+        }),
+    ];
+    for crash in crashes {
+        let dir = tempfile::tempdir().unwrap();
+        let board = FakeBoard::default();
+        let state = State::open(dir.path()).unwrap();
+        let k = key("parcel/2/6A2");
+        let r = pass(&state, &board, &world_late_with_due(), None).await;
+        assert!(r.is_success(), "{r:?}");
+        assert_eq!(board.cards_for(&k)[0].due, Some(due_at()));
+        assert_eq!(state.card(&k).unwrap().unwrap().due, Some(due_at()));
+
+        let r = pass(&state, &board, &world_returned(), crash).await;
+        if crash.is_some() {
+            assert!(r.crashed, "{r:?}");
+            let r = pass(&state, &board, &world_returned(), None).await;
+            assert!(r.is_success(), "{r:?}");
+        } else {
+            assert!(r.is_success(), "{r:?}");
+            assert_eq!(r.updated, 1, "{r:?}");
+        }
+        let c = &board.cards_for(&k)[0];
+        assert_eq!(
+            c.due, None,
+            "{crash:?}: colisync's stale due date is cleared"
+        );
+        assert_eq!(c.id_list, "l-ret");
+        assert_eq!(state.card(&k).unwrap().unwrap().due, None);
+
+        let writes = board.writes();
+        let r = pass(&state, &board, &world_returned(), None).await;
+        assert_eq!(r, ApplyReport::default());
+        assert_eq!(
+            board.writes(),
+            writes,
+            "a second identical pass writes nothing"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_due_date_a_lead_changed_stays_when_the_case_drops_its_due_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = FakeBoard::default();
+    let state = State::open(dir.path()).unwrap();
+    let k = key("parcel/2/6A2");
+    let r = pass(&state, &board, &world_late_with_due(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    let lead = Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap();
+    let id = board.cards_for(&k)[0].id.clone();
+    board.edit(&id, |c| c.due = Some(lead));
+
+    let r = pass(&state, &board, &world_returned(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(r.updated, 1, "{r:?}");
+    let c = &board.cards_for(&k)[0];
+    assert_eq!(c.due, Some(lead), "the lead's due date is theirs");
+    assert_eq!(c.name, world_returned()[&k].content.title);
+    assert_eq!(state.card(&k).unwrap().unwrap().due, None);
+
+    let writes = board.writes();
+    let r = pass(&state, &board, &world_returned(), None).await;
+    assert_eq!(r, ApplyReport::default());
+    assert_eq!(board.writes(), writes);
 }

@@ -759,7 +759,7 @@ impl BoardWriter for TrelloBoard<'_> {
             name: update.name.clone(),
             desc: update.desc.clone(),
             id_list: update.id_list.clone(),
-            due: update.due.map(Some),
+            due: update.due,
             id_labels: update.id_labels.clone(),
             closed: None,
         };

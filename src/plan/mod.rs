@@ -23,6 +23,10 @@
 //!   card when the content is unchanged: a lead who moved a card between two
 //!   intake lists is not fought every pass. Labels: the card keeps every
 //!   label colisync did not put there; colisync's own labels are replaced.
+//!   Due date: a new content with one writes it; a new content without one
+//!   (a fact-based case, e.g. late → return to sender) clears the card's due
+//!   date only if it is still the one colisync last wrote
+//!   (`CardRecord::due`): a due date a lead set or changed stays.
 //! - **Resolve** when a problem ended and its card is open: comment why, and
 //!   move it to the resolved list if it still sits in an intake list. If the
 //!   move failed after the comment, a later pass does the move alone.
@@ -46,6 +50,7 @@ mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::board::{BoardCard, BoardLabel, CardContent, parse_marker};
@@ -139,6 +144,10 @@ pub enum Action {
         move_to: Option<ListTarget>,
         /// Posted after the update (the case changed).
         comment: Option<String>,
+        /// The new content has no due date and the card still shows the one
+        /// colisync last wrote: clear it (a lead's due date is kept).
+        #[serde(default)]
+        clear_due: bool,
     },
     /// A resolved problem came back while its card is still open.
     Reopen {
@@ -152,6 +161,9 @@ pub enum Action {
         keep_label_ids: Vec<String>,
         move_to: Option<ListTarget>,
         comment: String,
+        /// As for `Update`: clear colisync's own stale due date.
+        #[serde(default)]
+        clear_due: bool,
     },
     /// The problem ended: comment why, maybe move to the resolved list.
     Resolve {
@@ -185,6 +197,10 @@ pub enum Action {
         fingerprint: String,
         label_ids: Vec<String>,
         title: String,
+        /// The card's due date when it is the one colisync renders (see
+        /// `CardRecord::due`), else `None`.
+        #[serde(default)]
+        due: Option<DateTime<Utc>>,
     },
     /// A lead archived or deleted the card while its problem was ongoing
     /// (state only): it will not be re-filed unless more severe.
@@ -370,6 +386,10 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                 let move_to = target
                     .filter(|t| movable && t.id.as_deref().is_some_and(|id| id != card.id_list));
                 let keep_label_ids = lead_labels(card, &rec);
+                // The new content has no due date: clear the one colisync
+                // wrote, unless a lead changed or removed it since.
+                let clear_due =
+                    changed && d.content.due.is_none() && rec.due.is_some() && card.due == rec.due;
                 if rec.status == CardStatus::Resolved {
                     out.push(Action::Reopen {
                         key: key.clone(),
@@ -381,6 +401,7 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                         keep_label_ids,
                         move_to,
                         comment: format!("Le problème est revenu : {} (colisync)", d.content.title),
+                        clear_due,
                     });
                 } else if changed {
                     let comment = match rec.rule {
@@ -401,6 +422,7 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                         keep_label_ids,
                         move_to: move_to.filter(|_| changed),
                         comment,
+                        clear_due,
                     });
                 } else if rec.status == CardStatus::Archived {
                     // A lead unarchived it: it is live again.
@@ -537,6 +559,10 @@ fn adopt(
         .cloned()
         .collect();
     let at = previous.map(|p| p.filed_at).unwrap_or_default();
+    // The card's due date is colisync's only if it is the rendered one.
+    let due = desired
+        .and_then(|d| d.content.due)
+        .filter(|due| card.due == Some(*due));
     CardRecord {
         card_id: card.id.clone(),
         list_id: card.id_list.clone(),
@@ -549,6 +575,7 @@ fn adopt(
         filed_at: at,
         updated_at: at,
         label_ids,
+        due,
     }
 }
 
@@ -563,5 +590,6 @@ fn adopt_action(key: &ProblemKey, rec: &CardRecord, title: &str) -> Action {
         fingerprint: rec.fingerprint.clone(),
         label_ids: rec.label_ids.clone(),
         title: title.to_owned(),
+        due: rec.due,
     }
 }
