@@ -128,6 +128,7 @@ fn input() -> PlanInput {
             ],
         },
         own_label_names: BTreeSet::from(["Colissimo".to_owned(), "critique".to_owned()]),
+        now: t0(),
         ..PlanInput::default()
     }
 }
@@ -366,8 +367,8 @@ fn an_ended_problem_is_resolved_with_a_comment_and_moved_only_from_intake() {
     check(
         &i,
         &[
-            "resolve c1 move→l-res «Problème terminé : commande expédiée. (colisync)»",
-            "resolve c2 «Problème terminé : le problème n'est plus constaté. (colisync)»",
+            "resolve c1 move→l-res «Problème terminé : commande expédiée. (colisync, mar. 19 mai 2026 à 10:00:00)»",
+            "resolve c2 «Problème terminé : le problème n'est plus constaté. (colisync, mar. 19 mai 2026 à 10:00:00)»",
         ],
     );
     // Once resolved (c1 moved), nothing more, even when a lead takes c1
@@ -457,7 +458,7 @@ fn cards_with_our_marker_are_adopted_after_a_state_loss() {
             "update c2",
             "adopt order/3 c3 Archived",
             "adopt order/4 c4 Open",
-            "resolve c4 move→l-res «Problème terminé : le problème n'est plus constaté. (colisync)»",
+            "resolve c4 move→l-res «Problème terminé : le problème n'est plus constaté. (colisync, mar. 19 mai 2026 à 10:00:00)»",
         ],
     );
 }
@@ -631,4 +632,36 @@ fn records_and_actions_written_before_the_due_field_still_load() {
     v.as_object_mut().unwrap().remove("clear_due");
     let a: Action = serde_json::from_value(v).unwrap();
     assert_eq!(clears_due(&[a]), [false]);
+}
+
+#[test]
+fn comments_carry_the_pass_instant_in_paris_and_are_deterministic() {
+    use colisync::plan::comment_signature;
+    // 08:00 UTC in May is 10:00 in Paris; 08:00 UTC in January, 09:00.
+    assert_eq!(
+        comment_signature(t0()),
+        "(colisync, mar. 19 mai 2026 à 10:00:00)"
+    );
+    assert_eq!(
+        comment_signature(Utc.with_ymd_and_hms(2026, 1, 6, 8, 0, 5).unwrap()),
+        "(colisync, mar. 6 janvier 2026 à 09:00:05)"
+    );
+    // The same problem resolved at two passes: two different comments; the
+    // same pass planned twice: the same comment.
+    let mut i = input();
+    i.records.insert(
+        key("order/1"),
+        rec("c1", "l-exp", "fp", Ship, CardStatus::Open),
+    );
+    i.board.cards.push(card("c1", "l-exp", "order/1", false));
+    let comment = |i: &PlanInput| match &plan(i)[0] {
+        Action::Resolve {
+            comment: Some(c), ..
+        } => c.clone(),
+        a => panic!("expected a resolve, got {a:?}"),
+    };
+    let first = comment(&i);
+    assert_eq!(first, comment(&i));
+    i.now = t0() + chrono::Duration::seconds(1);
+    assert_ne!(first, comment(&i));
 }

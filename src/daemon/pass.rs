@@ -268,7 +268,7 @@ impl Engine {
         let (desired, ended) = self.judge_all(now, &snapshot, &mut report);
 
         let Some(input) = self
-            .read_board(dry_run, desired, ended, &board, &mut report)
+            .read_board(now, dry_run, desired, ended, &board, &mut report)
             .await
         else {
             return report;
@@ -477,7 +477,7 @@ impl Engine {
                 );
             }
             // Reasons for the resolve comment of problems that ended. The
-            // planner frames them as "Problème terminé : {reason}. (colisync)"
+            // planner frames them as "Problème terminé : {reason}. (colisync, …)"
             // (plan::DEFAULT_END_REASON is the model): lower case, no final
             // period, or the comment ends in "..".
             let order_key = ProblemKey::Order {
@@ -508,6 +508,7 @@ impl Engine {
     /// created), as the plan's input.
     async fn read_board(
         &self,
+        now: DateTime<Utc>,
         dry_run: bool,
         desired: BTreeMap<ProblemKey, Desired>,
         ended: BTreeMap<ProblemKey, String>,
@@ -601,6 +602,8 @@ impl Engine {
             resolved_list,
             ended,
             own_label_names: render::own_label_names(),
+            // Stamped on the comments, so that each one is unique.
+            now,
         })
     }
 }

@@ -33,7 +33,8 @@
 //! - *update* (`PUT /cards/{id}`) is idempotent: retried once as is.
 //! - *comment* is not idempotent: look at the card's recent comments for the
 //!   exact text ([`BoardWriter::recent_comments`]) before posting it again.
-//!   Every comment colisync posts ends with "(colisync)" and names what
+//!   Every comment colisync posts ends with "(colisync, <pass instant>)"
+//!   (`plan::comment_signature`, to the second) and names what
 //!   happened, so the same text twice is the same comment. If the comments
 //!   cannot be read the intent stays pending: a comment is posted at most
 //!   once, and at least once as soon as Trello answers again.

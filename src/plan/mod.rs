@@ -112,6 +112,10 @@ pub struct PlanInput {
     /// severity): on an adopted card, labels with these names count as
     /// colisync's; all others belong to the leads.
     pub own_label_names: BTreeSet<String>,
+    /// The pass's instant: stamped on every comment colisync posts (see
+    /// [`comment_signature`]), so that a comment whose answer was lost is
+    /// told apart from an identical one posted by an earlier pass.
+    pub now: DateTime<Utc>,
 }
 
 /// One change to the board (or, for `Adopt` and `MarkArchived`, to the
@@ -260,6 +264,19 @@ fn severity_name(s: Severity) -> &'static str {
 /// The resolve comment when the caller gave no reason.
 pub const DEFAULT_END_REASON: &str = "le problème n'est plus constaté";
 
+/// How every comment colisync posts ends: `(colisync, mar. 19 mai 2026 à
+/// 10:00:00)`, the pass's instant in Europe/Paris. The same problem can be
+/// resolved, reopened and resolved again for the same reason: without the
+/// instant, the second comment would have the first one's text, and apply,
+/// settling a comment whose answer was lost by looking for its exact text
+/// on the card, would take the old comment for the new one.
+pub fn comment_signature(now: DateTime<Utc>) -> String {
+    format!(
+        "(colisync, {})",
+        crate::rules::fr::datetime_seconds(now, chrono_tz::Europe::Paris)
+    )
+}
+
 /// Computes the actions that bring the board in line with the findings.
 /// Actions of one key are contiguous and in execution order (an `Adopt`
 /// precedes what follows from it); keys come in their natural order.
@@ -362,15 +379,17 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                     let note = if more_severe {
                         format!(
                             "Le problème est devenu plus grave ({}) : cette carte remplace la carte \
-                             archivée {}. (colisync)",
+                             archivée {}. {}",
                             severity_name(d.finding.severity),
-                            rec.card_id
+                            rec.card_id,
+                            comment_signature(input.now)
                         )
                     } else {
                         format!(
                             "Le problème est revenu après résolution ; carte précédente (archivée) : \
-                             {}. (colisync)",
-                            rec.card_id
+                             {}. {}",
+                            rec.card_id,
+                            comment_signature(input.now)
                         )
                     };
                     out.push(create(input, key, d, Some(note)));
@@ -400,15 +419,20 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                         content: changed.then(|| d.content.clone()),
                         keep_label_ids,
                         move_to,
-                        comment: format!("Le problème est revenu : {} (colisync)", d.content.title),
+                        comment: format!(
+                            "Le problème est revenu : {} {}",
+                            d.content.title,
+                            comment_signature(input.now)
+                        ),
                         clear_due,
                     });
                 } else if changed {
                     let comment = match rec.rule {
                         Some(old) if old != d.finding.rule => Some(format!(
-                            "Le cas a changé : {} → {}. (colisync)",
+                            "Le cas a changé : {} → {}. {}",
                             old.as_str(),
-                            d.finding.rule.as_str()
+                            d.finding.rule.as_str(),
+                            comment_signature(input.now)
                         )),
                         _ => None,
                     };
@@ -473,7 +497,10 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                         card_id: card.id.clone(),
                         rule: rec.rule,
                         title: card.name.clone(),
-                        comment: Some(format!("Problème terminé : {reason}. (colisync)")),
+                        comment: Some(format!(
+                            "Problème terminé : {reason}. {}",
+                            comment_signature(input.now)
+                        )),
                         move_to,
                         from_list: card.id_list.clone(),
                     });
