@@ -178,7 +178,7 @@ impl BoardWriter for FakeBoard {
             card.desc = v.clone();
         }
         if let Some(v) = update.due {
-            card.due = Some(v);
+            card.due = v;
         }
         if let Some(v) = &update.id_labels {
             card.id_labels = v.clone();
@@ -288,7 +288,7 @@ fn world_after() -> World {
     ])
 }
 
-fn plan_input(state: &State, board: &FakeBoard, world: &World) -> PlanInput {
+fn plan_input(state: &State, board: &FakeBoard, world: &World, now: DateTime<Utc>) -> PlanInput {
     PlanInput {
         desired: world.clone(),
         records: state.cards().unwrap(),
@@ -303,6 +303,7 @@ fn plan_input(state: &State, board: &FakeBoard, world: &World) -> PlanInput {
         },
         ended: BTreeMap::from([(key("order/3"), "commande expédiée".to_owned())]),
         own_label_names: BTreeSet::from(["Late".to_owned(), "Critical".to_owned()]),
+        now,
     }
 }
 
@@ -314,15 +315,26 @@ async fn pass(
     world: &World,
     crash: Option<CrashPoint>,
 ) -> ApplyReport {
-    let settled = settle_pending(board, state, now()).await;
+    pass_at(now(), state, board, world, crash).await
+}
+
+/// [`pass`] at another instant.
+async fn pass_at(
+    now: DateTime<Utc>,
+    state: &State,
+    board: &FakeBoard,
+    world: &World,
+    crash: Option<CrashPoint>,
+) -> ApplyReport {
+    let settled = settle_pending(board, state, now).await;
     assert!(settled.fatal.is_none(), "{settled:?}");
-    let actions = plan(&plan_input(state, board, world));
+    let actions = plan(&plan_input(state, board, world, now));
     let mut report = apply(
         &actions,
         board,
         state,
         &ApplyOptions {
-            now: now(),
+            now,
             crash,
             stop: None,
         },
@@ -355,7 +367,7 @@ fn assert_converged(board: &FakeBoard, world: &World) {
     assert_eq!(c3[0].id_list, "l-res");
     assert_eq!(
         board.comments(&c3[0].id),
-        ["Problème terminé : commande expédiée. (colisync)"]
+        ["Problème terminé : commande expédiée. (colisync, mar. 19 mai 2026 à 10:00:00)"]
     );
 }
 
@@ -550,7 +562,7 @@ async fn a_failed_resolve_move_is_retried_from_the_list_the_card_is_in() {
     assert_eq!(board.cards_for(&key("order/3"))[0].id_list, "l-res");
     assert_eq!(
         board.comments(&c3),
-        ["Problème terminé : commande expédiée. (colisync)"]
+        ["Problème terminé : commande expédiée. (colisync, mar. 19 mai 2026 à 10:00:00)"]
     );
 }
 
@@ -977,4 +989,151 @@ fn apply_futures_are_send(board: &FakeBoard, state: &State, actions: &[colisync:
     fn send<T: Send>(_: T) {}
     send(apply(actions, board, state, &ApplyOptions::new(now())));
     send(settle_pending(board, state, now()));
+}
+
+// ----- due dates ---------------------------------------------------------
+
+fn due_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 22, 22, 0, 0).unwrap()
+}
+
+/// parcel/2 late in delivery, with the due date colisync renders.
+fn world_late_with_due() -> World {
+    let (k, mut d) = desired("parcel/2/6A2", RuleId::DeliveryColissimo, Severity::Late);
+    d.content.due = Some(due_at());
+    d.fingerprint.push_str("|due");
+    BTreeMap::from([(k, d)])
+}
+
+/// parcel/2 returning to the sender: a fact, no due date.
+fn world_returned() -> World {
+    BTreeMap::from([desired(
+        "parcel/2/6A2",
+        RuleId::ReturnToSender,
+        Severity::Late,
+    )])
+}
+
+#[tokio::test]
+async fn a_case_without_due_date_clears_the_due_date_colisync_wrote() {
+    let crashes = [
+        None,
+        Some(CrashPoint {
+            action: 0,
+            at: CrashAt::TrelloCalled(0),
+            lose_unflushed: true,
+        }),
+    ];
+    for crash in crashes {
+        let dir = tempfile::tempdir().unwrap();
+        let board = FakeBoard::default();
+        let state = State::open(dir.path()).unwrap();
+        let k = key("parcel/2/6A2");
+        let r = pass(&state, &board, &world_late_with_due(), None).await;
+        assert!(r.is_success(), "{r:?}");
+        assert_eq!(board.cards_for(&k)[0].due, Some(due_at()));
+        assert_eq!(state.card(&k).unwrap().unwrap().due, Some(due_at()));
+
+        let r = pass(&state, &board, &world_returned(), crash).await;
+        if crash.is_some() {
+            assert!(r.crashed, "{r:?}");
+            let r = pass(&state, &board, &world_returned(), None).await;
+            assert!(r.is_success(), "{r:?}");
+        } else {
+            assert!(r.is_success(), "{r:?}");
+            assert_eq!(r.updated, 1, "{r:?}");
+        }
+        let c = &board.cards_for(&k)[0];
+        assert_eq!(
+            c.due, None,
+            "{crash:?}: colisync's stale due date is cleared"
+        );
+        assert_eq!(c.id_list, "l-ret");
+        assert_eq!(state.card(&k).unwrap().unwrap().due, None);
+
+        let writes = board.writes();
+        let r = pass(&state, &board, &world_returned(), None).await;
+        assert_eq!(r, ApplyReport::default());
+        assert_eq!(
+            board.writes(),
+            writes,
+            "a second identical pass writes nothing"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_due_date_a_lead_changed_stays_when_the_case_drops_its_due_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = FakeBoard::default();
+    let state = State::open(dir.path()).unwrap();
+    let k = key("parcel/2/6A2");
+    let r = pass(&state, &board, &world_late_with_due(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    let lead = Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap();
+    let id = board.cards_for(&k)[0].id.clone();
+    board.edit(&id, |c| c.due = Some(lead));
+
+    let r = pass(&state, &board, &world_returned(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(r.updated, 1, "{r:?}");
+    let c = &board.cards_for(&k)[0];
+    assert_eq!(c.due, Some(lead), "the lead's due date is theirs");
+    assert_eq!(c.name, world_returned()[&k].content.title);
+    assert_eq!(state.card(&k).unwrap().unwrap().due, None);
+
+    let writes = board.writes();
+    let r = pass(&state, &board, &world_returned(), None).await;
+    assert_eq!(r, ApplyReport::default());
+    assert_eq!(board.writes(), writes);
+}
+
+// ----- comments: each one colisync posts is unique -----------------------
+
+#[tokio::test]
+async fn a_lost_comment_is_not_mistaken_for_the_same_comment_of_an_earlier_pass() {
+    // order/3 is resolved, comes back, and is resolved again for the same
+    // reason. The second resolve comment is lost (the write did not happen
+    // and the client cannot tell, or it happened and the answer was lost):
+    // apply settles it by looking for its text on the card. The first
+    // resolve comment must not count as the second.
+    let hour = |h: i64| now() + chrono::Duration::hours(h);
+    let shipped = BTreeMap::from([desired(
+        "parcel/2/6A2",
+        RuleId::DeliveryColissimo,
+        Severity::Late,
+    )]);
+    for fault in [Fault::Timeout, Fault::LoseAnswer] {
+        let dir = tempfile::tempdir().unwrap();
+        let board = setup(dir.path()).await;
+        let state = State::open(dir.path()).unwrap();
+        let c3 = board.cards_for(&key("order/3"))[0].id.clone();
+        let r = pass_at(hour(1), &state, &board, &shipped, None).await;
+        assert_eq!(r.resolved, 1, "{r:?}");
+        let r = pass_at(hour(2), &state, &board, &world_before(), None).await;
+        assert_eq!(r.reopened, 1, "{r:?}");
+        board.inject(Op::Comment, fault);
+        let r = pass_at(hour(3), &state, &board, &shipped, None).await;
+        assert!(r.is_success(), "{fault:?}: {r:?}");
+        assert_eq!(r.resolved, 1, "{r:?}");
+        assert_eq!(
+            board.comments(&c3),
+            [
+                "Problème terminé : commande expédiée. (colisync, mar. 19 mai 2026 à 11:00:00)",
+                "Le problème est revenu : order/3 · ShippingCompatible · Late (colisync, mar. 19 \
+                 mai 2026 à 12:00:00)",
+                "Problème terminé : commande expédiée. (colisync, mar. 19 mai 2026 à 13:00:00)",
+            ],
+            "{fault:?}: the second resolve comment is on the card, once"
+        );
+        assert_eq!(board.cards_for(&key("order/3"))[0].id_list, "l-res");
+        let writes = board.writes();
+        let r = pass_at(hour(4), &state, &board, &shipped, None).await;
+        assert_eq!(r, ApplyReport::default());
+        assert_eq!(
+            board.writes(),
+            writes,
+            "a pass with nothing new writes nothing"
+        );
+    }
 }

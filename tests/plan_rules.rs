@@ -86,6 +86,7 @@ fn rec(card: &str, list: &str, fingerprint: &str, rule: RuleId, status: CardStat
         filed_at: t0(),
         updated_at: t0(),
         label_ids: vec!["lab-colissimo".into()],
+        due: None,
     }
 }
 
@@ -127,6 +128,7 @@ fn input() -> PlanInput {
             ],
         },
         own_label_names: BTreeSet::from(["Colissimo".to_owned(), "critique".to_owned()]),
+        now: t0(),
         ..PlanInput::default()
     }
 }
@@ -365,8 +367,8 @@ fn an_ended_problem_is_resolved_with_a_comment_and_moved_only_from_intake() {
     check(
         &i,
         &[
-            "resolve c1 move→l-res «Problème terminé : commande expédiée. (colisync)»",
-            "resolve c2 «Problème terminé : le problème n'est plus constaté. (colisync)»",
+            "resolve c1 move→l-res «Problème terminé : commande expédiée. (colisync, mar. 19 mai 2026 à 10:00:00)»",
+            "resolve c2 «Problème terminé : le problème n'est plus constaté. (colisync, mar. 19 mai 2026 à 10:00:00)»",
         ],
     );
     // Once resolved (c1 moved), nothing more, even when a lead takes c1
@@ -456,7 +458,7 @@ fn cards_with_our_marker_are_adopted_after_a_state_loss() {
             "update c2",
             "adopt order/3 c3 Archived",
             "adopt order/4 c4 Open",
-            "resolve c4 move→l-res «Problème terminé : le problème n'est plus constaté. (colisync)»",
+            "resolve c4 move→l-res «Problème terminé : le problème n'est plus constaté. (colisync, mar. 19 mai 2026 à 10:00:00)»",
         ],
     );
 }
@@ -495,4 +497,171 @@ fn the_dry_run_table_shows_key_rule_action_list_title() {
         render_plan_table(&[]),
         "Nothing to do: the board is up to date.\n"
     );
+}
+
+// ----- due dates: colisync clears only the one it wrote ------------------
+
+fn due_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 22, 22, 0, 0).unwrap()
+}
+
+/// parcel/1 was late in delivery (colisync wrote `due_at()` on the card) and
+/// is now returning to the sender (content without a due date). The card's
+/// due date as read this pass is `on_card`.
+fn case_change_dropping_the_due(
+    on_card: Option<DateTime<Utc>>,
+    recorded: Option<DateTime<Utc>>,
+) -> PlanInput {
+    let k = "parcel/1/6A1";
+    let mut i = input();
+    i.desired = BTreeMap::from([want(k, Return, Severity::Late, 2)]);
+    i.records.insert(
+        key(k),
+        CardRecord {
+            due: recorded,
+            ..rec(
+                "c1",
+                "l-liv",
+                &fp(k, Late, Severity::Late, 1),
+                Late,
+                CardStatus::Open,
+            )
+        },
+    );
+    i.board.cards.push(BoardCard {
+        due: on_card,
+        ..card("c1", "l-liv", k, false)
+    });
+    i
+}
+
+fn clears_due(actions: &[Action]) -> Vec<bool> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Update { clear_due, .. } | Action::Reopen { clear_due, .. } => Some(*clear_due),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_case_without_due_date_clears_the_due_date_colisync_wrote() {
+    let i = case_change_dropping_the_due(Some(due_at()), Some(due_at()));
+    check(&i, &["update c1 move→l-ret +comment"]);
+    assert_eq!(clears_due(&plan(&i)), [true]);
+}
+
+#[test]
+fn a_due_date_a_lead_set_or_changed_is_left_alone() {
+    let lead = Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap();
+    // A lead moved colisync's due date.
+    let i = case_change_dropping_the_due(Some(lead), Some(due_at()));
+    assert_eq!(clears_due(&plan(&i)), [false]);
+    // A lead removed it (nothing to clear).
+    let i = case_change_dropping_the_due(None, Some(due_at()));
+    assert_eq!(clears_due(&plan(&i)), [false]);
+    // colisync never wrote one (or the record predates the field).
+    let i = case_change_dropping_the_due(Some(lead), None);
+    assert_eq!(clears_due(&plan(&i)), [false]);
+}
+
+#[test]
+fn a_new_due_date_is_written_not_cleared() {
+    let k = "parcel/1/6A1";
+    let mut i = case_change_dropping_the_due(Some(due_at()), Some(due_at()));
+    let (_, mut d) = want(k, Return, Severity::Late, 2);
+    d.content.due = Some(Utc.with_ymd_and_hms(2026, 5, 29, 22, 0, 0).unwrap());
+    i.desired.insert(key(k), d);
+    assert_eq!(clears_due(&plan(&i)), [false]);
+}
+
+#[test]
+fn a_reopened_card_without_due_date_clears_colisync_s_old_one() {
+    let k = "parcel/1/6A1";
+    let mut i = case_change_dropping_the_due(Some(due_at()), Some(due_at()));
+    let r = i.records.get_mut(&key(k)).unwrap();
+    r.status = CardStatus::Resolved;
+    i.board.cards[0].id_list = "l-res".into();
+    assert_eq!(clears_due(&plan(&i)), [true]);
+    // Unchanged text: no content written, nothing cleared.
+    i.desired = BTreeMap::from([want(k, Late, Severity::Late, 1)]);
+    assert_eq!(clears_due(&plan(&i)), [false]);
+}
+
+#[test]
+fn an_adopted_card_records_its_due_date_only_if_colisync_renders_it() {
+    let k = "parcel/1/6A1";
+    let mut i = input();
+    let (_, mut d) = want(k, Late, Severity::Late, 1);
+    d.content.due = Some(due_at());
+    i.board.cards.push(BoardCard {
+        name: d.content.title.clone(),
+        desc: d.content.description.clone(),
+        due: Some(due_at()),
+        ..card("c1", "l-liv", k, false)
+    });
+    i.desired.insert(key(k), d);
+    let Action::Adopt { due, .. } = &plan(&i)[0] else {
+        panic!("expected an adopt")
+    };
+    assert_eq!(*due, Some(due_at()));
+    i.board.cards[0].due = Some(Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap());
+    let Action::Adopt { due, .. } = &plan(&i)[0] else {
+        panic!("expected an adopt")
+    };
+    assert_eq!(*due, None);
+}
+
+#[test]
+fn records_and_actions_written_before_the_due_field_still_load() {
+    let rec: CardRecord = serde_json::from_value(serde_json::json!({
+        "card_id": "c1", "list_id": "l-liv", "fingerprint": "fp", "rule": null,
+        "severity": "late", "status": "open",
+        "filed_at": "2026-05-19T08:00:00Z", "updated_at": "2026-05-19T08:00:00Z",
+    }))
+    .unwrap();
+    assert_eq!(rec.due, None);
+    let mut v = serde_json::to_value(
+        &plan(&case_change_dropping_the_due(
+            Some(due_at()),
+            Some(due_at()),
+        ))[0],
+    )
+    .unwrap();
+    v.as_object_mut().unwrap().remove("clear_due");
+    let a: Action = serde_json::from_value(v).unwrap();
+    assert_eq!(clears_due(&[a]), [false]);
+}
+
+#[test]
+fn comments_carry_the_pass_instant_in_paris_and_are_deterministic() {
+    use colisync::plan::comment_signature;
+    // 08:00 UTC in May is 10:00 in Paris; 08:00 UTC in January, 09:00.
+    assert_eq!(
+        comment_signature(t0()),
+        "(colisync, mar. 19 mai 2026 à 10:00:00)"
+    );
+    assert_eq!(
+        comment_signature(Utc.with_ymd_and_hms(2026, 1, 6, 8, 0, 5).unwrap()),
+        "(colisync, mar. 6 janvier 2026 à 09:00:05)"
+    );
+    // The same problem resolved at two passes: two different comments; the
+    // same pass planned twice: the same comment.
+    let mut i = input();
+    i.records.insert(
+        key("order/1"),
+        rec("c1", "l-exp", "fp", Ship, CardStatus::Open),
+    );
+    i.board.cards.push(card("c1", "l-exp", "order/1", false));
+    let comment = |i: &PlanInput| match &plan(i)[0] {
+        Action::Resolve {
+            comment: Some(c), ..
+        } => c.clone(),
+        a => panic!("expected a resolve, got {a:?}"),
+    };
+    let first = comment(&i);
+    assert_eq!(first, comment(&i));
+    i.now = t0() + chrono::Duration::seconds(1);
+    assert_ne!(first, comment(&i));
 }

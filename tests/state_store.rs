@@ -53,6 +53,7 @@ fn record(card_id: &str) -> CardRecord {
         filed_at: at(10),
         updated_at: at(10),
         label_ids: vec!["lab-1".into()],
+        due: None,
     }
 }
 

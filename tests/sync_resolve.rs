@@ -108,7 +108,10 @@ async fn shipped_delivered_and_cancelled_problems_resolve_their_cards() {
         assert!(!now.closed, "{now:#?}");
         assert_eq!(
             world.trello.comments(&card.id),
-            vec![format!("Problème terminé : {why}. (colisync)")],
+            vec![format!(
+                "Problème terminé : {why}. {}",
+                colisync::plan::comment_signature(at_hours(5))
+            )],
             "{}",
             card.name
         );

@@ -245,7 +245,7 @@ impl Engine {
         let (desired, ended) = self.judge_all(now, &snapshot, &mut report);
 
         let Some(input) = self
-            .read_board(dry_run, desired, ended, &board, &mut report)
+            .read_board(now, dry_run, desired, ended, &board, &mut report)
             .await
         else {
             return report;
@@ -448,7 +448,7 @@ impl Engine {
                 );
             }
             // Reasons for the resolve comment of problems that ended. The
-            // planner frames them as "Problème terminé : {reason}. (colisync)"
+            // planner frames them as "Problème terminé : {reason}. (colisync, …)"
             // (plan::DEFAULT_END_REASON is the model): lower case, no final
             // period, or the comment ends in "..".
             let order_key = ProblemKey::Order {
@@ -479,6 +479,7 @@ impl Engine {
     /// created), as the plan's input.
     async fn read_board(
         &self,
+        now: DateTime<Utc>,
         dry_run: bool,
         desired: BTreeMap<ProblemKey, Desired>,
         ended: BTreeMap<ProblemKey, String>,
@@ -572,6 +573,8 @@ impl Engine {
             resolved_list,
             ended,
             own_label_names: render::own_label_names(),
+            // Stamped on the comments, so that each one is unique.
+            now,
         })
     }
 }
@@ -730,7 +733,7 @@ impl BoardWriter for TrelloBoard<'_> {
             name: update.name.clone(),
             desc: update.desc.clone(),
             id_list: update.id_list.clone(),
-            due: update.due.map(Some),
+            due: update.due,
             id_labels: update.id_labels.clone(),
             closed: None,
         };

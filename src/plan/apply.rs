@@ -33,7 +33,8 @@
 //! - *update* (`PUT /cards/{id}`) is idempotent: retried once as is.
 //! - *comment* is not idempotent: look at the card's recent comments for the
 //!   exact text ([`BoardWriter::recent_comments`]) before posting it again.
-//!   Every comment colisync posts ends with "(colisync)" and names what
+//!   Every comment colisync posts ends with "(colisync, <pass instant>)"
+//!   (`plan::comment_signature`, to the second) and names what
 //!   happened, so the same text twice is the same comment. If the comments
 //!   cannot be read the intent stays pending: a comment is posted at most
 //!   once, and at least once as soon as Trello answers again.
@@ -90,9 +91,10 @@ pub enum WriteError {
 pub struct CardUpdate {
     pub name: Option<String>,
     pub desc: Option<String>,
-    /// Set when colisync renders a due date; a lead's due date is otherwise
-    /// left alone.
-    pub due: Option<DateTime<Utc>>,
+    /// `Some(Some(d))` when colisync renders a due date, `Some(None)` to
+    /// clear the due date colisync wrote earlier (still on the card, so no
+    /// lead changed it); `None` leaves the card's due date alone.
+    pub due: Option<Option<DateTime<Utc>>>,
     /// The complete label set (Trello's `PUT` replaces it): the leads'
     /// labels plus colisync's.
     pub id_labels: Option<Vec<String>>,
@@ -428,6 +430,8 @@ enum Step<'a> {
         content: Option<&'a CardContent>,
         keep_label_ids: &'a [String],
         move_to: Option<&'a str>,
+        /// The content has no due date: clear colisync's old one.
+        clear_due: bool,
     },
     Comment(&'a str),
 }
@@ -458,12 +462,14 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
             keep_label_ids,
             move_to,
             comment,
+            clear_due,
             ..
         } => {
             out.push(Step::Put {
                 content: Some(content),
                 keep_label_ids,
                 move_to: move_id(move_to),
+                clear_due: *clear_due,
             });
             out.extend(comment.as_deref().map(Step::Comment));
         }
@@ -472,6 +478,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
             keep_label_ids,
             move_to,
             comment,
+            clear_due,
             ..
         } => {
             if content.is_some() || move_id(move_to).is_some() {
@@ -479,6 +486,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
                     content: content.as_ref(),
                     keep_label_ids,
                     move_to: move_id(move_to),
+                    clear_due: *clear_due,
                 });
             }
             out.push(Step::Comment(comment));
@@ -492,6 +500,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
                     content: None,
                     keep_label_ids: &[],
                     move_to: Some(id),
+                    clear_due: false,
                 });
             }
         }
@@ -723,6 +732,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 content,
                 keep_label_ids,
                 move_to,
+                clear_due,
             } => {
                 let card_id = card_id.ok_or_else(|| StepError::Definite("no card id".into()))?;
                 let mut update = CardUpdate {
@@ -739,7 +749,11 @@ impl<B: BoardWriter> Run<'_, B> {
                     );
                     update.name = Some(content.title.clone());
                     update.desc = Some(content.description.clone());
-                    update.due = content.due;
+                    update.due = match content.due {
+                        Some(due) => Some(Some(due)),
+                        None if *clear_due => Some(None),
+                        None => None,
+                    };
                     update.id_labels = Some(all);
                     *our_labels = Some(ours);
                 }
@@ -839,6 +853,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 filed_at: now,
                 updated_at: now,
                 label_ids: Vec::new(),
+                due: None,
             })
         };
         let moved = |t: &Option<super::ListTarget>| t.as_ref().and_then(|t| t.id.clone());
@@ -848,6 +863,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 severity,
                 fingerprint,
                 list,
+                content,
                 ..
             } => Some(CardRecord {
                 card_id,
@@ -859,6 +875,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 filed_at: now,
                 updated_at: now,
                 label_ids: our_labels.unwrap_or_default(),
+                due: content.due,
             }),
             Action::Update {
                 rule,
@@ -875,6 +892,14 @@ impl<B: BoardWriter> Run<'_, B> {
                 ..
             } => {
                 let b = base(CardStatus::Open);
+                // Rewritten content: the card now shows its due date, or no
+                // due date of colisync's (cleared, or a lead's left alone).
+                let written = match action {
+                    Action::Update { content, .. } => Some(content),
+                    Action::Reopen { content, .. } => content.as_ref(),
+                    _ => None,
+                };
+                let due = written.map_or(b.due, |c| c.due);
                 Some(CardRecord {
                     card_id,
                     list_id: moved(move_to).unwrap_or(b.list_id.clone()),
@@ -884,6 +909,7 @@ impl<B: BoardWriter> Run<'_, B> {
                     status: CardStatus::Open,
                     updated_at: now,
                     label_ids: our_labels.unwrap_or(b.label_ids.clone()),
+                    due,
                     ..b
                 })
             }
@@ -929,6 +955,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 status,
                 fingerprint,
                 label_ids,
+                due,
                 ..
             } => {
                 let filed_at = match self.state.card(key) {
@@ -947,6 +974,7 @@ impl<B: BoardWriter> Run<'_, B> {
                         filed_at,
                         updated_at: self.now,
                         label_ids: label_ids.clone(),
+                        due: *due,
                     },
                 )
             }

@@ -23,6 +23,10 @@
 //!   card when the content is unchanged: a lead who moved a card between two
 //!   intake lists is not fought every pass. Labels: the card keeps every
 //!   label colisync did not put there; colisync's own labels are replaced.
+//!   Due date: a new content with one writes it; a new content without one
+//!   (a fact-based case, e.g. late → return to sender) clears the card's due
+//!   date only if it is still the one colisync last wrote
+//!   (`CardRecord::due`): a due date a lead set or changed stays.
 //! - **Resolve** when a problem ended and its card is open: comment why, and
 //!   move it to the resolved list if it still sits in an intake list. If the
 //!   move failed after the comment, a later pass does the move alone.
@@ -46,6 +50,7 @@ mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::board::{BoardCard, BoardLabel, CardContent, parse_marker};
@@ -107,6 +112,10 @@ pub struct PlanInput {
     /// severity): on an adopted card, labels with these names count as
     /// colisync's; all others belong to the leads.
     pub own_label_names: BTreeSet<String>,
+    /// The pass's instant: stamped on every comment colisync posts (see
+    /// [`comment_signature`]), so that a comment whose answer was lost is
+    /// told apart from an identical one posted by an earlier pass.
+    pub now: DateTime<Utc>,
 }
 
 /// One change to the board (or, for `Adopt` and `MarkArchived`, to the
@@ -139,6 +148,10 @@ pub enum Action {
         move_to: Option<ListTarget>,
         /// Posted after the update (the case changed).
         comment: Option<String>,
+        /// The new content has no due date and the card still shows the one
+        /// colisync last wrote: clear it (a lead's due date is kept).
+        #[serde(default)]
+        clear_due: bool,
     },
     /// A resolved problem came back while its card is still open.
     Reopen {
@@ -152,6 +165,9 @@ pub enum Action {
         keep_label_ids: Vec<String>,
         move_to: Option<ListTarget>,
         comment: String,
+        /// As for `Update`: clear colisync's own stale due date.
+        #[serde(default)]
+        clear_due: bool,
     },
     /// The problem ended: comment why, maybe move to the resolved list.
     Resolve {
@@ -185,6 +201,10 @@ pub enum Action {
         fingerprint: String,
         label_ids: Vec<String>,
         title: String,
+        /// The card's due date when it is the one colisync renders (see
+        /// `CardRecord::due`), else `None`.
+        #[serde(default)]
+        due: Option<DateTime<Utc>>,
     },
     /// A lead archived or deleted the card while its problem was ongoing
     /// (state only): it will not be re-filed unless more severe.
@@ -243,6 +263,19 @@ fn severity_name(s: Severity) -> &'static str {
 
 /// The resolve comment when the caller gave no reason.
 pub const DEFAULT_END_REASON: &str = "le problème n'est plus constaté";
+
+/// How every comment colisync posts ends: `(colisync, mar. 19 mai 2026 à
+/// 10:00:00)`, the pass's instant in Europe/Paris. The same problem can be
+/// resolved, reopened and resolved again for the same reason: without the
+/// instant, the second comment would have the first one's text, and apply,
+/// settling a comment whose answer was lost by looking for its exact text
+/// on the card, would take the old comment for the new one.
+pub fn comment_signature(now: DateTime<Utc>) -> String {
+    format!(
+        "(colisync, {})",
+        crate::rules::fr::datetime_seconds(now, chrono_tz::Europe::Paris)
+    )
+}
 
 /// Computes the actions that bring the board in line with the findings.
 /// Actions of one key are contiguous and in execution order (an `Adopt`
@@ -346,15 +379,17 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                     let note = if more_severe {
                         format!(
                             "Le problème est devenu plus grave ({}) : cette carte remplace la carte \
-                             archivée {}. (colisync)",
+                             archivée {}. {}",
                             severity_name(d.finding.severity),
-                            rec.card_id
+                            rec.card_id,
+                            comment_signature(input.now)
                         )
                     } else {
                         format!(
                             "Le problème est revenu après résolution ; carte précédente (archivée) : \
-                             {}. (colisync)",
-                            rec.card_id
+                             {}. {}",
+                            rec.card_id,
+                            comment_signature(input.now)
                         )
                     };
                     out.push(create(input, key, d, Some(note)));
@@ -370,6 +405,10 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                 let move_to = target
                     .filter(|t| movable && t.id.as_deref().is_some_and(|id| id != card.id_list));
                 let keep_label_ids = lead_labels(card, &rec);
+                // The new content has no due date: clear the one colisync
+                // wrote, unless a lead changed or removed it since.
+                let clear_due =
+                    changed && d.content.due.is_none() && rec.due.is_some() && card.due == rec.due;
                 if rec.status == CardStatus::Resolved {
                     out.push(Action::Reopen {
                         key: key.clone(),
@@ -380,14 +419,20 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                         content: changed.then(|| d.content.clone()),
                         keep_label_ids,
                         move_to,
-                        comment: format!("Le problème est revenu : {} (colisync)", d.content.title),
+                        comment: format!(
+                            "Le problème est revenu : {} {}",
+                            d.content.title,
+                            comment_signature(input.now)
+                        ),
+                        clear_due,
                     });
                 } else if changed {
                     let comment = match rec.rule {
                         Some(old) if old != d.finding.rule => Some(format!(
-                            "Le cas a changé : {} → {}. (colisync)",
+                            "Le cas a changé : {} → {}. {}",
                             old.as_str(),
-                            d.finding.rule.as_str()
+                            d.finding.rule.as_str(),
+                            comment_signature(input.now)
                         )),
                         _ => None,
                     };
@@ -401,6 +446,7 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                         keep_label_ids,
                         move_to: move_to.filter(|_| changed),
                         comment,
+                        clear_due,
                     });
                 } else if rec.status == CardStatus::Archived {
                     // A lead unarchived it: it is live again.
@@ -451,7 +497,10 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                         card_id: card.id.clone(),
                         rule: rec.rule,
                         title: card.name.clone(),
-                        comment: Some(format!("Problème terminé : {reason}. (colisync)")),
+                        comment: Some(format!(
+                            "Problème terminé : {reason}. {}",
+                            comment_signature(input.now)
+                        )),
                         move_to,
                         from_list: card.id_list.clone(),
                     });
@@ -537,6 +586,10 @@ fn adopt(
         .cloned()
         .collect();
     let at = previous.map(|p| p.filed_at).unwrap_or_default();
+    // The card's due date is colisync's only if it is the rendered one.
+    let due = desired
+        .and_then(|d| d.content.due)
+        .filter(|due| card.due == Some(*due));
     CardRecord {
         card_id: card.id.clone(),
         list_id: card.id_list.clone(),
@@ -549,6 +602,7 @@ fn adopt(
         filed_at: at,
         updated_at: at,
         label_ids,
+        due,
     }
 }
 
@@ -563,5 +617,6 @@ fn adopt_action(key: &ProblemKey, rec: &CardRecord, title: &str) -> Action {
         fingerprint: rec.fingerprint.clone(),
         label_ids: rec.label_ids.clone(),
         title: title.to_owned(),
+        due: rec.due,
     }
 }

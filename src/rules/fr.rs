@@ -50,6 +50,13 @@ pub fn datetime(t: DateTime<Utc>, tz: Tz) -> String {
     )
 }
 
+/// `lun. 4 mai 2026 à 10:15:07`, in `tz`: to the second, for the stamp that
+/// makes each of colisync's comments unique.
+pub fn datetime_seconds(t: DateTime<Utc>, tz: Tz) -> String {
+    let local = t.with_timezone(&tz);
+    format!("{}:{:02}", datetime(t, tz), local.second())
+}
+
 /// `3 j ouvrés`, `1 j ouvré`
 pub fn business_days(n: i64) -> String {
     if n.abs() <= 1 {

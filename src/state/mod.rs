@@ -180,6 +180,12 @@ pub struct CardRecord {
     /// an update: every other label on the card belongs to a lead.
     #[serde(default)]
     pub label_ids: Vec<String>,
+    /// The due date colisync last wrote on the card (`None`: it wrote none,
+    /// or records from before this field). When the problem's new content
+    /// has no due date, the card's due date is cleared only if it is still
+    /// this one: a due date a lead set or changed is theirs.
+    #[serde(default)]
+    pub due: Option<DateTime<Utc>>,
 }
 
 /// One journaled Trello write (see `plan::apply` for the protocol).
