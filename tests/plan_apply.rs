@@ -1080,7 +1080,9 @@ async fn a_due_date_a_lead_changed_stays_when_the_case_drops_its_due_date() {
     let c = &board.cards_for(&k)[0];
     assert_eq!(c.due, Some(lead), "the lead's due date is theirs");
     assert_eq!(c.name, world_returned()[&k].content.title);
-    assert_eq!(state.card(&k).unwrap().unwrap().due, None);
+    // The record keeps the due date colisync last wrote: the card's differs,
+    // so it stays the lead's.
+    assert_eq!(state.card(&k).unwrap().unwrap().due, Some(due_at()));
 
     let writes = board.writes();
     let r = pass(&state, &board, &world_returned(), None).await;
@@ -1136,4 +1138,34 @@ async fn a_lost_comment_is_not_mistaken_for_the_same_comment_of_an_earlier_pass(
             "a pass with nothing new writes nothing"
         );
     }
+}
+
+#[tokio::test]
+async fn a_due_date_a_lead_changed_stays_when_the_text_is_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = FakeBoard::default();
+    let state = State::open(dir.path()).unwrap();
+    let k = key("parcel/2/6A2");
+    let r = pass(&state, &board, &world_late_with_due(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    let lead = Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap();
+    let id = board.cards_for(&k)[0].id.clone();
+    board.edit(&id, |c| c.due = Some(lead));
+
+    // A day later: the delay grows, the text changes, the deadline does not.
+    let mut later = world_late_with_due();
+    if let Some(d) = later.get_mut(&k) {
+        d.content.title.push_str(" (J+1)");
+        d.fingerprint.push_str("|j+1");
+    }
+    let r = pass(&state, &board, &later, None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(r.updated, 1, "{r:?}");
+    let c = &board.cards_for(&k)[0];
+    assert!(c.name.ends_with("(J+1)"), "{}", c.name);
+    assert_eq!(
+        c.due,
+        Some(lead),
+        "colisync put its deadline back over the lead's"
+    );
 }

@@ -432,6 +432,8 @@ enum Step<'a> {
         move_to: Option<&'a str>,
         /// The content has no due date: clear colisync's old one.
         clear_due: bool,
+        /// The card's due date is a lead's: never written.
+        lead_due: bool,
     },
     Comment(&'a str),
 }
@@ -463,6 +465,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
             move_to,
             comment,
             clear_due,
+            lead_due,
             ..
         } => {
             out.push(Step::Put {
@@ -470,6 +473,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
                 keep_label_ids,
                 move_to: move_id(move_to),
                 clear_due: *clear_due,
+                lead_due: *lead_due,
             });
             out.extend(comment.as_deref().map(Step::Comment));
         }
@@ -479,6 +483,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
             move_to,
             comment,
             clear_due,
+            lead_due,
             ..
         } => {
             if content.is_some() || move_id(move_to).is_some() {
@@ -487,6 +492,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
                     keep_label_ids,
                     move_to: move_id(move_to),
                     clear_due: *clear_due,
+                    lead_due: *lead_due,
                 });
             }
             out.push(Step::Comment(comment));
@@ -501,6 +507,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
                     keep_label_ids: &[],
                     move_to: Some(id),
                     clear_due: false,
+                    lead_due: true,
                 });
             }
         }
@@ -733,6 +740,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 keep_label_ids,
                 move_to,
                 clear_due,
+                lead_due,
             } => {
                 let card_id = card_id.ok_or_else(|| StepError::Definite("no card id".into()))?;
                 let mut update = CardUpdate {
@@ -750,6 +758,7 @@ impl<B: BoardWriter> Run<'_, B> {
                     update.name = Some(content.title.clone());
                     update.desc = Some(content.description.clone());
                     update.due = match content.due {
+                        _ if *lead_due => None,
                         Some(due) => Some(Some(due)),
                         None if *clear_due => Some(None),
                         None => None,
@@ -899,7 +908,16 @@ impl<B: BoardWriter> Run<'_, B> {
                     Action::Reopen { content, .. } => content.as_ref(),
                     _ => None,
                 };
-                let due = written.map_or(b.due, |c| c.due);
+                // A lead's due date was not written: colisync's last one
+                // stays on record, so the card stays the lead's.
+                let lead_due = matches!(
+                    action,
+                    Action::Update { lead_due: true, .. } | Action::Reopen { lead_due: true, .. }
+                );
+                let due = match written {
+                    Some(c) if !lead_due => c.due,
+                    _ => b.due,
+                };
                 Some(CardRecord {
                     card_id,
                     list_id: moved(move_to).unwrap_or(b.list_id.clone()),

@@ -152,6 +152,10 @@ pub enum Action {
         /// colisync last wrote: clear it (a lead's due date is kept).
         #[serde(default)]
         clear_due: bool,
+        /// The card's due date is not the one colisync last wrote: a lead
+        /// set, changed or removed it, and it stays as they left it.
+        #[serde(default)]
+        lead_due: bool,
     },
     /// A resolved problem came back while its card is still open.
     Reopen {
@@ -168,6 +172,9 @@ pub enum Action {
         /// As for `Update`: clear colisync's own stale due date.
         #[serde(default)]
         clear_due: bool,
+        /// As for `Update`: the due date is a lead's.
+        #[serde(default)]
+        lead_due: bool,
     },
     /// The problem ended: comment why, maybe move to the resolved list.
     Resolve {
@@ -405,10 +412,13 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                 let move_to = target
                     .filter(|t| movable && t.id.as_deref().is_some_and(|id| id != card.id_list));
                 let keep_label_ids = lead_labels(card, &rec);
-                // The new content has no due date: clear the one colisync
-                // wrote, unless a lead changed or removed it since.
+                // The card's due date belongs to colisync only while it is
+                // the one colisync last wrote; one a lead set, changed or
+                // removed is theirs. The new content has no due date: clear
+                // colisync's.
+                let lead_due = card.due != rec.due;
                 let clear_due =
-                    changed && d.content.due.is_none() && rec.due.is_some() && card.due == rec.due;
+                    changed && d.content.due.is_none() && rec.due.is_some() && !lead_due;
                 if rec.status == CardStatus::Resolved {
                     out.push(Action::Reopen {
                         key: key.clone(),
@@ -425,6 +435,7 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                             comment_signature(input.now)
                         ),
                         clear_due,
+                        lead_due,
                     });
                 } else if changed {
                     let comment = match rec.rule {
@@ -447,6 +458,7 @@ fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut 
                         move_to: move_to.filter(|_| changed),
                         comment,
                         clear_due,
+                        lead_due,
                     });
                 } else if rec.status == CardStatus::Archived {
                     // A lead unarchived it: it is live again.
