@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 
 use crate::daemon::Stop;
 use crate::daemon::pass::Engine;
@@ -153,7 +153,6 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         "\nThe demo's state lived in {} and is removed now. See README.md to run colisync for real.",
         dir.path().display()
     )?;
-    let _ = Utc::now();
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
