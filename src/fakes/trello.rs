@@ -142,6 +142,11 @@ impl Board {
         s
     }
 
+    /// A card by id or short link, as Trello accepts either in a path.
+    fn card_by_ref(&self, id: &str) -> Option<&FakeCard> {
+        self.cards.iter().find(|c| c.id == id || c.short_link == id)
+    }
+
     fn card_mut(&mut self, id: &str) -> Option<&mut FakeCard> {
         self.cards.iter_mut().find(|c| c.id == id)
     }
@@ -829,7 +834,7 @@ async fn get_card(State(s): State<Shared>, Path(id): Path<String>, Query(q): Q) 
         return bad("invalid id");
     }
     let b = lock(&s);
-    match b.cards.iter().find(|c| c.id == id || c.short_link == id) {
+    match b.card_by_ref(&id) {
         Some(c) => {
             axum::Json(card_json(c, &b.id, q.get("fields").map(String::as_str))).into_response()
         }
@@ -848,12 +853,7 @@ async fn get_card_actions(
         return bad("invalid id");
     }
     let b = lock(&s);
-    let Some(card_id) = b
-        .cards
-        .iter()
-        .find(|c| c.id == id || c.short_link == id)
-        .map(|c| c.id.clone())
-    else {
+    let Some(card_id) = b.card_by_ref(&id).map(|c| c.id.clone()) else {
         return not_found();
     };
     let wants_comments = q
@@ -946,12 +946,7 @@ async fn put_card(
         Err(r) => return *r,
     };
     let mut b = lock(&s);
-    let Some(mut card) = b
-        .cards
-        .iter()
-        .find(|c| c.id == id || c.short_link == id)
-        .cloned()
-    else {
+    let Some(mut card) = b.card_by_ref(&id).cloned() else {
         return not_found();
     };
     // Validate everything first: a refused PUT changes nothing.
@@ -1018,12 +1013,7 @@ async fn post_comment(
         Err(r) => return *r,
     };
     let mut b = lock(&s);
-    let Some(card_id) = b
-        .cards
-        .iter()
-        .find(|c| c.id == id || c.short_link == id)
-        .map(|c| c.id.clone())
-    else {
+    let Some(card_id) = b.card_by_ref(&id).map(|c| c.id.clone()) else {
         return not_found();
     };
     let text_value = p.string("text").unwrap_or_default();
