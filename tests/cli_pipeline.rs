@@ -130,3 +130,37 @@ fn demo_runs_without_any_account() {
     assert!(stdout.contains("Trello writes in this pass: 0"), "{stdout}");
     assert!(stdout.contains("Résolu (2)"), "{stdout}");
 }
+
+/// A number La Poste refuses (returnCode 400) is an unknown parcel for the
+/// pass, which files `tracking_not_found` after 24 h: `explain`, which needs
+/// no state, must judge it the same way, not as a parcel never asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_judges_a_refused_number_as_the_pass_does() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    world.laposte.reject("6A20260518007");
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
+
+    let mut cmd = colisync(&config);
+    cmd.args(["once", "--dry-run", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("parcel/100007/6A20260518007"),
+        "the pass files it:\n{stdout}"
+    );
+
+    let mut cmd = colisync(&config);
+    cmd.args(["explain", "100007", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Card for parcel/100007/6A20260518007"),
+        "explain must agree with the pass:\n{stdout}"
+    );
+    assert!(!stdout.contains("No card"), "{stdout}");
+    assert!(!state_dir.exists(), "explain created the state directory");
+}

@@ -23,7 +23,7 @@ use crate::plan::render_plan_table;
 use crate::rules;
 use crate::sources::magento::MagentoClient;
 use crate::state::State;
-use crate::tracking::laposte::LaPosteClient;
+use crate::tracking::laposte::{LaPosteClient, TrackError};
 
 /// A multi-threaded runtime for one command.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -213,6 +213,12 @@ pub fn explain(
                 };
                 match result {
                     Ok(snap) => parcel.tracking = Some(snap),
+                    // As the pass does: a number La Poste refuses is a parcel
+                    // it does not know (tracking_not_found after 24 h).
+                    Err(TrackError::BadNumber { message }) => {
+                        writeln!(out, "La Poste refuses the number {number} ({message}).")?;
+                        parcel.tracking = Some(domain::TrackingSnapshot::unknown(now));
+                    }
                     Err(e) => {
                         let known = snapshot.as_ref().and_then(|s| {
                             s.state
