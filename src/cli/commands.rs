@@ -22,7 +22,7 @@ use crate::domain::{self, Classifier, Order};
 use crate::plan::render_plan_table;
 use crate::rules;
 use crate::sources::magento::MagentoClient;
-use crate::state::State;
+use crate::state::{ParcelRecord, State};
 use crate::tracking::laposte::{LaPosteClient, TrackError};
 
 /// A multi-threaded runtime for one command.
@@ -197,9 +197,11 @@ pub fn explain(
         };
         let classifier = Classifier::new(&config.magento, &config.carriers);
         let mut parcels = domain::parcels_of(&order, &classifier);
+        // Only the parcels the pass polls: a letter is judged by its dates
+        // alone, even with a number, and explain must judge as the pass does.
         let numbers: Vec<String> = parcels
             .iter()
-            .filter(|p| !p.tracking_number.is_empty())
+            .filter(|p| ParcelRecord::new((*p).clone(), now).is_due(now))
             .map(|p| p.tracking_number.clone())
             .collect();
         if !numbers.is_empty() {
