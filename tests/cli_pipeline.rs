@@ -130,3 +130,94 @@ fn demo_runs_without_any_account() {
     assert!(stdout.contains("Trello writes in this pass: 0"), "{stdout}");
     assert!(stdout.contains("Résolu (2)"), "{stdout}");
 }
+
+/// A number La Poste refuses (returnCode 400) is an unknown parcel for the
+/// pass, which files `tracking_not_found` after 24 h: `explain`, which needs
+/// no state, must judge it the same way, not as a parcel never asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_judges_a_refused_number_as_the_pass_does() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    world.laposte.reject("6A20260518007");
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
+
+    let mut cmd = colisync(&config);
+    cmd.args(["once", "--dry-run", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("parcel/100007/6A20260518007"),
+        "the pass files it:\n{stdout}"
+    );
+
+    let mut cmd = colisync(&config);
+    cmd.args(["explain", "100007", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Card for parcel/100007/6A20260518007"),
+        "explain must agree with the pass:\n{stdout}"
+    );
+    assert!(!stdout.contains("No card"), "{stdout}");
+    assert!(!state_dir.exists(), "explain created the state directory");
+}
+
+/// A letter shipped with a number (a flatrate method, a `custom` track that
+/// names no carrier) is never polled by the pass: it is judged by its dates
+/// alone (`delivery_letter`). `explain` must judge it the same way, not ask
+/// La Poste and say "No card" for a card the pass files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_does_not_poll_a_letter_the_pass_never_polls() {
+    let shop = demo_shop();
+    let world = World::start(&shop, None).await.unwrap();
+    let mut order = shop
+        .orders
+        .iter()
+        .find(|o| o.increment_id == "100011")
+        .cloned()
+        .unwrap();
+    let shipped = order.shipments[0].created_at;
+    order.shipments[0].tracks = vec![colisync::domain::Track {
+        number: "1L20260505011".into(),
+        carrier_code: "custom".into(),
+        title: "Lettre suivie".into(),
+        created_at: shipped,
+    }];
+    world.magento.update_order(&order);
+    world.laposte.set_parcel(
+        "1L20260505011",
+        "Lettre suivie",
+        vec![colisync::domain::TrackingEvent {
+            code: "DI1".into(),
+            label: "Votre courrier a été distribué.".into(),
+            at: shipped + chrono::Duration::days(2),
+        }],
+        true,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
+
+    let mut cmd = colisync(&config);
+    cmd.args(["once", "--dry-run", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("parcel/100011/1L20260505011"),
+        "the pass files it:\n{stdout}"
+    );
+
+    let mut cmd = colisync(&config);
+    cmd.args(["explain", "100011", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Card for parcel/100011/1L20260505011"),
+        "explain must agree with the pass:\n{stdout}"
+    );
+}

@@ -22,8 +22,8 @@ use crate::domain::{self, Classifier, Order};
 use crate::plan::render_plan_table;
 use crate::rules;
 use crate::sources::magento::MagentoClient;
-use crate::state::State;
-use crate::tracking::laposte::LaPosteClient;
+use crate::state::{ParcelRecord, State};
+use crate::tracking::laposte::{LaPosteClient, TrackError};
 
 /// A multi-threaded runtime for one command.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -197,9 +197,11 @@ pub fn explain(
         };
         let classifier = Classifier::new(&config.magento, &config.carriers);
         let mut parcels = domain::parcels_of(&order, &classifier);
+        // Only the parcels the pass polls: a letter is judged by its dates
+        // alone, even with a number, and explain must judge as the pass does.
         let numbers: Vec<String> = parcels
             .iter()
-            .filter(|p| !p.tracking_number.is_empty())
+            .filter(|p| ParcelRecord::new((*p).clone(), now).is_due(now))
             .map(|p| p.tracking_number.clone())
             .collect();
         if !numbers.is_empty() {
@@ -213,6 +215,12 @@ pub fn explain(
                 };
                 match result {
                     Ok(snap) => parcel.tracking = Some(snap),
+                    // As the pass does: a number La Poste refuses is a parcel
+                    // it does not know (tracking_not_found after 24 h).
+                    Err(TrackError::BadNumber { message }) => {
+                        writeln!(out, "La Poste refuses the number {number} ({message}).")?;
+                        parcel.tracking = Some(domain::TrackingSnapshot::unknown(now));
+                    }
                     Err(e) => {
                         let known = snapshot.as_ref().and_then(|s| {
                             s.state

@@ -1392,9 +1392,7 @@ fn serde_problem(text: &str, e: &toml::de::Error) -> Problem {
         .as_ref()
         .map(|r| key_at(text, r.clone()))
         .unwrap_or_default();
-    if key.is_empty()
-        && let Some(r) = &span
-    {
+    if let (true, Some(r)) = (key.is_empty(), &span) {
         key = key_on_line(text, r.start);
     }
     let last = key.rsplit('.').next().unwrap_or("");

@@ -14,7 +14,8 @@
 //! SIGHUP reloads the configuration file. A file that does not validate is
 //! logged and ignored: the daemon keeps running with the old one. The state
 //! directory is kept open across reloads (sled allows one opener per
-//! process); a changed `state_dir` is reported and takes effect on restart.
+//! process); a changed `state_dir` is reported and takes effect on restart,
+//! and so does a changed `listen` (the /healthz server keeps its socket).
 //!
 //! Each tick is computed from the schedule after the end of the previous
 //! pass, so a pass longer than the interval skips ticks instead of queueing
@@ -194,6 +195,13 @@ fn reload(path: &Path, config: &mut Config, engine: &mut Engine) {
                     old = %config.daemon.state_dir.display(),
                     new = %new.daemon.state_dir.display(),
                     "daemon.state_dir changed: it takes effect on restart"
+                );
+            }
+            if new.daemon.listen != config.daemon.listen {
+                tracing::warn!(
+                    old = ?config.daemon.listen,
+                    new = ?new.daemon.listen,
+                    "daemon.listen changed: it takes effect on restart"
                 );
             }
             match engine.reconfigure(new.clone()) {

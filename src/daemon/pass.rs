@@ -215,6 +215,17 @@ impl Engine {
             merge_applied(&mut report.apply, settled);
             if let Some(fatal) = &report.apply.fatal {
                 report.errors.push(format!("settling the journal: {fatal}"));
+                // The applier reports errors as text: ask the journal again
+                // so that a corrupt store is recovered from (moved aside,
+                // cards adopted back) instead of failing every pass here.
+                if let Some(e) = self
+                    .state
+                    .pending_intents()
+                    .err()
+                    .filter(crate::state::StateError::is_corruption)
+                {
+                    report.state_corrupt = Some(e.to_string());
+                }
                 return report;
             }
         }
