@@ -372,7 +372,8 @@ fn valid_config_gets_the_documented_defaults() {
 fn shipped_example_parses_with_every_key_set() {
     let tmp = tempfile::tempdir().unwrap();
     let text = common::example_with_credentials(tmp.path());
-    let c = config::parse_with_env(&text, Path::new("config.toml.example"), &no_env).unwrap();
+    let origin = tmp.path().join("config.toml");
+    let c = config::parse_with_env(&text, &origin, &no_env).unwrap();
     // Secrets from files, trailing newline trimmed.
     assert!(
         matches!(&c.magento.auth, MagentoAuth::Bearer(s) if s.expose() == "SEKRET-magento-token")
@@ -521,4 +522,30 @@ fn example_documents_every_key() {
             assert!(documented, "{table}.{key} is not in config.toml.example");
         }
     }
+}
+
+#[test]
+fn a_bare_credential_name_is_systemd_s_in_the_service_and_etc_s_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = common::example_with_credentials(tmp.path());
+    let origin = tmp.path().join("config.toml");
+    // By hand: credentials/ next to the configuration file.
+    let c = config::parse_with_env(&text, &origin, &no_env).unwrap();
+    assert_eq!(c.trello.token.expose(), "SEKRET-trello-token");
+
+    // In the service: systemd's $CREDENTIALS_DIRECTORY.
+    let service = tempfile::tempdir().unwrap();
+    for name in [
+        "magento-token",
+        "laposte-api-key",
+        "trello-key",
+        "trello-token",
+    ] {
+        std::fs::write(service.path().join(name), format!("SYSTEMD-{name}\n")).unwrap();
+    }
+    let dir = service.path().display().to_string();
+    let env = |name: &str| (name == "CREDENTIALS_DIRECTORY").then(|| dir.clone());
+    let c = config::parse_with_env(&text, &origin, &env).unwrap();
+    assert_eq!(c.trello.token.expose(), "SYSTEMD-trello-token");
+    assert_eq!(c.laposte.api_key.expose(), "SYSTEMD-laposte-api-key");
 }

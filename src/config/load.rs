@@ -163,6 +163,8 @@ pub fn load_calendar(path: &Path) -> Result<CalendarConfig, ConfigError> {
     let mut cx = Checker {
         text: &text,
         env: &|_| None,
+        // No secret is read for the calendar.
+        credentials: PathBuf::new(),
         problems: Vec::new(),
     };
     match cx.calendar(&raw.calendar) {
@@ -172,9 +174,9 @@ pub fn load_calendar(path: &Path) -> Result<CalendarConfig, ConfigError> {
 }
 
 /// Validates configuration text. `origin` names the file in messages;
-/// `<secret>_file` paths are opened as given (relative to the working
-/// directory), `<secret>_env` variables are read from the process
-/// environment.
+/// an absolute `<secret>_file` path is opened as given, a bare name is a
+/// credential (see [`credentials_dir`]); `<secret>_env` variables are read
+/// from the process environment.
 pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
     parse_with_env(text, origin, &|name| std::env::var(name).ok())
 }
@@ -199,6 +201,7 @@ pub fn parse_with_env(
     let mut cx = Checker {
         text,
         env,
+        credentials: credentials_dir(origin, env),
         problems: Vec::new(),
     };
     let config = cx.check(raw);
@@ -212,6 +215,22 @@ pub fn parse_with_env(
             origin: origin.to_owned(),
             problems: cx.problems,
         }),
+    }
+}
+
+/// Where a relative `<secret>_file` name is looked up: systemd's
+/// `$CREDENTIALS_DIRECTORY` inside the service (what `LoadCredential=`
+/// fills), else `credentials/` next to the configuration file — for
+/// `/etc/colisync/config.toml`, `/etc/colisync/credentials/`, the very files
+/// the unit loads. So the same file works for the daemon and for an admin
+/// running `check-config`, `once` or `explain` as root.
+pub fn credentials_dir(origin: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    match env("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => origin
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("credentials"),
     }
 }
 
@@ -431,6 +450,8 @@ struct RawRules {
 struct Checker<'a> {
     text: &'a str,
     env: &'a dyn Fn(&str) -> Option<String>,
+    /// Where bare `_file` names are found (an absolute path replaces it).
+    credentials: PathBuf,
     problems: Vec<Problem>,
 }
 
@@ -1166,8 +1187,8 @@ impl Checker<'_> {
         }
         if let Some(f) = s.file {
             let fkey = format!("{key}_file");
-            let path = f.get_ref();
-            return match std::fs::read_to_string(path) {
+            let path = self.credentials.join(f.get_ref());
+            return match std::fs::read_to_string(&path) {
                 Err(e) => {
                     self.err(
                         fkey,
