@@ -304,7 +304,8 @@ impl Engine {
             Ok(p) => p,
             Err(e) => {
                 // The snapshot still judges: time-based rules fire anyway.
-                report.errors.push(format!("magento: {e}"));
+                // (The error names Magento itself.)
+                report.errors.push(e.to_string());
                 return;
             }
         };
@@ -403,7 +404,7 @@ impl Engine {
                     TrackingSnapshot::unknown(now)
                 }
                 Err(e) => {
-                    report.errors.push(format!("la poste {number}: {e}"));
+                    report.errors.push(format!("tracking {number}: {e}"));
                     continue;
                 }
             };
@@ -498,7 +499,9 @@ impl Engine {
         report: &mut PassReport,
     ) -> Option<PlanInput> {
         let fail = |report: &mut PassReport, what: &str, e: TrelloError| {
-            report.errors.push(format!("trello: {what}: {e}"));
+            report
+                .errors
+                .push(format!("{what} of the Trello board: {e}"));
             None
         };
         let lists = match self.trello.lists().await {
