@@ -221,3 +221,66 @@ async fn explain_does_not_poll_a_letter_the_pass_never_polls() {
         "explain must agree with the pass:\n{stdout}"
     );
 }
+
+/// SIGTERM during `once`: the create in flight finishes and is recorded,
+/// the process exits non-zero (the pass is not done), and the next `once`
+/// files the rest without a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_stops_cleanly_on_sigterm() {
+    use colisync::fakes::Fault;
+    use std::time::Duration;
+
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    world
+        .trello
+        .faults()
+        .always("POST", "/1/cards", Fault::Slow(Duration::from_millis(300)));
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_colisync"))
+        .env("COLISYNC_LOG", "warn")
+        .arg("--config")
+        .arg(&config)
+        .args(["once", "--now", NOW])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Bounded wait for the first card (not a timing assertion).
+    for _ in 0..300 {
+        if !world.trello.cards().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!world.trello.cards().is_empty(), "no card was ever created");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "stopped early: not a success");
+    let filed = world.trello.cards().len();
+    assert!((1..9).contains(&filed), "{filed} cards after the stop");
+
+    world.trello.faults().clear();
+    let mut cmd = colisync(&config);
+    cmd.args(["once", "--now", NOW]);
+    let out = run(cmd).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        world.trello.cards().len(),
+        9,
+        "the rest filed, nothing twice"
+    );
+}

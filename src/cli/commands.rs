@@ -101,14 +101,33 @@ pub fn once(
         let opened = CommandState::open(&config.daemon.state_dir, dry_run)?;
         let mut engine = Engine::new(config, opened.state)?;
         let now = now.unwrap_or_else(Utc::now);
-        let report = engine.run_pass(now, &Stop::default(), dry_run).await;
+        // As in the daemon: SIGTERM or Ctrl-C lets the Trello write in hand
+        // finish and be recorded, then the pass stops.
+        let stop = Stop::default();
+        let on_signal = stop.clone();
+        let watcher = tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            tracing::info!("stopping after the current action");
+            on_signal.raise();
+        });
+        let report = engine.run_pass(now, &stop, dry_run).await;
+        watcher.abort();
         print_report(out, &report)?;
         Ok(exit_code(&report))
     })
 }
 
+/// Non-zero when anything failed, or when a signal stopped the pass before
+/// the end (the rest waits for the next pass: the work is not done).
 pub fn exit_code(report: &PassReport) -> ExitCode {
-    if report.is_success() {
+    if report.is_success() && !report.stopped {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
