@@ -60,7 +60,7 @@ impl Health {
         for (action, n) in report.writes_by_action() {
             *h.writes.entry(action).or_default() += n;
         }
-        h.findings = report.findings_by_rule();
+        h.findings = report.findings.clone();
     }
 
     pub fn set_next_pass(&self, at: Option<DateTime<Utc>>) {

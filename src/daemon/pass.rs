@@ -78,10 +78,6 @@ impl PassReport {
         .collect()
     }
 
-    pub fn findings_by_rule(&self) -> BTreeMap<&'static str, u64> {
-        self.findings.clone()
-    }
-
     /// Every failure, the Trello ones included.
     pub fn all_errors(&self) -> Vec<String> {
         let mut all = self.errors.clone();

@@ -658,17 +658,11 @@ impl State {
 
     /// Parcels whose next poll is due at `now` (see [`poll`]).
     pub fn parcels_due(&self, now: DateTime<Utc>) -> Result<Vec<ParcelRecord>, StateError> {
-        let mut out = Vec::new();
-        for entry in self.parcels.iter() {
-            let (k, v) = entry.map_err(sled_err("iterating parcels"))?;
-            let key = String::from_utf8_lossy(&k).into_owned();
-            match decode::<ParcelRecord>("parcels", &key, &v) {
-                Ok(r) if r.is_due(now) => out.push(r),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "skipping undecodable parcel"),
-            }
-        }
-        Ok(out)
+        Ok(self
+            .parcels()?
+            .into_iter()
+            .filter(|r| r.is_due(now))
+            .collect())
     }
 
     // ----- cards --------------------------------------------------------
