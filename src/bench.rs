@@ -118,12 +118,14 @@ pub fn synthetic_shop(n: usize) -> Vec<(Order, Vec<Parcel>)> {
                 sku: format!("CMP-{}", rng.below(500)),
                 name: "Cartouche compatible".into(),
                 qty: 1.0,
+                qty_to_ship: None,
             }];
             if original {
                 items.push(Item {
                     sku: format!("ORI-{}", rng.below(500)),
                     name: "Cartouche d'origine".into(),
                     qty: 1.0,
+                    qty_to_ship: None,
                 });
             }
             let (method, carrier) = match kind {

@@ -36,11 +36,36 @@ pub struct Customer {
     pub email: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Item {
     pub sku: String,
     pub name: String,
     pub qty: f64,
+    /// How many of this item are still to leave the warehouse, as Magento
+    /// counts them (`qty_ordered - max(qty_shipped, qty_refunded) -
+    /// qty_canceled`, 0 for virtual products, the parent and children of a
+    /// configurable or bundle product counted once). `None` when Magento
+    /// did not say (and in snapshots stored before it was kept): the order
+    /// then counts as shipped as soon as one shipment exists.
+    #[serde(default)]
+    pub qty_to_ship: Option<f64>,
+}
+
+impl Item {
+    /// An item whose shipping quantities are not known.
+    pub fn new(sku: impl Into<String>, name: impl Into<String>, qty: f64) -> Self {
+        Item {
+            sku: sku.into(),
+            name: name.into(),
+            qty,
+            qty_to_ship: None,
+        }
+    }
+
+    /// Still waiting in the warehouse (some quantity left to ship).
+    pub fn is_waiting(&self) -> bool {
+        self.qty_to_ship.is_some_and(|q| q > 0.0)
+    }
 }
 
 /// One entry of the order's status history.
@@ -281,8 +306,35 @@ impl Order {
         )
     }
 
-    pub fn is_shipped(&self) -> bool {
+    /// At least one shipment exists (the order may be partly shipped).
+    pub fn has_shipments(&self) -> bool {
         !self.shipments.is_empty()
+    }
+
+    /// Every physical item has left: the shipping phase is over. Magento's
+    /// `complete` state says so by itself (State.php sets it only when
+    /// nothing is left to ship). Otherwise the items' quantities decide; an
+    /// order whose items carry no quantities (Magento omitted them, or a
+    /// snapshot stored before they were kept) falls back to "a shipment
+    /// exists". An order of virtual items only has nothing to ship.
+    pub fn is_fully_shipped(&self) -> bool {
+        if self.state == OrderState::Complete {
+            return true;
+        }
+        if self.items.iter().any(|i| i.qty_to_ship.is_some()) {
+            return !self.items.iter().any(Item::is_waiting);
+        }
+        self.has_shipments()
+    }
+
+    /// Part of the order has shipped, part still waits.
+    pub fn is_partly_shipped(&self) -> bool {
+        self.has_shipments() && !self.is_fully_shipped()
+    }
+
+    /// The items still to ship (empty when quantities are unknown).
+    pub fn items_waiting(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| i.is_waiting())
     }
 
     pub fn customer_name(&self) -> String {
@@ -314,6 +366,20 @@ impl Parcel {
     pub fn last_event(&self) -> Option<&TrackingEvent> {
         self.tracking.as_ref().and_then(|t| t.last_event())
     }
+}
+
+/// Whether La Poste could accept this number: 11 to 15 ASCII alphanumerics
+/// (Swagger SUIVI, `idShip`).
+pub fn is_valid_number(number: &str) -> bool {
+    (11..=15).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Whether La Poste can ever be asked about `number` as Magento holds it:
+/// the La Poste client sends numbers trimmed and upper-cased, and never
+/// sends one that is not [`is_valid_number`]. A parcel whose number fails
+/// this will never get an answer.
+pub fn can_track(number: &str) -> bool {
+    is_valid_number(&number.trim().to_ascii_uppercase())
 }
 
 /// Product kind and carrier from the configured globs: the only place that

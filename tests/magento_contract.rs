@@ -42,6 +42,7 @@ fn order(id: u64, updated: DateTime<Utc>) -> Order {
             sku: "CMP-HP301".into(),
             name: "Cartouche compatible HP 301".into(),
             qty: 2.0,
+            qty_to_ship: None,
         }],
         shipping_method: Some("colissimo_homecl".into()),
         created_at: t(1, 9, 0, 0),

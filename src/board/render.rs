@@ -24,9 +24,9 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{CardContent, LabelSpec, marker_line};
+use crate::domain::can_track;
 use crate::domain::{Carrier, Order, Parcel, ProductKind};
 use crate::rules::{Delay, Finding, RuleId, Severity, fr};
-use crate::tracking::laposte::can_track;
 
 /// Trello's limit on a card's name and description, in characters.
 pub const TRELLO_TEXT_LIMIT: usize = 16384;

@@ -108,6 +108,7 @@ fn order(spec: OrderSpec<'_>) -> Order {
                 sku: (*sku).to_owned(),
                 name: (*name).to_owned(),
                 qty: 1.0,
+                qty_to_ship: None,
             })
             .collect(),
         shipping_method: Some(spec.method.to_owned()),

@@ -47,10 +47,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use super::{Delay, Finding, ProblemKey, RuleId, Severity, fr, procedure};
 use crate::calendar::Calendar;
 use crate::config::{RuleConfig, RulesConfig};
+use crate::domain::can_track;
 use crate::domain::{
     Carrier, Classifier, Order, OrderState, Parcel, ProductKind, TrackingStatus, parcels_of,
 };
-use crate::tracking::laposte::can_track;
 
 /// One step of the reasoning, fired or not, for `colisync explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,7 +265,7 @@ impl<'a> Judge<'a> {
             )
         });
 
-        if !order.is_shipped() {
+        if !order.has_shipments() {
             if order.state == OrderState::Complete {
                 // Magento says shipped but no shipment reached us (list
                 // calls may omit them): do not cry "not shipped".

@@ -42,6 +42,7 @@ fn order(skus: &[&str], validated: Option<DateTime<Utc>>) -> Order {
                 sku: (*s).into(),
                 name: format!("Cartouche {s}"),
                 qty: 1.0,
+                qty_to_ship: None,
             })
             .collect(),
         shipping_method: Some("colissimo_homecl".into()),

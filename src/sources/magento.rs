@@ -766,6 +766,7 @@ fn decode_order(
             sku: str_of(i, "sku").unwrap_or_default(),
             name: str_of(i, "name").unwrap_or_default(),
             qty: i.get("qty_ordered").and_then(as_f64).unwrap_or(0.0),
+            qty_to_ship: None,
         })
         .collect();
 

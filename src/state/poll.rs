@@ -21,9 +21,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::can_track;
 use crate::domain::{Carrier, Parcel, TrackingSnapshot, TrackingStatus};
 use crate::rules::ProblemKey;
-use crate::tracking::laposte::can_track;
 
 /// How long after shipment a parcel counts as recently shipped.
 pub const FRESH_PERIOD: Duration = Duration::days(3);

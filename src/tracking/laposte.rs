@@ -48,18 +48,7 @@ const API: &str = "laposte";
 /// At most this many ids per request (the API's limit).
 pub const MAX_IDS_PER_REQUEST: usize = 10;
 
-/// Whether La Poste could accept this number: 11 to 15 ASCII alphanumerics.
-pub fn is_valid_number(number: &str) -> bool {
-    (11..=15).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
-/// Whether La Poste can ever be asked about `number` as Magento holds it:
-/// [`LaPosteClient::track`] sends numbers trimmed and upper-cased, and
-/// never sends one that is not [`is_valid_number`]. A parcel whose number
-/// fails this will never get an answer.
-pub fn can_track(number: &str) -> bool {
-    is_valid_number(&number.trim().to_ascii_uppercase())
-}
+pub use crate::domain::{can_track, is_valid_number};
 
 /// Why one number has no snapshot. Never holds the API key nor a URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

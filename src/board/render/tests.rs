@@ -42,11 +42,13 @@ fn order() -> Order {
                 sku: "CMP-HP301XL".into(),
                 name: "Cartouche compatible HP 301 XL noir".into(),
                 qty: 2.0,
+                qty_to_ship: None,
             },
             Item {
                 sku: "CMP-HP301C".into(),
                 name: "Cartouche compatible HP 301 couleur".into(),
                 qty: 1.0,
+                qty_to_ship: None,
             },
         ],
         shipping_method: Some("colissimo_homecl".into()),
@@ -279,6 +281,7 @@ fn huge_orders_fit_trello_and_keep_the_marker() {
             sku: format!("CMP-{i}"),
             name: "Cartouche compatible très longue ".repeat(20),
             qty: 1.0,
+            qty_to_ship: None,
         })
         .collect();
     let card = card_at(&o, None, paris(2026, 5, 7, 11, 0));
