@@ -363,6 +363,14 @@ impl Parcel {
         self.tracking.as_ref().map(|t| t.status)
     }
 
+    /// Whether La Poste's Suivi API can follow this parcel: a carrier of La
+    /// Poste's group (the API's `holder` is 1 courrier, 3 Chronopost or 4
+    /// Colissimo, nothing else) and a number it accepts. Only these are
+    /// ever polled, and only these can be « introuvable ».
+    pub fn laposte_tracks(&self) -> bool {
+        self.carrier != Carrier::Other && can_track(&self.tracking_number)
+    }
+
     pub fn last_event(&self) -> Option<&TrackingEvent> {
         self.tracking.as_ref().and_then(|t| t.last_event())
     }
@@ -443,14 +451,29 @@ impl Classifier {
     /// Seed 000 §1: an order with any original item waits for it, so it
     /// follows the original rule.
     pub fn order_kind(&self, order: &Order) -> ProductKind {
-        if order
-            .items
-            .iter()
+        self.items_kind(&order.items)
+    }
+
+    /// The kind of a set of items: original as soon as one is.
+    pub fn items_kind<'i>(&self, items: impl IntoIterator<Item = &'i Item>) -> ProductKind {
+        if items
+            .into_iter()
             .any(|i| self.product_kind(&i.sku) == ProductKind::Original)
         {
             ProductKind::Original
         } else {
             ProductKind::Compatible
+        }
+    }
+
+    /// What the shipping rules wait for: the items still in the warehouse
+    /// when part of the order has left (compatible cartridges shipped, the
+    /// original one still awaited: the original rule), else every item.
+    pub fn waiting_kind(&self, order: &Order) -> ProductKind {
+        if order.items_waiting().next().is_some() {
+            self.items_kind(order.items_waiting())
+        } else {
+            self.order_kind(order)
         }
     }
 
@@ -473,8 +496,22 @@ impl Classifier {
     /// carrier code, else words in its free-text title (`custom` +
     /// "Colissimo Expert"), else `Other`. An untracked shipment of an
     /// unclassified method is a letter: nothing else ships without a number.
+    ///
+    /// A track, or else a shipping method, that names a carrier outside La
+    /// Poste's group (DPD, GLS, UPS, Mondial Relay, Colis Privé, ...) is
+    /// `Other` first of all: the parcel really left with that carrier,
+    /// whatever the method's glob says, and La Poste knows nothing of it.
     pub fn carrier(&self, shipping_method: Option<&str>, track: Option<&Track>) -> Carrier {
+        let foreign = track
+            .map(|t| names_foreign_carrier(&t.carrier_code) || names_foreign_carrier(&t.title))
+            .unwrap_or(false);
+        if foreign {
+            return Carrier::Other;
+        }
         let by_method = shipping_method.and_then(|m| self.carrier_of_method(m));
+        if by_method.is_none() && shipping_method.is_some_and(names_foreign_carrier) {
+            return Carrier::Other;
+        }
         let Some(track) = track else {
             return by_method.unwrap_or(Carrier::Letter);
         };
@@ -518,6 +555,39 @@ impl Classifier {
         }
         None
     }
+}
+
+/// Carriers outside La Poste's group that French shops ship with, as their
+/// names appear in Magento carrier codes, method codes and track titles,
+/// squeezed to lower-case letters and digits. The short names (`ups`,
+/// `dpd`, ...) must be a whole word of the text; the long ones may be
+/// part of a code (`mondialrelay_pickup`, `dpdfrpredict`).
+const FOREIGN_CARRIER_WORDS: &[&str] = &["dpd", "gls", "ups", "dhl", "tnt", "usps", "fedex"];
+const FOREIGN_CARRIER_NAMES: &[&str] = &[
+    "mondialrelay",
+    "colisprive",
+    "relaiscolis",
+    "fedex",
+    "geodis",
+    "kuehne",
+    "dbschenker",
+    "dpdfr",
+    "dpdpredict",
+    "dpdrelais",
+    "upsstandard",
+];
+
+/// Whether `text` (a carrier code, a method code or a track title) names a
+/// carrier that La Poste does not track.
+fn names_foreign_carrier(text: &str) -> bool {
+    let lower = text.to_lowercase().replace(['é', 'è', 'ê'], "e");
+    let squeezed: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
+    if FOREIGN_CARRIER_NAMES.iter().any(|n| squeezed.contains(n)) {
+        return true;
+    }
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| FOREIGN_CARRIER_WORDS.contains(&w))
 }
 
 /// The parcels of an order as its shipments describe them, without tracking

@@ -165,12 +165,12 @@ async fn explain_judges_a_refused_number_as_the_pass_does() {
     assert!(!state_dir.exists(), "explain created the state directory");
 }
 
-/// A letter shipped with a number (a flatrate method, a `custom` track that
-/// names no carrier) is never polled by the pass: it is judged by its dates
-/// alone (`delivery_letter`). `explain` must judge it the same way, not ask
-/// La Poste and say "No card" for a card the pass files.
+/// A lettre suivie (a flatrate method, a track with a La Poste number) is
+/// polled like a parcel: delivered, it gets no card, whatever its age. The
+/// pass and `explain` must agree on it: both ask La Poste, neither files
+/// the 10-day letter card.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn explain_does_not_poll_a_letter_the_pass_never_polls() {
+async fn explain_and_the_pass_agree_on_a_delivered_lettre_suivie() {
     let shop = demo_shop();
     let world = World::start(&shop, None).await.unwrap();
     let mut order = shop
@@ -202,13 +202,24 @@ async fn explain_does_not_poll_a_letter_the_pass_never_polls() {
     let config = dir.path().join("config.toml");
     std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
 
+    let asked = |world: &World| {
+        world
+            .laposte
+            .requested_ids()
+            .iter()
+            .flatten()
+            .filter(|id| id.as_str() == "1L20260505011")
+            .count()
+    };
     let mut cmd = colisync(&config);
     cmd.args(["once", "--dry-run", "--now", NOW]);
     let out = run(cmd).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(asked(&world), 1, "the pass polls the lettre suivie");
     assert!(
-        stdout.contains("parcel/100011/1L20260505011"),
-        "the pass files it:\n{stdout}"
+        !stdout.contains("parcel/100011"),
+        "delivered: the pass files nothing for it:\n{stdout}"
     );
 
     let mut cmd = colisync(&config);
@@ -216,8 +227,9 @@ async fn explain_does_not_poll_a_letter_the_pass_never_polls() {
     let out = run(cmd).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{stdout}");
+    assert_eq!(asked(&world), 2, "explain asks La Poste as the pass does");
     assert!(
-        stdout.contains("Card for parcel/100011/1L20260505011"),
+        stdout.contains("No card"),
         "explain must agree with the pass:\n{stdout}"
     );
 }

@@ -80,7 +80,22 @@ fn who_is_polled_at_all() {
             parcel(Carrier::Colissimo, "6A12345678901", in_transit.clone()),
             Some(now + Duration::hours(2)),
         ),
-        ("letter: never", parcel(Carrier::Letter, "", None), None),
+        (
+            "letter without number: never",
+            parcel(Carrier::Letter, "", None),
+            None,
+        ),
+        (
+            "lettre suivie (a La Poste number): now",
+            parcel(Carrier::Letter, "1L01234567890", None),
+            Some(now),
+        ),
+        (
+            // La Poste tracks its own group only (holders 1, 3, 4).
+            "another carrier, even with a number of La Poste's shape: never",
+            parcel(Carrier::Other, "12345678901234", None),
+            None,
+        ),
         (
             // Never sent by the La Poste client: polling it would fail the
             // pass forever (rules judge it as a tracking anomaly).
@@ -183,4 +198,26 @@ fn a_stored_record_with_an_untrackable_number_is_never_due() {
     r.parcel.tracking_number = "6A-1234-5678".into();
     assert_eq!(r.next_poll_at, Some(now));
     assert!(!r.is_due(now));
+}
+
+#[test]
+fn a_record_of_an_older_policy_is_polled_once_it_can_be() {
+    // Letters were never polled before lettres suivies were: their records
+    // were stored with no schedule. Never polled and trackable: due now.
+    let now = shipped() + Duration::days(1);
+    let mut record = ParcelRecord::new(parcel(Carrier::Letter, "1L01234567890", None), shipped());
+    record.next_poll_at = None;
+    assert!(record.is_due(now));
+    // Once polled, the schedule is the policy's again.
+    record.record_poll(snapshot(TrackingStatus::InTransit, &["PC1"], false), now);
+    assert_eq!(record.next_poll_at, Some(now + Duration::hours(1)));
+    // A letter without number, or another carrier's parcel, stays unpolled.
+    for p in [
+        parcel(Carrier::Letter, "", None),
+        parcel(Carrier::Other, "12345678901234", None),
+    ] {
+        let mut r = ParcelRecord::new(p, shipped());
+        r.next_poll_at = None;
+        assert!(!r.is_due(now));
+    }
 }

@@ -143,14 +143,15 @@ fn title(f: &Finding, parcel: Option<&Parcel>) -> String {
                 fr::business_days(n)
             )
         }
-        RuleId::DeliveryLetter | RuleId::DeliveryColissimo | RuleId::DeliveryChronopost => {
-            match f.delay {
-                Delay::Days(n) | Delay::BusinessDays(n) => {
-                    format!("Cmd {inc} · {case} · {carrier} · {n} j")
-                }
-                _ => format!("Cmd {inc} · {case} · {carrier}"),
+        RuleId::DeliveryLetter
+        | RuleId::DeliveryColissimo
+        | RuleId::DeliveryChronopost
+        | RuleId::DeliveryOther => match f.delay {
+            Delay::Days(n) | Delay::BusinessDays(n) => {
+                format!("Cmd {inc} · {case} · {carrier} · {n} j")
             }
-        }
+            _ => format!("Cmd {inc} · {case} · {carrier}"),
+        },
         RuleId::TrackingNotFound => format!("Cmd {inc} · {case} · {carrier} · introuvable"),
         RuleId::TrackingStuck => format!("Cmd {inc} · {case} · {carrier} · bloqué"),
         RuleId::TrackingProblem => format!("Cmd {inc} · {case} · {carrier} · incident"),
@@ -254,6 +255,9 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
             let last = match p.last_event() {
                 Some(e) => format!("{} « {} » le {}", md(&e.code), md(&e.label), dt(e.at)),
                 None if p.tracking.is_some() => "inconnu du transporteur".to_owned(),
+                None if p.carrier == Carrier::Other => {
+                    "sur le site du transporteur (hors La Poste)".to_owned()
+                }
                 // Never sent to La Poste: no answer will ever come.
                 None if !can_track(&p.tracking_number) => {
                     "La Poste ne peut pas suivre ce numéro".to_owned()

@@ -216,8 +216,9 @@ pub fn explain(
         };
         let classifier = Classifier::new(&config.magento, &config.carriers);
         let mut parcels = domain::parcels_of(&order, &classifier);
-        // Only the parcels the pass polls: a letter is judged by its dates
-        // alone, even with a number, and explain must judge as the pass does.
+        // Only the parcels the pass polls (a lettre suivie is, a letter
+        // without number or another carrier's parcel is not): explain must
+        // judge as the pass does.
         let numbers: Vec<String> = parcels
             .iter()
             .filter(|p| ParcelRecord::new((*p).clone(), now).is_due(now))

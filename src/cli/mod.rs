@@ -233,7 +233,7 @@ fn threshold_unit(rule: &str) -> Option<&'static str> {
         "shipping_compatible" | "shipping_original" | "delivery_chronopost" => {
             Some("business day(s)")
         }
-        "delivery_letter" | "delivery_colissimo" => Some("day(s)"),
+        "delivery_letter" | "delivery_colissimo" | "delivery_other" => Some("day(s)"),
         "tracking_not_found" | "tracking_stuck" => Some("hour(s)"),
         _ => None,
     }

@@ -435,6 +435,8 @@ struct RawRules {
     #[serde(default)]
     delivery_chronopost: RawRuleBusinessDays,
     #[serde(default)]
+    delivery_other: RawRuleDays,
+    #[serde(default)]
     tracking_not_found: RawRuleHours,
     #[serde(default)]
     tracking_stuck: RawRuleHours,
@@ -962,6 +964,7 @@ impl Checker<'_> {
             &d.delivery_chronopost,
             r.delivery_chronopost.view(),
         );
+        let delivery_other = self.rule_other(&d.delivery_other, &r.delivery_other);
         let tracking_not_found = self.rule(
             "tracking_not_found",
             &d.tracking_not_found,
@@ -985,11 +988,32 @@ impl Checker<'_> {
             delivery_letter: delivery_letter?,
             delivery_colissimo: delivery_colissimo?,
             delivery_chronopost: delivery_chronopost?,
+            delivery_other: delivery_other?,
             tracking_not_found: tracking_not_found?,
             tracking_stuck: tracking_stuck?,
             tracking_problem: tracking_problem?,
             return_to_sender: return_to_sender?,
         })
+    }
+
+    /// `[rules.delivery_other]`: colisync has no tracking for these
+    /// carriers, so no threshold is the seeds' to give. The rule is on once
+    /// the admin writes `days` (unless `enabled = false`); `enabled = true`
+    /// without `days` is refused rather than guessed.
+    fn rule_other(&mut self, default: &RuleConfig, raw: &RawRuleDays) -> Option<RuleConfig> {
+        let mut rc = self.rule("delivery_other", default, raw.view())?;
+        let has_days = raw.days.is_some();
+        rc.enabled = raw.enabled.unwrap_or(has_days);
+        if rc.enabled && !has_days {
+            self.err(
+                "rules.delivery_other.enabled",
+                None,
+                "delivery_other has no default threshold: set rules.delivery_other.days \
+                 (days since shipment before a parcel of another carrier counts as late)",
+            );
+            return None;
+        }
+        Some(rc)
     }
 
     fn rule(&mut self, name: &str, default: &RuleConfig, v: RuleView<'_>) -> Option<RuleConfig> {

@@ -145,6 +145,9 @@ pub struct RulesConfig {
     pub delivery_letter: RuleConfig,
     pub delivery_colissimo: RuleConfig,
     pub delivery_chronopost: RuleConfig,
+    /// Off by default: colisync cannot see the tracking of a carrier other
+    /// than La Poste's, so only a date rule the admin chose applies.
+    pub delivery_other: RuleConfig,
     pub tracking_not_found: RuleConfig,
     pub tracking_stuck: RuleConfig,
     pub tracking_problem: RuleConfig,
@@ -167,6 +170,10 @@ impl RulesConfig {
             delivery_letter: rule(LIST_DELIVERY, 10),
             delivery_colissimo: rule(LIST_DELIVERY, 7),
             delivery_chronopost: rule(LIST_DELIVERY, 1),
+            delivery_other: RuleConfig {
+                enabled: false,
+                ..rule(LIST_DELIVERY, 0)
+            },
             tracking_not_found: rule(LIST_TRACKING, 24),
             tracking_stuck: rule(LIST_TRACKING, 48),
             tracking_problem: rule(LIST_TRACKING, 0),
@@ -184,6 +191,7 @@ impl RulesConfig {
             ("delivery_letter", &self.delivery_letter),
             ("delivery_colissimo", &self.delivery_colissimo),
             ("delivery_chronopost", &self.delivery_chronopost),
+            ("delivery_other", &self.delivery_other),
             ("tracking_not_found", &self.tracking_not_found),
             ("tracking_stuck", &self.tracking_stuck),
             ("tracking_problem", &self.tracking_problem),

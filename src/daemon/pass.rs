@@ -464,7 +464,7 @@ impl Engine {
             };
             if let Some(why) = order_state_reason(order) {
                 ended.insert(order_key, why.to_owned());
-            } else if order.has_shipments() {
+            } else if order.is_fully_shipped() {
                 ended.insert(order_key, "commande expédiée".to_owned());
             }
             for p in &parcels {

@@ -58,6 +58,15 @@ pub fn datetime_seconds(t: DateTime<Utc>, tz: Tz) -> String {
 }
 
 /// `3 j ouvrés`, `1 j ouvré`
+/// A quantity as the team writes it: `2`, `1,5` (Magento sends decimals).
+pub fn quantity(q: f64) -> String {
+    if q.fract() == 0.0 && q.abs() < 1e15 {
+        format!("{}", q as i64)
+    } else {
+        format!("{q}").replace('.', ",")
+    }
+}
+
 pub fn business_days(n: i64) -> String {
     if n.abs() <= 1 {
         format!("{n} j ouvré")

@@ -48,9 +48,7 @@ use super::{Delay, Finding, ProblemKey, RuleId, Severity, fr, procedure};
 use crate::calendar::Calendar;
 use crate::config::{RuleConfig, RulesConfig};
 use crate::domain::can_track;
-use crate::domain::{
-    Carrier, Classifier, Order, OrderState, Parcel, ProductKind, TrackingStatus, parcels_of,
-};
+use crate::domain::{Carrier, Classifier, Order, Parcel, ProductKind, TrackingStatus, parcels_of};
 
 /// One step of the reasoning, fired or not, for `colisync explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,53 +263,29 @@ impl<'a> Judge<'a> {
             )
         });
 
-        if !order.has_shipments() {
-            if order.state == OrderState::Complete {
-                // Magento says shipped but no shipment reached us (list
-                // calls may omit them): do not cry "not shipped".
+        let mut findings = Vec::new();
+        if order.is_fully_shipped() {
+            t.note(None, false, || {
+                format!(
+                    "shipped ({} shipment(s)): shipping rules do not apply",
+                    order.shipments.len()
+                )
+            });
+            if !order.has_shipments() {
+                // Magento says everything left but no shipment reached us
+                // (list calls may omit them): no parcel to judge either.
                 t.note(None, false, || {
                     "order is complete but no shipment is known: shipping rules skipped".into()
                 });
-                return Vec::new();
+                return findings;
             }
-            let fire = match kind {
-                ProductKind::Compatible => {
-                    t.note(Some(RuleId::ShippingOriginal), false, || {
-                        "not applicable: no original item".into()
-                    });
-                    self.shipping_compatible(validated, t)
-                }
-                ProductKind::Original => {
-                    t.note(Some(RuleId::ShippingCompatible), false, || {
-                        "not applicable: the order has original items, the original rule applies"
-                            .into()
-                    });
-                    self.shipping_original(validated, t)
-                }
-            };
-            return fire
-                .map(|f| {
-                    let key = ProblemKey::Order {
-                        increment_id: order.increment_id.clone(),
-                    };
-                    // The carrier the customer chose, for the card's label:
-                    // a late Chronopost order is triaged first.
-                    let carrier = order
-                        .shipping_method
-                        .as_deref()
-                        .and_then(|m| self.classifier.carrier_of_method(m));
-                    self.finding(f, key, kind, carrier, None, Some(validated), None)
-                })
-                .into_iter()
-                .collect();
+        } else {
+            findings.extend(self.shipping(order, validated, t));
+            if !order.has_shipments() {
+                return findings;
+            }
         }
 
-        t.note(None, false, || {
-            format!(
-                "shipped ({} shipment(s)): shipping rules do not apply",
-                order.shipments.len()
-            )
-        });
         let derived;
         let parcels = if parcels.is_empty() {
             // The caller gave no parcels: judge the shipments as they are,
@@ -321,7 +295,6 @@ impl<'a> Judge<'a> {
         } else {
             parcels
         };
-        let mut findings = Vec::new();
         for parcel in parcels {
             t.subject(|| format!("parcel {}", parcel.key_part()));
             if let Some(f) = self.parcel(parcel, t) {
@@ -341,6 +314,71 @@ impl<'a> Judge<'a> {
             }
         }
         findings
+    }
+
+    /// The shipping phase (seed 000 §1) of an order not wholly shipped. A
+    /// partly shipped order is judged on what still waits: its compatible
+    /// cartridges left, its original one did not, so the original rule
+    /// applies, and the card names the items still waiting.
+    fn shipping(&self, order: &Order, validated: DateTime<Utc>, t: &mut Tracer) -> Option<Finding> {
+        let partly = order.has_shipments();
+        let kind = self.classifier.waiting_kind(order);
+        if partly {
+            t.note(None, false, || {
+                format!(
+                    "partly shipped ({} shipment(s)); still waiting: {} ({} items): shipping rules watch them",
+                    order.shipments.len(),
+                    order
+                        .items_waiting()
+                        .map(|i| i.sku.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    kind.as_str()
+                )
+            });
+        }
+        let fire = match kind {
+            ProductKind::Compatible => {
+                t.note(Some(RuleId::ShippingOriginal), false, || {
+                    "not applicable: no original item".into()
+                });
+                self.shipping_compatible(validated, t)
+            }
+            ProductKind::Original => {
+                t.note(Some(RuleId::ShippingCompatible), false, || {
+                    "not applicable: the order has original items, the original rule applies".into()
+                });
+                self.shipping_original(validated, t)
+            }
+        };
+        let mut f = fire?;
+        if partly {
+            let waiting: Vec<String> = order
+                .items_waiting()
+                .map(|i| {
+                    let qty = i.qty_to_ship.unwrap_or(i.qty);
+                    format!("{} ({}) × {}", i.name, i.sku, fr::quantity(qty))
+                })
+                .collect();
+            f.facts.push(format!(
+                "Expédition partielle : {} ; toujours en attente : {}.",
+                match order.shipments.len() {
+                    1 => "un envoi est parti".to_owned(),
+                    n => format!("{n} envois sont partis"),
+                },
+                waiting.join(", ")
+            ));
+        }
+        let key = ProblemKey::Order {
+            increment_id: order.increment_id.clone(),
+        };
+        // The carrier the customer chose, for the card's label: a late
+        // Chronopost order is triaged first.
+        let carrier = order
+            .shipping_method
+            .as_deref()
+            .and_then(|m| self.classifier.carrier_of_method(m));
+        Some(self.finding(f, key, kind, carrier, None, Some(validated), None))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -512,13 +550,22 @@ impl<'a> Judge<'a> {
             });
             return None;
         }
-        if p.carrier == Carrier::Letter {
+        if p.carrier == Carrier::Other {
+            // Never sent to La Poste (it tracks only its own group's
+            // parcels): no snapshot will come, nothing is « introuvable ».
             t.note(None, false, || {
-                "letter (envoi simple): not tracked, only delivery_letter applies".into()
+                "carrier outside La Poste's group: not tracked, only delivery_other applies".into()
+            });
+            return self.delivery_days(p, RuleId::DeliveryOther, t);
+        }
+        if p.carrier == Carrier::Letter && !p.laposte_tracks() {
+            t.note(None, false, || {
+                "letter (envoi simple) without a La Poste number: not tracked, only delivery_letter applies"
+                    .into()
             });
             return self.delivery_days(p, RuleId::DeliveryLetter, t);
         }
-        if p.tracking.is_none() && can_track(&p.tracking_number) {
+        if p.tracking.is_none() && p.laposte_tracks() {
             // Until La Poste has answered once, the parcel may as well be
             // delivered or returning: a date-only verdict would file a false
             // delay (then rewrite it). A La Poste outage shows as a failed
@@ -531,7 +578,18 @@ impl<'a> Judge<'a> {
             });
             return None;
         }
-        let mut winner: Option<Fire> = None;
+        if p.carrier == Carrier::Letter {
+            // A lettre suivie: La Poste scans it far less than a parcel (a
+            // deposit, a delivery), so neither « introuvable » after 24 h
+            // nor « bloqué » after 48 h says anything of it. Its return and
+            // its incidents are facts; its delay is the letter's 10 days.
+            let steps: [ParcelRule<'a>; 3] = [
+                Self::return_to_sender,
+                Self::tracking_problem,
+                Self::delivery,
+            ];
+            return self.first_of(&steps, p, t);
+        }
         let steps: [ParcelRule<'a>; 5] = [
             Self::return_to_sender,
             Self::tracking_problem,
@@ -539,6 +597,14 @@ impl<'a> Judge<'a> {
             Self::delivery,
             Self::tracking_stuck,
         ];
+        self.first_of(&steps, p, t)
+    }
+
+    /// The first of `steps` that fires. With a trace, every rule is still
+    /// evaluated and traced, so that `explain` shows what the winner
+    /// shadowed.
+    fn first_of(&self, steps: &[ParcelRule<'a>], p: &Parcel, t: &mut Tracer) -> Option<Fire> {
+        let mut winner: Option<Fire> = None;
         for step in steps {
             let fired = step(self, p, t);
             match (&winner, fired) {
@@ -562,12 +628,7 @@ impl<'a> Judge<'a> {
             Carrier::Colissimo => self.delivery_days(p, RuleId::DeliveryColissimo, t),
             Carrier::Chronopost => self.delivery_chronopost(p, t),
             Carrier::Letter => self.delivery_days(p, RuleId::DeliveryLetter, t),
-            Carrier::Other => {
-                t.note(None, false, || {
-                    "carrier not classified (other): no delivery delay rule".into()
-                });
-                None
-            }
+            Carrier::Other => self.delivery_days(p, RuleId::DeliveryOther, t),
         }
     }
 
@@ -581,6 +642,10 @@ impl<'a> Judge<'a> {
             ),
             (Some(_), None) => "Le transporteur ne connaît pas encore ce numéro.".into(),
             (None, None) if p.tracking_number.is_empty() => "Envoi sans numéro de suivi.".into(),
+            (None, None) if p.carrier == Carrier::Other => {
+                "Transporteur hors La Poste : son suivi se consulte sur le site du transporteur."
+                    .into()
+            }
             (None, None) if !can_track(&p.tracking_number) => {
                 "La Poste ne peut pas suivre ce numéro.".into()
             }

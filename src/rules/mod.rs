@@ -36,12 +36,15 @@ pub enum RuleId {
     DeliveryLetter,
     DeliveryColissimo,
     DeliveryChronopost,
+    /// A carrier La Poste does not track (DPD, GLS, ...): off unless the
+    /// admin sets `[rules.delivery_other] days`.
+    DeliveryOther,
     TrackingStuck,
 }
 
 impl RuleId {
     /// Every rule, in declaration order.
-    pub const ALL: [RuleId; 9] = [
+    pub const ALL: [RuleId; 10] = [
         RuleId::ShippingCompatible,
         RuleId::ShippingOriginal,
         RuleId::ReturnToSender,
@@ -50,6 +53,7 @@ impl RuleId {
         RuleId::DeliveryLetter,
         RuleId::DeliveryColissimo,
         RuleId::DeliveryChronopost,
+        RuleId::DeliveryOther,
         RuleId::TrackingStuck,
     ];
 
@@ -64,6 +68,7 @@ impl RuleId {
             RuleId::DeliveryLetter => "delivery_letter",
             RuleId::DeliveryColissimo => "delivery_colissimo",
             RuleId::DeliveryChronopost => "delivery_chronopost",
+            RuleId::DeliveryOther => "delivery_other",
             RuleId::TrackingStuck => "tracking_stuck",
         }
     }
@@ -74,7 +79,9 @@ impl RuleId {
             RuleId::ShippingCompatible | RuleId::ShippingOriginal | RuleId::DeliveryChronopost => {
                 ThresholdUnit::BusinessDays
             }
-            RuleId::DeliveryLetter | RuleId::DeliveryColissimo => ThresholdUnit::Days,
+            RuleId::DeliveryLetter | RuleId::DeliveryColissimo | RuleId::DeliveryOther => {
+                ThresholdUnit::Days
+            }
             RuleId::TrackingNotFound | RuleId::TrackingStuck => ThresholdUnit::Hours,
             RuleId::TrackingProblem | RuleId::ReturnToSender => ThresholdUnit::None,
         }
@@ -91,6 +98,7 @@ impl RuleId {
             RuleId::DeliveryLetter => &cfg.delivery_letter,
             RuleId::DeliveryColissimo => &cfg.delivery_colissimo,
             RuleId::DeliveryChronopost => &cfg.delivery_chronopost,
+            RuleId::DeliveryOther => &cfg.delivery_other,
             RuleId::TrackingStuck => &cfg.tracking_stuck,
         }
     }
@@ -100,9 +108,10 @@ impl RuleId {
     pub fn case_fr(self) -> &'static str {
         match self {
             RuleId::ShippingCompatible | RuleId::ShippingOriginal => "Retard d'expédition",
-            RuleId::DeliveryLetter | RuleId::DeliveryColissimo | RuleId::DeliveryChronopost => {
-                "Retard de livraison"
-            }
+            RuleId::DeliveryLetter
+            | RuleId::DeliveryColissimo
+            | RuleId::DeliveryChronopost
+            | RuleId::DeliveryOther => "Retard de livraison",
             RuleId::TrackingNotFound | RuleId::TrackingStuck | RuleId::TrackingProblem => {
                 "Anomalie de suivi"
             }

@@ -31,9 +31,11 @@ pub fn procedure(rule: RuleId, cfg: &RulesConfig, cutoff: &str) -> String {
              - Ne vous avancez jamais sur un délai d'expédition. Si le client insiste, référez-vous à un Lead.",
             n = cfg.shipping_original.threshold
         ),
-        // Seed 000 §2 « Envoi simple » and §5 « Colis perdu, envoi simple ».
+        // Seed 000 §2 « Envoi simple » and §5 « Colis perdu, envoi simple »;
+        // a lettre suivie has the same 10 days (its tracking adds the return
+        // and incident rules, not another delay).
         RuleId::DeliveryLetter => format!(
-            "Envoi simple (sans suivi), plus de {n} jours depuis l'expédition :\n\
+            "Envoi simple (lettre, suivie ou non), plus de {n} jours depuis l'expédition :\n\
              - Demandez au client de vérifier auprès de son voisinage (voisins, gardien).\n\
              - Si le colis n'a pas été réceptionné par un voisin ou le gardien, envoyez le mail « attestation sur l'honneur ».\n\
              - Une fois l'attestation reçue, remontez le dossier via Freshdesk.",
@@ -56,6 +58,17 @@ pub fn procedure(rule: RuleId, cfg: &RulesConfig, cutoff: &str) -> String {
              - Ne proposez ni remboursement des frais de port ni geste commercial.\n\
              - Si le client insiste sur le remboursement : ajoutez une remarque précise (Freshdesk + Trello) et remontez via Freshdesk."
             .to_owned(),
+        // No seed covers a carrier other than La Poste's: the threshold is
+        // the admin's, the advice seed 004's « Comment réagir face à votre
+        // client » (temporiser, then re-ship).
+        RuleId::DeliveryOther => format!(
+            "Envoi par un autre transporteur que La Poste (colisync ne voit pas son suivi), \
+             plus de {n} jours depuis l'expédition :\n\
+             - Vérifiez le suivi sur le site du transporteur avec le numéro de suivi.\n\
+             - Temporisez avec le client : la plupart des colis qui semblaient perdus sont livrés 1 ou 2 jours plus tard.\n\
+             - Si le colis n'est toujours pas livré après ce temps d'attente, référez-vous à un Lead pour une réexpédition.",
+            n = cfg.delivery_other.threshold
+        ),
         // Seed 004 ① and seed 000 §2 remarque (erreur de suivi).
         RuleId::TrackingNotFound => format!(
             "Suivi « indisponible » ou « introuvable » plus de {n} h après l'expédition : le transporteur n'a pas scanné le colis.\n\

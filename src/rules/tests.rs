@@ -975,3 +975,332 @@ fn colissimo_shipment_without_number_is_a_tracking_anomaly() {
     // Parcels not given: judge derives them from the shipments.
     assert_eq!(run(&o, &[], &cfg, h(25)).findings, j.findings);
 }
+
+/// An order of `items` (`(sku, qty_to_ship)`) validated `validated`, with
+/// one Colissimo shipment of the first item at `shipped`.
+fn partly_shipped(
+    items: &[(&str, f64)],
+    validated: DateTime<Utc>,
+    shipped: DateTime<Utc>,
+) -> Order {
+    let skus: Vec<&str> = items.iter().map(|(s, _)| *s).collect();
+    let mut o = order(&skus, Some(validated));
+    for (item, (_, left)) in o.items.iter_mut().zip(items) {
+        item.qty_to_ship = Some(*left);
+    }
+    o.shipments = vec![Shipment {
+        entity_id: 78,
+        created_at: shipped,
+        tracks: vec![Track {
+            number: "6A12345678901".into(),
+            carrier_code: "colissimo".into(),
+            title: "Colissimo".into(),
+            created_at: shipped,
+        }],
+    }];
+    o
+}
+
+fn snapshot(events: &[(&str, DateTime<Utc>)], is_final: bool) -> TrackingSnapshot {
+    let events: Vec<TrackingEvent> = events
+        .iter()
+        .map(|(code, at)| TrackingEvent {
+            code: (*code).into(),
+            label: format!("libellé {code}"),
+            at: *at,
+        })
+        .collect();
+    TrackingSnapshot {
+        fetched_at: events.first().map_or(utc(2026, 1, 1, 0, 0), |e| e.at),
+        status: normalise(&events),
+        is_final,
+        product: None,
+        events,
+    }
+}
+
+#[test]
+fn a_partly_shipped_order_is_judged_on_what_still_waits() {
+    // Seed 000 §1: an order is late until all of it has left. Its
+    // compatible cartridge left on Mon 4 May, its original one did not:
+    // the original rule (« plus de 10 jours ouvrables ») still applies,
+    // from the validation on Thu 30 Apr (10 business days on Tue 19 May).
+    let v = paris(2026, 4, 30, 10, 0);
+    let ship = paris(2026, 5, 4, 15, 0);
+    let cfg = RulesConfig::seed_defaults();
+    let delivered: Events = &[("DI1", paris(2026, 5, 5, 11, 0))];
+    let shipping = |o: &Order, now| -> Want {
+        let mut parcels = parcels_of(o, &Classifier::seed_defaults());
+        for p in &mut parcels {
+            p.tracking = Some(snapshot(delivered, true));
+        }
+        let j = run(o, &parcels, &cfg, now);
+        assert!(j.findings.len() <= 1, "{:#?}", j.findings);
+        j.findings.first().map(|f| (f.rule, f.severity))
+    };
+    let o = partly_shipped(&[("CMP-1", 0.0), ("ORI-HP301", 1.0)], v, ship);
+    assert!(o.is_partly_shipped());
+    let cases: &[(&str, DateTime<Utc>, Want)] = &[
+        ("exactly 10", paris(2026, 5, 19, 18, 0), None),
+        (
+            "11: the original item is late",
+            paris(2026, 5, 20, 9, 0),
+            Some((ShippingOriginal, Late)),
+        ),
+    ];
+    for (case, now, want) in cases {
+        assert_eq!(shipping(&o, *now), *want, "{case}");
+    }
+    // The card names what still waits, not what left.
+    let parcels = parcels_of(&o, &Classifier::seed_defaults());
+    let mut parcels = parcels;
+    parcels[0].tracking = Some(snapshot(delivered, true));
+    let j = run(&o, &parcels, &cfg, paris(2026, 5, 20, 9, 0));
+    assert_eq!(j.findings[0].product, ProductKind::Original);
+    let fact = j.findings[0].facts.last().expect("a fact");
+    assert!(fact.contains("Expédition partielle"), "{fact}");
+    assert!(fact.contains("(ORI-HP301) × 1"), "{fact}");
+    assert!(!fact.contains("CMP-1"), "{fact}");
+
+    // Everything left: no shipping rule, whatever the day.
+    let o = partly_shipped(&[("CMP-1", 0.0), ("ORI-HP301", 0.0)], v, ship);
+    assert!(o.is_fully_shipped());
+    assert_eq!(shipping(&o, paris(2026, 6, 30, 9, 0)), None);
+
+    // The other way round: the original left, a compatible one waits, so
+    // the compatible rule applies (due the validation day, late the next
+    // business day).
+    let o = partly_shipped(&[("ORI-HP301", 0.0), ("CMP-1", 2.0)], v, ship);
+    assert_eq!(
+        shipping(&o, paris(2026, 5, 4, 9, 0)),
+        Some((ShippingCompatible, Late))
+    );
+
+    // Meanwhile the shipped part is a parcel like any other: a Colissimo
+    // parcel of a partly shipped order can be late too, on its own card.
+    let o = partly_shipped(&[("CMP-1", 0.0), ("ORI-HP301", 1.0)], v, ship);
+    let mut parcels = parcels_of(&o, &Classifier::seed_defaults());
+    parcels[0].tracking = Some(snapshot(&[("ET1", paris(2026, 5, 12, 8, 0))], false));
+    let j = run(&o, &parcels, &cfg, paris(2026, 5, 12, 9, 0));
+    let rules: Vec<RuleId> = j.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, vec![DeliveryColissimo], "{}", trace_text(&j));
+    let j = run(&o, &parcels, &cfg, paris(2026, 5, 20, 9, 0));
+    let rules: Vec<RuleId> = j.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, vec![ShippingOriginal, DeliveryColissimo]);
+
+    // Quantities unknown (a snapshot stored before they were kept): one
+    // shipment means shipped, as before.
+    let mut o = partly_shipped(&[("CMP-1", 0.0), ("ORI-HP301", 1.0)], v, ship);
+    for i in &mut o.items {
+        i.qty_to_ship = None;
+    }
+    assert!(o.is_fully_shipped());
+    // Virtual items only: nothing to ship.
+    let mut o = order(&["GIFT-CARD"], Some(v));
+    o.items[0].qty_to_ship = Some(0.0);
+    assert!(o.is_fully_shipped());
+    assert_eq!(verdict(&run(&o, &[], &cfg, paris(2026, 6, 30, 9, 0))), None);
+}
+
+/// La Poste's events (newest first) and its `isFinal`.
+type Answer<'a> = (Events<'a>, bool);
+
+/// A lettre suivie shipped Mon 4 May 2026 10:00, with La Poste's answer
+/// (`None`: never polled).
+fn tracked_letter(events: Option<Answer<'_>>) -> (Order, Vec<Parcel>) {
+    let ship = paris(2026, 5, 4, 10, 0);
+    let (mut o, _) = shipped(Carrier::Letter, ship, None);
+    o.shipments[0].tracks = vec![Track {
+        number: "1L01234567890".into(),
+        carrier_code: "custom".into(),
+        title: "Lettre suivie".into(),
+        created_at: ship,
+    }];
+    let mut parcels = parcels_of(&o, &Classifier::seed_defaults());
+    assert_eq!(parcels[0].carrier, Carrier::Letter);
+    assert!(parcels[0].laposte_tracks());
+    parcels[0].tracking = events.map(|(evs, fin)| snapshot(evs, fin));
+    (o, parcels)
+}
+
+#[test]
+fn a_tracked_letter_follows_its_tracking() {
+    // Seed 000 §2 « Envoi simple »: 10 days. A lettre suivie carries a La
+    // Poste number: delivered means no card, a return or an incident is a
+    // fact like for a parcel; « introuvable » and « bloqué » are parcel
+    // rules (a letter is scanned at deposit and delivery only).
+    let cfg = RulesConfig::seed_defaults();
+    let d = |day: u32, h: u32| paris(2026, 5, day, h, 0);
+    let cases: &[(&str, Option<Answer>, DateTime<Utc>, Want)] = &[
+        ("never polled: no verdict yet", None, d(20, 9), None),
+        (
+            "delivered: nothing to do even after 10 days",
+            Some((&[("DI1", d(6, 11)), ("PC1", d(4, 18))], true)),
+            d(20, 9),
+            None,
+        ),
+        (
+            "in transit 10 days",
+            Some((&[("PC1", d(4, 18))], false)),
+            d(14, 20),
+            None,
+        ),
+        (
+            "in transit 11 days",
+            Some((&[("PC1", d(4, 18))], false)),
+            d(15, 9),
+            Some((DeliveryLetter, Late)),
+        ),
+        (
+            "unknown to La Poste after 2 days: not « introuvable »",
+            Some((&[], false)),
+            d(6, 12),
+            None,
+        ),
+        (
+            "silent 3 days: not « bloqué »",
+            Some((&[("PC1", d(4, 18))], false)),
+            d(7, 20),
+            None,
+        ),
+        (
+            "returning",
+            Some((&[("RE1", d(8, 9)), ("PC1", d(4, 18))], false)),
+            d(8, 12),
+            Some((ReturnToSender, Late)),
+        ),
+        (
+            "incident",
+            Some((&[("ND1", d(6, 9)), ("PC1", d(4, 18))], false)),
+            d(6, 12),
+            Some((TrackingProblem, Late)),
+        ),
+    ];
+    for (case, events, now, want) in cases {
+        let (o, parcels) = tracked_letter(*events);
+        let j = run(&o, &parcels, &cfg, *now);
+        assert_eq!(verdict(&j), *want, "{case}\n{}", trace_text(&j));
+    }
+    // Without a number it stays the 10-day date rule.
+    let (o, parcels) = shipped(Carrier::Letter, d(4, 10), None);
+    assert!(!parcels[0].laposte_tracks());
+    assert_eq!(
+        verdict(&run(&o, &parcels, &cfg, d(15, 9))),
+        Some((DeliveryLetter, Late))
+    );
+}
+
+#[test]
+fn a_parcel_of_another_carrier_is_never_la_poste_s() {
+    // La Poste's API knows holders 1, 3 and 4 only (courrier, Chronopost,
+    // Colissimo): a DPD parcel is never polled and never « introuvable »,
+    // even with a number of La Poste's shape; it keeps the order-level
+    // rules; its delivery rule is off unless the admin sets
+    // `[rules.delivery_other] days`.
+    let ship = paris(2026, 5, 4, 10, 0);
+    let mut o = order(&["CMP-1"], Some(ship - chrono::Duration::hours(20)));
+    o.shipping_method = Some("colissimo_homecl".into());
+    o.shipments = vec![Shipment {
+        entity_id: 79,
+        created_at: ship,
+        tracks: vec![Track {
+            number: "12345678901234".into(),
+            carrier_code: "custom".into(),
+            title: "DPD Predict".into(),
+            created_at: ship,
+        }],
+    }];
+    let parcels = parcels_of(&o, &Classifier::seed_defaults());
+    assert_eq!(parcels[0].carrier, Carrier::Other);
+    assert!(!parcels[0].laposte_tracks());
+    let record = crate::state::ParcelRecord::new(parcels[0].clone(), ship);
+    assert_eq!(record.next_poll_at, None);
+    assert!(!record.is_due(ship + chrono::Duration::days(3)));
+
+    let d = |day: u32| paris(2026, 5, day, 9, 0);
+    let default = RulesConfig::seed_defaults();
+    for now in [d(5), d(6), d(30)] {
+        let j = run(&o, &parcels, &default, now);
+        assert_eq!(verdict(&j), None, "{}", trace_text(&j));
+    }
+    let mut cfg = RulesConfig::seed_defaults();
+    cfg.delivery_other.enabled = true;
+    cfg.delivery_other.threshold = 5;
+    let cases: &[(DateTime<Utc>, Want)] = &[
+        (d(9), None),
+        (d(10), Some((DeliveryOther, Late))),
+        (d(14), Some((DeliveryOther, Critical))),
+    ];
+    for (now, want) in cases {
+        let j = run(&o, &parcels, &cfg, *now);
+        assert_eq!(verdict(&j), *want, "{}", trace_text(&j));
+    }
+    let j = run(&o, &parcels, &cfg, d(10));
+    assert!(
+        j.findings[0]
+            .facts
+            .iter()
+            .any(|f| f.contains("hors La Poste"))
+    );
+
+    // A number La Poste could never take is no anomaly of another carrier.
+    let mut o2 = o.clone();
+    o2.shipments[0].tracks[0].number = "N/A".into();
+    let parcels2 = parcels_of(&o2, &Classifier::seed_defaults());
+    assert_eq!(verdict(&run(&o2, &parcels2, &default, d(30))), None);
+}
+
+#[test]
+fn carriers_outside_la_poste_are_recognised_by_code_title_or_method() {
+    let c = Classifier::seed_defaults();
+    let track = |code: &str, title: &str| Track {
+        number: "12345678901".into(),
+        carrier_code: code.into(),
+        title: title.into(),
+        created_at: utc(2026, 5, 4, 8, 0),
+    };
+    let cases: &[(Option<&str>, Option<Track>, Carrier)] = &[
+        // The track says what really left, whatever the method's glob.
+        (
+            Some("colissimo_homecl"),
+            Some(track("custom", "DPD Predict")),
+            Carrier::Other,
+        ),
+        (
+            Some("flatrate_flatrate"),
+            Some(track("custom", "Colis Privé")),
+            Carrier::Other,
+        ),
+        (Some("x"), Some(track("gls", "")), Carrier::Other),
+        (
+            Some("x"),
+            Some(track("ups", "UPS Standard")),
+            Carrier::Other,
+        ),
+        (
+            Some("x"),
+            Some(track("custom", "Mondial Relay")),
+            Carrier::Other,
+        ),
+        (Some("dpdfrrelais_dpdfrrelais"), None, Carrier::Other),
+        (Some("mondialrelay_pickup"), None, Carrier::Other),
+        // Words inside other words are not carriers.
+        (
+            Some("weird_method"),
+            Some(track("custom", "Lettre suivie groupes")),
+            Carrier::Letter,
+        ),
+        (
+            Some("colissimo_homecl"),
+            Some(track("colissimo", "Colissimo")),
+            Carrier::Colissimo,
+        ),
+    ];
+    for (method, track, want) in cases {
+        assert_eq!(
+            c.carrier(*method, track.as_ref()),
+            *want,
+            "{method:?} {track:?}"
+        );
+    }
+}

@@ -5,10 +5,16 @@
 //!
 //! The policy, in words (the table test in `tests/state_poll.rs` is the
 //! reference):
-//! - letters (envoi simple, no tracking number) are never polled, nor a
-//!   number La Poste cannot track (not 11-15 letters and digits once
-//!   trimmed: the client never sends it, so polling it would only fail the
-//!   pass every time; the rules file it as a tracking anomaly instead);
+//! - only parcels La Poste's Suivi API can follow are polled
+//!   ([`Parcel::laposte_tracks`]): a letter is polled when it carries a La
+//!   Poste number (lettre suivie), never without one; a carrier outside La
+//!   Poste's group (DPD, GLS, ...) is never polled; nor is a number La
+//!   Poste cannot track (not 11-15 letters and digits once trimmed: the
+//!   client never sends it, so polling it would only fail the pass every
+//!   time; the rules file it as a tracking anomaly instead);
+//! - a record never polled and with no schedule, although La Poste can
+//!   follow it, was written under an older policy (letters were never
+//!   polled): it is due at once;
 //! - a final parcel (delivered, delivered back to the sender `DI2`, or La
 //!   Poste's `isFinal`) is never polled again;
 //! - a parcel never polled yet is due at once;
@@ -21,8 +27,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::can_track;
-use crate::domain::{Carrier, Parcel, TrackingSnapshot, TrackingStatus};
+use crate::domain::{Parcel, TrackingSnapshot, TrackingStatus};
 use crate::rules::ProblemKey;
 
 /// How long after shipment a parcel counts as recently shipped.
@@ -39,8 +44,8 @@ pub const MAX_INTERVAL: Duration = Duration::hours(24);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParcelRecord {
     pub parcel: Parcel,
-    /// When La Poste should next be asked; `None` means never (letter or
-    /// final parcel).
+    /// When La Poste should next be asked; `None` means never (a parcel
+    /// La Poste cannot follow, or a final one).
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Polls in a row that brought no new event: drives the back-off.
     pub polls_unchanged: u32,
@@ -72,7 +77,13 @@ impl ParcelRecord {
     /// number La Poste cannot track is never due, whatever a record
     /// written before that check says.
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
-        self.next_poll_at.is_some_and(|at| at <= now) && can_track(&self.parcel.tracking_number)
+        if !self.parcel.laposte_tracks() {
+            return false;
+        }
+        match self.next_poll_at {
+            Some(at) => at <= now,
+            None => self.parcel.tracking.is_none(),
+        }
     }
 
     /// Records the answer of a poll made at `now` and schedules the next one.
@@ -121,8 +132,7 @@ pub fn next_poll_at(
     polls_unchanged: u32,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    if parcel.carrier == Carrier::Letter || !can_track(&parcel.tracking_number) || is_final(parcel)
-    {
+    if !parcel.laposte_tracks() || is_final(parcel) {
         return None;
     }
     if parcel.tracking.is_none() {
