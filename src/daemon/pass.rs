@@ -43,6 +43,8 @@ pub struct PassReport {
     pub dry_run: bool,
     pub orders_pulled: usize,
     pub parcels_polled: usize,
+    /// Orders whose shipments were read again for tracks added later.
+    pub shipments_rechecked: usize,
     pub orders_judged: usize,
     pub findings: BTreeMap<&'static str, u64>,
     /// The plan (always kept: `--dry-run` prints it, a real pass logs its
@@ -100,6 +102,7 @@ impl PassReport {
             dry_run = self.dry_run,
             orders_pulled = self.orders_pulled,
             parcels_polled = self.parcels_polled,
+            shipments_rechecked = self.shipments_rechecked,
             orders_judged = self.orders_judged,
             findings = self.findings.values().sum::<u64>(),
             actions = self.actions.len(),
@@ -242,6 +245,8 @@ impl Engine {
             report.stopped = true;
             return report;
         }
+        self.recheck_tracks(now, dry_run, &mut snapshot, &mut report)
+            .await;
         self.track_parcels(now, dry_run, &mut snapshot, &mut report)
             .await;
         if stop.is_raised() {
@@ -322,25 +327,8 @@ impl Engine {
                     continue;
                 }
             }
-            // New shipments become parcels to poll; known parcels keep their
-            // tracking and poll schedule.
-            for parcel in domain::parcels_of(&order, &self.classifier) {
-                let key = crate::state::parcel_key(&parcel);
-                let record = match snapshot.parcels.remove(&key) {
-                    Some(mut r) => {
-                        let tracking = r.parcel.tracking.take();
-                        r.parcel = Parcel { tracking, ..parcel };
-                        r
-                    }
-                    None => ParcelRecord::new(parcel, now),
-                };
-                if !dry_run {
-                    if let Err(e) = self.state.put_parcel(&record) {
-                        report.errors.push(format!("storing parcel {key}: {e}"));
-                    }
-                }
-                snapshot.parcels.insert(key, record);
-            }
+            self.reconcile_parcels(&order, now, dry_run, snapshot, report);
+            snapshot.pulled.insert(order.entity_id);
             snapshot.orders.insert(order.entity_id, order);
         }
         let next_cursor = match (pulled.max_updated_at, unstored) {
@@ -355,6 +343,160 @@ impl Engine {
                     .errors
                     .push(format!("storing the Magento cursor: {e}"));
             }
+        }
+    }
+
+    /// The parcels of `order` as Magento describes them now, into the
+    /// snapshot: new shipments and tracks become parcels to poll; known
+    /// parcels keep their tracking and poll schedule; a parcel Magento no
+    /// longer has (a track replaced, a number added to a shipment that had
+    /// none, a track deleted) is forgotten, and the reason is kept so that
+    /// its card is resolved saying why. Magento's shipment list for the
+    /// order is the evidence: the caller read it successfully.
+    fn reconcile_parcels(
+        &self,
+        order: &Order,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        snapshot: &mut Snapshot,
+        report: &mut PassReport,
+    ) {
+        let parcels = domain::parcels_of(order, &self.classifier);
+        let keys: BTreeSet<ProblemKey> = parcels.iter().map(crate::state::parcel_key).collect();
+        let gone: Vec<ProblemKey> = snapshot
+            .parcels
+            .iter()
+            .filter(|(k, r)| r.parcel.order_entity_id == order.entity_id && !keys.contains(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in gone {
+            let Some(old) = snapshot.parcels.remove(&key) else {
+                continue;
+            };
+            let successor = parcels
+                .iter()
+                .find(|p| p.shipment_id == old.parcel.shipment_id && !p.tracking_number.is_empty());
+            let why = match (successor, old.parcel.tracking_number.is_empty()) {
+                (Some(p), true) => {
+                    format!("numéro de suivi ajouté dans Magento : {}", p.tracking_number)
+                }
+                (Some(p), false) => format!(
+                    "numéro de suivi remplacé dans Magento par {}",
+                    p.tracking_number
+                ),
+                (None, _) => "ce colis n'est plus dans la commande Magento".to_owned(),
+            };
+            tracing::info!(parcel = %key, reason = %why, "Magento no longer has this parcel");
+            if !dry_run {
+                if let Err(e) = self.state.remove_parcel(&key) {
+                    report.errors.push(format!("forgetting parcel {key}: {e}"));
+                }
+            }
+            snapshot.forgotten.insert(key, why);
+        }
+        for parcel in parcels {
+            let key = crate::state::parcel_key(&parcel);
+            let record = match snapshot.parcels.remove(&key) {
+                Some(mut r) => {
+                    let tracking = r.parcel.tracking.take();
+                    r.parcel = Parcel { tracking, ..parcel };
+                    r
+                }
+                None => ParcelRecord::new(parcel, now),
+            };
+            if !dry_run {
+                if let Err(e) = self.state.put_parcel(&record) {
+                    report.errors.push(format!("storing parcel {key}: {e}"));
+                }
+            }
+            snapshot.parcels.insert(key, record);
+        }
+    }
+
+    /// Tracking numbers added later: Magento's "add tracking number" writes
+    /// the track alone, without moving the order's `updated_at`
+    /// (`TrackRepository::save`), so the incremental pull never sees it.
+    /// The shipments of open orders whose La Poste parcel has no number La
+    /// Poste can track are read again, at most [`RECHECK_MAX_BATCHES`]
+    /// batches of `page_size` orders a pass, taking turns when there are
+    /// more. Letters without number are not: an envoi simple has none by
+    /// nature, and re-reading every letter would cost requests on every
+    /// quiet pass; nor are other carriers' parcels, which La Poste never
+    /// tracks anyway.
+    async fn recheck_tracks(
+        &self,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        snapshot: &mut Snapshot,
+        report: &mut PassReport,
+    ) {
+        let mut waiting: Vec<u64> = snapshot
+            .parcels
+            .values()
+            .filter(|r| {
+                matches!(r.parcel.carrier, Carrier::Colissimo | Carrier::Chronopost)
+                    && !r.parcel.laposte_tracks()
+                    && !snapshot.pulled.contains(&r.parcel.order_entity_id)
+            })
+            .map(|r| r.parcel.order_entity_id)
+            .filter(|id| snapshot.orders.get(id).is_some_and(Order::is_open))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        let cap = (self.config.magento.page_size as usize).max(1) * RECHECK_MAX_BATCHES;
+        if waiting.len() > cap {
+            // Take turns: a different window every quarter of an hour, so
+            // that every order is re-read within len / cap quarters.
+            let turn = usize::try_from(now.timestamp().max(0) / 900).unwrap_or(0);
+            let start = turn.wrapping_mul(cap) % waiting.len();
+            waiting.rotate_left(start);
+            waiting.truncate(cap);
+        }
+        let answer = match self.magento.shipments_of(&waiting).await {
+            Ok(r) => r,
+            Err(e) => {
+                report.errors.push(format!("re-reading shipments: {e}"));
+                return;
+            }
+        };
+        let mut unreadable = BTreeSet::new();
+        for bad in &answer.rejected {
+            report.errors.push(format!("magento: {bad}"));
+            unreadable.insert(bad.order_id);
+        }
+        report.shipments_rechecked = waiting.len();
+        for id in waiting {
+            // A shipment that could not be decoded is missing from the list:
+            // that is no evidence its parcels are gone. Nor is an empty list
+            // (Magento's admin cannot delete a shipment).
+            let Some(shipments) = answer
+                .by_order
+                .get(&id)
+                .filter(|s| !s.is_empty() && !unreadable.contains(&id))
+            else {
+                continue;
+            };
+            let Some(order) = snapshot.orders.get(&id) else {
+                continue;
+            };
+            if &order.shipments == shipments {
+                continue;
+            }
+            let mut order = order.clone();
+            order.shipments = shipments.clone();
+            if !dry_run {
+                if let Err(e) = self.state.put_order(&order) {
+                    report
+                        .errors
+                        .push(format!("storing order {}: {e}", order.increment_id));
+                    continue;
+                }
+            }
+            self.reconcile_parcels(&order, now, dry_run, snapshot, report);
+            snapshot.orders.insert(id, order);
         }
     }
 
@@ -429,7 +571,7 @@ impl Engine {
         let judge = Judge::new(&self.calendar, &self.config.rules, &self.classifier, now);
         let parcels_by_order = snapshot.parcels_by_order();
         let mut desired = BTreeMap::new();
-        let mut ended = BTreeMap::new();
+        let mut ended = snapshot.forgotten.clone();
         for order in snapshot.orders.values() {
             let parcels = parcels_by_order
                 .get(&order.entity_id)
@@ -606,7 +748,15 @@ fn order_state_reason(order: &Order) -> Option<&'static str> {
 struct Snapshot {
     orders: BTreeMap<u64, Order>,
     parcels: BTreeMap<ProblemKey, ParcelRecord>,
+    /// Orders this pass pulled from Magento (their shipments are fresh).
+    pulled: BTreeSet<u64>,
+    /// Parcels Magento no longer has, with why: their cards are resolved.
+    forgotten: BTreeMap<ProblemKey, String>,
 }
+
+/// At most this many `page_size` batches of orders have their shipments
+/// read again per pass (see [`Engine::recheck_tracks`]).
+const RECHECK_MAX_BATCHES: usize = 2;
 
 impl Snapshot {
     fn load(state: &State) -> Result<Self, crate::state::StateError> {
@@ -616,7 +766,11 @@ impl Snapshot {
             .map(|o| (o.entity_id, o))
             .collect();
         let parcels = state.parcels()?.into_iter().map(|r| (r.key(), r)).collect();
-        Ok(Snapshot { orders, parcels })
+        Ok(Snapshot {
+            orders,
+            parcels,
+            ..Snapshot::default()
+        })
     }
 
     fn parcels_by_order(&self) -> HashMap<u64, Vec<Parcel>> {

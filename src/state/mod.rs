@@ -605,6 +605,15 @@ impl State {
         self.put_json(&self.parcels, "parcels", &record.key().to_string(), record)
     }
 
+    /// Forgets a parcel Magento no longer has (its track was replaced or
+    /// deleted). Its card record, if any, stays: the plan resolves it.
+    pub fn remove_parcel(&self, key: &ProblemKey) -> Result<(), StateError> {
+        self.parcels
+            .remove(key.to_string().as_bytes())
+            .map_err(sled_err("removing a parcel"))?;
+        Ok(())
+    }
+
     /// Records a parcel as Magento describes it (a shipment and its track),
     /// keeping what La Poste said and the poll schedule if it is known
     /// already. Returns the stored record.
