@@ -24,7 +24,7 @@ use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::daemon::Stop;
 use crate::domain::{
-    self, Classifier, Order, OrderState, Parcel, TrackingSnapshot, TrackingStatus,
+    self, Carrier, Classifier, Order, OrderState, Parcel, TrackingSnapshot, TrackingStatus,
 };
 use crate::http::{Idempotent, RetryPolicy};
 use crate::plan::{

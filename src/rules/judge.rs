@@ -32,8 +32,24 @@
 //! - `tracking_stuck` (seed 004 ②, « entre 24h et 48h »): ≥ `threshold`
 //!   elapsed hours since the last event while in transit or out for
 //!   delivery. Awaiting pickup is the customer's move, not the carrier's.
-//! - Letters are not tracked: only `delivery_letter` applies (a snapshot
-//!   saying delivered still resolves them).
+//! - An order is shipped when every physical item has left (Magento's
+//!   `qty_shipped` against `qty_ordered`, virtual items ignored), not when
+//!   its first shipment exists: until then the shipping rules watch what
+//!   still waits (its kind decides the rule: an original cartridge still
+//!   awaited keeps the original rule), and the card names those items.
+//!   The parcels of the shipped part are judged meanwhile.
+//! - A letter without a La Poste number (envoi simple) is not tracked:
+//!   only `delivery_letter` applies. A lettre suivie (a letter with a
+//!   number La Poste accepts) is polled: delivered means no card, a return
+//!   or an incident fires like for a parcel, and not delivered after the
+//!   letter's 10 days is `delivery_letter`. « Introuvable » (24 h) and
+//!   « bloqué » (48 h) are not applied to it: La Poste scans a letter at
+//!   deposit and delivery, not at every hub, so both would fire on letters
+//!   that are on time.
+//! - A parcel of a carrier outside La Poste's group (DPD, GLS, ...: the
+//!   Suivi API knows holders 1, 3 and 4 only) is never polled and never
+//!   « introuvable »; only `delivery_other` applies, off unless the admin
+//!   sets its `days`.
 //! - Severity: `critical` once the rule's own measure reaches
 //!   `critical_factor × threshold` (for Chronopost: not delivered by the end
 //!   of the ⌈factor × threshold⌉-th business day). Fact rules (problem,
