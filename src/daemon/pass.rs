@@ -529,6 +529,7 @@ impl Engine {
                         .push(k.clone());
                     m
                 });
+        let mut key_refused = false;
         for (number, result) in self.laposte.track(&due, now).await {
             let snap = match result {
                 Ok(s) => s,
@@ -540,6 +541,18 @@ impl Engine {
                 Err(TrackError::BadNumber { message }) => {
                     tracing::warn!(number = %number, reason = %message, "La Poste refuses this tracking number");
                     TrackingSnapshot::unknown(now)
+                }
+                // A refused key fails every number alike (the client asked
+                // once and stopped): one error for the pass, naming the
+                // setting to fix, instead of one per parcel.
+                Err(e) if e.is_fatal() => {
+                    if !key_refused {
+                        key_refused = true;
+                        report
+                            .errors
+                            .push(format!("{e}; check laposte.api_key in the configuration"));
+                    }
+                    continue;
                 }
                 Err(e) => {
                     report.errors.push(format!("tracking {number}: {e}"));

@@ -11,16 +11,23 @@
 //! - One id: 200 with a bare envelope `{lang, scope, returnCode, shipment}`,
 //!   sometimes wrapped in a one-element array. Several: 207 with an array of
 //!   envelopes, each with its own `returnCode`; the HTTP status says little.
-//! - returnCode 104 (or a 404, with or without JSON) means "not yet known to
-//!   the carrier": a snapshot with status `Unknown`, not an error.
+//! - returnCode 200, 201 and 208 carry a `shipment`. 101, 104, 105 and 109
+//!   (or a 404, with or without JSON) carry none: the number is not known to
+//!   the carrier (yet), a snapshot with status `Unknown`, not an error. See
+//!   [`Meaning`] for the spec's words on each code.
 //! - returnCode 400 is a bad number: an error for that number only.
 //! - Gateway errors have another shape, `{code, message}`, with 401, 429
-//!   and 503: they concern the whole request (401 is fatal; 429 and 503 are
-//!   retried with backoff, honouring `Retry-After`). Retries, truncated
+//!   and 503; some answers use the `returnCode` shape for the same (401,
+//!   500, 504). Either way they concern the whole request: 401 is fatal (the
+//!   key is refused: no further request in the call); 429 and 5xx are
+//!   retried with backoff, honouring `Retry-After`. Retries, truncated
 //!   bodies included, run in the shared loop ([`ApiClient::send_decoded`])
 //!   with [`TrackError::is_retryable`] judging the decoded answer.
-//! - Events come newest first; they are normalised with
-//!   [`crate::tracking::status::normalise`], unknown codes logged and kept.
+//! - Events come newest first; they are normalised with `isFinal` by
+//!   [`crate::tracking::status::normalise_snapshot`], unknown codes logged
+//!   and kept. `estimDate` and `deliveryDate` are decoded alongside
+//!   ([`Tracked`]); `timeline`, `contextData` and the events' `order` are
+//!   not needed and ignored.
 //!
 //! One governor limiter per client (default 5 requests/s) is shared by every
 //! task using it. Errors never carry the API key nor a URL.
@@ -40,7 +47,7 @@ use url::Url;
 use crate::config::LaPosteConfig;
 use crate::domain::{TrackingEvent, TrackingSnapshot};
 use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy};
-use crate::tracking::status::{is_known_code, normalise};
+use crate::tracking::status::{is_known_code, normalise_snapshot};
 
 /// The API's name in errors and logs.
 const API: &str = "laposte";
@@ -59,7 +66,8 @@ pub enum TrackError {
     /// La Poste says the number is malformed (returnCode 400).
     #[error("La Poste rejected the number: {message}")]
     BadNumber { message: String },
-    /// Gateway 401: the API key is wrong or revoked. Fatal.
+    /// 401 (gateway shape or returnCode shape): the API key is wrong or
+    /// revoked. Fatal.
     #[error("La Poste refused the API key (401): {message}")]
     Unauthorized { message: String },
     /// Gateway 429, still after the retries.
@@ -71,6 +79,10 @@ pub enum TrackError {
     /// Gateway 503, still after the retries.
     #[error("La Poste unavailable (503): {message}")]
     Unavailable { message: String },
+    /// A 5xx in the `returnCode` shape (500, 504), still after the
+    /// retries: La Poste could not answer for the request.
+    #[error("La Poste could not answer (returnCode {code}): {message}")]
+    Failed { code: u64, message: String },
     /// A returnCode this client does not know, for one number.
     #[error("La Poste answered returnCode {code}: {message}")]
     Other { code: u64, message: String },
@@ -93,6 +105,7 @@ impl TrackError {
         match self {
             TrackError::RateLimited { .. }
             | TrackError::Unavailable { .. }
+            | TrackError::Failed { .. }
             | TrackError::Decode(_) => true,
             TrackError::Http(e) => http::is_retryable(e, Idempotent::Yes),
             TrackError::Status { status, .. } => *status >= 500,
@@ -198,7 +211,11 @@ impl LaPosteClient {
                 continue;
             }
             match self.fetch_batch(batch, now).await {
-                Ok(per_id) => results.extend(per_id),
+                Ok(per_id) => results.extend(
+                    per_id
+                        .into_iter()
+                        .map(|(id, r)| (id, r.map(|t| t.snapshot))),
+                ),
                 Err(e) => {
                     tracing::warn!(api = API, ids = batch.len(), error = %e, "a La Poste batch failed");
                     if e.is_fatal() {
@@ -230,15 +247,20 @@ impl LaPosteClient {
         &self,
         batch: &[String],
         now: DateTime<Utc>,
-    ) -> Result<HashMap<String, Result<TrackingSnapshot, TrackError>>, TrackError> {
+    ) -> Result<HashMap<String, Result<Tracked, TrackError>>, TrackError> {
         let call = Call::get("suivi/v2/idships")
             .segment(batch.join(","))
             .query("lang", "fr_FR")
-            // Statuses that carry per-id answers or the gateway's shape.
+            // Statuses that carry per-id answers, the gateway's shape or
+            // the `returnCode` shape (read, so that a 401 in either shape
+            // is the refused key and a 500/504 keeps La Poste's message).
+            // 429 stays with the shared layer: it pauses every caller.
             .accept(400)
             .accept(401)
             .accept(404)
-            .accept(503);
+            .accept(500)
+            .accept(503)
+            .accept(504);
         // A 503 or a body cut short is judged after decoding: the shared
         // loop retries what `is_retryable` says another attempt may fix.
         self.api
@@ -251,6 +273,85 @@ impl LaPosteClient {
     }
 }
 
+/// One number's answer, decoded: the snapshot colisync stores, and the
+/// dates La Poste gives besides its events (not stored: the rules judge by
+/// the events and the shipment date; kept here for whoever shows them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked {
+    pub snapshot: TrackingSnapshot,
+    /// `estimDate`: La Poste's estimated delivery, when it gives one.
+    pub estimated_delivery: Option<DateTime<Utc>>,
+    /// `deliveryDate`: when La Poste says the parcel was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl Tracked {
+    fn unknown(now: DateTime<Utc>) -> Self {
+        Tracked {
+            snapshot: TrackingSnapshot::unknown(now),
+            estimated_delivery: None,
+            delivered_at: None,
+        }
+    }
+}
+
+/// What a `returnCode` (or, without one, the HTTP status) means.
+///
+/// Swagger SUIVI (La Poste, Suivi-1.0.0): `baseResponse.returnCode` is one
+/// of 101, 104, 105, 109, 200, 201, 208, 504; a 207 is an "Array of unitary
+/// responses 200, 101, 104, 105 nor 109"; the 404 is "Unknown or Invalid
+/// idShip" (its example: returnCode 104, "Votre suivi n'est pas encore
+/// disponible…"); the 401 is "Unauthorized: HMAC verification failed"; the
+/// 400 "Invalid request" (returnCode 400, a `returnMessage`, `idShip`). The
+/// spec gives no meaning for 101, 105, 109, 201 and 208: 101/105/109 stand
+/// beside 104 in the 207 list and in no shape with a `shipment`, so they
+/// are read as 104 (no data for this number); 201/208 stand beside 200 as
+/// answers of the service, read as 200 when they carry a `shipment`. 504
+/// (in the enum; and debuss/lapostesuivi records `{returnCode: 504,
+/// "Gateway Timeout"}`) and 500 are the service failing, like a 5xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Meaning {
+    /// A `shipment` is expected.
+    Data,
+    /// No data for this number: not known to the carrier (yet).
+    NotKnown,
+    /// La Poste says the number is malformed: for that number only.
+    BadNumber,
+    /// The key is refused: for the whole request, fatal.
+    Unauthorized,
+    /// For the whole request, retried.
+    RateLimited,
+    /// For the whole request, retried.
+    Failed,
+    /// A code this client does not know: for that number only.
+    Other,
+}
+
+fn meaning(code: u64) -> Meaning {
+    match code {
+        200 | 201 | 208 => Meaning::Data,
+        101 | 104 | 105 | 109 | 404 => Meaning::NotKnown,
+        400 => Meaning::BadNumber,
+        401 | 403 => Meaning::Unauthorized,
+        429 => Meaning::RateLimited,
+        500..=599 => Meaning::Failed,
+        _ => Meaning::Other,
+    }
+}
+
+/// Decodes one answer of `GET /suivi/v2/idships/{ids}`: per-id results, or
+/// an error for the whole request. `ids` are the numbers asked, upper case,
+/// in the order sent. What [`LaPosteClient::track`] does with each reply;
+/// public so that recorded answers can be checked without a server.
+pub fn decode_answer(
+    status: u16,
+    body: &[u8],
+    ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, Result<Tracked, TrackError>>, TrackError> {
+    interpret(status, None, body, ids, now)
+}
+
 /// Turns one HTTP answer into per-id results, or an error for the batch.
 fn interpret(
     status: u16,
@@ -258,7 +359,7 @@ fn interpret(
     body: &[u8],
     batch: &[String],
     now: DateTime<Utc>,
-) -> Result<HashMap<String, Result<TrackingSnapshot, TrackError>>, TrackError> {
+) -> Result<HashMap<String, Result<Tracked, TrackError>>, TrackError> {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     // The gateway's own shape: `{code, message}` and no returnCode.
     if let Some(Value::Object(map)) = &json {
@@ -267,19 +368,20 @@ fn interpret(
                 let message = map
                     .get("message")
                     .and_then(Value::as_str)
-                    .map(|m| format!("{code}: {m}"))
+                    .map(|m| format!("{code}: {}", http::redact(m)))
                     .unwrap_or_else(|| code.to_owned());
                 return Err(batch_error(status, code, message, retry_after));
             }
         }
     }
+    let bare = matches!(json, Some(Value::Object(_)));
     let envelopes: Vec<Value> = match json {
         Some(Value::Array(list)) => list,
         Some(obj @ Value::Object(_)) => vec![obj],
         _ => {
             // No JSON. A 404 for one number is the "not yet available" case.
             if let (404, [id]) = (status, batch) {
-                return Ok(HashMap::from([(id.clone(), Ok(unknown(now)))]));
+                return Ok(HashMap::from([(id.clone(), Ok(Tracked::unknown(now)))]));
             }
             let text: String = String::from_utf8_lossy(body)
                 .chars()
@@ -294,10 +396,39 @@ fn interpret(
             });
         }
     };
+    let code_of = |env: &Value| {
+        env.get("returnCode")
+            .and_then(Value::as_u64)
+            .unwrap_or(u64::from(status))
+    };
+    let message_of = |env: &Value| {
+        http::redact(
+            env.get("returnMessage")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        )
+    };
+    // Answers about the request, not a number (debuss/lapostesuivi records
+    // `{returnCode: 401, returnMessage: "Unauthorized"}`, 500 and 504 in
+    // this shape): the worst one decides for the whole batch, so that a
+    // refused key stops the call and a failure is retried as a whole.
+    for wanted in [Meaning::Unauthorized, Meaning::RateLimited, Meaning::Failed] {
+        if let Some(env) = envelopes.iter().find(|e| meaning(code_of(e)) == wanted) {
+            let (code, message) = (code_of(env), message_of(env));
+            return Err(match wanted {
+                Meaning::Unauthorized => TrackError::Unauthorized { message },
+                Meaning::RateLimited => TrackError::RateLimited {
+                    message,
+                    retry_after,
+                },
+                _ => TrackError::Failed { code, message },
+            });
+        }
+    }
     let mut out = HashMap::new();
     for (pos, env) in envelopes.iter().enumerate() {
         let shipment = env.get("shipment");
-        let id = env
+        let named = env
             .get("idShip")
             .and_then(Value::as_str)
             .or_else(|| {
@@ -305,29 +436,36 @@ fn interpret(
                     .and_then(|s| s.get("idShip"))
                     .and_then(Value::as_str)
             })
-            .map(str::to_ascii_uppercase)
-            // Positional fallback: the envelopes follow the ids' order.
-            .or_else(|| batch.get(pos).cloned());
-        let Some(id) = id else { continue };
-        let code = env
-            .get("returnCode")
-            .and_then(Value::as_u64)
-            .unwrap_or(u64::from(status));
-        let message = env
-            .get("returnMessage")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let result = match code {
-            200 => match shipment {
-                Some(s) => snapshot(&id, s, now),
-                None => Err(TrackError::Decode(
-                    "returnCode 200 without a shipment".into(),
-                )),
+            .map(str::to_ascii_uppercase);
+        // One envelope naming no number, for several numbers asked: it is
+        // about the request ("Votre requête est incorrecte…"), and pinning
+        // it on the first number would misjudge that parcel.
+        if named.is_none() && bare && batch.len() > 1 {
+            return Err(TrackError::Status {
+                status,
+                message: message_of(env),
+            });
+        }
+        // Positional fallback: the envelopes follow the ids' order.
+        let Some(id) = named.or_else(|| batch.get(pos).cloned()) else {
+            continue;
+        };
+        let code = code_of(env);
+        let result = match meaning(code) {
+            Meaning::Data => match shipment {
+                Some(s) => tracked(&id, s, now),
+                None => Err(TrackError::Decode(format!(
+                    "returnCode {code} without a shipment"
+                ))),
             },
-            104 | 404 => Ok(unknown(now)),
-            400 => Err(TrackError::BadNumber { message }),
-            code => Err(TrackError::Other { code, message }),
+            Meaning::NotKnown => Ok(Tracked::unknown(now)),
+            Meaning::BadNumber => Err(TrackError::BadNumber {
+                message: message_of(env),
+            }),
+            _ => Err(TrackError::Other {
+                code,
+                message: message_of(env),
+            }),
         };
         out.insert(id, result);
     }
@@ -356,16 +494,21 @@ fn batch_error(
     }
 }
 
-fn unknown(now: DateTime<Utc>) -> TrackingSnapshot {
-    TrackingSnapshot::unknown(now)
+/// An optional date of the shipment. A malformed one is La Poste's slip on
+/// a field the rules do not need: logged, not a failed parcel.
+fn shipment_date(id: &str, shipment: &Value, field: &str) -> Option<DateTime<Utc>> {
+    let text = shipment.get(field).and_then(Value::as_str)?;
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(d) => Some(d.with_timezone(&Utc)),
+        Err(err) => {
+            tracing::warn!(api = API, number = %id, field, error = %err, "unreadable La Poste date, ignored");
+            None
+        }
+    }
 }
 
 /// A snapshot from a `shipment` object.
-fn snapshot(
-    id: &str,
-    shipment: &Value,
-    now: DateTime<Utc>,
-) -> Result<TrackingSnapshot, TrackError> {
+fn tracked(id: &str, shipment: &Value, now: DateTime<Utc>) -> Result<Tracked, TrackError> {
     let mut events = Vec::new();
     for e in shipment
         .get("event")
@@ -395,18 +538,23 @@ fn snapshot(
     // Newest first is documented; make sure of it (stable: equal instants
     // keep La Poste's order).
     events.sort_by_key(|e| std::cmp::Reverse(e.at));
-    Ok(TrackingSnapshot {
-        fetched_at: now,
-        status: normalise(&events),
-        is_final: shipment
-            .get("isFinal")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        product: shipment
-            .get("product")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        events,
+    let is_final = shipment
+        .get("isFinal")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok(Tracked {
+        snapshot: TrackingSnapshot {
+            fetched_at: now,
+            status: normalise_snapshot(&events, is_final),
+            is_final,
+            product: shipment
+                .get("product")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            events,
+        },
+        estimated_delivery: shipment_date(id, shipment, "estimDate"),
+        delivered_at: shipment_date(id, shipment, "deliveryDate"),
     })
 }
 
@@ -442,7 +590,7 @@ mod tests {
             {"code":"ET1","label":"En cours","date":"2026-05-02T08:00:00+02:00"},
             {"code":"PC1","label":"Pris en charge","date":"2026-05-01T18:00:00+02:00"}]}}"#;
         let r = interpret(200, None, one, &ids(&["6A12345678901"]), now()).expect("ok");
-        let s = r["6A12345678901"].clone().expect("snapshot");
+        let s = r["6A12345678901"].clone().expect("snapshot").snapshot;
         assert_eq!(s.status, TrackingStatus::InTransit);
         assert_eq!(
             s.events[0].at,
@@ -467,7 +615,7 @@ mod tests {
         )
         .expect("ok");
         assert_eq!(
-            r["6A12345678902"].clone().expect("unknown").status,
+            r["6A12345678902"].clone().expect("unknown").snapshot.status,
             TrackingStatus::Unknown
         );
         assert!(matches!(
@@ -477,8 +625,11 @@ mod tests {
 
         assert!(matches!(
             interpret(404, None, b"", &ids(&["6A12345678901"]), now()).expect("ok")["6A12345678901"],
-            Ok(TrackingSnapshot {
-                status: TrackingStatus::Unknown,
+            Ok(Tracked {
+                snapshot: TrackingSnapshot {
+                    status: TrackingStatus::Unknown,
+                    ..
+                },
                 ..
             })
         ));
@@ -504,5 +655,101 @@ mod tests {
             interpret(200, None, b"{\"lang\":", &ids(&["6A12345678901"]), now())
                 .is_err_and(|e| e.is_retryable())
         );
+    }
+
+    #[test]
+    fn every_return_code_of_the_spec() {
+        let asked = ids(&[
+            "6A00000000101",
+            "6A00000000104",
+            "6A00000000105",
+            "6A00000000109",
+            "6A00000000200",
+            "6A00000000201",
+            "6A00000000208",
+        ]);
+        let shipment = |id: &str| {
+            format!(
+                r#"{{"idShip":"{id}","isFinal":false,"event":[{{"code":"PC1","label":"x","date":"2026-05-03T10:00:00+02:00"}}]}}"#
+            )
+        };
+        let envs: Vec<String> = asked
+            .iter()
+            .map(|id| {
+                let code: u64 = id[10..].parse().expect("code");
+                if meaning(code) == Meaning::Data {
+                    format!(r#"{{"returnCode":{code},"shipment":{}}}"#, shipment(id))
+                } else {
+                    format!(r#"{{"returnCode":{code},"idShip":"{id}","returnMessage":"rien"}}"#)
+                }
+            })
+            .collect();
+        let body = format!("[{}]", envs.join(","));
+        let r = interpret(207, None, body.as_bytes(), &asked, now()).expect("per number");
+        for id in &asked {
+            let want = if id.ends_with("101")
+                || id.ends_with("104")
+                || id.ends_with("105")
+                || id.ends_with("109")
+            {
+                TrackingStatus::Unknown
+            } else {
+                TrackingStatus::InTransit
+            };
+            let got = r[id.as_str()].clone().expect("a snapshot");
+            assert_eq!(got.snapshot.status, want, "{id}");
+        }
+
+        // 504, alone or inside a 207: the request failed, retried.
+        let gt = br#"{"returnCode":504,"returnMessage":"Gateway Timeout","lang":"fr_FR","scope":"open"}"#;
+        let e = interpret(504, None, gt, &ids(&["6A00000000001"]), now()).expect_err("504");
+        assert!(matches!(e, TrackError::Failed { code: 504, .. }) && e.is_retryable());
+        let mixed = format!(
+            r#"[{{"returnCode":200,"shipment":{}}},{{"returnCode":504,"idShip":"6A00000000002"}}]"#,
+            shipment("6A00000000001")
+        );
+        let two = ids(&["6A00000000001", "6A00000000002"]);
+        assert!(
+            interpret(207, None, mixed.as_bytes(), &two, now())
+                .is_err_and(|e| e.is_retryable() && !e.is_fatal())
+        );
+
+        // 401 in the returnCode shape: the key, fatal, for the batch.
+        let u =
+            br#"{"returnCode":401,"returnMessage":"Unauthorized","lang":"fr_FR","scope":"open"}"#;
+        let e = interpret(401, None, u, &two, now()).expect_err("401");
+        assert!(e.is_fatal() && !e.is_retryable(), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "La Poste refused the API key (401): Unauthorized"
+        );
+
+        // An envelope naming no number, for several: about the request.
+        let bad = br#"{"returnCode":400,"returnMessage":"Votre requete est incorrecte."}"#;
+        assert!(matches!(
+            interpret(400, None, bad, &two, now()),
+            Err(TrackError::Status { status: 400, .. })
+        ));
+        // For one number, it is that number's.
+        assert!(matches!(
+            interpret(400, None, bad, &ids(&["6A00000000001"]), now()).expect("ok")["6A00000000001"],
+            Err(TrackError::BadNumber { .. })
+        ));
+    }
+
+    #[test]
+    fn final_parcels_and_dates() {
+        let body = br#"{"returnCode":200,"shipment":{"idShip":"6A00000000001","isFinal":true,
+            "estimDate":"2026-05-04T00:00:00+02:00","deliveryDate":"pas une date",
+            "event":[{"code":"ZZ9","label":"?","date":"2026-05-03T10:00:00+02:00"}]}}"#;
+        let r = interpret(200, None, body, &ids(&["6A00000000001"]), now()).expect("ok");
+        let t = r["6A00000000001"].clone().expect("snapshot");
+        assert_eq!(t.snapshot.status, TrackingStatus::Delivered);
+        assert!(t.snapshot.is_final);
+        assert_eq!(
+            t.estimated_delivery,
+            Utc.with_ymd_and_hms(2026, 5, 3, 22, 0, 0).single()
+        );
+        assert_eq!(t.delivered_at, None, "an unreadable date is ignored");
     }
 }

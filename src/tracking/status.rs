@@ -2,7 +2,8 @@
 //!
 //! Pure. The same codes serve tracked letters, Colissimo and Chronopost.
 //! A parcel once returning stays returning, whatever transit events follow:
-//! the whole history is looked at, not only the last event.
+//! the whole history is looked at, not only the last event. A parcel La
+//! Poste calls final (`isFinal`) is judged final whatever its last code.
 
 use crate::domain::{TrackingEvent, TrackingStatus};
 
@@ -64,6 +65,26 @@ pub fn normalise(events_newest_first: &[TrackingEvent]) -> TrackingStatus {
     status_of_code(&last.code)
 }
 
+/// The parcel's status from its events (newest first) and La Poste's
+/// `isFinal`, what the client stores.
+///
+/// Swagger SUIVI (Suivi-1.0.0, `shipmentPropPub.isFinal`) documents the flag
+/// as "Is object delivered?": a final parcel is over, whatever code its last
+/// event carries (La Poste adds codes the table above does not know; such a
+/// parcel would otherwise read "in transit" for ever, and a delay card
+/// would never end). Final after a return event (RE1, DI2) means it went
+/// back to the sender, not to the customer.
+pub fn normalise_snapshot(events_newest_first: &[TrackingEvent], is_final: bool) -> TrackingStatus {
+    let status = normalise(events_newest_first);
+    if !is_final {
+        return status;
+    }
+    match status {
+        TrackingStatus::ReturnToSender => TrackingStatus::ReturnToSender,
+        _ => TrackingStatus::Delivered,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +129,43 @@ mod tests {
         }
         assert!(!is_known_code("ZZ9"));
         assert!(is_known_code("ET4"));
+    }
+
+    #[test]
+    fn final_parcels() {
+        use TrackingStatus::*;
+        // (codes newest first, isFinal, status)
+        let cases: &[(&[&str], bool, TrackingStatus)] = &[
+            // Not final: the events alone decide, as `normalise`.
+            (&[], false, Unknown),
+            (&["ZZ9", "MD2"], false, InTransit),
+            (&["DI1", "MD2"], false, Delivered),
+            (&["ND1", "MD2"], false, Problem),
+            (&["DI2", "RE1"], false, ReturnToSender),
+            // Final: delivered, whatever the last code says...
+            (&["DI1", "MD2"], true, Delivered),
+            (&["ZZ9", "MD2"], true, Delivered),
+            (&["ET1", "PC1"], true, Delivered),
+            (&["AG1", "MD2"], true, Delivered),
+            (&["ND1", "MD2"], true, Delivered),
+            (&[], true, Delivered),
+            // ...unless it went back to the sender.
+            (&["DI2", "RE1", "ND1"], true, ReturnToSender),
+            (&["ZZ9", "RE1"], true, ReturnToSender),
+            (&["ZZ9", "DI2"], true, ReturnToSender),
+            (&["DI1", "ET1", "RE1"], true, ReturnToSender),
+        ];
+        for (codes, is_final, want) in cases {
+            let events: Vec<_> = codes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ev(c, 20 - i as u32))
+                .collect();
+            assert_eq!(
+                normalise_snapshot(&events, *is_final),
+                *want,
+                "{codes:?} final={is_final}"
+            );
+        }
     }
 }
