@@ -226,6 +226,7 @@ pub fn explain(
             .collect();
         if !numbers.is_empty() {
             let laposte = LaPosteClient::new(&config.laposte)?;
+            let mut key_refused = false;
             for (number, result) in laposte.track(&numbers, now).await {
                 let Some(parcel) = parcels
                     .iter_mut()
@@ -248,7 +249,18 @@ pub fn explain(
                                 .ok()
                                 .flatten()
                         });
-                        writeln!(out, "La Poste could not be asked for {number} ({e}).")?;
+                        if e.is_fatal() {
+                            // Every number gets the same refusal: say it once.
+                            if !key_refused {
+                                writeln!(
+                                    out,
+                                    "La Poste refused the API key ({e}); check laposte.api_key."
+                                )?;
+                                key_refused = true;
+                            }
+                        } else {
+                            writeln!(out, "La Poste could not be asked for {number} ({e}).")?;
+                        }
                         if let Some(record) = known {
                             parcel.tracking = record.parcel.tracking;
                             writeln!(out, "  using the tracking known locally.")?;
