@@ -400,13 +400,14 @@ impl TrelloClient {
     ///
     /// - A call answers at most 1000 cards (`limit`), the newest ones that
     ///   match: `limit=1` answers the newest card, `limit=1&before=<that
-    ///   card's id>` the one created before it (gist hakunin/3c25a4c4ae30…,
-    ///   "How to paginate Trello API response"; trelloR's `get_resource`
-    ///   docs: "newest results are retrieved first"). The answer itself is
-    ///   in board order (lists left to right, cards top to bottom), not id
-    ///   order: the same gist, and the workaround in trello-archive/api-docs
-    ///   issue 68 sorts each page itself. So nothing here relies on the
-    ///   order of a page.
+    ///   card's id>` the one created before it (gist.github.com/hakunin/
+    ///   3c25a4c4ae30a2c2c299, "How to paginate Trello API response";
+    ///   trelloR's `get_resource` docs: "newest results are retrieved
+    ///   first"). The answer itself is in board order (lists left to right,
+    ///   cards top to bottom), not id order: the same gist, the real listing
+    ///   in tests/fixtures/trello, and the workaround posted in
+    ///   trello-archive/api-docs issue 68, which sorts each page itself. So
+    ///   nothing here relies on the order of a page.
     /// - `before` takes "a date string … or a mongo object ID. Only objects
     ///   created before this date will be returned" (Trello's swagger.v3,
     ///   `GET /boards/{boardId}/actions`). trello-archive/api-docs issue 68
@@ -420,12 +421,14 @@ impl TrelloClient {
     /// boundary is the smallest id of the second after the oldest card of
     /// the last full page, which means the same under a second-resolution
     /// comparison and an exact one. That page's oldest second comes again
-    /// in full on the next page (duplicates dropped by id). When a full page
+    /// on the next page (duplicates dropped by id). When a full page
     /// holds one second only, `before` cannot see past it: that second is
     /// read again split by `filter=open` and `filter=closed`; if either half
     /// still fills a page, the listing fails ([`TrelloError::Incomplete`])
     /// rather than answer a board with cards missing. Every page moves the
-    /// boundary back by at least one second, so the loop ends.
+    /// boundary back by at least one second, so the loop ends; an answer
+    /// holding cards at or after the boundary (a server ignoring `before`)
+    /// fails the listing instead of looping.
     pub async fn cards(&self) -> Result<Vec<BoardCard>, TrelloError> {
         let id = self.board_id().await?;
         let mut found: HashMap<String, BoardCard> = HashMap::new();
