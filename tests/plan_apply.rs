@@ -65,6 +65,7 @@ impl FakeBoard {
         BoardSnapshot {
             cards: inner.cards.clone(),
             labels: inner.labels.clone(),
+            ..BoardSnapshot::default()
         }
     }
 

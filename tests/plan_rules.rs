@@ -8,7 +8,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use colisync::board::{BoardCard, BoardLabel, CardContent, LabelSpec, marker_line};
 use colisync::domain::ProductKind;
 use colisync::plan::{
-    Action, BoardSnapshot, Desired, ListTarget, PlanInput, plan, render_plan_table,
+    Action, BoardSnapshot, CardRead, Desired, ListTarget, PlanInput, cards_to_read, plan,
+    render_plan_table,
 };
 use colisync::rules::{Delay, Finding, ProblemKey, RuleId, Severity};
 use colisync::state::{CardRecord, CardStatus};
@@ -126,6 +127,7 @@ fn input() -> PlanInput {
                     color: Some("pink".into()),
                 },
             ],
+            ..BoardSnapshot::default()
         },
         own_label_names: BTreeSet::from(["Colissimo".to_owned(), "critique".to_owned()]),
         now: t0(),
@@ -345,11 +347,85 @@ fn an_archived_card_is_not_refiled_unless_more_severe() {
         panic!("expected a create with a note")
     };
     assert!(note.contains("c1"), "{note}");
-    // A deleted card counts as archived.
+    // A deleted card counts as archived, once reading it says so.
     i.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 2)]);
     i.records.insert(key("order/1"), r);
     i.board.cards.clear();
+    i.board.reads.insert("c1".into(), CardRead::Gone);
     check(&i, &["archived c1"]);
+}
+
+/// A recorded card missing from the listing is never concluded archived or
+/// deleted from that absence: the plan acts on what reading it said.
+#[test]
+fn a_card_missing_from_the_listing_is_judged_by_reading_it() {
+    let mut i = input();
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 1)]);
+    let r = rec(
+        "c1",
+        "l-exp",
+        &fp("order/1", Ship, Severity::Late, 1),
+        Ship,
+        CardStatus::Open,
+    );
+    i.records.insert(key("order/1"), r.clone());
+
+    // Listed: nothing to read, nothing to do.
+    i.board.cards.push(card("c1", "l-exp", "order/1", false));
+    assert!(cards_to_read(&i).is_empty());
+    check(&i, &[]);
+
+    // Not listed and not read: unknown, so nothing at all for the key.
+    i.board.cards.clear();
+    assert_eq!(cards_to_read(&i), vec!["c1".to_owned()]);
+    check(&i, &[]);
+    // The read failed: the same.
+    i.board.reads.insert("c1".into(), CardRead::Failed);
+    assert!(cards_to_read(&i).is_empty(), "read once per pass");
+    check(&i, &[]);
+    // The read found it open: the listing missed it; nothing changed.
+    i.board.reads.insert(
+        "c1".into(),
+        CardRead::Found(card("c1", "l-exp", "order/1", false)),
+    );
+    check(&i, &[]);
+    // Found archived: a lead archived it.
+    i.board.reads.insert(
+        "c1".into(),
+        CardRead::Found(card("c1", "l-exp", "order/1", true)),
+    );
+    check(&i, &["archived c1"]);
+    // Gone, and another card carries the marker: that one is adopted.
+    i.board.reads.insert("c1".into(), CardRead::Gone);
+    i.board.cards.push(card("c9", "l-exp", "order/1", false));
+    assert!(
+        plan(&i)
+            .iter()
+            .any(|a| matches!(a, Action::Adopt { card_id, .. } if card_id == "c9")),
+        "{:#?}",
+        plan(&i)
+    );
+    // Not read, another marker card listed: still nothing concluded.
+    i.board.reads.clear();
+    assert_eq!(cards_to_read(&i), vec!["c1".to_owned()]);
+    check(&i, &[]);
+
+    // A card already recorded as archived that would call for nothing even
+    // if it were gone is not read: deleted cards cost no read every pass.
+    let mut quiet = input();
+    quiet.records.insert(
+        key("order/1"),
+        CardRecord {
+            status: CardStatus::Archived,
+            ..r.clone()
+        },
+    );
+    assert!(cards_to_read(&quiet).is_empty());
+    quiet.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 1)]);
+    assert!(cards_to_read(&quiet).is_empty());
+    // …unless the problem became more severe: a new card would be filed.
+    quiet.desired = BTreeMap::from([want("order/1", Ship, Severity::Critical, 1)]);
+    assert_eq!(cards_to_read(&quiet), vec!["c1".to_owned()]);
 }
 
 #[test]

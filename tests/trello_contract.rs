@@ -8,11 +8,13 @@ use colisync::board::trello::{CardUpdate, NewCard, TEXT_LIMIT, TrelloClient, Tre
 use colisync::board::{BoardCard, parse_marker};
 use colisync::config::TrelloConfig;
 use colisync::fakes::Fault;
-use colisync::fakes::trello::{FakeTrello, FakeTrelloOptions};
+use colisync::fakes::trello::{FakeClock, FakeTrello, FakeTrelloOptions};
 use colisync::http::{HttpError, Idempotent, RetryPolicy};
 
 const KEY: &str = "k3y0ddvalue7a1b2c3d4e5f60718293a";
 const TOKEN: &str = "t0kenSECRETvalue0123456789abcdef";
+/// 2026-05-19 08:00:00 UTC, the fake's clock in the paging tests.
+const START: u32 = 1_779_177_600;
 
 async fn fake(rate_limit: Option<(u32, Duration)>) -> FakeTrello {
     FakeTrello::try_start(FakeTrelloOptions {
@@ -211,6 +213,11 @@ async fn fake_refuses_texts_over_the_limit() {
 #[tokio::test]
 async fn cards_are_paged_newest_first_past_1000() {
     let (fake, c, list) = setup().await;
+    // Seven cards a second: every page boundary falls inside a second.
+    fake.set_clock(FakeClock::Manual {
+        second: START,
+        ids_per_second: Some(7),
+    });
     for i in 0..2345 {
         fake.add_card(&list, &format!("card {i}"), "");
     }
@@ -235,6 +242,10 @@ async fn cards_are_paged_newest_first_past_1000() {
 
 async fn fake_with_cards(n: usize) -> FakeTrello {
     let f = fake(None).await;
+    f.set_clock(FakeClock::Manual {
+        second: START,
+        ids_per_second: Some(3),
+    });
     let list = f.add_list("L");
     for i in 0..n {
         f.add_card(&list, &format!("c{i}"), "");
@@ -672,4 +683,237 @@ async fn no_secret_in_any_error() {
     for text in [format!("{c:?}"), format!("{:?}", client_cfg(&fake))] {
         assert!(!text.contains(KEY) && !text.contains(TOKEN), "{text}");
     }
+}
+
+/// `GET /1/boards/{id}/cards/all` with the given query, straight to the
+/// fake (the client never sends some of these).
+async fn raw_listing(fake: &FakeTrello, query: &str) -> Vec<serde_json::Value> {
+    let url = fake
+        .base_url()
+        .join(&format!("1/boards/{}/cards/all?{query}", fake.board_id()))
+        .expect("url");
+    let resp = reqwest::Client::new()
+        .get(url)
+        .header(
+            "Authorization",
+            format!("OAuth oauth_consumer_key=\"{KEY}\", oauth_token=\"{TOKEN}\""),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    resp.json().await.expect("json")
+}
+
+fn listing_calls(fake: &FakeTrello) -> usize {
+    fake.requests()
+        .count("GET", &format!("/1/boards/{}/cards", fake.board_id()))
+}
+
+/// The fake reproduces trello-archive/api-docs issue 68: paging with
+/// `before=<oldest id of the page>` misses the cards created in that
+/// card's second that did not fit in the page. The client misses none.
+#[tokio::test]
+async fn paging_by_before_id_skips_same_second_cards_as_on_trello_and_the_client_does_not() {
+    let (fake, c, list) = setup().await;
+    let other = fake.add_list("Retard de livraison");
+    fake.set_clock(FakeClock::Manual {
+        second: START,
+        ids_per_second: Some(400),
+    });
+    for i in 0..1200 {
+        let l = if i % 2 == 0 { &list } else { &other };
+        fake.add_card(l, &format!("card {i}"), "");
+    }
+    let ids: Vec<String> = fake.cards().into_iter().map(|c| c.id).collect();
+    // Ids carry their creation second: 400 cards share each one.
+    let seconds: std::collections::BTreeSet<&str> = ids.iter().map(|i| &i[..8]).collect();
+    assert_eq!(seconds.len(), 3, "{seconds:?}");
+
+    // The old way: the 1000 newest, then before the oldest of them.
+    let first = raw_listing(&fake, "limit=1000&sort=-id").await;
+    assert_eq!(first.len(), 1000);
+    let oldest = first
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .min()
+        .expect("an id")
+        .to_owned();
+    let second = raw_listing(&fake, &format!("limit=1000&sort=-id&before={oldest}")).await;
+    assert_eq!(
+        first.len() + second.len(),
+        1000,
+        "every card left was created in the boundary's second: all skipped"
+    );
+    // The answer is in board order, not id order: no sort=-id.
+    let page_ids: Vec<&str> = first.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert!(
+        !page_ids.windows(2).all(|w| w[0] > w[1]),
+        "sort=-id honoured"
+    );
+
+    let calls_before = listing_calls(&fake);
+    let cards = c.cards().await.expect("cards");
+    assert_eq!(cards.len(), 1200, "no card missed");
+    let mut got: Vec<&str> = cards.iter().map(|c| c.id.as_str()).collect();
+    got.sort_unstable();
+    got.dedup();
+    assert_eq!(got.len(), 1200, "no duplicate");
+    // Page 1 (1000 newest), then before the next second: the 200 left of
+    // the boundary's second come again with the 200 more of it.
+    assert_eq!(listing_calls(&fake) - calls_before, 2);
+}
+
+/// More than a page of cards created in one second (a board copy, an
+/// import): `before` cannot page inside a second, so the client reads that
+/// second again as its open and its archived cards, then goes on before it.
+#[tokio::test]
+async fn a_second_holding_more_than_a_page_is_read_in_halves() {
+    let (fake, c, list) = setup().await;
+    fake.set_clock(FakeClock::Manual {
+        second: START,
+        ids_per_second: Some(300),
+    });
+    for i in 0..600 {
+        fake.add_card(&list, &format!("old {i}"), "");
+    }
+    // Then 1500 in one second, 600 of them archived.
+    fake.set_clock(FakeClock::Manual {
+        second: START + 10,
+        ids_per_second: None,
+    });
+    for i in 0..1500 {
+        let id = fake.add_card(&list, &format!("copy {i}"), "");
+        if i % 5 < 2 {
+            fake.archive_card(&id);
+        }
+    }
+    // And a few in later seconds.
+    fake.set_clock(FakeClock::Manual {
+        second: START + 20,
+        ids_per_second: Some(1),
+    });
+    for i in 0..5 {
+        fake.add_card(&list, &format!("new {i}"), "");
+    }
+    let cards = c.cards().await.expect("cards");
+    assert_eq!(cards.len(), 2105);
+    assert_eq!(cards.iter().filter(|c| c.closed).count(), 600);
+    // 1: the 5 new and 995 of the crowded second; 2: the crowded second
+    // alone (1000 of it); 3, 4: its open and archived halves; 5: the 600
+    // before it, a short page.
+    assert_eq!(listing_calls(&fake), 5);
+}
+
+/// When even a half does not fit in a page, the listing fails (it never
+/// answers a board with cards missing) and stops after a bounded number of
+/// requests.
+#[tokio::test]
+async fn a_second_that_cannot_be_listed_fails_the_listing_without_looping() {
+    let (fake, c, list) = setup().await;
+    fake.set_clock(FakeClock::Manual {
+        second: START,
+        ids_per_second: None,
+    });
+    for i in 0..1200 {
+        fake.add_card(&list, &format!("copy {i}"), "");
+    }
+    let e = c.cards().await.expect_err("cannot be complete");
+    assert!(matches!(e, TrelloError::Incomplete { .. }), "{e:?}");
+    assert!(!e.is_fatal() && !e.outcome_is_unknown());
+    // The page, then the open half.
+    assert_eq!(listing_calls(&fake), 2);
+}
+
+/// Reading a recorded card by id: on the board (open or archived) or gone.
+#[tokio::test]
+async fn a_card_is_read_on_the_board_or_gone() {
+    let (fake, c, list) = setup().await;
+    let open = fake.add_card(&list, "open", "");
+    let archived = fake.add_card(&list, "archived", "");
+    fake.archive_card(&archived);
+    let deleted = fake.add_card(&list, "deleted", "");
+    fake.delete_card(&deleted);
+    let read = c.card_on_board(&open).await.expect("read");
+    assert!(read.is_some_and(|c| !c.closed && c.name == "open"));
+    let read = c.card_on_board(&archived).await.expect("read");
+    assert!(read.is_some_and(|c| c.closed));
+    assert_eq!(c.card_on_board(&deleted).await.expect("read"), None);
+    fake.faults().always("GET", "/1/cards/", Fault::Status(503));
+    assert!(
+        c.card_on_board(&open).await.is_err(),
+        "an error is no answer"
+    );
+}
+
+/// A real `GET /boards/{id}/cards` answer from another board (see
+/// tests/fixtures/PROVENANCE.md), served by the fake in place of its own
+/// listing and read by the client: what colisync takes from each card.
+#[tokio::test]
+async fn a_real_board_listing_decodes_into_what_colisync_reads() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/trello/a-straube-board-cards.json"
+    );
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let raw: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+    assert_eq!(raw.len(), 63);
+    // Board order (lists, then position), not id order: the order of an
+    // answer tells nothing about creation.
+    let raw_ids: Vec<&str> = raw.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert!(!raw_ids.windows(2).all(|w| w[0] > w[1]));
+    assert!(!raw_ids.windows(2).all(|w| w[0] < w[1]));
+
+    let (fake, c, _) = setup().await;
+    fake.faults().once(
+        "GET",
+        &format!("/1/boards/{}/cards", fake.board_id()),
+        Fault::StatusBody {
+            status: 200,
+            content_type: "application/json; charset=utf-8".into(),
+            body: text.clone(),
+        },
+    );
+    let cards = c.cards().await.expect("decodes");
+    assert_eq!(cards.len(), 63, "a short page: one call");
+    assert_eq!(listing_calls(&fake), 1);
+    let by_id: std::collections::BTreeMap<&str, &BoardCard> =
+        cards.iter().map(|c| (c.id.as_str(), c)).collect();
+    for raw in &raw {
+        let id = raw["id"].as_str().expect("id");
+        let card = by_id.get(id).unwrap_or_else(|| panic!("{id} read"));
+        assert!(colisync::board::trello::id_second(&card.id).is_some());
+        assert_eq!(Some(card.id_list.as_str()), raw["idList"].as_str());
+        assert_eq!(Some(card.name.as_str()), raw["name"].as_str());
+        assert_eq!(Some(card.closed), raw["closed"].as_bool());
+        assert!(raw["due"].is_null());
+        assert_eq!(card.due, None, "due: null");
+        let labels: Vec<&str> = raw["idLabels"]
+            .as_array()
+            .expect("idLabels")
+            .iter()
+            .filter_map(|l| l.as_str())
+            .collect();
+        assert_eq!(card.id_labels, labels);
+        // No marker line: none of these is colisync's card.
+        assert_eq!(Some(card.desc.as_str()), raw["desc"].as_str());
+        assert_eq!(parse_marker(&card.desc), None);
+    }
+    let template = by_id["5ad3c82d8ac5afdb542bf3da"];
+    assert_eq!(template.name, "Template");
+    assert_eq!(template.id_list, "5ad3c6eb79d93844dc6b0b40");
+    assert_eq!(
+        template.id_labels,
+        vec!["5ad3c6eb841642c2a80fd9f7".to_owned()]
+    );
+    // Its first 8 hex digits: created 2018-04-15 21:46:21 UTC.
+    assert_eq!(
+        colisync::board::trello::id_second(&template.id),
+        Some(0x5ad3_c82d)
+    );
+    assert!(cards.iter().all(|c| !c.closed));
+    assert!(cards.iter().any(|c| c.id_labels.len() > 1));
+    assert!(cards.iter().any(|c| c.id_labels.is_empty()));
+    // Newest first, as the client promises.
+    assert!(cards.windows(2).all(|w| w[0].id > w[1].id));
 }

@@ -21,6 +21,7 @@
 //! timeout, reset or 5xx the error's [`TrelloError::outcome_is_unknown`] is
 //! true and the caller settles it by reading the board (marker line).
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,10 @@ pub enum TrelloError {
     /// The key or token cannot be put in a header (bad characters).
     #[error("trello: key or token contains characters not allowed in an HTTP header")]
     BadCredentials,
+    /// The board listing cannot be complete (see [`TrelloClient::cards`]):
+    /// better no listing than one with cards missing.
+    #[error("trello: the board's cards cannot all be listed: {reason}")]
+    Incomplete { reason: String },
     /// Anything else from the HTTP layer: timeouts, resets, 5xx, decoding.
     #[error(transparent)]
     Http(#[from] HttpError),
@@ -205,6 +210,8 @@ struct CardJson {
     id_labels: Option<Vec<String>>,
     #[serde(default)]
     due: Option<DateTime<Utc>>,
+    #[serde(default)]
+    id_board: Option<String>,
 }
 
 impl From<CardJson> for BoardCard {
@@ -386,43 +393,136 @@ impl TrelloClient {
         Ok(label_from(l))
     }
 
-    /// Every card of the board, open and archived, newest first. Pages of
-    /// 1000 with `sort=-id&before=<oldest id so far>` until a short page.
+    /// Every card of the board, open and archived, newest first.
+    ///
+    /// How Trello pages this listing, from public sources (its reference
+    /// documents no parameter of `GET /boards/{id}/cards/{filter}`):
+    ///
+    /// - A call answers at most 1000 cards (`limit`), the newest ones that
+    ///   match: `limit=1` answers the newest card, `limit=1&before=<that
+    ///   card's id>` the one created before it (gist.github.com/hakunin/
+    ///   3c25a4c4ae30a2c2c299, "How to paginate Trello API response";
+    ///   trelloR's `get_resource` docs: "newest results are retrieved
+    ///   first"). The answer itself is in board order (lists left to right,
+    ///   cards top to bottom), not id order: the same gist, the real listing
+    ///   in tests/fixtures/trello, and the workaround posted in
+    ///   trello-archive/api-docs issue 68, which sorts each page itself. So
+    ///   nothing here relies on the order of a page.
+    /// - `before` takes "a date string … or a mongo object ID. Only objects
+    ///   created before this date will be returned" (Trello's swagger.v3,
+    ///   `GET /boards/{boardId}/actions`). trello-archive/api-docs issue 68
+    ///   ("Paging With Objects Created In Same Second Returns Incorrect
+    ///   Results", open, label bug): the comparison is by the id's creation
+    ///   second (its first 8 hex digits), so `before=<oldest id of a page>`
+    ///   skips the cards of that second the page did not hold.
+    /// - No public source shows that `sort=-id` is honoured here: not sent.
+    ///
+    /// So each page asks for the cards created before a whole second: the
+    /// boundary is the smallest id of the second after the oldest card of
+    /// the last full page, which means the same under a second-resolution
+    /// comparison and an exact one. That page's oldest second comes again
+    /// on the next page (duplicates dropped by id). When a full page
+    /// holds one second only, `before` cannot see past it: that second is
+    /// read again split by `filter=open` and `filter=closed`; if either half
+    /// still fills a page, the listing fails ([`TrelloError::Incomplete`])
+    /// rather than answer a board with cards missing. Every page moves the
+    /// boundary back by at least one second, so the loop ends; an answer
+    /// holding cards at or after the boundary (a server ignoring `before`)
+    /// fails the listing instead of looping.
     pub async fn cards(&self) -> Result<Vec<BoardCard>, TrelloError> {
         let id = self.board_id().await?;
-        let mut out: Vec<BoardCard> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut before: Option<String> = None;
+        let mut found: HashMap<String, BoardCard> = HashMap::new();
+        // Cards created before this second; `None`: no bound yet.
+        let mut before: Option<u32> = None;
         loop {
-            let mut call = Call::get("1/boards")
-                .segment(&id)
-                .segment("cards")
-                .segment("all")
-                .query("fields", CARD_FIELDS)
-                .query("limit", PAGE_SIZE.to_string())
-                .query("sort", "-id");
-            if let Some(b) = &before {
-                call = call.query("before", b.clone());
-            }
-            let page: Vec<CardJson> = self
-                .send(call, "board cards", None)
-                .await?
-                .json("board cards")?;
+            let page = self.cards_page(&id, "all", before).await?;
             let full = page.len() >= PAGE_SIZE;
-            // Ids are hex of equal length: string order is id order.
-            let oldest = page.iter().map(|c| c.id.clone()).min();
-            for c in page {
-                if seen.insert(c.id.clone()) {
-                    out.push(c.into());
+            let span = seconds_span(&page)?;
+            keep_new(&mut found, page);
+            let Some((oldest, newest)) = span.filter(|_| full) else {
+                break;
+            };
+            // A server that ignored `before` would answer the same page
+            // again and again: stop rather than loop.
+            if before.is_some_and(|b| newest >= b) {
+                return Err(TrelloError::Incomplete {
+                    reason: format!(
+                        "Trello answered cards created at or after the bound asked ({newest:08x})"
+                    ),
+                });
+            }
+            if oldest < newest {
+                before = Some(oldest + 1);
+                continue;
+            }
+            // A full page of one second: there may be more of it, which no
+            // `before` can reach. Read that second in two halves.
+            for filter in ["open", "closed"] {
+                let half = self
+                    .cards_page(&id, filter, Some(oldest.saturating_add(1)))
+                    .await?;
+                let crowded = half.len() >= PAGE_SIZE
+                    && seconds_span(&half)?.is_some_and(|(o, _)| o == oldest);
+                if crowded {
+                    return Err(TrelloError::Incomplete {
+                        reason: format!(
+                            "more than {PAGE_SIZE} cards ({filter}) were created in the same \
+                             second ({oldest:08x}), which Trello's paging cannot tell apart"
+                        ),
+                    });
                 }
+                keep_new(&mut found, half);
             }
-            match oldest {
-                // A page that does not move backwards would loop forever.
-                Some(o) if full && before.as_ref().is_none_or(|b| o < *b) => before = Some(o),
-                _ => break,
+            if oldest == 0 {
+                break;
             }
+            before = Some(oldest);
         }
+        let mut out: Vec<BoardCard> = found.into_values().collect();
+        out.sort_by(|a, b| b.id.cmp(&a.id));
         Ok(out)
+    }
+
+    /// One page of the board's cards created before the second `before`.
+    async fn cards_page(
+        &self,
+        board_id: &str,
+        filter: &str,
+        before: Option<u32>,
+    ) -> Result<Vec<CardJson>, TrelloError> {
+        let mut call = Call::get("1/boards")
+            .segment(board_id)
+            .segment("cards")
+            .segment(filter)
+            .query("fields", CARD_FIELDS)
+            .query("limit", PAGE_SIZE.to_string());
+        if let Some(b) = before {
+            call = call.query("before", first_id_of_second(b));
+        }
+        Ok(self
+            .send(call, "board cards", None)
+            .await?
+            .json("board cards")?)
+    }
+
+    /// A card colisync knows by id, if it is still on this board: `None`
+    /// when Trello answers 404 (deleted) or the card now belongs to another
+    /// board (a lead moved it there). Archived cards are answered like open
+    /// ones, `closed: true`.
+    pub async fn card_on_board(&self, id: &str) -> Result<Option<BoardCard>, TrelloError> {
+        let board = self.board_id().await?;
+        let call = Call::get("1/cards")
+            .segment(id)
+            .query("fields", format!("{CARD_FIELDS},idBoard"));
+        let c: CardJson = match self.send(call, "card", None).await {
+            Ok(reply) => reply.json("card")?,
+            Err(TrelloError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if c.id_board.as_deref().is_some_and(|b| b != board) {
+            return Ok(None);
+        }
+        Ok(Some(c.into()))
     }
 
     /// One card, archived or not.
@@ -557,6 +657,45 @@ impl TrelloClient {
                 Ok(())
             }
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// The creation second of a Trello id: its first 8 hex digits, as in a
+/// Mongo ObjectId (trello-archive/api-docs issue 68).
+pub fn id_second(id: &str) -> Option<u32> {
+    let head = id.get(..8)?;
+    if id.len() != 24 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(head, 16).ok()
+}
+
+/// The smallest id of a second: `before=` this id asks for the cards
+/// created before that second, whether Trello compares whole ids or, as it
+/// does, their seconds.
+fn first_id_of_second(second: u32) -> String {
+    format!("{second:08x}0000000000000000")
+}
+
+/// The oldest and newest creation seconds of a page (`None` when empty).
+fn seconds_span(page: &[CardJson]) -> Result<Option<(u32, u32)>, TrelloError> {
+    let mut span: Option<(u32, u32)> = None;
+    for c in page {
+        let Some(s) = id_second(&c.id) else {
+            return Err(TrelloError::Incomplete {
+                reason: format!("a card id is not a Trello id: {:?}", c.id),
+            });
+        };
+        span = Some(span.map_or((s, s), |(o, n)| (o.min(s), n.max(s))));
+    }
+    Ok(span)
+}
+
+fn keep_new(found: &mut HashMap<String, BoardCard>, page: Vec<CardJson>) {
+    for c in page {
+        if !found.contains_key(&c.id) {
+            found.insert(c.id.clone(), c.into());
         }
     }
 }

@@ -28,8 +28,8 @@ use crate::domain::{
 };
 use crate::http::{Idempotent, RetryPolicy};
 use crate::plan::{
-    self, Action, ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardUpdate, Desired,
-    ListTarget, PlanInput, WriteError,
+    self, Action, ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardRead, CardUpdate,
+    Desired, ListTarget, PlanInput, WriteError,
 };
 use crate::rules::{Judge, ProblemKey};
 use crate::sources::magento::MagentoClient;
@@ -730,17 +730,41 @@ impl Engine {
                 return None;
             }
         };
-        Some(PlanInput {
+        let mut input = PlanInput {
             desired,
             records,
-            board: BoardSnapshot { cards, labels },
+            board: BoardSnapshot {
+                cards,
+                labels,
+                reads: BTreeMap::new(),
+            },
             intake_lists,
             resolved_list,
             ended,
             own_label_names: render::own_label_names(),
             // Stamped on the comments, so that each one is unique.
             now,
-        })
+        };
+        // A recorded card the listing did not show is read by id before the
+        // plan concludes anything from its absence.
+        for card_id in plan::cards_to_read(&input) {
+            let read = match self.trello.card_on_board(&card_id).await {
+                Ok(Some(card)) => {
+                    tracing::warn!(card = %card_id, "a recorded card missing from the board listing is on the board");
+                    CardRead::Found(card)
+                }
+                Ok(None) => CardRead::Gone,
+                Err(e) => {
+                    report.errors.push(format!(
+                        "reading the card {card_id} (not in the board listing): {e}; \
+                         nothing done for it this pass"
+                    ));
+                    CardRead::Failed
+                }
+            };
+            input.board.reads.insert(card_id, read);
+        }
+        Some(input)
     }
 }
 

@@ -8,17 +8,22 @@
 //! (400 `invalid id`, 400 `invalid value for idList`, 404 `could not find
 //! the board that the card belongs to`, 404 `The requested resource was not
 //! found.`); names, descriptions and comments over 16384 characters are
-//! refused; card listings cap `limit` at 1000 and honour `sort=-id` and
-//! `before`; the per-token sliding window (100 requests / 10 s by default)
+//! refused; card listings cap `limit` at 1000 and page with `before` as
+//! Trello does, bug included (see [`list_cards`]); the per-token sliding window (100 requests / 10 s by default)
 //! answers 429 `API_TOKEN_LIMIT_EXCEEDED` and every answer carries the
 //! `x-rate-limit-api-token-*` headers. Parameters are read from the query
 //! string or a JSON body, as Trello does. Credentials in the query string
 //! are ignored (and counted) so that a client relying on them fails.
 //!
-//! State: one board with lists, labels, cards (24-hex ids that increase, so
-//! `sort=-id` is creation order) and comments. Tests seed and inspect it
-//! directly ([`FakeTrello::add_list`], [`FakeTrello::cards`], …) and act as
-//! a lead would ([`FakeTrello::move_card`], [`FakeTrello::archive_card`]).
+//! State: one board with lists, labels, cards and comments. Ids are built
+//! like Trello's (Mongo ObjectIds): the creation second in the first 8 hex
+//! digits, then a fixed "machine" part and a counter, so ids grow with
+//! creation and everything created in one second shares its first 8 digits.
+//! The second comes from the fake's clock: ten ids a second from a fixed
+//! instant unless a test sets it ([`FakeTrello::set_clock`], [`FakeClock`]). Tests seed and inspect the
+//! board directly ([`FakeTrello::add_list`], [`FakeTrello::cards`], …) and
+//! act as a lead would ([`FakeTrello::move_card`],
+//! [`FakeTrello::archive_card`], [`FakeTrello::delete_card`]).
 //! Faults come from the shared infrastructure: `fake.faults().once("POST",
 //! "/1/cards", Fault::LoseAnswer)` (see [`crate::fakes`]).
 
@@ -82,6 +87,35 @@ pub struct FakeComment {
     pub text: String,
 }
 
+/// Where the fake takes the creation second of a new id from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FakeClock {
+    /// The machine's clock, as Trello's servers use theirs.
+    Wall,
+    /// A second set by the test (Unix seconds). With `ids_per_second`, the
+    /// second moves on by one after that many ids (a steady creation rate);
+    /// without, every id is created in that second.
+    Manual {
+        second: u32,
+        ids_per_second: Option<u32>,
+    },
+}
+
+impl FakeClock {
+    /// Where a fake starts: 2020-07-26 (the `5f1e0c00` prefix of the ids the
+    /// tests have always seen), ten ids a second: the most one token can
+    /// create under Trello's 100 requests per 10 s. Deterministic, so that
+    /// two fakes fed the same requests hand out the same ids.
+    pub const DEFAULT: FakeClock = FakeClock::Manual {
+        second: 0x5f1e_0c00,
+        ids_per_second: Some(10),
+    };
+}
+
+/// Ids of this fake's "server process": the middle 10 hex digits of an
+/// ObjectId (random per process on Trello).
+const MACHINE: u64 = 0x000c_0115_0a7e;
+
 /// How the fake starts.
 #[derive(Debug, Clone)]
 pub struct FakeTrelloOptions {
@@ -110,8 +144,11 @@ struct Board {
     labels: Vec<FakeLabel>,
     cards: Vec<FakeCard>,
     comments: Vec<FakeComment>,
-    /// Source of increasing ids.
+    /// The counter part of ids (the last 6 hex digits).
     counter: u64,
+    clock: FakeClock,
+    /// Ids made in the current second of a ticking manual clock.
+    ids_in_second: u32,
     key: String,
     token: String,
     rate_limit: Option<(u32, Duration)>,
@@ -124,8 +161,21 @@ struct Board {
 impl Board {
     fn next_id(&mut self) -> String {
         self.counter += 1;
-        // A Mongo-like id: a fixed "timestamp" then a counter, 24 hex.
-        format!("5f1e0c00{:016x}", self.counter)
+        let second = match &mut self.clock {
+            FakeClock::Wall => u32::try_from(Utc::now().timestamp().max(0)).unwrap_or(u32::MAX),
+            FakeClock::Manual {
+                second,
+                ids_per_second,
+            } => {
+                if ids_per_second.is_some_and(|n| self.ids_in_second >= n) {
+                    *second = second.saturating_add(1);
+                    self.ids_in_second = 0;
+                }
+                self.ids_in_second += 1;
+                *second
+            }
+        };
+        format!("{second:08x}{MACHINE:010x}{:06x}", self.counter & 0xff_ffff)
     }
 
     fn next_short_link(&mut self) -> String {
@@ -185,6 +235,8 @@ impl FakeTrello {
             cards: Vec::new(),
             comments: Vec::new(),
             counter: 0,
+            clock: FakeClock::DEFAULT,
+            ids_in_second: 0,
             key: opts.key,
             token: opts.token,
             rate_limit: opts.rate_limit,
@@ -271,6 +323,13 @@ impl FakeTrello {
 
     pub fn board_id(&self) -> String {
         lock(&self.state).id.clone()
+    }
+
+    /// Sets where the creation second of the next ids comes from.
+    pub fn set_clock(&self, clock: FakeClock) {
+        let mut b = lock(&self.state);
+        b.clock = clock;
+        b.ids_in_second = 0;
     }
 
     pub fn board_short_link(&self) -> String {
@@ -366,6 +425,13 @@ impl FakeTrello {
         if let Some(c) = lock(&self.state).card_mut(card_id) {
             c.closed = true;
         }
+    }
+
+    /// A lead deletes a card (and its comments go with it).
+    pub fn delete_card(&self, card_id: &str) {
+        let mut b = lock(&self.state);
+        b.cards.retain(|c| c.id != card_id);
+        b.comments.retain(|c| c.id_card != card_id);
     }
 
     /// A lead puts a label on a card.
@@ -786,7 +852,22 @@ async fn get_cards(
     list_cards(state, board, filter, q)
 }
 
-fn list_cards(State(s): State<Shared>, board: String, filter: String, Query(q): Q) -> Response {
+/// `GET /boards/{id}/cards/{filter}` as Trello answers it (the sources are
+/// cited at `TrelloClient::cards`): at most `limit` (≤ 1000) cards, the
+/// newest that match; `before` (an id or a date) keeps the cards created
+/// before that id's *second*, not before the id itself
+/// (trello-archive/api-docs issue 68: paging by `before=<id>` misses the
+/// cards created in the boundary's second); the page comes in board order
+/// (lists left to right, newest card on top, as colisync files with
+/// `pos=top`), not in id order. `sort` is ignored: nothing public says
+/// Trello honours it here. `since` keeps the cards created after that
+/// second (by analogy with `before`; unverified, and colisync sends none).
+fn list_cards(
+    State(s): State<Shared>,
+    board: String,
+    filter: String,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let b = lock(&s);
     if let Err(r) = check_board(&b, &board) {
         return *r;
@@ -802,31 +883,65 @@ fn list_cards(State(s): State<Shared>, board: String, filter: String, Query(q): 
         Some(Ok(n)) if n <= 1000 => n,
         Some(_) => return bad("invalid value for limit"),
     };
-    if let Some(before) = q.get("before") {
-        if !is_id(before) {
-            return bad("invalid value for before");
-        }
-    }
-    let mut cards: Vec<&FakeCard> = b
+    // `Err(name)`: that parameter is malformed.
+    let bound = |name: &'static str| match q.get(name) {
+        None => Ok(None),
+        Some(v) => bound_second(v).map(Some).ok_or(name),
+    };
+    let (before, since) = match (bound("before"), bound("since")) {
+        (Ok(before), Ok(since)) => (before, since),
+        (Err(name), _) | (_, Err(name)) => return bad(&format!("invalid value for {name}")),
+    };
+    let mut cards: Vec<(usize, &FakeCard)> = b
         .cards
         .iter()
-        .filter(|c| keep(c))
-        .filter(|c| q.get("before").is_none_or(|bf| c.id < *bf))
-        .filter(|c| q.get("since").is_none_or(|sn| c.id > *sn))
+        .enumerate()
+        .filter(|(_, c)| keep(c))
+        .filter(|(_, c)| before.is_none_or(|bf| id_second(&c.id) < bf))
+        .filter(|(_, c)| since.is_none_or(|sn| id_second(&c.id) > sn))
         .collect();
-    // Same-length lowercase hex: string order is id order.
-    cards.sort_by(|a, c| a.id.cmp(&c.id));
-    let newest_first = q.get("sort").is_some_and(|s| s == "-id");
-    if newest_first {
-        cards.reverse();
-    }
+    // The newest `limit` (same-length lowercase hex: string order is id
+    // order)…
+    cards.sort_by(|(_, a), (_, c)| c.id.cmp(&a.id));
+    cards.truncate(limit);
+    // …answered in board order.
+    let list_pos = |id: &str| {
+        b.lists
+            .iter()
+            .position(|l| l.id == id)
+            .unwrap_or(usize::MAX)
+    };
+    cards.sort_by_key(|(i, c)| (list_pos(&c.id_list), std::cmp::Reverse(*i)));
     let fields = q.get("fields").map(String::as_str);
     let out: Vec<Value> = cards
         .into_iter()
-        .take(limit)
-        .map(|c| card_json(c, &b.id, fields))
+        .map(|(_, c)| card_json(c, &b.id, fields))
         .collect();
     axum::Json(out).into_response()
+}
+
+/// The creation second of an id (its first 8 hex digits).
+fn id_second(id: &str) -> u32 {
+    id.get(..8)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .unwrap_or(0)
+}
+
+/// A `before`/`since` value, an id or a date, as a Unix second.
+fn bound_second(v: &str) -> Option<u32> {
+    if is_id(v) {
+        return Some(id_second(v));
+    }
+    let date = DateTime::parse_from_rfc3339(v)
+        .ok()
+        .map(|d| d.timestamp())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc().timestamp())
+        })?;
+    u32::try_from(date).ok()
 }
 
 async fn get_card(State(s): State<Shared>, Path(id): Path<String>, Query(q): Q) -> Response {

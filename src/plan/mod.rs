@@ -43,6 +43,10 @@
 //!   dismissal: if that problem comes back, a new card is filed (naming the
 //!   old one). After a state loss colisync cannot tell the two apart and
 //!   treats an archived marker card as a dismissal (no duplicate).
+//!   A recorded card is never taken for archived or deleted because the
+//!   board listing did not show it: the pass reads it by id first
+//!   ([`cards_to_read`], [`CardRead`]) and the plan acts on what that read
+//!   said; when the read failed, nothing is planned for that key this pass.
 //! - Never delete a card. A pass with nothing new produces no action.
 
 pub mod apply;
@@ -91,6 +95,22 @@ pub struct BoardSnapshot {
     /// The board's labels, to tell colisync's labels from the leads' on an
     /// adopted card.
     pub labels: Vec<BoardLabel>,
+    /// What reading a recorded card by id said, for the recorded cards the
+    /// listing did not show (see [`cards_to_read`]). A recorded card neither
+    /// listed nor read is unknown: nothing is planned for its key.
+    pub reads: BTreeMap<String, CardRead>,
+}
+
+/// What `GET /cards/{id}` said about a recorded card missing from the
+/// board listing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardRead {
+    /// The card is on the board (archived or not): the listing missed it.
+    Found(BoardCard),
+    /// 404, or the card is on another board: gone from this board.
+    Gone,
+    /// The read failed: nothing is concluded this pass.
+    Failed,
 }
 
 /// Everything [`plan`] looks at.
@@ -297,7 +317,33 @@ pub fn plan(input: &PlanInput) -> Vec<Action> {
         .collect();
     let mut out = Vec::new();
     for key in keys {
-        plan_key(input, &ix, key, &mut out);
+        plan_key(input, &ix, key, Unlisted::AsRead, &mut out);
+    }
+    out
+}
+
+/// The recorded cards to read by id before planning: those missing from
+/// the listing whose absence would change the plan. A card is never taken
+/// for archived or deleted because a listing did not show it (a listing can
+/// miss cards: trello-archive/api-docs issue 68); [`plan`] acts on what
+/// reading it says. Pure; a quiet pass, whose recorded cards are all
+/// listed, reads none. A card that would call for nothing even if it were
+/// gone (one already recorded as archived, a resolved one) is not read.
+pub fn cards_to_read(input: &PlanInput) -> Vec<String> {
+    let ix = BoardIndex::new(input);
+    let mut out = Vec::new();
+    for (key, rec) in &input.records {
+        if ix.by_id.contains_key(rec.card_id.as_str())
+            || input.board.reads.contains_key(&rec.card_id)
+        {
+            continue;
+        }
+        // Would the plan change if it were gone? Then it must be read.
+        let mut actions = Vec::new();
+        plan_key(input, &ix, key, Unlisted::AssumeGone, &mut actions);
+        if !actions.is_empty() {
+            out.push(rec.card_id.clone());
+        }
     }
     out
 }
@@ -355,14 +401,42 @@ impl<'a> BoardIndex<'a> {
     }
 }
 
-fn plan_key(input: &PlanInput, ix: &BoardIndex<'_>, key: &ProblemKey, out: &mut Vec<Action>) {
+/// How [`plan_key`] takes a recorded card missing from the listing.
+#[derive(Clone, Copy, PartialEq)]
+enum Unlisted {
+    /// As `BoardSnapshot::reads` says (unknown when not read).
+    AsRead,
+    /// As gone: what [`cards_to_read`] asks to see whether a read matters.
+    AssumeGone,
+}
+
+fn plan_key(
+    input: &PlanInput,
+    ix: &BoardIndex<'_>,
+    key: &ProblemKey,
+    unlisted: Unlisted,
+    out: &mut Vec<Action>,
+) {
     let desired = input.desired.get(key);
 
     // Which card is this key's, and what do we know about it? A recorded
-    // card missing from the board falls back to another card with the same
-    // marker; failing that it was deleted.
+    // card missing from the listing is what reading it said: on the board
+    // (the listing missed it), gone (then another card with the same marker
+    // takes over, failing that it was deleted), or unknown: nothing is
+    // concluded from an absence.
     let recorded = input.records.get(key);
-    let recorded_card = recorded.and_then(|r| ix.by_id.get(r.card_id.as_str()).copied());
+    let recorded_card = match recorded {
+        None => None,
+        Some(r) => match ix.by_id.get(r.card_id.as_str()) {
+            Some(card) => Some(*card),
+            None if unlisted == Unlisted::AssumeGone => None,
+            None => match input.board.reads.get(&r.card_id) {
+                Some(CardRead::Found(card)) => Some(card),
+                Some(CardRead::Gone) => None,
+                Some(CardRead::Failed) | None => return,
+            },
+        },
+    };
     let (record, card) = match (recorded, recorded_card) {
         (Some(r), Some(card)) => (Some(r.clone()), Some(card)),
         (_, _) => match ix.marker_card(key) {
