@@ -42,7 +42,8 @@ fn order(id: u64, updated: DateTime<Utc>) -> Order {
             sku: "CMP-HP301".into(),
             name: "Cartouche compatible HP 301".into(),
             qty: 2.0,
-            qty_to_ship: None,
+            // Shipped: what the fake serves and the client reads back.
+            qty_to_ship: Some(0.0),
         }],
         shipping_method: Some("colissimo_homecl".into()),
         created_at: t(1, 9, 0, 0),
