@@ -420,10 +420,10 @@ impl Classifier {
         }
     }
 
-    /// The defaults of `config.toml.example`: `ORI-*` originals,
-    /// `flatrate_*` letters, `colissimo_*`, `chronopost_*`, validated
-    /// statuses `processing` and `complete`. For tests, the demo and the
-    /// benchmark.
+    /// The defaults of `config.toml.example` (`config::defaults`): `ORI-*`
+    /// originals, `flatrate_*` letters, the carrier and method codes of the
+    /// official Colissimo and Chronopost modules, validated statuses
+    /// `processing` and `complete`. For tests, the demo and the benchmark.
     pub fn seed_defaults() -> Self {
         let pats = |globs: &[&str]| {
             globs
@@ -434,8 +434,8 @@ impl Classifier {
         Classifier {
             original_skus: pats(&["ORI-*"]),
             letter: pats(&["flatrate_*"]),
-            colissimo: pats(&["colissimo_*"]),
-            chronopost: pats(&["chronopost_*"]),
+            colissimo: pats(crate::config::defaults::COLISSIMO),
+            chronopost: pats(crate::config::defaults::CHRONOPOST),
             validated_statuses: vec!["processing".into(), "complete".into()],
         }
     }

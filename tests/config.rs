@@ -274,6 +274,16 @@ fn critical_factor_below_one() {
 }
 
 #[test]
+fn page_size_over_magento_s_limit() {
+    check(
+        "page_size_over_300",
+        "magento.page_size",
+        Some(18),
+        "Maximum Page Size",
+    );
+}
+
+#[test]
 fn every_broken_file_has_a_test() {
     // A broken file nobody checks is a test that cannot fail.
     let src =
@@ -353,8 +363,8 @@ fn valid_config_gets_the_documented_defaults() {
         matches!(&c.magento.auth, MagentoAuth::Bearer(s) if s.expose() == "SEKRET-magento-token")
     );
     assert_eq!(c.carriers.letter[0].as_str(), "flatrate_*");
-    assert_eq!(c.carriers.colissimo[0].as_str(), "colissimo_*");
-    assert_eq!(c.carriers.chronopost[0].as_str(), "chronopost_*");
+    assert_eq!(c.carriers.colissimo[0].as_str(), "colissimo*");
+    assert_eq!(c.carriers.chronopost[0].as_str(), "chronopost*");
     assert_eq!(c.laposte.base_url.as_str(), "https://api.laposte.fr/");
     assert_eq!(c.laposte.requests_per_second, 5);
     assert_eq!(c.laposte.timeout, Duration::from_secs(20));
@@ -548,4 +558,95 @@ fn a_bare_credential_name_is_systemd_s_in_the_service_and_etc_s_by_hand() {
     let c = config::parse_with_env(&text, &origin, &env).unwrap();
     assert_eq!(c.trello.token.expose(), "SYSTEMD-trello-token");
     assert_eq!(c.laposte.api_key.expose(), "SYSTEMD-laposte-api-key");
+}
+
+/// The carrier and method codes of the official modules (La Poste's
+/// Colissimo modules, PH2M/chronopost-chronorelais) map to their carrier
+/// with the defaults: built in, in config.toml.example, and in
+/// `Classifier::seed_defaults`.
+#[test]
+fn official_module_codes_map_to_their_carrier_by_default() {
+    use colisync::domain::{Carrier, Classifier, Track};
+    let chronopost = [
+        "chronopost",
+        "chronoexpress",
+        "chronopostc10",
+        "chronopostc18",
+        "chronopostsrdv",
+        "chronorelais",
+        "chronorelaisdom",
+        "chronorelaiseur",
+        "chronofresh",
+        "chronocclassic",
+        "chronosameday",
+    ];
+    let colissimo_methods = [
+        "colissimo_domiciless",
+        "colissimo_domicileas",
+        "colissimo_domicileasddp",
+        "colissimo_pr",
+        "colissimo_expert",
+        "colissimo_expertddp",
+        "colissimo_flashss",
+        "colissimo_flashas",
+        "colissimosimplicite_colissimosimplicite",
+        "colissimo_homecl",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let example = common::example_with_credentials(tmp.path());
+    let example =
+        config::parse_with_env(&example, &tmp.path().join("config.toml"), &no_env).unwrap();
+    let valid = std::fs::read_to_string(dir().join("valid.toml")).unwrap();
+    let builtin = config::parse_with_env(&valid, Path::new("valid.toml"), &no_env).unwrap();
+    for (what, classifier) in [
+        (
+            "config.toml.example",
+            Classifier::new(&example.magento, &example.carriers),
+        ),
+        (
+            "built-in defaults",
+            Classifier::new(&builtin.magento, &builtin.carriers),
+        ),
+        ("seed_defaults", Classifier::seed_defaults()),
+    ] {
+        for code in chronopost {
+            let method = format!("{code}_{code}");
+            assert_eq!(
+                classifier.carrier_of_method(&method),
+                Some(Carrier::Chronopost),
+                "{what}: {method}"
+            );
+            // The module's tracks: carrier_code the bare code, title
+            // ucwords(code); an order whose method is unknown still gets
+            // Chronopost's rule from its track.
+            let track = Track {
+                number: "XY123456789FR".into(),
+                carrier_code: code.into(),
+                title: format!("{}{}", code[..1].to_uppercase(), &code[1..]),
+                created_at: chrono::Utc::now(),
+            };
+            assert_eq!(
+                classifier.carrier(None, Some(&track)),
+                Carrier::Chronopost,
+                "{what}: track {code}"
+            );
+        }
+        for method in colissimo_methods {
+            assert_eq!(
+                classifier.carrier_of_method(method),
+                Some(Carrier::Colissimo),
+                "{what}: {method}"
+            );
+        }
+        assert_eq!(
+            classifier.carrier_of_method("flatrate_flatrate"),
+            Some(Carrier::Letter),
+            "{what}"
+        );
+        assert_eq!(
+            classifier.carrier_of_method("tablerate_bestway"),
+            None,
+            "{what}"
+        );
+    }
 }

@@ -1,7 +1,10 @@
 //! Contract tests of the Magento 2 client against the in-process fake:
 //! paging (with the last page served again), the overlapping cursor, both
 //! auth modes, the extension-attributes fallback, tolerant decoding,
-//! batching of shipments and invoices, faults, and no secret in errors.
+//! batching of shipments and invoices, faults, and no secret in errors;
+//! Adobe's documented order, invoice and ship payload served verbatim
+//! (tests/fixtures/magento/, origins in tests/fixtures/PROVENANCE.md);
+//! partial shipments and tracking numbers added later.
 
 use std::time::Duration;
 
@@ -9,11 +12,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use colisync::config::{MagentoAuth, MagentoConfig};
 use colisync::domain::{Customer, Item, Order, OrderState, Shipment, StatusChange, Track};
 use colisync::fakes::Fault;
-use colisync::fakes::magento::{FakeMagento, FakeMagentoAuth};
+use colisync::fakes::magento::{FakeMagento, FakeMagentoAuth, FakeMagentoError};
 use colisync::http::RetryPolicy;
 use colisync::secret::Secret;
 use colisync::sources::magento::{MagentoClient, MagentoError};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-Bearer-5ecret-123";
 const CK: &str = "ck-consumer-key-aaa";
@@ -42,7 +45,8 @@ fn order(id: u64, updated: DateTime<Utc>) -> Order {
             sku: "CMP-HP301".into(),
             name: "Cartouche compatible HP 301".into(),
             qty: 2.0,
-            qty_to_ship: None,
+            // Shipped: what the fake serves and the client reads back.
+            qty_to_ship: Some(0.0),
         }],
         shipping_method: Some("colissimo_homecl".into()),
         created_at: t(1, 9, 0, 0),
@@ -597,4 +601,421 @@ async fn oauth1_retries_are_signed_with_a_fresh_nonce() {
     assert_eq!(fake.faults().fired(), 2);
     assert_eq!(fake.counts().unauthorized, 0, "no nonce sent twice");
     assert_eq!(fake.request_log().count("GET", "/rest/V1/orders"), 2);
+}
+
+// ------------------------------------------------ Adobe's documented samples
+
+fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/magento")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
+}
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
+        .single()
+        .expect("valid time")
+}
+
+#[test]
+fn every_magento_fixture_has_its_provenance() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let text = std::fs::read_to_string(root.join("PROVENANCE.md")).expect("PROVENANCE.md");
+    let start = text.find("\n## Magento").expect("a ## Magento section");
+    let section = &text[start + 1..];
+    let section = &section[..section[1..].find("\n## ").map_or(section.len(), |i| i + 1)];
+    assert!(section.contains("Apache-2.0"), "licence missing");
+    for e in std::fs::read_dir(root.join("magento")).expect("fixtures") {
+        let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+        assert!(
+            section.contains(&format!("`magento/{name}`")),
+            "{name} is not in the Magento section of PROVENANCE.md"
+        );
+    }
+}
+
+#[tokio::test]
+async fn adobe_s_order_3_and_invoice_3_decode_as_documented() {
+    use colisync::calendar::Calendar;
+    use colisync::config::RulesConfig;
+    use colisync::domain::Classifier;
+    use colisync::rules::judge;
+
+    let fake = bearer_shop().await;
+    fake.insert_raw_order(3, fixture("adobe-docs-order-3.json"));
+    let c = client(&fake, bearer(TOKEN), 50);
+    let since = utc(2017, 8, 1, 0, 0, 0);
+    let pull = c.orders_updated_since(since).await.expect("pull");
+    assert!(pull.rejected.is_empty(), "{:?}", pull.rejected);
+    let [o] = pull.orders.as_slice() else {
+        panic!("one order expected: {:?}", pull.orders)
+    };
+    assert_eq!(o.entity_id, 3);
+    assert_eq!(o.increment_id, "000000003");
+    assert_eq!((&o.state, o.status.as_str()), (&OrderState::New, "pending"));
+    // Zone-less UTC, read as UTC.
+    assert_eq!(o.created_at, utc(2017, 8, 21, 22, 22, 19));
+    assert_eq!(o.updated_at, utc(2017, 8, 21, 22, 22, 20));
+    assert_eq!(o.customer_name(), "Jane Doe");
+    assert_eq!(o.shipping_method.as_deref(), Some("tablerate_bestway"));
+    assert_eq!(
+        o.items,
+        vec![Item {
+            sku: "WS12-M-Orange".into(),
+            name: "Radiant Tee-M-Orange".into(),
+            qty: 1.0,
+            qty_to_ship: Some(1.0),
+        }]
+    );
+    assert!(o.status_history.is_empty() && o.shipments.is_empty() && o.invoices.is_empty());
+    // New and pending, no invoice, no history: not validated, nothing fires.
+    let classifier = Classifier::seed_defaults();
+    let rules = RulesConfig::seed_defaults();
+    let cal = Calendar::france();
+    let later = utc(2017, 9, 15, 12, 0, 0);
+    assert_eq!(o.validated_at(&classifier.validated_statuses), None);
+    let j = judge(o, &[], &cal, &rules, &classifier, later);
+    assert!(j.findings.is_empty(), "{:?}", j.findings);
+
+    // With Adobe's invoice 3: validated at its created_at, UTC (00:36 on
+    // Tuesday 22 August in Paris).
+    fake.insert_raw_invoice(3, fixture("adobe-docs-invoice-3.json"));
+    let pull = c.orders_updated_since(since).await.expect("pull");
+    let o = &pull.orders[0];
+    let validated = utc(2017, 8, 21, 22, 36, 2);
+    assert_eq!(o.invoices, vec![validated]);
+    assert_eq!(
+        o.validated_at(&classifier.validated_statuses),
+        Some(validated)
+    );
+    assert_eq!(
+        validated
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        "2017-08-22 00:36:02"
+    );
+    // Before the cutoff of its validation day: nothing due yet that day.
+    let j = judge(
+        o,
+        &[],
+        &cal,
+        &rules,
+        &classifier,
+        utc(2017, 8, 22, 12, 0, 0),
+    );
+    assert!(j.findings.is_empty(), "{:?}", j.findings);
+}
+
+/// Adobe's order 3 with the items its docs elide (ids 4 to 11), typed as
+/// the tutorial's invoice lists them: a downloadable video, a bundle of
+/// four, a configurable hoodie and its simple child. Nothing shipped.
+fn order_3_whole() -> Value {
+    let mut order = fixture("adobe-docs-order-3.json");
+    let item = |id: u64, sku: &str, kind: &str, parent: Option<u64>, is_virtual: u8| {
+        let mut i = json!({"item_id": id, "order_id": 3, "sku": sku, "name": sku,
+            "product_type": kind, "is_virtual": is_virtual, "qty_ordered": 1,
+            "qty_shipped": 0, "qty_invoiced": 0, "qty_refunded": 0, "qty_canceled": 0});
+        if let Some(p) = parent {
+            i["parent_item_id"] = json!(p);
+        }
+        i
+    };
+    let restored = [
+        item(4, "240-LV08", "downloadable", None, 1),
+        item(
+            5,
+            "24-WG080-24-WG084-24-WG088-24-WG082-blue-24-WG086",
+            "bundle",
+            None,
+            0,
+        ),
+        item(6, "24-WG082-blue", "simple", Some(5), 0),
+        item(7, "24-WG084", "simple", Some(5), 0),
+        item(8, "24-WG086", "simple", Some(5), 0),
+        item(9, "24-WG088", "simple", Some(5), 0),
+        item(10, "MH01-S-Gray", "configurable", None, 0),
+        item(11, "MH01-S-Gray", "simple", Some(10), 0),
+    ];
+    if let Some(items) = order["items"].as_array_mut() {
+        items.extend(restored);
+    }
+    order
+}
+
+/// The documented payload narrowed to some of its items.
+fn payload_with_items(ids: &[u64], with_tracks: bool) -> Value {
+    let mut p = fixture("adobe-docs-ship-payload.json");
+    let items: Vec<Value> = p["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| {
+            i["order_item_id"]
+                .as_u64()
+                .is_some_and(|id| ids.contains(&id))
+        })
+        .collect();
+    p["items"] = Value::Array(items);
+    if !with_tracks {
+        p["tracks"] = json!([]);
+    }
+    p
+}
+
+#[tokio::test]
+async fn adobe_s_ship_payload_makes_a_partial_then_a_full_shipment() {
+    let fake = bearer_shop().await;
+    let since = utc(2017, 8, 1, 0, 0, 0);
+    let c = client(&fake, bearer(TOKEN), 50);
+
+    // Verbatim, order 3 lacks the items the docs elide: Magento's
+    // QuantityValidator names each unknown one.
+    fake.insert_raw_order(3, fixture("adobe-docs-order-3.json"));
+    let err = fake
+        .ship(
+            3,
+            &fixture("adobe-docs-ship-payload.json"),
+            utc(2017, 8, 22, 9, 0, 0),
+        )
+        .expect_err("items 5 and 11 are not in the verbatim order");
+    assert_eq!(
+        err,
+        FakeMagentoError::Refused(vec![
+            "We can not found item \"5\" in order.".into(),
+            "We can not found item \"11\" in order.".into(),
+        ])
+    );
+
+    fake.insert_raw_order(3, order_3_whole());
+    // Partial: the tee only, with Adobe's track.
+    let first = utc(2017, 8, 22, 9, 0, 0);
+    let shipment = fake
+        .ship(3, &payload_with_items(&[3], true), first)
+        .expect("partial shipment");
+    let o = c.orders_updated_since(since).await.expect("pull").orders;
+    let o = &o[0];
+    assert_eq!(o.updated_at, first);
+    assert_eq!(
+        o.state,
+        OrderState::Processing,
+        "new → processing (IN_PROGRESS)"
+    );
+    assert!(o.is_partly_shipped() && !o.is_fully_shipped());
+    let waiting: Vec<&str> = o.items_waiting().map(|i| i.sku.as_str()).collect();
+    assert_eq!(
+        waiting,
+        vec![
+            "24-WG080-24-WG084-24-WG088-24-WG082-blue-24-WG086",
+            "MH01-S-Gray"
+        ],
+        "the bundle and the hoodie, each counted once; the video never ships"
+    );
+    assert_eq!(o.shipments.len(), 1);
+    assert_eq!(o.shipments[0].entity_id, shipment);
+    assert_eq!(o.shipments[0].created_at, first);
+    let track = &o.shipments[0].tracks[0];
+    assert_eq!(
+        (
+            track.number.as_str(),
+            track.carrier_code.as_str(),
+            track.title.as_str()
+        ),
+        ("1Y-9876543210", "ups", "United Parcel Service")
+    );
+
+    // Shipping the tee again is more than is left.
+    let err = fake
+        .ship(3, &payload_with_items(&[3], false), first)
+        .expect_err("nothing left of item 3");
+    assert!(
+        matches!(&err, FakeMagentoError::Refused(m) if m[0].contains("invalid quantity")),
+        "{err}"
+    );
+
+    // The rest, as Adobe's payload names them: the bundle parent and the
+    // hoodie's child item.
+    let second = utc(2017, 8, 23, 9, 0, 0);
+    fake.ship(3, &payload_with_items(&[5, 11], false), second)
+        .expect("the rest");
+    let o = c.orders_updated_since(since).await.expect("pull").orders;
+    let o = &o[0];
+    assert_eq!(o.updated_at, second);
+    assert!(o.is_fully_shipped() && !o.is_partly_shipped());
+    assert_eq!(o.items_waiting().count(), 0);
+    assert_eq!(o.shipments.len(), 2);
+    // Nothing was invoiced in Adobe's order JSON: Magento's StateResolver
+    // completes an order only when it can neither ship nor invoice.
+    assert_eq!(o.state, OrderState::Processing);
+}
+
+#[tokio::test]
+async fn a_shipped_and_invoiced_order_completes_only_when_nothing_is_left() {
+    let fake = bearer_shop().await;
+    let mut o = order(1, t(3, 10, 0, 0));
+    o.shipments.clear();
+    o.items[0].qty_to_ship = None;
+    o.items
+        .push(Item::new("ORI-1", "Cartouche HP d'origine", 1.0));
+    fake.insert_order(&o);
+    let c = client(&fake, bearer(TOKEN), 50);
+    let item = |n: u64, qty: u32| json!({"order_item_id": 1000 + n, "qty": qty});
+    let track = json!([{"track_number": "6A00000000001", "title": "Colissimo", "carrier_code": "colissimo"}]);
+    fake.ship(
+        1,
+        &json!({"items": [item(0, 1)], "notify": false, "tracks": track}),
+        t(4, 9, 0, 0),
+    )
+    .expect("one of two");
+    let pulled = c
+        .orders_updated_since(t(1, 0, 0, 0))
+        .await
+        .expect("pull")
+        .orders;
+    assert_eq!(pulled[0].state, OrderState::Processing);
+    assert!(pulled[0].is_partly_shipped());
+    let left: Vec<Option<f64>> = pulled[0].items.iter().map(|i| i.qty_to_ship).collect();
+    assert_eq!(left, vec![Some(1.0), Some(1.0)]);
+    fake.ship(
+        1,
+        &json!({"items": [item(0, 1), item(1, 1)]}),
+        t(4, 10, 0, 0),
+    )
+    .expect("the rest");
+    let pulled = c
+        .orders_updated_since(t(1, 0, 0, 0))
+        .await
+        .expect("pull")
+        .orders;
+    assert_eq!(pulled[0].state, OrderState::Complete);
+    assert!(pulled[0].is_fully_shipped());
+    // Bad payloads name the field.
+    let err = fake
+        .ship(1, &json!({"items": [{"qty": 1}]}), t(4, 11, 0, 0))
+        .expect_err("no id");
+    assert_eq!(
+        err.to_string(),
+        "ship payload: items[0].order_item_id is missing or not an id"
+    );
+    let err = fake
+        .ship(
+            1,
+            &json!({"items": [item(0, 1)], "tracks": [{"track_number": "X"}]}),
+            t(4, 11, 0, 0),
+        )
+        .expect_err("no title");
+    assert!(err.to_string().contains("tracks[0].title"), "{err}");
+    assert_eq!(
+        fake.ship(99, &json!({"items": [item(0, 1)]}), t(4, 11, 0, 0)),
+        Err(FakeMagentoError::NoOrder(99))
+    );
+}
+
+#[tokio::test]
+async fn tracks_added_later_are_seen_by_shipments_of_not_by_the_pull() {
+    let fake = bearer_shop().await;
+    for id in 1..=7 {
+        fake.insert_order(&order(id, t(3, 10, 0, id as u32)));
+    }
+    let c = client(&fake, bearer(TOKEN), 3);
+    let first = c.orders_updated_since(t(1, 0, 0, 0)).await.expect("pull");
+    let cursor = first.max_updated_at.expect("cursor");
+
+    let late = Track {
+        number: "6A99999999999".into(),
+        carrier_code: "colissimo".into(),
+        title: "Colissimo".into(),
+        created_at: t(4, 8, 0, 0),
+    };
+    let track_id = fake.add_track(2, 10_002, &late).expect("track added");
+    assert!(track_id > 0);
+    // The order did not change: the incremental pull brings back only what
+    // the overlap re-reads, and order 2 is not among those.
+    let next = c.orders_updated_since(cursor).await.expect("pull");
+    assert!(
+        next.orders.iter().all(|o| o.entity_id != 2),
+        "{:?}",
+        next.orders
+    );
+
+    fake.reset_counts();
+    let ids: Vec<u64> = (1..=7).collect();
+    let got = c.shipments_of(&ids).await.expect("shipments");
+    assert!(got.rejected.is_empty());
+    assert_eq!(fake.counts().shipments, 3, "7 orders, 3 ids a request");
+    assert_eq!(got.by_order.len(), 7);
+    let numbers: Vec<&str> = got.by_order[&2][0]
+        .tracks
+        .iter()
+        .map(|t| t.number.as_str())
+        .collect();
+    assert_eq!(numbers, vec!["6A00000000002", "6A99999999999"]);
+    assert_eq!(got.by_order[&2][0].tracks[1].created_at, t(4, 8, 0, 0));
+    assert_eq!(got.by_order[&1][0].tracks.len(), 1);
+
+    // Deleted in the admin: gone on the next read.
+    fake.remove_track(2, 10_002, "6A00000000002")
+        .expect("removed");
+    let got = c.shipments_of(&[2]).await.expect("shipments");
+    let numbers: Vec<&str> = got.by_order[&2][0]
+        .tracks
+        .iter()
+        .map(|t| t.number.as_str())
+        .collect();
+    assert_eq!(numbers, vec!["6A99999999999"]);
+    assert_eq!(
+        fake.remove_track(2, 10_002, "6A00000000002"),
+        Err(FakeMagentoError::NoTrack {
+            shipment: 10_002,
+            number: "6A00000000002".into()
+        })
+    );
+    assert_eq!(
+        fake.add_track(2, 10_001, &late),
+        Err(FakeMagentoError::NoShipment {
+            order: 2,
+            shipment: 10_001
+        })
+    );
+
+    // A shipment that cannot be decoded is reported, the others kept; an
+    // order without shipments gets an empty list.
+    fake.insert_raw_shipment(
+        777,
+        json!({"entity_id": 777, "order_id": 3, "created_at": "22/08/2017"}),
+    );
+    fake.insert_raw_order(
+        8,
+        json!({"entity_id": 8, "created_at": "2026-05-01 09:00:00", "updated_at": "2026-05-01 09:00:00"}),
+    );
+    let got = c.shipments_of(&[3, 8]).await.expect("shipments");
+    assert_eq!(got.by_order[&3].len(), 1);
+    assert_eq!(got.by_order[&8], Vec::<Shipment>::new());
+    assert_eq!(got.rejected.len(), 1);
+    let why = got.rejected[0].to_string();
+    assert!(
+        why.contains("777") && why.contains("created_at") && why.contains("22/08/2017"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn shipments_and_invoices_are_batched_by_page_size() {
+    let fake = bearer_shop().await;
+    for id in 1..=120 {
+        fake.insert_order(&order(id, t(3, 10, 0, 0)));
+    }
+    let c = client(&fake, bearer(TOKEN), 50);
+    let pull = c.orders_updated_since(t(1, 0, 0, 0)).await.expect("pull");
+    assert_eq!(pull.orders.len(), 120);
+    let counts = fake.counts();
+    assert_eq!(
+        (counts.shipments, counts.invoices),
+        (3, 3),
+        "50 order ids a request"
+    );
 }

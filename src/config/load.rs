@@ -49,8 +49,29 @@ pub mod defaults {
     pub const OVERLAP_SECS: u64 = 120;
     pub const MAGENTO_TIMEOUT_SECS: u64 = 30;
     pub const LETTER: &[&str] = &["flatrate_*"];
-    pub const COLISSIMO: &[&str] = &["colissimo_*"];
-    pub const CHRONOPOST: &[&str] = &["chronopost_*"];
+    /// The official La Poste Colissimo module (ColissimoPlugin/Magento_2,
+    /// `Model/Carrier/Colissimo.php`): carrier `colissimo`, methods
+    /// `colissimo_domiciless`, `_domicileas`, `_domicileasddp`, `_pr`,
+    /// `_expert`, `_expertddp`, `_flashss`, `_flashas`; La Poste's older
+    /// "Colissimo Simplicité" module: `colissimosimplicite_colissimosimplicite`.
+    /// No trailing `_` in the globs, so that a track's bare carrier code
+    /// (`colissimo`) matches too.
+    pub const COLISSIMO: &[&str] = &["colissimo*"];
+    /// The official Chronopost module (PH2M/chronopost-chronorelais,
+    /// `etc/config.xml`, `Model/Carrier/*.php`): carriers `chronopost`,
+    /// `chronopostc10`, `chronopostc18`, `chronopostsrdv`, `chronoexpress`,
+    /// `chronosameday`, `chronorelais`, `chronorelaiseur`, `chronorelaisdom`,
+    /// `chronocclassic`, `chronofresh`, each with one method named after
+    /// itself (`AbstractChronopost::collectRates`: `chronorelais_chronorelais`);
+    /// its tracks carry the bare code. Checked before the Colissimo globs.
+    pub const CHRONOPOST: &[&str] = &[
+        "chronopost*",
+        "chronorelais*",
+        "chronoexpress*",
+        "chronosameday*",
+        "chronocclassic*",
+        "chronofresh*",
+    ];
     pub const LAPOSTE_BASE_URL: &str = "https://api.laposte.fr";
     pub const LAPOSTE_RPS: u32 = 5;
     pub const LAPOSTE_TIMEOUT_SECS: u64 = 20;
@@ -59,6 +80,17 @@ pub mod defaults {
     pub const TRELLO_RATE_WINDOW_SECS: u64 = 10;
     pub const TRELLO_TIMEOUT_SECS: u64 = 30;
 }
+
+/// The largest `magento.page_size` accepted: with the REST input limits of
+/// Magento 2.4.7+ enabled (`webapi/validation/input_limit_enabled`), a
+/// `searchCriteria[pageSize]` above `webapi/validation/maximum_page_size`
+/// (300 unless the shop changed it) is answered 400 "Maximum SearchCriteria
+/// pageSize is 300" (magento/magento2
+/// `lib/internal/Magento/Framework/Webapi/Validator/SearchCriteriaValidator.php`,
+/// `IOLimit/IOLimitConfigProvider.php`; Adobe's "Input limiting",
+/// developer.adobe.com/commerce/webapi/get-started/api-security/). The
+/// order-id batches of shipments and invoices are this size too.
+pub const MAGENTO_MAX_PAGE_SIZE: u32 = 300;
 
 /// Keys whose value is a secret: serde's messages about them are replaced,
 /// since "invalid type: integer `123456`" would print the value.
@@ -663,13 +695,29 @@ impl Checker<'_> {
             1,
             3650,
         );
-        let page_size = self.int(
-            "magento.page_size",
-            &raw.page_size,
-            defaults::PAGE_SIZE as i64,
-            1,
-            10_000,
-        );
+        let page_size = match &raw.page_size {
+            Some(v) if *v.get_ref() > i64::from(MAGENTO_MAX_PAGE_SIZE) => {
+                self.err(
+                    "magento.page_size",
+                    Some(v.span()),
+                    format!(
+                        "{} is more than {MAGENTO_MAX_PAGE_SIZE}: Magento 2.4.7 and later, once \
+                         \"Web API Limits\" are on (Stores > Configuration > Services), refuse \
+                         any page larger than their \"Maximum Page Size\", {MAGENTO_MAX_PAGE_SIZE} \
+                         by default, and every pull would fail; use {MAGENTO_MAX_PAGE_SIZE} or less",
+                        v.get_ref()
+                    ),
+                );
+                None
+            }
+            _ => self.int(
+                "magento.page_size",
+                &raw.page_size,
+                defaults::PAGE_SIZE as i64,
+                1,
+                i64::from(MAGENTO_MAX_PAGE_SIZE),
+            ),
+        };
         let overlap = self.int(
             "magento.overlap_secs",
             &raw.overlap_secs,

@@ -19,7 +19,10 @@ use url::Url;
 use crate::secret::Secret;
 
 mod load;
-pub use load::{ConfigError, Problem, defaults, load, load_calendar, parse, parse_with_env};
+pub use load::{
+    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, defaults, load, load_calendar, parse,
+    parse_with_env,
+};
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]

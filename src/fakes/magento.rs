@@ -18,6 +18,15 @@
 //!
 //! Seeding takes domain types ([`FakeMagento::insert_order`]) and turns them
 //! into Magento JSON; raw JSON can be inserted too, to test tolerant decoding.
+//! Items carry `qty_shipped` (from [`crate::domain::Item::qty_to_ship`]),
+//! `product_type` and `is_virtual` as Magento serialises them.
+//!
+//! Changes after seeding go the way the shop's admin makes them:
+//! [`FakeMagento::ship`] takes the documented `POST /V1/order/{id}/ship`
+//! payload (a partial shipment when it names only some items) and updates
+//! the items, `updated_at` and the state; [`FakeMagento::add_track`] and
+//! [`FakeMagento::remove_track`] touch the track alone, leaving the order's
+//! `updated_at` where it was (`TrackRepository::save`/`delete`).
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
@@ -37,7 +46,7 @@ use url::Url;
 
 use super::{FakeServer, Faults, RequestLog, lock};
 
-use crate::domain::{Order, OrderState};
+use crate::domain::{Order, OrderState, Track};
 
 /// How the fake shop wants to be authenticated.
 #[derive(Clone)]
@@ -79,6 +88,27 @@ struct Shop {
     /// served, that order is changed, as an admin saving it while a pull
     /// pages through the list would.
     touch_after_orders_list: Option<(u64, u64, DateTime<Utc>)>,
+    /// Ids of tracks created by [`FakeMagento::ship`] and
+    /// [`FakeMagento::add_track`], far from the seeded ones.
+    next_track_id: u64,
+}
+
+/// Why the fake refused a change made through its helpers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FakeMagentoError {
+    #[error("the fake shop has no order with entity_id {0}")]
+    NoOrder(u64),
+    #[error("order entity {order} has no shipment {shipment}")]
+    NoShipment { order: u64, shipment: u64 },
+    #[error("shipment {shipment} has no track {number:?}")]
+    NoTrack { shipment: u64, number: String },
+    /// The payload is not the documented shape (field named).
+    #[error("ship payload: {0}")]
+    Payload(String),
+    /// What Magento answers (400) to a payload it will not apply, its
+    /// messages as its validators word them.
+    #[error("Magento refuses the shipment: {}", .0.join(" "))]
+    Refused(Vec<String>),
 }
 
 /// The fake shop; cheap to clone (shared state).
@@ -108,6 +138,7 @@ impl FakeMagento {
             nonces: HashSet::new(),
             counts: MagentoCounts::default(),
             touch_after_orders_list: None,
+            next_track_id: 1_000_000,
         }));
         let router = Router::new()
             .route("/rest/V1/orders", get(list_orders))
@@ -236,12 +267,356 @@ impl FakeMagento {
         self.shop().total_count_extra = extra;
     }
 
+    /// Creates a shipment the way `POST /V1/order/{id}/ship` does, from its
+    /// documented payload (AdobeDocs/commerce-webapi,
+    /// `rest/tutorials/orders/order-create-shipment.md`): `items[]` of
+    /// `{order_item_id, qty}`, `notify`, `tracks[]` of `{track_number,
+    /// title, carrier_code}`. Naming only some items makes a partial
+    /// shipment. Returns the new shipment's id, as Magento does.
+    ///
+    /// Refused like Magento's validators refuse: an order on hold, in
+    /// payment review, cancelled or closed (`Order\Validation\CanShip`); an
+    /// item not in the order, more than is left to ship of an item, or no
+    /// quantity at all (`Order\Shipment\Validation\QuantityValidator`).
+    /// Applied: the items' `qty_shipped` (a configurable or bundle parent's
+    /// children follow it, `Shipment\Item::register`), the order's
+    /// `updated_at`, and its state: `complete` only once nothing is left to
+    /// ship nor to invoice, else a `new` order moves to `processing`
+    /// (`Order\StateResolver` with `IN_PROGRESS`, as `ShipOrder` calls it;
+    /// `ResourceModel/Order/Handler/State.php` likewise completes an order
+    /// only when it `!canShip()`).
+    pub fn ship(
+        &self,
+        order_entity_id: u64,
+        payload: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<u64, FakeMagentoError> {
+        let request = ShipRequest::parse(payload)?;
+        let mut shop = self.shop();
+        let Some(Value::Object(order)) = shop.orders.get(&order_entity_id).cloned() else {
+            return Err(FakeMagentoError::NoOrder(order_entity_id));
+        };
+        let state = order
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        if matches!(
+            state.as_str(),
+            "holded" | "payment_review" | "canceled" | "closed"
+        ) {
+            let status = order
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or(&state);
+            return Err(FakeMagentoError::Refused(vec![format!(
+                "A shipment cannot be created when an order has a status of {status}"
+            )]));
+        }
+        let mut items: Vec<Value> = order
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut messages = Vec::new();
+        let mut total = 0.0;
+        for (id, qty) in &request.items {
+            let Some(n) = items
+                .iter()
+                .position(|i| num(i, "item_id") == Some(*id as f64))
+            else {
+                messages.push(format!("We can not found item \"{id}\" in order."));
+                continue;
+            };
+            if !is_dummy(&items, n) && *qty > left_to_ship(&items, n) {
+                let name = items[n].get("name").and_then(Value::as_str).unwrap_or("");
+                messages.push(format!(
+                    "We found an invalid quantity to ship for item \"{name}\"."
+                ));
+            } else {
+                total += qty;
+            }
+        }
+        if total <= 0.0 {
+            messages.push("You can't create a shipment without products.".to_owned());
+        }
+        if !messages.is_empty() {
+            return Err(FakeMagentoError::Refused(messages));
+        }
+
+        let shipment_id = shop.shipments.keys().max().map_or(1, |m| m + 1);
+        let mut shipment_items = Vec::new();
+        for (id, qty) in &request.items {
+            let Some(n) = items
+                .iter()
+                .position(|i| num(i, "item_id") == Some(*id as f64))
+            else {
+                continue;
+            };
+            add_shipped(&mut items[n], *qty);
+            let ordered = num(&items[n], "qty_ordered").unwrap_or(0.0);
+            for child in items.iter_mut() {
+                if num(child, "parent_item_id") == Some(*id as f64) && ordered > 0.0 {
+                    let share = num(child, "qty_ordered").unwrap_or(0.0) / ordered;
+                    add_shipped(child, qty * share);
+                }
+            }
+            shipment_items.push(json!({
+                "order_item_id": id,
+                "qty": qty,
+                "parent_id": shipment_id,
+                "sku": items[n].get("sku").cloned().unwrap_or(Value::Null),
+                "name": items[n].get("name").cloned().unwrap_or(Value::Null),
+            }));
+        }
+        let mut tracks = Vec::new();
+        for t in &request.tracks {
+            let track_id = shop.next_track_id;
+            shop.next_track_id += 1;
+            tracks.push(json!({
+                "entity_id": track_id,
+                "parent_id": shipment_id,
+                "order_id": order_entity_id,
+                "track_number": t.0,
+                "title": t.1,
+                "carrier_code": t.2,
+                "created_at": magento_time(at),
+                "updated_at": magento_time(at),
+            }));
+        }
+        let increment = order
+            .get("increment_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        shop.shipments.insert(
+            shipment_id,
+            json!({
+                "entity_id": shipment_id,
+                "order_id": order_entity_id,
+                "increment_id": format!("{increment}-{shipment_id}"),
+                "total_qty": total,
+                "created_at": magento_time(at),
+                "updated_at": magento_time(at),
+                "items": shipment_items,
+                "tracks": tracks,
+            }),
+        );
+
+        let nothing_to_ship =
+            (0..items.len()).all(|n| is_dummy(&items, n) || left_to_ship(&items, n) <= 0.0);
+        let nothing_to_invoice =
+            (0..items.len()).all(|n| is_dummy(&items, n) || left_to_invoice(&items[n]) <= 0.0);
+        let mut order = order;
+        if nothing_to_ship && nothing_to_invoice {
+            order.insert("state".into(), json!("complete"));
+            order.insert("status".into(), json!("complete"));
+        } else if state == "new" {
+            order.insert("state".into(), json!("processing"));
+            order.insert("status".into(), json!("processing"));
+        }
+        order.insert("items".into(), Value::Array(items));
+        order.insert("updated_at".into(), json!(magento_time(at)));
+        shop.orders.insert(order_entity_id, Value::Object(order));
+        Ok(shipment_id)
+    }
+
+    /// Adds a tracking number to an existing shipment, as `POST
+    /// /V1/shipment/track` or the admin's "Add tracking number" do:
+    /// `TrackRepository::save` writes the track row only, so neither the
+    /// order's nor the shipment's `updated_at` moves and an incremental pull
+    /// by `updated_at` never sees it. Returns the track's id.
+    pub fn add_track(
+        &self,
+        order_entity_id: u64,
+        shipment_id: u64,
+        track: &Track,
+    ) -> Result<u64, FakeMagentoError> {
+        let mut shop = self.shop();
+        let track_id = shop.next_track_id;
+        let shipment = shipment_of(&mut shop, order_entity_id, shipment_id)?;
+        let entry = json!({
+            "entity_id": track_id,
+            "parent_id": shipment_id,
+            "order_id": order_entity_id,
+            "track_number": track.number,
+            "carrier_code": track.carrier_code,
+            "title": track.title,
+            "created_at": magento_time(track.created_at),
+            "updated_at": magento_time(track.created_at),
+        });
+        match shipment.get_mut("tracks") {
+            Some(Value::Array(tracks)) => tracks.push(entry),
+            _ => {
+                shipment.insert("tracks".into(), Value::Array(vec![entry]));
+            }
+        }
+        shop.next_track_id += 1;
+        Ok(track_id)
+    }
+
+    /// Deletes a shipment's track by number, as the admin's delete
+    /// (`DELETE /V1/shipment/track/{id}`, `TrackRepository::delete`) does:
+    /// the track row alone goes, `updated_at` stays.
+    pub fn remove_track(
+        &self,
+        order_entity_id: u64,
+        shipment_id: u64,
+        track_number: &str,
+    ) -> Result<(), FakeMagentoError> {
+        let mut shop = self.shop();
+        let shipment = shipment_of(&mut shop, order_entity_id, shipment_id)?;
+        let Some(Value::Array(tracks)) = shipment.get_mut("tracks") else {
+            return Err(FakeMagentoError::NoTrack {
+                shipment: shipment_id,
+                number: track_number.to_owned(),
+            });
+        };
+        let before = tracks.len();
+        tracks.retain(|t| t.get("track_number").and_then(Value::as_str) != Some(track_number));
+        if tracks.len() == before {
+            return Err(FakeMagentoError::NoTrack {
+                shipment: shipment_id,
+                number: track_number.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     pub fn counts(&self) -> MagentoCounts {
         self.shop().counts
     }
 
     pub fn reset_counts(&self) {
         self.shop().counts = MagentoCounts::default();
+    }
+}
+
+/// The documented ship payload, checked field by field.
+struct ShipRequest {
+    /// `(order_item_id, qty)`
+    items: Vec<(u64, f64)>,
+    /// `(track_number, title, carrier_code)`
+    tracks: Vec<(String, String, String)>,
+}
+
+impl ShipRequest {
+    fn parse(payload: &Value) -> Result<ShipRequest, FakeMagentoError> {
+        let bad = |m: String| FakeMagentoError::Payload(m);
+        let list = |key: &str| match payload.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => Ok(a.clone()),
+            Some(other) => Err(bad(format!("`{key}` must be a list, not {other}"))),
+        };
+        let mut items = Vec::new();
+        for (n, i) in list("items")?.iter().enumerate() {
+            let id = i
+                .get("order_item_id")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad(format!("items[{n}].order_item_id is missing or not an id")))?;
+            let qty = num(i, "qty")
+                .filter(|q| q.is_finite() && *q >= 0.0)
+                .ok_or_else(|| bad(format!("items[{n}].qty is missing or not a quantity")))?;
+            items.push((id, qty));
+        }
+        if let Some(v) = payload.get("notify") {
+            if !v.is_boolean() && !v.is_null() {
+                return Err(bad(format!("`notify` must be true or false, not {v}")));
+            }
+        }
+        let mut tracks = Vec::new();
+        for (n, t) in list("tracks")?.iter().enumerate() {
+            let field = |key: &str| {
+                t.get(key)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad(format!("tracks[{n}].{key} is missing or not text")))
+            };
+            tracks.push((
+                field("track_number")?,
+                field("title")?,
+                field("carrier_code")?,
+            ));
+        }
+        Ok(ShipRequest { items, tracks })
+    }
+}
+
+/// A numeric field (Magento sends numbers; strings are accepted too).
+fn num(v: &Value, key: &str) -> Option<f64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn add_shipped(item: &mut Value, qty: f64) {
+    let shipped = num(item, "qty_shipped").unwrap_or(0.0) + qty;
+    if let Value::Object(m) = item {
+        m.insert("qty_shipped".into(), json!(shipped));
+    }
+}
+
+fn is_virtual(item: &Value) -> bool {
+    num(item, "is_virtual").is_some_and(|v| v != 0.0)
+        || item.get("is_virtual").and_then(Value::as_bool) == Some(true)
+        || matches!(
+            item.get("product_type").and_then(Value::as_str),
+            Some("virtual" | "downloadable")
+        )
+}
+
+/// `Order\Item::isDummy(true)` for products shipped together, the fake's
+/// only kind: the child of a configurable or bundle parent is shipped
+/// through its parent.
+fn is_dummy(items: &[Value], n: usize) -> bool {
+    num(&items[n], "parent_item_id").is_some_and(|p| {
+        items.iter().any(|i| {
+            num(i, "item_id") == Some(p)
+                && matches!(
+                    i.get("product_type").and_then(Value::as_str),
+                    Some("configurable" | "bundle")
+                )
+        })
+    })
+}
+
+/// `Order\Item::getSimpleQtyToShip`, 0 for virtual items.
+fn left_to_ship(items: &[Value], n: usize) -> f64 {
+    let i = &items[n];
+    if is_virtual(i) {
+        return 0.0;
+    }
+    let q = |k: &str| num(i, k).unwrap_or(0.0);
+    (q("qty_ordered") - q("qty_shipped").max(q("qty_refunded")) - q("qty_canceled")).max(0.0)
+}
+
+/// `Order\Item::getQtyToInvoice`.
+fn left_to_invoice(item: &Value) -> f64 {
+    let q = |k: &str| num(item, k).unwrap_or(0.0);
+    (q("qty_ordered") - q("qty_invoiced") - q("qty_canceled")).max(0.0)
+}
+
+/// The shipment `shipment_id` of order `order_entity_id`, as a JSON object.
+fn shipment_of(
+    shop: &mut Shop,
+    order_entity_id: u64,
+    shipment_id: u64,
+) -> Result<&mut Map<String, Value>, FakeMagentoError> {
+    if !shop.orders.contains_key(&order_entity_id) {
+        return Err(FakeMagentoError::NoOrder(order_entity_id));
+    }
+    match shop.shipments.get_mut(&shipment_id) {
+        Some(Value::Object(s))
+            if s.get("order_id").and_then(Value::as_u64) == Some(order_entity_id) =>
+        {
+            Ok(s)
+        }
+        _ => Err(FakeMagentoError::NoShipment {
+            order: order_entity_id,
+            shipment: shipment_id,
+        }),
     }
 }
 
@@ -291,14 +666,25 @@ fn order_json(o: &Order) -> Value {
         .iter()
         .enumerate()
         .map(|(n, i)| {
+            // What is left to ship, when the domain says; else all or
+            // nothing by whether a shipment exists.
+            let shipped = match i.qty_to_ship {
+                Some(left) => (i.qty - left).max(0.0),
+                None if o.shipments.is_empty() => 0.0,
+                None => i.qty,
+            };
             json!({
                 "item_id": o.entity_id * 1000 + n as u64,
                 "order_id": o.entity_id,
                 "sku": i.sku,
                 "name": i.name,
                 "product_type": "simple",
+                "is_virtual": 0,
                 "qty_ordered": i.qty,
-                "qty_shipped": if o.shipments.is_empty() { 0.0 } else { i.qty },
+                "qty_shipped": shipped,
+                "qty_invoiced": if o.invoices.is_empty() { 0.0 } else { i.qty },
+                "qty_refunded": 0,
+                "qty_canceled": 0,
             })
         })
         .collect();

@@ -26,8 +26,16 @@
 //!   malformed timestamp, no creation time) is reported in
 //!   [`PullResult::rejected`] and the rest of the pull goes on.
 //! - Shipments and invoices are fetched in batches with `in` filters on
-//!   `order_id`, never one request per order; `GET /orders/{id}` only for
-//!   orders whose list entry lacks `extension_attributes.shipping_assignments`.
+//!   `order_id` (`page_size` ids a request, each batch paged), never one
+//!   request per order; `GET /orders/{id}` only for orders whose list entry
+//!   lacks `extension_attributes.shipping_assignments`.
+//! - Adding a tracking number to an existing shipment (`POST
+//!   /V1/shipment/track`, `TrackRepository::save`) writes the track only:
+//!   the order's `updated_at` does not move and the incremental pull never
+//!   sees it. [`MagentoClient::shipments_of`] re-reads the shipments of
+//!   orders the caller names.
+//! - Items carry what is left to ship ([`qty_to_ship`]), counted the way
+//!   Magento counts it, so that a partial shipment reads as one.
 //!
 //! Errors never carry a secret nor a URL: credentials travel in headers and
 //! transport errors are stripped of their URL.
@@ -53,9 +61,6 @@ pub const MAGENTO_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// The API's name in errors and logs.
 const API: &str = "magento";
-
-/// How many order ids go into one `in` filter of `/shipments` or `/invoices`.
-pub const ID_BATCH: usize = 100;
 
 /// Parses a Magento timestamp (`YYYY-MM-DD HH:MM:SS`, UTC).
 pub fn parse_magento_time(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
@@ -181,6 +186,39 @@ pub struct PullResult {
     /// is bad, re-pulling them would not fix it): the caller's next cursor.
     pub max_updated_at: Option<DateTime<Utc>>,
 }
+
+/// What [`MagentoClient::shipments_of`] brings back.
+#[derive(Debug, Clone, Default)]
+pub struct ShipmentsOf {
+    /// Every order asked for, with its shipments sorted by `(created_at,
+    /// entity_id)`; empty when the order has none.
+    pub by_order: HashMap<u64, Vec<Shipment>>,
+    /// Shipments left out because a field could not be used.
+    pub rejected: Vec<ShipmentDecodeError>,
+}
+
+/// One shipment skipped because a field could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentDecodeError {
+    pub order_id: u64,
+    pub shipment_id: Option<u64>,
+    /// Path of the field inside the shipment, e.g. `created_at`,
+    /// `tracks[0].created_at`.
+    pub field: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ShipmentDecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.shipment_id {
+            Some(id) => write!(f, "shipment {id} of order entity {}", self.order_id)?,
+            None => write!(f, "a shipment without id of order entity {}", self.order_id)?,
+        }
+        write!(f, ": field `{}`: {}", self.field, self.problem)
+    }
+}
+
+impl std::error::Error for ShipmentDecodeError {}
 
 /// Which of the two auth modes is configured; the credentials themselves
 /// live in the HTTP layer (a default header or the [`OAuth1Signer`]).
@@ -450,21 +488,24 @@ impl MagentoClient {
     }
 
     /// Shipments or invoices of the given orders, by order id, fetched with
-    /// `order_id in (…)` in batches of [`ID_BATCH`], each batch paged.
+    /// `order_id in (…)` in batches of `page_size` ids, each batch paged by
+    /// `page_size` (Magento's input limits cap the page, not the filter; a
+    /// batch no larger than a page keeps one request per batch when orders
+    /// have one shipment or invoice each).
     async fn related(
         &self,
         endpoint: &'static str,
         ids: &[u64],
     ) -> Result<HashMap<u64, Vec<Value>>, MagentoError> {
         let mut by_order: HashMap<u64, Vec<Value>> = HashMap::new();
-        for chunk in ids.chunks(ID_BATCH) {
+        for chunk in ids.chunks(self.page_size as usize) {
             let list = chunk
                 .iter()
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
             let search = Search {
-                page_size: self.page_size.max(ID_BATCH as u32),
+                page_size: self.page_size,
                 ..Search::default()
             }
             .filter("order_id", list, "in")
@@ -477,6 +518,48 @@ impl MagentoClient {
             }
         }
         Ok(by_order)
+    }
+
+    /// The shipments (with their tracks) of the given orders, read again.
+    /// For tracking numbers added to a shipment after the order was pulled:
+    /// Magento's "add tracking number" (`POST /V1/shipment/track`,
+    /// `Sales/Model/Order/Shipment/TrackRepository::save`) saves the track
+    /// alone, so the order's `updated_at` stays and the incremental pull
+    /// cannot see it. Same batching as the pull (`page_size` order ids a
+    /// request, each batch paged) and the same decoding.
+    ///
+    /// Every order asked for gets an entry, empty when it has no shipment
+    /// (a shipment deleted in the admin is news too). A shipment that cannot
+    /// be decoded is left out and reported in [`ShipmentsOf::rejected`]:
+    /// the caller should not replace that order's shipments with an
+    /// incomplete list.
+    pub async fn shipments_of(&self, order_ids: &[u64]) -> Result<ShipmentsOf, MagentoError> {
+        let mut ids: Vec<u64> = order_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let raw = self.related("shipments", &ids).await?;
+        let mut out = ShipmentsOf::default();
+        for id in &ids {
+            let mut shipments = Vec::new();
+            for s in raw.get(id).map(Vec::as_slice).unwrap_or_default() {
+                match decode_shipment(s) {
+                    Ok(shipment) => shipments.push(shipment),
+                    Err(e) => {
+                        let e = ShipmentDecodeError {
+                            order_id: *id,
+                            shipment_id: s.get("entity_id").and_then(as_u64),
+                            field: e.field,
+                            problem: e.problem,
+                        };
+                        tracing::warn!(error = %e, "skipping a Magento shipment that cannot be decoded");
+                        out.rejected.push(e);
+                    }
+                }
+            }
+            shipments.sort_by_key(|s| (s.created_at, s.entity_id));
+            out.by_order.insert(*id, shipments);
+        }
+        Ok(out)
     }
 
     /// Every order updated at or after `from`, paged by key: after a page,
@@ -690,6 +773,208 @@ fn has_shipping_assignments(order: &Value) -> bool {
         .is_some_and(Value::is_array)
 }
 
+/// A field that could not be used, inside an entry (an item, a shipment)
+/// whose caller adds where the entry sits.
+#[derive(Debug)]
+struct FieldError {
+    field: String,
+    problem: String,
+}
+
+/// A timestamp field: absent or null is `None`, malformed is an error.
+fn time_field(obj: &Value, key: &str) -> Result<Option<DateTime<Utc>>, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => parse_magento_time(s)
+            .map(Some)
+            .map_err(|e| format!("{s:?} is not a Magento timestamp (YYYY-MM-DD HH:MM:SS): {e}")),
+        Some(other) => Err(format!("{other} is not a Magento timestamp")),
+    }
+}
+
+/// Decodes one shipment with its tracks: the pull and
+/// [`MagentoClient::shipments_of`] share it. Tracks without a number are
+/// dropped; a track without a time gets the shipment's.
+fn decode_shipment(s: &Value) -> Result<Shipment, FieldError> {
+    let fail = |field: String, problem: String| FieldError { field, problem };
+    let entity_id = s.get("entity_id").and_then(as_u64).unwrap_or(0);
+    let Some(shipped) = time_field(s, "created_at").map_err(|p| fail("created_at".into(), p))?
+    else {
+        return Err(fail("created_at".into(), "missing".into()));
+    };
+    let mut tracks = Vec::new();
+    for (n, t) in s
+        .get("tracks")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let Some(number) = str_of(t, "track_number").filter(|n| !n.trim().is_empty()) else {
+            continue;
+        };
+        let at =
+            time_field(t, "created_at").map_err(|p| fail(format!("tracks[{n}].created_at"), p))?;
+        tracks.push(Track {
+            number: number.trim().to_owned(),
+            carrier_code: str_of(t, "carrier_code").unwrap_or_default(),
+            title: str_of(t, "title").unwrap_or_default(),
+            created_at: at.unwrap_or(shipped),
+        });
+    }
+    Ok(Shipment {
+        entity_id,
+        created_at: shipped,
+        tracks,
+    })
+}
+
+/// A quantity: absent or null is `None`; a number, or a numeric string as
+/// some shops send, is the value; anything else is an error.
+fn qty_field(item: &Value, key: &str) -> Result<Option<f64>, String> {
+    match item.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => as_f64(v)
+            .filter(|q| q.is_finite())
+            .map(Some)
+            .ok_or_else(|| format!("{v} is not a quantity")),
+    }
+}
+
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0),
+        Some(Value::String(s)) => matches!(s.trim(), "1" | "true"),
+        _ => false,
+    }
+}
+
+/// Never shipped: `is_virtual`, or a virtual or downloadable product type
+/// (Magento's own `is_virtual` is set for both; the type is checked too in
+/// case a shop's export leaves the flag out).
+fn is_virtual_item(item: &Value) -> bool {
+    truthy(item.get("is_virtual"))
+        || matches!(
+            str_of(item, "product_type").as_deref(),
+            Some("virtual" | "downloadable")
+        )
+}
+
+/// Magento's `Order\Item::getSimpleQtyToShip` (app/code/Magento/Sales/
+/// Model/Order/Item.php): `qty_ordered - max(qty_shipped, qty_refunded) -
+/// qty_canceled`, never below 0. The `max` is the 2.4 line: the 2.0-2.2
+/// sources subtract shipped and refunded both, and issue #34289 (2.4.2:
+/// ordered 10, shipped 1 then 3, refunded 4, "allowed to ship is 6" both
+/// times) shows 2.4 taking the larger of the two. `None` when the item
+/// carries no `qty_shipped`: nothing is known about it. Rounded to
+/// Magento's 4 decimals, so that 3 - 2.9999 style residues are not "left".
+fn simple_qty_to_ship(item: &Value, at: &str) -> Result<Option<f64>, FieldError> {
+    let q = |key: &str| {
+        qty_field(item, key).map_err(|problem| FieldError {
+            field: format!("{at}.{key}"),
+            problem,
+        })
+    };
+    let ordered = q("qty_ordered")?.unwrap_or(0.0);
+    let refunded = q("qty_refunded")?.unwrap_or(0.0);
+    let canceled = q("qty_canceled")?.unwrap_or(0.0);
+    let Some(shipped) = q("qty_shipped")? else {
+        return Ok(None);
+    };
+    let left = ordered - shipped.max(refunded) - canceled;
+    Ok(Some((left.max(0.0) * 10_000.0).round() / 10_000.0))
+}
+
+/// What is left to ship of each raw item (index-aligned with `items`), as
+/// Magento's `Order\Item::getQtyToShip` counts it: 0 for virtual and
+/// downloadable products, and for the parent and children of a configurable
+/// or bundle product, one level only (`isDummy(true)`: the parent when the
+/// product ships together, the children when a bundle ships separately).
+/// Which level Magento counts hangs on the parent's `product_options`
+/// `shipment_type`, which REST does not expose; the group is therefore done
+/// when either level is, and otherwise its quantity stays on the parent -
+/// unless only the children have shipped anything (a bundle shipped
+/// separately), then on the children. A configurable's child is never the
+/// one counted (it is dropped from the order's item list).
+///
+/// An order whose physical items say nothing (`None`) has its virtual items
+/// say nothing either: "0 left" on those alone would make the order look
+/// fully shipped.
+fn qty_to_ship(items: &[Value]) -> Result<Vec<Option<f64>>, FieldError> {
+    let at = |n: usize, i: &Value| match i.get("item_id").and_then(as_u64) {
+        Some(id) => format!("items[item_id {id}]"),
+        None => format!("items[{n}]"),
+    };
+    let mut simple = Vec::with_capacity(items.len());
+    for (n, i) in items.iter().enumerate() {
+        simple.push(simple_qty_to_ship(i, &at(n, i))?);
+    }
+    let virt: Vec<bool> = items.iter().map(is_virtual_item).collect();
+    let shipped_any = |n: usize| {
+        items[n]
+            .get("qty_shipped")
+            .and_then(as_f64)
+            .is_some_and(|q| q > 0.0)
+    };
+    let kind = |n: usize| str_of(&items[n], "product_type").unwrap_or_default();
+    let index_of: HashMap<u64, usize> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(n, i)| i.get("item_id").and_then(as_u64).map(|id| (id, n)))
+        .collect();
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (n, i) in items.iter().enumerate() {
+        if let Some(&p) = i
+            .get("parent_item_id")
+            .and_then(as_u64)
+            .and_then(|p| index_of.get(&p))
+        {
+            if matches!(kind(p).as_str(), "configurable" | "bundle") {
+                children.entry(p).or_default().push(n);
+            }
+        }
+    }
+    let mut out: Vec<Option<f64>> = (0..items.len())
+        .map(|n| if virt[n] { Some(0.0) } else { simple[n] })
+        .collect();
+    for (&p, kids) in &children {
+        let physical: Vec<usize> = kids.iter().copied().filter(|&c| !virt[c]).collect();
+        let known = simple[p].is_some() || physical.iter().any(|&c| simple[c].is_some());
+        let done = virt[p]
+            || simple[p] == Some(0.0)
+            || (!physical.is_empty() && physical.iter().all(|&c| simple[c] == Some(0.0)));
+        let on_children = kind(p) == "bundle"
+            && (simple[p].is_none()
+                || (!shipped_any(p) && physical.iter().any(|&c| shipped_any(c))));
+        let zero = |out: &mut Vec<Option<f64>>, n: usize| out[n] = known.then_some(0.0);
+        if !known || done {
+            zero(&mut out, p);
+            for &c in kids {
+                zero(&mut out, c);
+            }
+        } else if on_children {
+            zero(&mut out, p);
+            for &c in kids {
+                out[c] = if virt[c] { Some(0.0) } else { simple[c] };
+            }
+        } else {
+            out[p] = simple[p].or_else(|| physical.iter().find_map(|&c| simple[c]));
+            for &c in kids {
+                zero(&mut out, c);
+            }
+        }
+    }
+    let physical_unknown = (0..items.len()).any(|n| !virt[n] && out[n].is_none());
+    if physical_unknown {
+        for n in (0..items.len()).filter(|&n| virt[n]) {
+            out[n] = None;
+        }
+    }
+    Ok(out)
+}
+
 /// Decodes one order. `shipments` and `invoices` are the raw entries of
 /// that order.
 fn decode_order(
@@ -705,19 +990,9 @@ fn decode_order(
         field,
         problem,
     };
-    // A timestamp field: absent or null is None, malformed is an error.
     let time =
         |obj: &Value, key: &str, path: String| -> Result<Option<DateTime<Utc>>, OrderDecodeError> {
-            match obj.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => parse_magento_time(s).map(Some).map_err(|e| {
-                    fail(
-                        path,
-                        format!("{s:?} is not a Magento timestamp (YYYY-MM-DD HH:MM:SS): {e}"),
-                    )
-                }),
-                Some(other) => Err(fail(path, format!("{other} is not a Magento timestamp"))),
-            }
+            time_field(obj, key).map_err(|problem| fail(path, problem))
         };
     let Some(entity_id) = entity_id else {
         return Err(fail("entity_id".into(), "missing".into()));
@@ -747,6 +1022,7 @@ fn decode_order(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let to_ship = qty_to_ship(&raw_items).map_err(|e| fail(e.field, e.problem))?;
     // A configurable product appears twice: the parent (carrying the chosen
     // child's sku) and the child. Keep the parent only; bundle children keep
     // their own sku and are kept.
@@ -757,16 +1033,17 @@ fn decode_order(
         .collect();
     let items = raw_items
         .iter()
-        .filter(|i| {
+        .zip(to_ship)
+        .filter(|(i, _)| {
             i.get("parent_item_id")
                 .and_then(as_u64)
                 .is_none_or(|p| !configurable_parents.contains(&p))
         })
-        .map(|i| Item {
+        .map(|(i, qty_to_ship)| Item {
             sku: str_of(i, "sku").unwrap_or_default(),
             name: str_of(i, "name").unwrap_or_default(),
             qty: i.get("qty_ordered").and_then(as_f64).unwrap_or(0.0),
-            qty_to_ship: None,
+            qty_to_ship,
         })
         .collect();
 
@@ -801,39 +1078,9 @@ fn decode_order(
     let mut decoded_shipments = Vec::new();
     for s in shipments {
         let sid = s.get("entity_id").and_then(as_u64).unwrap_or(0);
-        let Some(shipped) = time(s, "created_at", format!("shipments[{sid}].created_at"))? else {
-            return Err(fail(
-                format!("shipments[{sid}].created_at"),
-                "missing".into(),
-            ));
-        };
-        let mut tracks = Vec::new();
-        for t in s
-            .get("tracks")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            let Some(number) = str_of(t, "track_number").filter(|n| !n.trim().is_empty()) else {
-                continue;
-            };
-            let at = time(
-                t,
-                "created_at",
-                format!("shipments[{sid}].tracks.created_at"),
-            )?;
-            tracks.push(Track {
-                number: number.trim().to_owned(),
-                carrier_code: str_of(t, "carrier_code").unwrap_or_default(),
-                title: str_of(t, "title").unwrap_or_default(),
-                created_at: at.unwrap_or(shipped),
-            });
-        }
-        decoded_shipments.push(Shipment {
-            entity_id: sid,
-            created_at: shipped,
-            tracks,
-        });
+        let shipment = decode_shipment(s)
+            .map_err(|e| fail(format!("shipments[{sid}].{}", e.field), e.problem))?;
+        decoded_shipments.push(shipment);
     }
     decoded_shipments.sort_by_key(|s| (s.created_at, s.entity_id));
 
@@ -938,5 +1185,143 @@ mod tests {
         let o = decode_order(&v, &[], &[]).expect("order");
         let skus: Vec<_> = o.items.iter().map(|i| (i.sku.as_str(), i.qty)).collect();
         assert_eq!(skus, vec![("ORI-1", 2.0), ("CMP-1", 1.0)]);
+    }
+
+    fn left(items: Value) -> Vec<Option<f64>> {
+        let items = items.as_array().cloned().unwrap_or_default();
+        qty_to_ship(&items).expect("quantities")
+    }
+
+    #[test]
+    fn qty_to_ship_counts_like_magento() {
+        // Simple, not shipped, then partly shipped, then fully.
+        assert_eq!(
+            left(json!([
+                {"item_id": 1, "product_type": "simple", "qty_ordered": 3, "qty_shipped": 0},
+                {"item_id": 2, "product_type": "simple", "qty_ordered": 3, "qty_shipped": "1.0000"},
+                {"item_id": 3, "product_type": "simple", "qty_ordered": 3, "qty_shipped": 3}
+            ])),
+            vec![Some(3.0), Some(2.0), Some(0.0)]
+        );
+        // Refunded: the larger of shipped and refunded is gone; cancelled
+        // is gone too; never below 0.
+        assert_eq!(
+            left(json!([
+                {"item_id": 1, "qty_ordered": 10, "qty_shipped": 1, "qty_refunded": 4},
+                {"item_id": 2, "qty_ordered": 10, "qty_shipped": 3, "qty_refunded": 4, "qty_canceled": 2},
+                {"item_id": 3, "qty_ordered": 2, "qty_shipped": 0, "qty_canceled": 2},
+                {"item_id": 4, "qty_ordered": 2, "qty_shipped": 2, "qty_refunded": 2, "qty_canceled": 1}
+            ])),
+            vec![Some(6.0), Some(4.0), Some(0.0), Some(0.0)]
+        );
+        // Virtual and downloadable items never ship.
+        assert_eq!(
+            left(json!([
+                {"item_id": 1, "product_type": "virtual", "qty_ordered": 1, "qty_shipped": 0},
+                {"item_id": 2, "product_type": "downloadable", "qty_ordered": 1, "qty_shipped": 0},
+                {"item_id": 3, "product_type": "simple", "is_virtual": 1, "qty_ordered": 1, "qty_shipped": 0},
+                {"item_id": 4, "product_type": "simple", "is_virtual": 0, "qty_ordered": 1, "qty_shipped": 0}
+            ])),
+            vec![Some(0.0), Some(0.0), Some(0.0), Some(1.0)]
+        );
+    }
+
+    #[test]
+    fn qty_to_ship_counts_configurable_and_bundle_groups_once() {
+        // Configurable: parent and child both say 2 left; counted on the
+        // parent only. Shipped: the child level says so even when the
+        // parent's own count lags.
+        assert_eq!(
+            left(json!([
+                {"item_id": 10, "product_type": "configurable", "qty_ordered": 2, "qty_shipped": 0},
+                {"item_id": 11, "parent_item_id": 10, "product_type": "simple", "qty_ordered": 2, "qty_shipped": 0}
+            ])),
+            vec![Some(2.0), Some(0.0)]
+        );
+        assert_eq!(
+            left(json!([
+                {"item_id": 10, "product_type": "configurable", "qty_ordered": 2, "qty_shipped": 0},
+                {"item_id": 11, "parent_item_id": 10, "product_type": "simple", "qty_ordered": 2, "qty_shipped": 2}
+            ])),
+            vec![Some(0.0), Some(0.0)]
+        );
+        // Bundle shipped together: the parent level is shipped, done.
+        assert_eq!(
+            left(json!([
+                {"item_id": 20, "product_type": "bundle", "qty_ordered": 1, "qty_shipped": 1},
+                {"item_id": 21, "parent_item_id": 20, "product_type": "simple", "qty_ordered": 1, "qty_shipped": 0},
+                {"item_id": 22, "parent_item_id": 20, "product_type": "simple", "qty_ordered": 2, "qty_shipped": 0}
+            ])),
+            vec![Some(0.0), Some(0.0), Some(0.0)]
+        );
+        // Bundle not shipped yet: once, on the parent.
+        assert_eq!(
+            left(json!([
+                {"item_id": 20, "product_type": "bundle", "qty_ordered": 1, "qty_shipped": 0},
+                {"item_id": 21, "parent_item_id": 20, "product_type": "simple", "qty_ordered": 1, "qty_shipped": 0},
+                {"item_id": 22, "parent_item_id": 20, "product_type": "simple", "qty_ordered": 2, "qty_shipped": 0}
+            ])),
+            vec![Some(1.0), Some(0.0), Some(0.0)]
+        );
+        // Bundle shipped separately, one child out: the children count.
+        assert_eq!(
+            left(json!([
+                {"item_id": 20, "product_type": "bundle", "qty_ordered": 1, "qty_shipped": 0},
+                {"item_id": 21, "parent_item_id": 20, "product_type": "simple", "qty_ordered": 1, "qty_shipped": 1},
+                {"item_id": 22, "parent_item_id": 20, "product_type": "simple", "qty_ordered": 2, "qty_shipped": 0}
+            ])),
+            vec![Some(0.0), Some(0.0), Some(2.0)]
+        );
+        // ... and all children out: done.
+        assert_eq!(
+            left(json!([
+                {"item_id": 20, "product_type": "bundle", "qty_ordered": 1, "qty_shipped": 0},
+                {"item_id": 21, "parent_item_id": 20, "product_type": "simple", "qty_ordered": 1, "qty_shipped": 1},
+                {"item_id": 22, "parent_item_id": 20, "product_type": "simple", "qty_ordered": 2, "qty_shipped": 2}
+            ])),
+            vec![Some(0.0), Some(0.0), Some(0.0)]
+        );
+    }
+
+    #[test]
+    fn qty_to_ship_unknown_and_malformed() {
+        // No qty_shipped at all: unknown, and the virtual item is not
+        // allowed to make the order look shipped.
+        assert_eq!(
+            left(json!([
+                {"item_id": 1, "qty_ordered": 1},
+                {"item_id": 2, "product_type": "virtual", "qty_ordered": 1, "qty_shipped": 0}
+            ])),
+            vec![None, None]
+        );
+        let items = vec![json!({"item_id": 7, "qty_ordered": 1, "qty_shipped": "two"})];
+        let e = qty_to_ship(&items).expect_err("bad quantity");
+        assert_eq!(e.field, "items[item_id 7].qty_shipped");
+        assert!(e.problem.contains("\"two\""), "{}", e.problem);
+        let order = json!({"entity_id": 6, "increment_id": "100006",
+            "created_at": "2026-05-01 10:00:00", "items": items});
+        let e = decode_order(&order, &[], &[]).expect_err("bad quantity");
+        assert!(e.to_string().contains("100006"), "{e}");
+    }
+
+    #[test]
+    fn decoded_orders_read_partly_then_fully_shipped() {
+        let order = |shipped_a: u32, shipped_b: u32| {
+            json!({"entity_id": 1, "state": "processing", "created_at": "2026-05-01 10:00:00",
+            "items": [
+                {"item_id": 1, "sku": "A", "product_type": "simple", "qty_ordered": 1, "qty_shipped": shipped_a},
+                {"item_id": 2, "sku": "B", "product_type": "simple", "qty_ordered": 2, "qty_shipped": shipped_b},
+                {"item_id": 3, "sku": "GIFT", "product_type": "virtual", "is_virtual": 1, "qty_ordered": 1, "qty_shipped": 0}
+            ]})
+        };
+        let ship = json!({"entity_id": 9, "order_id": 1, "created_at": "2026-05-02 10:00:00"});
+        let none = decode_order(&order(0, 0), &[], &[]).expect("order");
+        assert!(!none.is_fully_shipped() && !none.is_partly_shipped());
+        let part = decode_order(&order(1, 1), std::slice::from_ref(&ship), &[]).expect("order");
+        assert!(part.is_partly_shipped());
+        let waiting: Vec<_> = part.items_waiting().map(|i| i.sku.as_str()).collect();
+        assert_eq!(waiting, vec!["B"]);
+        let all = decode_order(&order(1, 2), &[ship], &[]).expect("order");
+        assert!(all.is_fully_shipped() && !all.is_partly_shipped());
     }
 }
