@@ -378,7 +378,10 @@ impl Engine {
                 .find(|p| p.shipment_id == old.parcel.shipment_id && !p.tracking_number.is_empty());
             let why = match (successor, old.parcel.tracking_number.is_empty()) {
                 (Some(p), true) => {
-                    format!("numéro de suivi ajouté dans Magento : {}", p.tracking_number)
+                    format!(
+                        "numéro de suivi ajouté dans Magento : {}",
+                        p.tracking_number
+                    )
                 }
                 (Some(p), false) => format!(
                     "numéro de suivi remplacé dans Magento par {}",

@@ -136,7 +136,10 @@ fn ev(code: &str, label: &str, at: DateTime<Utc>) -> TrackingEvent {
 }
 
 const COMPAT: &[(&str, &str)] = &[("CMP-HP303XL-BK", "Cartouche compatible HP 303 XL noir")];
-const ORIG: &[(&str, &str)] = &[("ORI-EPS-T2991", "Cartouche Epson 29 XL noir d'origine")];
+const PARTIAL: &[(&str, &str)] = &[
+    ("CMP-EPS-T2991", "Cartouche compatible Epson 29 XL noir"),
+    ("ORI-EPS-T2992", "Cartouche Epson 29 XL cyan d'origine"),
+];
 const MIXED: &[(&str, &str)] = &[
     ("CMP-CAN-PG545", "Cartouche compatible Canon PG-545"),
     ("ORI-CAN-CL546", "Cartouche Canon CL-546 couleur d'origine"),
@@ -182,19 +185,35 @@ pub fn demo_shop() -> SampleShop {
         },
         None,
     );
-    // shipping_original: validated Wed 29 April, 11 business days by 19 May.
+    // shipping_original, on a partial shipment: validated Wed 29 April, its
+    // compatible cartridge left Mon 4 May (delivered the next day), its
+    // original one still waits: 11 business days by 19 May. The card names
+    // the waiting item (quantities set below).
+    let at = p(2026, 5, 4, 15, 0);
     add(
         OrderSpec {
             n: 3,
             name: ("Chloé", "Dubois"),
-            skus: ORIG,
+            skus: PARTIAL,
             method: "colissimo_homecl",
             state: Processing,
             status: "processing",
             validated: Some(p(2026, 4, 29, 11, 0)),
-            shipped: None,
+            shipped: Some((at, "6A20260504003", "colissimo")),
         },
-        None,
+        Some(SampleParcel {
+            number: "6A20260504003".into(),
+            product: "Colissimo".into(),
+            events: vec![
+                ev("DI1", "Votre colis est livré.", p(2026, 5, 5, 12, 10)),
+                ev(
+                    "PC1",
+                    "Votre colis a été pris en charge par La Poste.",
+                    p(2026, 5, 4, 18, 0),
+                ),
+            ],
+            is_final: true,
+        }),
     );
     // Quiet: mixed order (follows the original rule), validated Thu 30 April:
     // exactly 10 business days on 19 May, not more.
@@ -455,6 +474,54 @@ pub fn demo_shop() -> SampleShop {
             is_final: false,
         }),
     );
+    // Quiet: a lettre suivie (an envoi simple with a La Poste number)
+    // shipped Tue 5 May, delivered Thu 7: 14 days, but La Poste says it
+    // arrived, so no 10-day letter card.
+    let at = p(2026, 5, 5, 15, 0);
+    add(
+        OrderSpec {
+            n: 17,
+            name: ("Zoé", "Fournier"),
+            skus: COMPAT,
+            method: "flatrate_flatrate",
+            state: Complete,
+            status: "complete",
+            validated: Some(p(2026, 5, 5, 9, 0)),
+            shipped: Some((at, "1L20260505017", "Lettre suivie")),
+        },
+        Some(SampleParcel {
+            number: "1L20260505017".into(),
+            product: "Lettre suivie".into(),
+            events: vec![
+                ev(
+                    "DI1",
+                    "Votre courrier a été distribué.",
+                    p(2026, 5, 7, 11, 0),
+                ),
+                ev(
+                    "PC1",
+                    "Votre courrier a été pris en charge par La Poste.",
+                    p(2026, 5, 5, 18, 0),
+                ),
+            ],
+            is_final: true,
+        }),
+    );
+    // Quiet: a DPD parcel shipped Thu 7 May. La Poste does not track DPD:
+    // never asked, never « introuvable »; `delivery_other` is off by default.
+    add(
+        OrderSpec {
+            n: 18,
+            name: ("Lucas", "Girard"),
+            skus: COMPAT,
+            method: "dpdfrpredict_dpdfrpredict",
+            state: Complete,
+            status: "complete",
+            validated: Some(p(2026, 5, 6, 15, 0)),
+            shipped: Some((p(2026, 5, 7, 11, 0), "25012345678901", "DPD Predict")),
+        },
+        None,
+    );
     // Quiet: cancelled, on hold and awaiting payment orders fire nothing.
     for (n, state, status) in [
         (14, Canceled, "canceled"),
@@ -475,6 +542,14 @@ pub fn demo_shop() -> SampleShop {
             },
             None,
         );
+    }
+    // Order 100003 is partly shipped: its compatible cartridge left, its
+    // original one waits.
+    if let Some(o) = orders.iter_mut().find(|o| o.entity_id == 3) {
+        for item in &mut o.items {
+            let original = item.sku.starts_with("ORI-");
+            item.qty_to_ship = Some(if original { item.qty } else { 0.0 });
+        }
     }
     SampleShop { orders, parcels }
 }
