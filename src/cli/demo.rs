@@ -75,6 +75,26 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             card.name, card.desc
         )?;
     }
+    // The partial shipment: the card says what left and what still waits.
+    if let Some(card) = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.starts_with("Cmd 100003 "))
+    {
+        let facts: Vec<&str> = card
+            .desc
+            .lines()
+            .skip_while(|l| !l.starts_with("**Constat**"))
+            .take_while(|l| !l.is_empty())
+            .collect();
+        writeln!(
+            out,
+            "\nA partly shipped order, « {} »:\n{}",
+            card.name,
+            facts.join("\n")
+        )?;
+    }
 
     writeln!(out, "\n== 3. Fifteen minutes later, nothing changed")?;
     let before = writes(&world);

@@ -358,13 +358,13 @@ impl<'a> Judge<'a> {
                 t.note(Some(RuleId::ShippingOriginal), false, || {
                     "not applicable: no original item".into()
                 });
-                self.shipping_compatible(validated, t)
+                self.shipping_compatible(validated, partly, t)
             }
             ProductKind::Original => {
                 t.note(Some(RuleId::ShippingCompatible), false, || {
                     "not applicable: the order has original items, the original rule applies".into()
                 });
-                self.shipping_original(validated, t)
+                self.shipping_original(validated, partly, t)
             }
         };
         let mut f = fire?;
@@ -446,7 +446,12 @@ impl<'a> Judge<'a> {
 
     // ----- Shipping phase (seed 000 §1) -----
 
-    fn shipping_compatible(&self, validated: DateTime<Utc>, t: &mut Tracer) -> Option<Fire> {
+    fn shipping_compatible(
+        &self,
+        validated: DateTime<Utc>,
+        partly: bool,
+        t: &mut Tracer,
+    ) -> Option<Fire> {
         let rule = RuleId::ShippingCompatible;
         let rc = self.enabled(rule, t)?;
         let due = self.cal.due_ship_day(validated);
@@ -490,7 +495,8 @@ impl<'a> Judge<'a> {
                 fr::date(due)
             ),
             format!(
-                "Toujours pas expédiée le {} : {} depuis le jour d'expédition prévu (seuil {}).",
+                "Toujours pas {} le {} : {} depuis le jour d'expédition prévu (seuil {}).",
+                not_shipped(partly),
                 fr::date(self.today),
                 fr::business_days(passed),
                 fr::business_days(th)
@@ -505,7 +511,12 @@ impl<'a> Judge<'a> {
         })
     }
 
-    fn shipping_original(&self, validated: DateTime<Utc>, t: &mut Tracer) -> Option<Fire> {
+    fn shipping_original(
+        &self,
+        validated: DateTime<Utc>,
+        partly: bool,
+        t: &mut Tracer,
+    ) -> Option<Fire> {
         let rule = RuleId::ShippingOriginal;
         let rc = self.enabled(rule, t)?;
         let day = self.cal.local_date(validated);
@@ -534,7 +545,8 @@ impl<'a> Judge<'a> {
                 self.fmt_dt(validated)
             ),
             format!(
-                "Toujours pas expédiée le {} : {} depuis la validation (plus de {}).",
+                "Toujours pas {} le {} : {} depuis la validation (plus de {}).",
+                not_shipped(partly),
                 fr::date(self.today),
                 fr::business_days(passed),
                 fr::business_days(th)
@@ -981,6 +993,15 @@ impl<'a> Judge<'a> {
                 self.status_fact(p),
             ],
         })
+    }
+}
+
+/// « expédiée », or « entièrement expédiée » once part of the order left.
+fn not_shipped(partly: bool) -> &'static str {
+    if partly {
+        "entièrement expédiée"
+    } else {
+        "expédiée"
     }
 }
 
