@@ -87,22 +87,9 @@ fn shipped(
     }];
     let mut parcels = parcels_of(&o, &Classifier::seed_defaults());
     assert_eq!(parcels.len(), 1);
-    parcels[0].tracking = events.map(|evs| {
-        let events: Vec<TrackingEvent> = evs
-            .iter()
-            .map(|(code, at)| TrackingEvent {
-                code: (*code).into(),
-                label: format!("libellé {code}"),
-                at: *at,
-            })
-            .collect();
-        TrackingSnapshot {
-            fetched_at: shipped,
-            status: normalise(&events),
-            is_final: false,
-            product: None,
-            events,
-        }
+    parcels[0].tracking = events.map(|evs| TrackingSnapshot {
+        fetched_at: shipped,
+        ..snapshot(evs, false)
     });
     (o, parcels)
 }
