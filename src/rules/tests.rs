@@ -1200,9 +1200,7 @@ fn a_parcel_of_another_carrier_is_never_la_poste_s() {
     let parcels = parcels_of(&o, &Classifier::seed_defaults());
     assert_eq!(parcels[0].carrier, Carrier::Other);
     assert!(!parcels[0].laposte_tracks());
-    let record = crate::state::ParcelRecord::new(parcels[0].clone(), ship);
-    assert_eq!(record.next_poll_at, None);
-    assert!(!record.is_due(ship + chrono::Duration::days(3)));
+    // (Never polled: the poll policy's table in tests/state_poll.rs.)
 
     let d = |day: u32| paris(2026, 5, day, 9, 0);
     let default = RulesConfig::seed_defaults();

@@ -1,0 +1,118 @@
+//! The layering ARCHITECTURE.md states, checked on the source: the pure
+//! stages (rules, rendering, the calendar, the shared vocabulary, the
+//! planner) import no client, no store and no daemon, so that they stay
+//! pure functions of their arguments. A `use` that breaks it fails here
+//! with the file and line.
+
+use std::path::{Path, PathBuf};
+
+/// Modules that do I/O: HTTP clients, the store, the daemon, the fakes.
+const IMPURE: &[&str] = &[
+    "crate::sources",
+    "crate::tracking::laposte",
+    "crate::board::trello",
+    "crate::http",
+    "crate::state",
+    "crate::daemon",
+    "crate::cli",
+    "crate::fakes",
+    "crate::bench",
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("source directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every `file:line: text` of `files` naming one of `forbidden` outside
+/// comments and test modules (a `tests.rs` file or a `tests/` folder).
+fn offences(files: &[PathBuf], forbidden: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for file in files {
+        let is_test = file.file_name().is_some_and(|n| n == "tests.rs")
+            || file.components().any(|c| c.as_os_str() == "tests");
+        if is_test {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).expect("readable source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            // Unit tests at the bottom of a file may use anything.
+            if code.starts_with("#[cfg(test)]") {
+                break;
+            }
+            if let Some(bad) = forbidden.iter().find(|m| code.contains(*m)) {
+                out.push(format!("{}:{}: {bad}: {}", file.display(), n + 1, code));
+            }
+        }
+    }
+    out
+}
+
+fn src(parts: &[&str]) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    for part in parts {
+        let path = root.join(part);
+        if path.is_dir() {
+            rust_files(&path, &mut files);
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn rules_rendering_calendar_and_domain_do_no_io() {
+    let files = src(&[
+        "rules",
+        "board/render.rs",
+        "board/mod.rs",
+        "calendar.rs",
+        "domain.rs",
+        "tracking/status.rs",
+    ]);
+    assert!(files.len() >= 8, "{files:?}");
+    let bad = offences(&files, IMPURE);
+    assert!(
+        bad.is_empty(),
+        "a pure module imports I/O:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_planner_imports_no_client() {
+    // The planner still reads the store's card records (`state::CardRecord`):
+    // the one exception, until the store owns its own record types.
+    let forbidden: Vec<&str> = IMPURE
+        .iter()
+        .copied()
+        .filter(|m| *m != "crate::state")
+        .collect();
+    let bad = offences(&src(&["plan/mod.rs", "plan/table.rs"]), &forbidden);
+    assert!(
+        bad.is_empty(),
+        "the planner imports I/O:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_check_itself_sees_an_offence() {
+    // A check that cannot fail is no check: the apply stage writes through
+    // the store, so it must show up.
+    let bad = offences(&src(&["plan/apply.rs"]), IMPURE);
+    assert!(bad.iter().any(|l| l.contains("crate::state")), "{bad:?}");
+}
