@@ -1166,6 +1166,59 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn bodies_are_scrubbed_of_the_credentials_sent() {
+            // Echoes every header value, as a gateway quoting what it refused.
+            let echo = |h: axum::http::HeaderMap| async move {
+                let all: Vec<String> = h
+                    .values()
+                    .filter_map(|v| v.to_str().ok())
+                    .map(str::to_owned)
+                    .collect();
+                all.join(" | ")
+            };
+            let router = Router::new()
+                .route(
+                    "/v1/refused",
+                    get(move |h| async move { (axum::http::StatusCode::BAD_REQUEST, echo(h).await) }),
+                )
+                .route(
+                    "/v1/accepted",
+                    get(move |h| async move { (axum::http::StatusCode::NOT_FOUND, echo(h).await) }),
+                );
+            let srv = FakeServer::start(router).await.expect("start");
+            let mut settings = ApiSettings::new("test", srv.base_url());
+            settings.retry = RetryPolicy::none();
+            let h = &mut settings.default_headers;
+            h.insert("x-okapi-key", HeaderValue::from_static("Okapi/Key+123"));
+            h.insert(
+                reqwest::header::AUTHORIZATION,
+                HeaderValue::from_static("OAuth oauth_consumer_key=\"K-123\", oauth_token=\"T-456\", oauth_version=\"1.0\""),
+            );
+            settings.scrubber =
+                crate::secret::Scrubber::new(&[crate::secret::Secret::new("never-sent-789")]);
+            let c = ApiClient::new(settings).expect("client");
+            let e = c.send(&Call::get("v1/refused")).await.expect_err("400");
+            let shown = format!("{e} {e:?}");
+            for s in ["Okapi/Key+123", "K-123", "T-456"] {
+                assert!(!shown.contains(s), "{shown}");
+            }
+            assert!(shown.contains("[redacted]"), "{shown}");
+            // Not a secret: the fixed OAuth parameters stay.
+            assert!(shown.contains("1.0"), "{shown}");
+            let r = c
+                .send(&Call::get("v1/accepted").accept(404))
+                .await
+                .expect("accepted");
+            let text = r.text();
+            assert!(
+                !text.contains("Okapi/Key+123") && !text.contains("T-456"),
+                "{text}"
+            );
+            assert!(text.contains("[redacted]"), "{text}");
+            assert_eq!(c.scrubber().scrub("x never-sent-789 y"), "x [redacted] y");
+        }
+
+        #[tokio::test]
         async fn timeouts_and_truncated_bodies() {
             let (srv, c) = setup().await;
             srv.faults()
