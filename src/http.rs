@@ -8,6 +8,14 @@
 //! URL (reqwest errors are stripped with `without_url()`), no query string,
 //! no header; only the API name, the method and the path.
 //!
+//! Upstream text enters colisync here and only here, so this is where the
+//! secrets an upstream may echo are removed ([`Scrubber`]): every body, of
+//! an error or of an accepted answer (the clients turn accepted 4xx bodies
+//! and La Poste's per-parcel messages into their own errors), is scrubbed
+//! of the credentials the client sends (found in its credential headers and
+//! in each signature) and of [`ApiSettings::scrubber`]'s values, before
+//! anyone reads it.
+//!
 //! There is one retry loop, [`ApiClient::send_decoded`] ([`ApiClient::send`]
 //! is it with no decoding), and everything an attempt needs is redone on
 //! every attempt inside it:
@@ -40,6 +48,8 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use tokio::time::Instant;
 use url::Url;
+
+use crate::secret::Scrubber;
 
 /// How long an error body excerpt may be, in characters. Enough for
 /// Trello's plain-text errors and Magento's `message`.
@@ -422,6 +432,9 @@ pub struct ApiSettings {
     /// How long every caller pauses after a 429 without Retry-After.
     pub rate_limited_pause: Duration,
     pub rate_headers: Option<RateHeaders>,
+    /// Secret values to remove from every body besides those found in the
+    /// credential headers (e.g. an OAuth secret that is never sent).
+    pub scrubber: Scrubber,
 }
 
 impl fmt::Debug for ApiSettings {
@@ -448,6 +461,7 @@ impl ApiSettings {
             retry: RetryPolicy::default(),
             rate_limited_pause: Duration::from_secs(1),
             rate_headers: None,
+            scrubber: Scrubber::default(),
         }
     }
 }
@@ -464,6 +478,8 @@ pub struct ApiClient {
     retry: RetryPolicy,
     rate_limited_pause: Duration,
     rate_headers: Option<RateHeaders>,
+    /// The configured secrets and those of the default headers.
+    scrubber: Scrubber,
     /// No request starts before this instant: set after a 429 or when the
     /// server says the quota is spent, so that concurrent tasks stop too
     /// (Trello blocks a key after 200 429s in a window).
@@ -501,6 +517,7 @@ impl ApiClient {
         for v in headers.values_mut() {
             v.set_sensitive(true);
         }
+        let scrubber = with_header_credentials(&settings.scrubber, &headers);
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
@@ -522,12 +539,18 @@ impl ApiClient {
             retry: settings.retry,
             rate_limited_pause: settings.rate_limited_pause,
             rate_headers: settings.rate_headers,
+            scrubber,
             gate: Arc::new(Mutex::new(None)),
         })
     }
 
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// What this client removes from upstream text.
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
     }
 
     /// Replaces the retry policy (tests use [`RetryPolicy::fast`]).
@@ -618,6 +641,9 @@ impl ApiClient {
         // Signed here, after the gate and the limiter, so that every
         // attempt carries a fresh nonce and a current timestamp.
         let mut headers = call.headers.clone();
+        // A signature carries credentials too (OAuth 1.0a's consumer key and
+        // token), in a header built per attempt.
+        let mut scrubber = self.scrubber.clone();
         if let Some(signer) = &self.signer {
             let signed = signer
                 .sign(&call.method, &url)
@@ -625,8 +651,9 @@ impl ApiClient {
                     api: self.name,
                     method: method.clone(),
                     path: path.clone(),
-                    detail: redact(&detail),
+                    detail: redact(&self.scrubber.scrub(&detail)),
                 })?;
+            scrubber = with_header_credentials(&scrubber, &signed);
             // The signer's headers replace the call's of the same name.
             for name in signed.keys() {
                 headers.remove(name);
@@ -655,8 +682,8 @@ impl ApiClient {
         let body = resp
             .bytes()
             .await
-            .map_err(|e| self.transport_error(e, &method, &path))?
-            .to_vec();
+            .map_err(|e| self.transport_error(e, &method, &path))?;
+        let body = scrubber.scrub_bytes(&body).into_owned();
         tracing::debug!(api = self.name, method = %method, path = %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "http");
 
         if (200..300).contains(&status) || call.accept.contains(&status) {
@@ -715,12 +742,13 @@ impl ApiClient {
     fn transport_error(&self, e: reqwest::Error, method: &str, path: &str) -> HttpError {
         let e = e.without_url();
         let (api, method, path) = (self.name, method.to_owned(), path.to_owned());
+        let detail = || self.scrubber.scrub(&error_chain(&e)).into_owned();
         if e.is_connect() {
             HttpError::Connect {
                 api,
                 method,
                 path,
-                detail: error_chain(&e),
+                detail: detail(),
             }
         } else if e.is_timeout() {
             HttpError::Timeout { api, method, path }
@@ -729,7 +757,7 @@ impl ApiClient {
                 api,
                 method,
                 path,
-                detail: error_chain(&e),
+                detail: detail(),
             }
         }
     }
@@ -775,6 +803,48 @@ fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let secs: f64 = v.parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
+}
+
+/// `scrubber` and the credentials of `headers`: the value of a key or
+/// token header (`X-Okapi-Key`), a Bearer token, the `…key` and `…token`
+/// parameters of an `OAuth` header. Other headers (`Accept`) are not
+/// secrets, and neither are the fixed OAuth parameters (`oauth_version`).
+fn with_header_credentials(scrubber: &Scrubber, headers: &HeaderMap) -> Scrubber {
+    let mut values: Vec<String> = Vec::new();
+    for (name, value) in headers {
+        let Ok(value) = value.to_str() else {
+            continue;
+        };
+        let value = value.trim();
+        let name = name.as_str();
+        if name == "authorization" || name == "proxy-authorization" {
+            match value.split_once(' ') {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("oauth") => {
+                    for param in rest.split(',') {
+                        let Some((k, v)) = param.trim().split_once('=') else {
+                            continue;
+                        };
+                        let k = k.trim().to_ascii_lowercase();
+                        if k.ends_with("key") || k.ends_with("token") {
+                            let v = v.trim().trim_matches('"');
+                            values.push(v.to_owned());
+                            // The header carries it percent-encoded.
+                            if let Ok(decoded) =
+                                percent_encoding::percent_decode_str(v).decode_utf8()
+                            {
+                                values.push(decoded.into_owned());
+                            }
+                        }
+                    }
+                }
+                Some((_scheme, rest)) => values.push(rest.trim().to_owned()),
+                None => values.push(value.to_owned()),
+            }
+        } else if ["key", "token", "secret"].iter().any(|w| name.contains(w)) {
+            values.push(value.to_owned());
+        }
+    }
+    scrubber.with(values.iter().map(String::as_str))
 }
 
 /// The start of a body, on one line, redacted.
@@ -1093,6 +1163,59 @@ mod tests {
             let seen = signer.0.lock().expect("lock").clone();
             let want = format!("GET {}v1/things?q=a+b", srv.base_url());
             assert_eq!(seen, vec![want.clone(), want.clone(), want]);
+        }
+
+        #[tokio::test]
+        async fn bodies_are_scrubbed_of_the_credentials_sent() {
+            // Echoes every header value, as a gateway quoting what it refused.
+            let echo = |h: axum::http::HeaderMap| async move {
+                let all: Vec<String> = h
+                    .values()
+                    .filter_map(|v| v.to_str().ok())
+                    .map(str::to_owned)
+                    .collect();
+                all.join(" | ")
+            };
+            let router = Router::new()
+                .route(
+                    "/v1/refused",
+                    get(move |h| async move { (axum::http::StatusCode::BAD_REQUEST, echo(h).await) }),
+                )
+                .route(
+                    "/v1/accepted",
+                    get(move |h| async move { (axum::http::StatusCode::NOT_FOUND, echo(h).await) }),
+                );
+            let srv = FakeServer::start(router).await.expect("start");
+            let mut settings = ApiSettings::new("test", srv.base_url());
+            settings.retry = RetryPolicy::none();
+            let h = &mut settings.default_headers;
+            h.insert("x-okapi-key", HeaderValue::from_static("Okapi/Key+123"));
+            h.insert(
+                reqwest::header::AUTHORIZATION,
+                HeaderValue::from_static("OAuth oauth_consumer_key=\"K-123\", oauth_token=\"T-456\", oauth_version=\"1.0\""),
+            );
+            settings.scrubber =
+                crate::secret::Scrubber::new(&[crate::secret::Secret::new("never-sent-789")]);
+            let c = ApiClient::new(settings).expect("client");
+            let e = c.send(&Call::get("v1/refused")).await.expect_err("400");
+            let shown = format!("{e} {e:?}");
+            for s in ["Okapi/Key+123", "K-123", "T-456"] {
+                assert!(!shown.contains(s), "{shown}");
+            }
+            assert!(shown.contains("[redacted]"), "{shown}");
+            // Not a secret: the fixed OAuth parameters stay.
+            assert!(shown.contains("1.0"), "{shown}");
+            let r = c
+                .send(&Call::get("v1/accepted").accept(404))
+                .await
+                .expect("accepted");
+            let text = r.text();
+            assert!(
+                !text.contains("Okapi/Key+123") && !text.contains("T-456"),
+                "{text}"
+            );
+            assert!(text.contains("[redacted]"), "{text}");
+            assert_eq!(c.scrubber().scrub("x never-sent-789 y"), "x [redacted] y");
         }
 
         #[tokio::test]

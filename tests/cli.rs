@@ -143,3 +143,76 @@ fn default_config_path_is_etc() {
         .success()
         .stdout(predicate::str::contains("/etc/colisync/config.toml"));
 }
+
+fn valid_toml() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/valid.toml"))
+        .unwrap()
+}
+
+/// valid.toml with its state in `state_dir` and `listen`, written 0600.
+fn config_with_listen(tmp: &Path, state_dir: &Path, listen: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let text = valid_toml().replacen(
+        "state_dir = \"/var/lib/colisync\"",
+        &format!(
+            "state_dir = {:?}\nlisten = \"{listen}\"",
+            state_dir.display().to_string()
+        ),
+        1,
+    );
+    let path = tmp.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+#[test]
+fn run_refuses_a_listen_address_in_use_with_78_before_creating_the_state() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let state_dir = tmp.path().join("state");
+    let path = config_with_listen(tmp.path(), &state_dir, &addr.to_string());
+    colisync()
+        .arg("--config")
+        .arg(&path)
+        .arg("run")
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(78)
+        .stderr(predicate::str::contains("daemon.listen"))
+        .stderr(predicate::str::contains("already in use"))
+        .stderr(predicate::str::contains("SEKRET").not());
+    assert!(
+        !state_dir.exists(),
+        "the state was opened before the refusal"
+    );
+    drop(taken);
+}
+
+#[test]
+fn check_config_warns_of_listen_beyond_loopback_and_of_a_readable_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = config_with_listen(tmp.path(), &tmp.path().join("state"), "0.0.0.0:9187");
+    colisync()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning:"))
+        .stderr(predicate::str::contains("daemon.listen"))
+        .stderr(predicate::str::contains("not a loopback address"))
+        .stderr(predicate::str::contains("readable by every account").not())
+        .stderr(predicate::str::contains("SEKRET").not());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    colisync()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("readable by every account"))
+        .stderr(predicate::str::contains("SEKRET").not());
+}

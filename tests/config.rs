@@ -650,3 +650,216 @@ fn official_module_codes_map_to_their_carrier_by_default() {
         );
     }
 }
+
+// --- Secrets that would fail as a header, URLs carrying credentials,
+// warnings. None of these may print the value.
+
+#[test]
+fn inline_secret_with_a_newline_is_refused_by_key() {
+    check(
+        "secret_newline",
+        "trello.token",
+        Some(24),
+        "contains a line break",
+    );
+}
+
+#[test]
+fn inline_secret_with_a_control_character_is_refused_by_key() {
+    check(
+        "secret_control_char",
+        "laposte.api_key",
+        Some(20),
+        "control character (U+0007)",
+    );
+}
+
+#[test]
+fn url_with_credentials_in_its_query_is_refused_without_them() {
+    check(
+        "url_with_query_credentials",
+        "trello.base_url",
+        Some(26),
+        "must not carry a query",
+    );
+}
+
+#[test]
+fn url_with_a_user_and_password_is_refused_without_them() {
+    check(
+        "url_with_userinfo",
+        "magento.base_url",
+        Some(15),
+        "must not contain a user or password",
+    );
+}
+
+/// valid.toml with `old` replaced by `new`.
+fn valid_with(old: &str, new: &str) -> String {
+    let text = std::fs::read_to_string(dir().join("valid.toml")).unwrap();
+    assert!(text.contains(old), "{old}");
+    text.replacen(old, new, 1)
+}
+
+fn problems_of(text: &str, env: &dyn Fn(&str) -> Option<String>) -> (String, Vec<config::Problem>) {
+    match config::parse_with_env(text, Path::new("config.toml"), env) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => (e.to_string(), e.problems().to_vec()),
+    }
+}
+
+#[test]
+fn secret_file_with_a_newline_inside_is_refused_and_a_final_one_stripped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("trello-token");
+    std::fs::write(&bad, "SEKRET-first\nSEKRET-second\n").unwrap();
+    let text = valid_with(
+        "token = \"SEKRET-trello-token\"",
+        &format!("token_file = {:?}", bad.display().to_string()),
+    );
+    let (shown, problems) = problems_of(&text, &no_env);
+    assert!(!shown.contains("SEKRET-"), "{shown}");
+    let p = problems
+        .iter()
+        .find(|p| p.key == "trello.token_file")
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert_eq!(p.line, Some(24), "{shown}");
+    assert!(p.message.contains("line break"), "{shown}");
+
+    // One final line end (echo, systemd-creds) is not part of the secret.
+    for ending in ["\n", "\r\n"] {
+        std::fs::write(&bad, format!("SEKRET-one-line{ending}")).unwrap();
+        let c = config::parse_with_env(&text, Path::new("config.toml"), &no_env)
+            .unwrap_or_else(|e| panic!("{ending:?}: {e}"));
+        assert_eq!(c.trello.token.expose(), "SEKRET-one-line");
+    }
+}
+
+#[test]
+fn env_secret_with_a_newline_is_refused_by_key() {
+    let text = valid_with(
+        "api_key = \"SEKRET-laposte-key\"",
+        "api_key_env = \"COLISYNC_TEST_KEY\"",
+    );
+    let env = |name: &str| (name == "COLISYNC_TEST_KEY").then(|| "SEKRET-a\nSEKRET-b".to_owned());
+    let (shown, problems) = problems_of(&text, &env);
+    assert!(!shown.contains("SEKRET-"), "{shown}");
+    let p = problems
+        .iter()
+        .find(|p| p.key == "laposte.api_key_env")
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(p.message.contains("line break"), "{shown}");
+    assert!(p.message.contains("COLISYNC_TEST_KEY"), "{shown}");
+}
+
+#[test]
+fn secret_with_spaces_around_it_is_refused() {
+    let text = valid_with(
+        "key = \"SEKRET-trello-key\"",
+        "key = \" SEKRET-trello-key\"",
+    );
+    let (shown, problems) = problems_of(&text, &no_env);
+    assert!(!shown.contains("SEKRET-"), "{shown}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.key == "trello.key" && p.message.contains("spaces")),
+        "{shown}"
+    );
+}
+
+#[test]
+fn every_base_url_is_refused_with_any_query_and_never_shown() {
+    for (old, key) in [
+        ("base_url = \"https://shop.example.fr\"", "magento.base_url"),
+        ("api_key = \"SEKRET-laposte-key\"", "laposte.base_url"),
+        ("board = \"AbCd1234\"", "trello.base_url"),
+    ] {
+        let url = "https://u:SEKRETP@api.example.fr/x?apikey=SEKRETK#SEKRETF";
+        let new = if key == "magento.base_url" {
+            format!("base_url = {url:?}")
+        } else {
+            format!("{old}\nbase_url = {url:?}")
+        };
+        let (shown, problems) = problems_of(&valid_with(old, &new), &no_env);
+        assert!(!shown.contains("SEKRET"), "{key}: {shown}");
+        assert!(problems.iter().any(|p| p.key == key), "{key}: {shown}");
+        assert!(shown.contains("api.example.fr/x"), "{key}: {shown}");
+    }
+}
+
+fn write_mode(path: &Path, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn warns_of_a_world_readable_file_holding_inline_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("config.toml");
+    let text = std::fs::read_to_string(dir().join("valid.toml")).unwrap();
+    write_mode(&path, &text, 0o644);
+    let (_, warnings) = config::load_with_warnings(&path).unwrap();
+    let shown = config::render_warnings(&path, &warnings);
+    assert_eq!(warnings.len(), 1, "{shown}");
+    assert!(shown.contains("readable by every account"), "{shown}");
+    assert!(shown.contains("0644"), "{shown}");
+    assert!(shown.contains("trello.token"), "{shown}");
+    assert!(!shown.contains("SEKRET-"), "{shown}");
+    write_mode(&path, &text, 0o600);
+    let (_, warnings) = config::load_with_warnings(&path).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn warns_of_a_world_readable_secret_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = tmp.path().join("trello-token");
+    write_mode(&secret, "SEKRET-in-a-file\n", 0o644);
+    let path = tmp.path().join("config.toml");
+    let text = std::fs::read_to_string(dir().join("valid.toml"))
+        .unwrap()
+        .replacen(
+            "token = \"SEKRET-trello-token\"",
+            &format!("token_file = {:?}", secret.display().to_string()),
+            1,
+        );
+    write_mode(&path, &text, 0o600);
+    let (_, warnings) = config::load_with_warnings(&path).unwrap();
+    let shown = config::render_warnings(&path, &warnings);
+    let w = warnings
+        .iter()
+        .find(|w| w.key == "trello.token_file")
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert_eq!(w.line, Some(24), "{shown}");
+    assert!(w.message.contains("chmod 600"), "{shown}");
+    assert!(!shown.contains("SEKRET-"), "{shown}");
+    write_mode(&secret, "SEKRET-in-a-file\n", 0o600);
+    let (_, warnings) = config::load_with_warnings(&path).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn warns_of_listen_beyond_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("config.toml");
+    for (listen, warned) in [
+        ("0.0.0.0:9187", true),
+        ("192.0.2.1:9187", true),
+        ("127.0.0.1:9187", false),
+        ("[::1]:9187", false),
+    ] {
+        let text = valid_with(
+            "state_dir = \"/var/lib/colisync\"",
+            &format!("state_dir = \"/var/lib/colisync\"\nlisten = \"{listen}\""),
+        );
+        write_mode(&path, &text, 0o600);
+        let (c, warnings) = config::load_with_warnings(&path).unwrap();
+        assert!(c.daemon.listen.is_some());
+        let found = warnings
+            .iter()
+            .any(|w| w.key == "daemon.listen" && w.message.contains("not a loopback"));
+        assert_eq!(found, warned, "{listen}: {warnings:?}");
+    }
+}

@@ -99,6 +99,7 @@ pub fn once(
     let rt = runtime()?;
     rt.block_on(async {
         let opened = CommandState::open(&config.daemon.state_dir, dry_run)?;
+        let scrubber = config.scrubber();
         let mut engine = Engine::new(config, opened.state)?;
         let now = now.unwrap_or_else(Utc::now);
         // As in the daemon: SIGTERM or Ctrl-C lets the Trello write in hand
@@ -117,8 +118,9 @@ pub fn once(
             tracing::info!("stopping after the current action");
             on_signal.raise();
         });
-        let report = engine.run_pass(now, &stop, dry_run).await;
+        let mut report = engine.run_pass(now, &stop, dry_run).await;
         watcher.abort();
+        crate::daemon::scrub_report(&mut report, &scrubber);
         print_report(out, &report)?;
         Ok(exit_code(&report))
     })

@@ -129,8 +129,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::CheckConfig => {
             let path = cli.config_path();
-            let config = config::load(&path)?;
+            let (config, warnings) = config::load_with_warnings(&path)?;
             check_config_summary(&mut out, &path, &config, Utc::now())?;
+            if !warnings.is_empty() {
+                let mut err = std::io::stderr().lock();
+                for line in config::render_warnings(&path, &warnings).lines() {
+                    writeln!(err, "colisync: warning: {line}")?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Calendar { year } => {

@@ -170,8 +170,48 @@ fn render_problems(origin: &Path, problems: &[Problem]) -> String {
 
 /// Reads and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with_warnings(path).map(|(config, _)| config)
+}
+
+/// [`load`], and what is usable but unwise: secrets that other accounts
+/// of the host can read (the file itself when it holds a secret inline, a
+/// `_file`), `/healthz` served beyond loopback. `check-config` prints them,
+/// the daemon logs them at start.
+pub fn load_with_warnings(path: &Path) -> Result<(Config, Vec<Problem>), ConfigError> {
     let text = read(path)?;
-    parse(&text, path)
+    let checked = check_text(&text, path, &|name| std::env::var(name).ok())?;
+    let mut warnings = checked.warnings;
+    if let Some(first) = checked.inline_secrets.first() {
+        if let Some(mode) = world_readable(path) {
+            warnings.insert(
+                0,
+                Problem {
+                    line: None,
+                    column: None,
+                    key: first.clone(),
+                    message: format!(
+                        "the configuration file is readable by every account of the host \
+                         (mode {mode:04o}) and holds secrets inline ({}): chmod 600 it, or \
+                         move them to _file secrets (e.g. systemd credentials)",
+                        checked.inline_secrets.join(", ")
+                    ),
+                },
+            );
+        }
+    }
+    Ok((checked.config, warnings))
+}
+
+/// The permission bits of `path` when others may read it.
+fn world_readable(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    (mode & 0o004 != 0).then_some(mode)
+}
+
+/// One line per warning, like the errors: `file:line:column: key: message`.
+pub fn render_warnings(origin: &Path, warnings: &[Problem]) -> String {
+    render_problems(origin, warnings)
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
@@ -198,6 +238,8 @@ pub fn load_calendar(path: &Path) -> Result<CalendarConfig, ConfigError> {
         // No secret is read for the calendar.
         credentials: PathBuf::new(),
         problems: Vec::new(),
+        warnings: Vec::new(),
+        inline_secrets: Vec::new(),
     };
     match cx.calendar(&raw.calendar) {
         Some(c) if cx.problems.is_empty() => Ok(c),
@@ -220,6 +262,22 @@ pub fn parse_with_env(
     origin: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
+    check_text(text, origin, env).map(|c| c.config)
+}
+
+/// What checking a file found besides its errors.
+struct Checked {
+    config: Config,
+    warnings: Vec<Problem>,
+    /// Keys of the secrets written in the file itself.
+    inline_secrets: Vec<String>,
+}
+
+fn check_text(
+    text: &str,
+    origin: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Checked, ConfigError> {
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
@@ -235,6 +293,8 @@ pub fn parse_with_env(
         env,
         credentials: credentials_dir(origin, env),
         problems: Vec::new(),
+        warnings: Vec::new(),
+        inline_secrets: Vec::new(),
     };
     let config = cx.check(raw);
     // Report in file order, so the list reads along the file; problems
@@ -242,7 +302,11 @@ pub fn parse_with_env(
     cx.problems
         .sort_by_key(|p| (p.line.is_none(), p.line, p.column));
     match config {
-        Some(c) if cx.problems.is_empty() => Ok(c),
+        Some(config) if cx.problems.is_empty() => Ok(Checked {
+            config,
+            warnings: cx.warnings,
+            inline_secrets: cx.inline_secrets,
+        }),
         _ => Err(ConfigError::Invalid {
             origin: origin.to_owned(),
             problems: cx.problems,
@@ -487,15 +551,17 @@ struct Checker<'a> {
     /// Where bare `_file` names are found (an absolute path replaces it).
     credentials: PathBuf,
     problems: Vec<Problem>,
+    warnings: Vec<Problem>,
+    inline_secrets: Vec<String>,
 }
 
 impl Checker<'_> {
-    fn err(
-        &mut self,
+    fn problem(
+        &self,
         key: impl Into<String>,
         span: Option<Range<usize>>,
         message: impl Into<String>,
-    ) {
+    ) -> Problem {
         let (line, column) = match span {
             Some(r) => {
                 let (l, c) = line_col(self.text, r.start);
@@ -503,12 +569,32 @@ impl Checker<'_> {
             }
             None => (None, None),
         };
-        self.problems.push(Problem {
+        Problem {
             line,
             column,
             key: key.into(),
             message: message.into(),
-        });
+        }
+    }
+
+    fn err(
+        &mut self,
+        key: impl Into<String>,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) {
+        let p = self.problem(key, span, message);
+        self.problems.push(p);
+    }
+
+    fn warn(
+        &mut self,
+        key: impl Into<String>,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) {
+        let p = self.problem(key, span, message);
+        self.warnings.push(p);
     }
 
     /// Builds the config; `None` if something required could not be built
@@ -575,7 +661,19 @@ impl Checker<'_> {
         let listen = match &raw.listen {
             None => None,
             Some(s) => match SocketAddr::from_str(s.get_ref()) {
-                Ok(a) => Some(a),
+                Ok(a) if a.ip().is_loopback() => Some(a),
+                Ok(a) => {
+                    self.warn(
+                        "daemon.listen",
+                        Some(s.span()),
+                        format!(
+                            "{a} is not a loopback address: /healthz and /metrics need no \
+                             login, so anyone who can reach it reads them; prefer \
+                             127.0.0.1 behind a proxy, or firewall the port"
+                        ),
+                    );
+                    Some(a)
+                }
                 Err(_) => {
                     self.err(
                         "daemon.listen",
@@ -1255,6 +1353,11 @@ impl Checker<'_> {
                 self.err(key, Some(v.span()), "secret is empty");
                 return None;
             }
+            if let Some(why) = header_unsafe(v.get_ref()) {
+                self.err(key, Some(v.span()), format!("the secret {why}"));
+                return None;
+            }
+            self.inline_secrets.push(key);
             return Some(Secret::new(v.get_ref().clone()));
         }
         if let Some(f) = s.file {
@@ -1280,7 +1383,27 @@ impl Checker<'_> {
                             format!("secret file {path:?} is empty"),
                         );
                         None
+                    } else if let Some(why) = header_unsafe(value) {
+                        self.err(
+                            fkey,
+                            Some(f.span()),
+                            format!(
+                                "the secret in {path:?} {why} (only the file's final line \
+                                 end is ignored)"
+                            ),
+                        );
+                        None
                     } else {
+                        if let Some(mode) = world_readable(&path) {
+                            self.warn(
+                                fkey,
+                                Some(f.span()),
+                                format!(
+                                    "secret file {path:?} is readable by every account of the \
+                                     host (mode {mode:04o}): chmod 600 it"
+                                ),
+                            );
+                        }
                         Some(Secret::new(value))
                     }
                 }
@@ -1306,7 +1429,17 @@ impl Checker<'_> {
                     );
                     None
                 }
-                Some(v) => Some(Secret::new(v)),
+                Some(v) => match header_unsafe(&v) {
+                    Some(why) => {
+                        self.err(
+                            ekey,
+                            Some(e.span()),
+                            format!("the secret in environment variable {var:?} {why}"),
+                        );
+                        None
+                    }
+                    None => Some(Secret::new(v)),
+                },
             };
         }
         None
@@ -1437,20 +1570,75 @@ fn describe_value(v: &toml::Value) -> String {
     }
 }
 
+/// Why a secret would fail as an HTTP header value, if it would: the
+/// request would be refused at every start (a newline pasted with it, a
+/// tab, a control character), or the value would not be the secret (spaces
+/// around it are dropped by HTTP). Never quotes the value.
+fn header_unsafe(v: &str) -> Option<String> {
+    let what = |c: char| match c {
+        '\n' | '\r' => "a line break".to_owned(),
+        '\t' => "a tab".to_owned(),
+        c if c.is_control() => format!("a control character (U+{:04X})", u32::from(c)),
+        _ => format!("a non-ASCII character (U+{:04X})", u32::from(c)),
+    };
+    if let Some(c) = v.chars().find(|c| c.is_control() || !c.is_ascii()) {
+        return Some(format!(
+            "contains {}, which an HTTP header cannot carry: write the secret alone on \
+             one line",
+            what(c)
+        ));
+    }
+    if v.trim() != v {
+        return Some("starts or ends with spaces, which HTTP drops: remove them".to_owned());
+    }
+    None
+}
+
+/// The URL as an error may show it: no userinfo, query or fragment (where
+/// credentials are put), since the text is printed and logged.
+fn shown_url(s: &str) -> String {
+    let cut = s.find(['?', '#']).unwrap_or(s.len());
+    let mut head = s.get(..cut).unwrap_or_default().to_owned();
+    let authority_start = head.find("://").map_or(0, |i| i + 3);
+    let authority_end = head
+        .get(authority_start..)
+        .and_then(|rest| rest.find('/'))
+        .map_or(head.len(), |i| authority_start + i);
+    if let Some(at) = head
+        .get(authority_start..authority_end)
+        .and_then(|a| a.rfind('@'))
+    {
+        head.replace_range(authority_start..=authority_start + at, "");
+    }
+    if cut < s.len() {
+        head.push_str("?…");
+    }
+    head
+}
+
 fn check_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    let shown = shown_url(s);
+    let url = Url::parse(s).map_err(|e| format!("{shown:?} is not a URL: {e}"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!("{s:?} must start with https:// (or http://)"));
+        return Err(format!("{shown:?} must start with https:// (or http://)"));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{s:?} has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{s:?} must not carry a query or fragment"));
+        return Err(format!("{shown:?} has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         // Credentials belong in the secret keys, never in a URL that is logged.
-        return Err("a URL must not contain a user or password: use the secret keys".to_owned());
+        return Err(format!(
+            "{shown:?} must not contain a user or password (not shown): use the secret keys"
+        ));
+    }
+    // Any query at all: a base URL needs none, and a query is where
+    // credentials go (`?key=…&token=…`); telling them apart by name would
+    // miss the next spelling.
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{shown:?} must not carry a query or fragment (not shown): credentials belong in \
+             the secret keys"
+        ));
     }
     Ok(url)
 }

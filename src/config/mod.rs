@@ -16,12 +16,12 @@ use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use url::Url;
 
-use crate::secret::Secret;
+use crate::secret::{Scrubber, Secret};
 
 mod load;
 pub use load::{
-    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, defaults, load, load_calendar, parse,
-    parse_with_env,
+    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, defaults, load, load_calendar, load_with_warnings,
+    parse, parse_with_env, render_warnings,
 };
 
 /// The whole validated configuration.
@@ -34,6 +34,34 @@ pub struct Config {
     pub laposte: LaPosteConfig,
     pub trello: TrelloConfig,
     pub rules: RulesConfig,
+}
+
+impl Config {
+    /// Every secret of the file: what no output may repeat, whichever
+    /// upstream echoed it.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        let mut all = vec![&self.trello.key, &self.trello.token, &self.laposte.api_key];
+        match &self.magento.auth {
+            MagentoAuth::Bearer(token) => all.push(token),
+            MagentoAuth::OAuth1 {
+                consumer_key,
+                consumer_secret,
+                access_token,
+                access_token_secret,
+            } => all.extend([
+                consumer_key,
+                consumer_secret,
+                access_token,
+                access_token_secret,
+            ]),
+        }
+        all
+    }
+
+    /// A [`Scrubber`] of [`Config::secrets`].
+    pub fn scrubber(&self) -> Scrubber {
+        Scrubber::new(self.secrets())
+    }
 }
 
 #[derive(Debug, Clone)]

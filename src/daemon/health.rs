@@ -178,7 +178,19 @@ async fn metrics(State(h): State<Health>) -> impl IntoResponse {
 
 /// Serves `/healthz` and `/metrics` until the runtime stops.
 pub async fn serve(addr: SocketAddr, health: Health) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    serve_listener(listener, health)
+}
+
+/// [`serve`] on a socket bound earlier (the daemon binds `daemon.listen`
+/// before it opens the state, so that a port in use is refused first).
+/// Needs a tokio runtime; the listener must be non-blocking.
+pub fn serve_listener(
+    listener: std::net::TcpListener,
+    health: Health,
+) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
     let local = listener.local_addr()?;
     let app = Router::new()
         .route("/healthz", get(healthz))

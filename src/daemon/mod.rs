@@ -36,10 +36,11 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, ConfigError, Problem};
+use crate::secret::Scrubber;
 use crate::state::State;
 use health::Health;
-use pass::Engine;
+use pass::{Engine, PassReport};
 
 /// Longer than any healthy pass: 5,000 cards at Trello's 10 requests a
 /// second take under 10 minutes.
@@ -75,20 +76,91 @@ pub fn next_tick(config: &Config, after: DateTime<Utc>) -> Option<DateTime<Utc>>
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Removes every configured secret from what a pass reports, before it is
+/// logged, shown on `/healthz` or printed: the last line of defence behind
+/// the HTTP layer's scrubbing of upstream bodies (an error built from text
+/// that did not come through it still gets here).
+pub fn scrub_report(report: &mut PassReport, scrubber: &Scrubber) {
+    if scrubber.is_empty() {
+        return;
+    }
+    let scrub = |s: &mut String| {
+        if let std::borrow::Cow::Owned(clean) = scrubber.scrub(s) {
+            *s = clean;
+        }
+    };
+    report.errors.iter_mut().for_each(scrub);
+    report
+        .apply
+        .failures
+        .iter_mut()
+        .for_each(|f| scrub(&mut f.message));
+    if let Some(f) = report.apply.fatal.as_mut() {
+        scrub(f);
+    }
+    if let Some(c) = report.state_corrupt.as_mut() {
+        scrub(c);
+    }
+}
+
+/// Binds `daemon.listen`. A refusal (address in use, not of this host,
+/// privileged port) is the configuration's: exit 78, so that systemd does
+/// not restart into the same refusal, and before the state is opened.
+pub fn bind_listen(
+    config_path: &Path,
+    addr: std::net::SocketAddr,
+) -> Result<std::net::TcpListener, ConfigError> {
+    let refused = |message: String| ConfigError::Invalid {
+        origin: config_path.to_owned(),
+        problems: vec![Problem {
+            line: None,
+            column: None,
+            key: "daemon.listen".to_owned(),
+            message,
+        }],
+    };
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "is already in use (another colisync, or another service): choose a free port"
+                    .to_owned()
+            }
+            std::io::ErrorKind::AddrNotAvailable => "is not an address of this host".to_owned(),
+            _ => format!("cannot be listened on: {e}"),
+        };
+        refused(format!("{addr} {why}"))
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| refused(format!("{addr}: cannot be listened on: {e}")))?;
+    Ok(listener)
+}
+
 /// `colisync run`.
 pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
-    let config = config::load(config_path)?;
+    let (config, warnings) = config::load_with_warnings(config_path)?;
+    if !warnings.is_empty() {
+        let text = config::render_warnings(config_path, &warnings);
+        for line in text.lines() {
+            tracing::warn!("{line}");
+        }
+    }
+    let listener = match config.daemon.listen {
+        Some(addr) => Some(bind_listen(config_path, addr)?),
+        None => None,
+    };
+    let scrubber = config.scrubber();
     let state = State::open(&config.daemon.state_dir)
         .with_context(|| format!("opening the state in {}", config.daemon.state_dir.display()))?;
     let mut engine = Engine::new(config.clone(), state)?;
     let mut config = config;
+    let mut scrubber = scrubber;
 
     let health = Health::default();
     health.set_started(Utc::now());
-    if let Some(addr) = config.daemon.listen {
-        let bound = health::serve(addr, health.clone())
-            .await
-            .with_context(|| format!("listening on {addr} (daemon.listen)"))?;
+    if let Some(listener) = listener {
+        let bound = health::serve_listener(listener, health.clone())
+            .with_context(|| "serving /healthz on daemon.listen".to_owned())?;
         tracing::info!(%bound, "serving /healthz and /metrics");
     }
 
@@ -135,6 +207,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
             _ = sigint.recv() => break,
             _ = sighup.recv() => {
                 reload(config_path, &mut config, &mut engine);
+                scrubber = config.scrubber();
                 continue;
             }
         }
@@ -143,7 +216,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         let clock = std::time::Instant::now();
         health.set_pass_running(Some(clock));
         let mut reload_after = false;
-        let report = {
+        let mut report = {
             let pass = engine.run_pass(started, &stop, false);
             tokio::pin!(pass);
             loop {
@@ -163,6 +236,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
             }
         };
         health.set_pass_running(None);
+        scrub_report(&mut report, &scrubber);
         health.record_pass(&report, clock.elapsed().as_secs_f64(), Utc::now());
         report.log_summary();
         if let Some(cause) = &report.state_corrupt {
@@ -175,6 +249,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         }
         if reload_after {
             reload(config_path, &mut config, &mut engine);
+            scrubber = config.scrubber();
         }
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);

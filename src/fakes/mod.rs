@@ -76,6 +76,16 @@ pub enum Fault {
         content_type: String,
         body: String,
     },
+    /// Like [`Fault::StatusBody`], the body quoting the credentials the
+    /// request carried, as upstreams do ("Token … has expired"): `{creds}`
+    /// becomes them space-separated, `{creds_pct}` percent-encoded and
+    /// joined with `&`. Credentials: the `X-Okapi-Key` value, a Bearer
+    /// token, the `…key` and `…token` parameters of an `OAuth` header.
+    EchoCredentials {
+        status: u16,
+        content_type: String,
+        template: String,
+    },
     /// 429 with the fake's rate-limit body, with or without `Retry-After`
     /// (seconds); the handler does not run.
     TooManyRequests { retry_after: Option<u64> },
@@ -429,6 +439,30 @@ async fn fault_middleware(State(shared): State<Shared>, req: Request, next: Next
     let Some(fault) = shared.faults.take(&method, &path) else {
         return next.run(req).await;
     };
+    let fault = match fault {
+        Fault::EchoCredentials {
+            status,
+            content_type,
+            template,
+        } => {
+            let creds = credentials_of(req.headers());
+            let pct: Vec<String> = creds
+                .iter()
+                .map(|c| {
+                    percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)
+                        .to_string()
+                })
+                .collect();
+            Fault::StatusBody {
+                status,
+                content_type,
+                body: template
+                    .replace("{creds_pct}", &pct.join("&"))
+                    .replace("{creds}", &creds.join(" ")),
+            }
+        }
+        other => other,
+    };
     let kill = |resp: Response| {
         if let Some(c) = &conn {
             c.kill();
@@ -456,6 +490,8 @@ async fn fault_middleware(State(shared): State<Shared>, req: Request, next: Next
             }
             resp
         }
+        // Turned into a `StatusBody` above.
+        Fault::EchoCredentials { .. } => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Fault::TooManyRequests { retry_after } => shared.faults.too_many_requests(retry_after),
         Fault::Reset => kill(StatusCode::INTERNAL_SERVER_ERROR.into_response()),
         Fault::LoseAnswer => {
@@ -478,6 +514,33 @@ async fn fault_middleware(State(shared): State<Shared>, req: Request, next: Next
             Response::from_parts(parts, Body::from(cut))
         }
     }
+}
+
+/// The credential values a request carried (see [`Fault::EchoCredentials`]).
+fn credentials_of(headers: &axum::http::HeaderMap) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(v) = headers.get("x-okapi-key").and_then(|v| v.to_str().ok()) {
+        out.push(v.to_owned());
+    }
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Some(token) = auth.strip_prefix("Bearer ") {
+        out.push(token.trim().to_owned());
+    } else if let Some(params) = auth.strip_prefix("OAuth ") {
+        for p in params.split(',') {
+            let Some((k, v)) = p.trim().split_once('=') else {
+                continue;
+            };
+            if k.ends_with("key") || k.ends_with("token") {
+                let v = v.trim_matches('"');
+                let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy();
+                out.push(v.into_owned());
+            }
+        }
+    }
+    out
 }
 
 /// An axum router served on `127.0.0.1:0` with fault injection and a

@@ -362,6 +362,10 @@ impl MagentoClient {
                 access_token,
                 access_token_secret,
             } => {
+                // Never sent, so the shared layer cannot find them in a
+                // header; Magento knows them and could still quote them.
+                settings.scrubber =
+                    crate::secret::Scrubber::new([consumer_secret, access_token_secret]);
                 settings.signer = Some(Arc::new(OAuth1Signer(Credentials {
                     consumer_key: consumer_key.clone(),
                     consumer_secret: consumer_secret.clone(),

@@ -41,7 +41,13 @@
 //! shipped systemd unit) and an empty state is started, loudly: the
 //! next pass adopts colisync's cards from the board by their marker line, so
 //! nothing is filed twice. Crash-looping on a corrupt store would file
-//! nothing at all.
+//! nothing at all. sled's `Unsupported` at open is the same case: it means
+//! its `conf` file is garbled (not UTF-8) or names another sled format, and
+//! the directory is as unusable as a corrupt one.
+//!
+//! The store holds customers' orders: the directory is made 0700 and its
+//! files 0600 at every open, whatever the umask of an admin running
+//! colisync by hand (the unit's `UMask=0077` does the same for the daemon).
 
 pub mod poll;
 
@@ -375,9 +381,17 @@ impl State {
     }
 
     fn try_open(dir: &Path, recovered_from: Option<PathBuf>) -> Result<State, OpenFailure> {
+        create_private_dir(dir).map_err(|e| {
+            OpenFailure::Other(StateError::Sled {
+                context: format!("creating {} (mode 0700)", dir.display()),
+                source: sled::Error::Io(e),
+            })
+        })?;
         let classify = |context: String| {
             move |e: sled::Error| match e {
-                sled::Error::Corruption { .. } => OpenFailure::Corrupt(e),
+                sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => {
+                    OpenFailure::Corrupt(e)
+                }
                 e if is_lock_error(&e) => OpenFailure::Other(StateError::InUse {
                     dir: dir.to_owned(),
                 }),
@@ -402,6 +416,13 @@ impl State {
             recovered_from,
             db,
         };
+        // sled has created its files by now, with the process's umask.
+        if let Err(e) = make_private(dir) {
+            return Err(OpenFailure::Other(StateError::Sled {
+                context: format!("making the files of {} private (0600)", dir.display()),
+                source: sled::Error::Io(e),
+            }));
+        }
         match state.check_schema(MIGRATIONS) {
             Ok(()) => Ok(state),
             Err(StateError::Sled {
@@ -820,6 +841,44 @@ impl State {
             .map_err(sled_err(format!("writing {name}/{key}")))?;
         Ok(())
     }
+}
+
+/// Creates `dir` (and missing parents) readable by its owner only; an
+/// existing `dir` is narrowed to 0700.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode != 0o700 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Files under `dir` 0600, directories 0700 (sled's `blobs/`, copies moved
+/// aside inside it).
+fn make_private(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let want = if kind.is_dir() {
+            make_private(&entry.path())?;
+            0o700
+        } else if kind.is_file() {
+            0o600
+        } else {
+            continue;
+        };
+        let path = entry.path();
+        if std::fs::metadata(&path)?.permissions().mode() & 0o777 != want {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(want))?;
+        }
+    }
+    Ok(())
 }
 
 /// Name prefix of a corrupt store moved aside *inside* the state directory.
