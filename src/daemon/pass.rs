@@ -6,7 +6,10 @@
 //! is reported and the pass goes on with what it has: a Magento outage
 //! still lets time-based rules fire from the snapshot; a La Poste outage
 //! keeps the last known tracking; a failed Trello write leaves its intent in
-//! the journal for the next pass.
+//! the journal for the next pass. What a failure leaves unknown is never
+//! taken for an answer: a card is resolved only on evidence that its problem
+//! ended (`PlanInput::ended`), the cards of an order that could not be
+//! looked up and parcels never tracked whose poll failed get no plan at all.
 //!
 //! In `--dry-run` nothing is written anywhere: the snapshot is loaded from
 //! the state, updated in memory only, and the plan is returned instead of
