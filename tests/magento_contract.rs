@@ -1019,3 +1019,39 @@ async fn shipments_and_invoices_are_batched_by_page_size() {
         "50 order ids a request"
     );
 }
+
+/// The lookup of the orders of open cards (after a state loss, or older
+/// than `lookback_days`): `increment_id in (…)` in batches of `page_size`,
+/// decoded like the pull (shipments and invoices included); an unknown
+/// number is simply missing.
+#[tokio::test]
+async fn orders_by_increment_ids_are_looked_up_in_batches_with_their_shipments() {
+    let fake = bearer_shop().await;
+    for id in 1..=5 {
+        fake.insert_order(&order(id, t(3, 10, 0, id as u32)));
+    }
+    let c = client(&fake, bearer(TOKEN), 2);
+    let asked: Vec<String> = ["100004", "100001", "100005", "999999", "100001"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let before = fake.request_log().count("GET", "/rest/V1/orders");
+    let (orders, rejected) = c.orders_by_increment_ids(&asked).await.expect("lookup");
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let mut ids: Vec<u64> = orders.iter().map(|o| o.entity_id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![1, 4, 5]);
+    let one = orders.iter().find(|o| o.entity_id == 4).unwrap();
+    assert_eq!(one, &order(4, t(3, 10, 0, 4)), "shipments and invoices too");
+    // Four distinct numbers, two a batch: two searches.
+    assert_eq!(
+        fake.request_log().count("GET", "/rest/V1/orders") - before,
+        2
+    );
+
+    fake.faults()
+        .always("GET", "/rest/V1/orders", Fault::Status(503));
+    let err = c.orders_by_increment_ids(&asked).await.expect_err("503");
+    assert!(err.to_string().contains("503"), "{err}");
+    assert_no_secret(&format!("{err} {err:?}"));
+}

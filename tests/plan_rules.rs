@@ -432,6 +432,7 @@ fn a_card_missing_from_the_listing_is_judged_by_reading_it() {
 fn an_ended_problem_is_resolved_with_a_comment_and_moved_only_from_intake() {
     let mut i = input();
     i.ended.insert(key("order/1"), "commande expédiée".into());
+    i.ended.insert(key("order/2"), "colis livré".into());
     for (id, k) in [("c1", "order/1"), ("c2", "order/2")] {
         i.records
             .insert(key(k), rec(id, "l-exp", "fp", Ship, CardStatus::Open));
@@ -444,7 +445,7 @@ fn an_ended_problem_is_resolved_with_a_comment_and_moved_only_from_intake() {
         &i,
         &[
             "resolve c1 move→l-res «Problème terminé : commande expédiée. (colisync, mar. 19 mai 2026 à 10:00:00)»",
-            "resolve c2 «Problème terminé : le problème n'est plus constaté. (colisync, mar. 19 mai 2026 à 10:00:00)»",
+            "resolve c2 «Problème terminé : colis livré. (colisync, mar. 19 mai 2026 à 10:00:00)»",
         ],
     );
     // Once resolved (c1 moved), nothing more, even when a lead takes c1
@@ -534,8 +535,19 @@ fn cards_with_our_marker_are_adopted_after_a_state_loss() {
             "update c2",
             "adopt order/3 c3 Archived",
             "adopt order/4 c4 Open",
-            "resolve c4 move→l-res «Problème terminé : le problème n'est plus constaté. (colisync, mar. 19 mai 2026 à 10:00:00)»",
         ],
+    );
+    // order/4 has no finding, and nothing says it ended (the state was
+    // lost: its order may simply not have been pulled): adopted, left
+    // alone. Once the pass has evidence, it is resolved.
+    i.ended.insert(key("order/4"), "commande expédiée".into());
+    let actions: Vec<String> = plan(&i).iter().map(summary).collect();
+    assert!(
+        actions.contains(
+            &"resolve c4 move→l-res «Problème terminé : commande expédiée. (colisync, mar. 19 mai 2026 à 10:00:00)»"
+                .to_owned()
+        ),
+        "{actions:#?}"
     );
 }
 
@@ -730,6 +742,7 @@ fn comments_carry_the_pass_instant_in_paris_and_are_deterministic() {
         rec("c1", "l-exp", "fp", Ship, CardStatus::Open),
     );
     i.board.cards.push(card("c1", "l-exp", "order/1", false));
+    i.ended.insert(key("order/1"), "commande expédiée".into());
     let comment = |i: &PlanInput| match &plan(i)[0] {
         Action::Resolve {
             comment: Some(c), ..
@@ -740,4 +753,116 @@ fn comments_carry_the_pass_instant_in_paris_and_are_deterministic() {
     assert_eq!(first, comment(&i));
     i.now = t0() + chrono::Duration::seconds(1);
     assert_ne!(first, comment(&i));
+}
+
+/// Architecture invariant: a card is resolved only on evidence that its
+/// problem ended, never on missing data. A recorded open card whose
+/// finding disappeared is left alone (no action) unless its key is in
+/// `ended`; so is one whose finding disappeared because its rule was
+/// disabled while the order is still open.
+#[test]
+fn a_card_is_resolved_only_on_evidence_never_on_absence() {
+    let mut i = input();
+    for (id, k) in [("c1", "order/1"), ("c2", "parcel/2/6A2"), ("c3", "order/3")] {
+        i.records
+            .insert(key(k), rec(id, "l-exp", "fp", Ship, CardStatus::Open));
+        i.board.cards.push(card(id, "l-exp", k, false));
+    }
+    // No finding, no evidence: nothing at all.
+    check(&i, &[]);
+    assert!(cards_to_read(&i).is_empty());
+    // Evidence for one key only: that one is resolved, the others stay.
+    i.ended.insert(key("parcel/2/6A2"), "colis livré".into());
+    check(
+        &i,
+        &[
+            "resolve c2 move→l-res «Problème terminé : colis livré. (colisync, mar. 19 mai 2026 à 10:00:00)»",
+        ],
+    );
+    // A finding that comes back on a card left alone updates that card.
+    i.desired = BTreeMap::from([want("order/1", Ship, Severity::Late, 2)]);
+    let actions: Vec<String> = plan(&i).iter().map(summary).collect();
+    assert!(actions.contains(&"update c1".to_owned()), "{actions:#?}");
+}
+
+/// Keys whose facts the pass could not learn (the order's lookup failed,
+/// the parcel's poll failed before it was ever tracked) get no action, not
+/// even an adoption, whatever the findings and the evidence say.
+#[test]
+fn unknown_orders_and_parcels_get_no_action() {
+    let mut i = input();
+    i.desired = BTreeMap::from([
+        want("order/1", Ship, Severity::Critical, 1),
+        want("parcel/2/6A2", Ship, Severity::Late, 1),
+    ]);
+    i.board.cards.push(card("c1", "l-exp", "order/1", false));
+    i.board
+        .cards
+        .push(card("c5", "l-exp", "parcel/1/6A1", false));
+    i.records.insert(
+        key("parcel/1/6A1"),
+        rec("c9", "l-exp", "fp", Ship, CardStatus::Open),
+    );
+    i.ended.insert(key("parcel/1/6A1"), "colis livré".into());
+    i.unknown_orders.insert("1".into());
+    i.unknown_parcels.insert(key("parcel/2/6A2"));
+    check(&i, &[]);
+    assert!(
+        cards_to_read(&i).is_empty(),
+        "nothing read for unknown keys"
+    );
+}
+
+/// A marker is trusted only when it agrees (module doc): a card the state
+/// records for one key is never adopted for the key a lead typed into its
+/// marker; with no state, of two open cards claiming one key the one whose
+/// title names the order wins, then the oldest; the other is left alone.
+#[test]
+fn an_edited_marker_takes_no_card_over() {
+    // With the state: c1 is order/1's card; a lead edited its marker to
+    // order/2 (which has its card c2) or to order/7 (no card).
+    let mut i = input();
+    let f1 = fp("order/1", Ship, Severity::Late, 1);
+    let f2 = fp("order/2", Ship, Severity::Late, 1);
+    i.desired = BTreeMap::from([
+        want("order/1", Ship, Severity::Late, 1),
+        want("order/2", Ship, Severity::Late, 1),
+    ]);
+    i.records.insert(
+        key("order/1"),
+        rec("c1", "l-exp", &f1, Ship, CardStatus::Open),
+    );
+    i.records.insert(
+        key("order/2"),
+        rec("c2", "l-exp", &f2, Ship, CardStatus::Open),
+    );
+    i.board.cards.push(card("c1", "l-exp", "order/2", false));
+    i.board.cards.push(card("c2", "l-exp", "order/2", false));
+    check(&i, &[]);
+    i.board.cards[0] = card("c1", "l-exp", "order/7", false);
+    i.ended.insert(key("order/7"), "commande expédiée".into());
+    check(&i, &[]);
+    // The marker removed: still order/1's card.
+    i.board.cards[0].desc = "plus de marqueur".into();
+    check(&i, &[]);
+
+    // Without the state: two open cards claim order/2; c1 (older) is a
+    // copy, c2's title names order 2: c2 wins.
+    let mut n = input();
+    let (_, d2) = want("order/2", Ship, Severity::Late, 1);
+    let mut c2 = card("c2", "l-exp", "order/2", false);
+    c2.name = "Cmd 2 · Retard d'expédition · compatible · 3 j ouvrés".into();
+    n.desired = BTreeMap::from([(key("order/2"), d2)]);
+    n.board.cards.push(card("c1", "l-exp", "order/2", false));
+    n.board.cards.push(c2);
+    let actions: Vec<String> = plan(&n).iter().map(summary).collect();
+    assert_eq!(
+        actions,
+        ["adopt order/2 c2 Open", "update c2"],
+        "{actions:#?}"
+    );
+    // Neither title names it: the oldest wins.
+    n.board.cards[1].name = "une autre carte".into();
+    let actions: Vec<String> = plan(&n).iter().map(summary).collect();
+    assert_eq!(actions[0], "adopt order/2 c1 Open", "{actions:#?}");
 }

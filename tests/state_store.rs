@@ -278,3 +278,22 @@ fn sled_open_when_released(dir: &std::path::Path) -> sled::Db {
         }
     }
 }
+
+/// The instant of the last pass that wrote survives a reopen and never
+/// moves back (time only moves forward).
+#[test]
+fn the_last_writing_pass_instant_only_moves_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let state = State::open(dir.path()).unwrap();
+        assert_eq!(state.last_write_at().unwrap(), None);
+        state.note_write_at(at(10)).unwrap();
+        state.note_write_at(at(8)).unwrap();
+        assert_eq!(state.last_write_at().unwrap(), Some(at(10)));
+        state.flush().unwrap();
+    }
+    let state = State::open(dir.path()).unwrap();
+    assert_eq!(state.last_write_at().unwrap(), Some(at(10)));
+    state.note_write_at(at(11)).unwrap();
+    assert_eq!(state.last_write_at().unwrap(), Some(at(11)));
+}

@@ -180,10 +180,10 @@ async fn magento_read_faults_converge_to_the_clean_board() {
 
 /// La Poste faults once the parcels have been polled: the last known
 /// tracking is kept through the outage. (On a fresh state there is none:
-/// the judge then applies the date rules to parcels never polled, so a
-/// returning Chronopost parcel is first filed as late and re-cased, with a
-/// comment, once La Poste answers; not the clean board, hence the first
-/// day here only has faults the retries absorb.)
+/// nothing is planned for a parcel never tracked whose poll failed, so its
+/// card waits for La Poste to answer; tests/sync_evidence.rs covers that
+/// case after a state loss. The first day here only has faults the retries
+/// absorb.)
 #[tokio::test]
 async fn la_poste_read_faults_converge_to_the_clean_board() {
     let world = World::start(&demo_shop(), None).await.unwrap();

@@ -143,6 +143,12 @@ pub fn print_report(out: &mut dyn Write, report: &PassReport) -> anyhow::Result<
             out,
             "Dry run: nothing was written to Trello or to the state."
         )?;
+        if let Some(why) = &report.clock_behind {
+            writeln!(
+                out,
+                "A real pass at this instant would write nothing and fail: {why}."
+            )?;
+        }
         if report.actions.is_empty() {
             writeln!(out, "Nothing to do: the board is up to date.")?;
         } else {

@@ -6,7 +6,10 @@
 //! is reported and the pass goes on with what it has: a Magento outage
 //! still lets time-based rules fire from the snapshot; a La Poste outage
 //! keeps the last known tracking; a failed Trello write leaves its intent in
-//! the journal for the next pass.
+//! the journal for the next pass. What a failure leaves unknown is never
+//! taken for an answer: a card is resolved only on evidence that its problem
+//! ended (`PlanInput::ended`), the cards of an order that could not be
+//! looked up and parcels never tracked whose poll failed get no plan at all.
 //!
 //! In `--dry-run` nothing is written anywhere: the snapshot is loaded from
 //! the state, updated in memory only, and the plan is returned instead of
@@ -33,7 +36,7 @@ use crate::plan::{
 };
 use crate::rules::{Judge, ProblemKey};
 use crate::sources::magento::MagentoClient;
-use crate::state::{ParcelRecord, State};
+use crate::state::{CardRecord, CardStatus, ParcelRecord, State};
 use crate::tracking::laposte::{LaPosteClient, TrackError};
 
 /// What one pass did, for the log summary, the exit code and `/metrics`.
@@ -55,6 +58,10 @@ pub struct PassReport {
     pub errors: Vec<String>,
     /// Set when the pass stopped early (SIGTERM).
     pub stopped: bool,
+    /// Why this pass wrote nothing: its `now` is earlier than the last pass
+    /// that wrote (a clock stepped back, a mistaken `--now`). A real pass
+    /// fails with it; a dry run still plans, and says so.
+    pub clock_behind: Option<String>,
     /// sled reported its files corrupt (the error): the daemon moves the
     /// directory aside and starts over empty (cards are adopted back from
     /// the board).
@@ -207,6 +214,35 @@ impl Engine {
         };
         let board = TrelloBoard::new(&self.trello);
 
+        // Time only moves forward: a pass earlier than the last one that
+        // wrote (a clock stepped back, a mistaken `--now`) would judge the
+        // delays shorter than the board already shows them and rewrite the
+        // cards backwards. It writes nothing, not even a settle.
+        match self.state.last_write_at() {
+            Ok(Some(last)) if now < last => {
+                let why = format!(
+                    "this pass's instant {} is earlier than the last pass that wrote to the                      board ({}): the clock stepped back, or --now is mistaken; nothing is                      written until the clock passes that instant",
+                    now.to_rfc3339(),
+                    last.to_rfc3339()
+                );
+                report.clock_behind = Some(why.clone());
+                if !dry_run {
+                    report.errors.push(why);
+                    return report;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if e.is_corruption() {
+                    report.state_corrupt = Some(e.to_string());
+                }
+                report
+                    .errors
+                    .push(format!("reading the last pass's instant: {e}"));
+                return report;
+            }
+        }
+
         // Journal first: a write whose outcome is unknown from the previous
         // pass must be settled before the board is read for the plan.
         if !dry_run {
@@ -247,24 +283,58 @@ impl Engine {
         }
         self.recheck_tracks(now, dry_run, &mut snapshot, &mut report)
             .await;
+
+        // The board before judging: the orders of its open cards must be in
+        // the snapshot (looked up when the pull did not bring them back), so
+        // that a card is judged on what Magento says, never on an absence.
+        let read = self.read_board(dry_run, &mut report).await;
+        let unknown_orders = match &read {
+            Some(read) => {
+                self.look_up_card_orders(now, dry_run, read, &mut snapshot, &mut report)
+                    .await
+            }
+            None => BTreeSet::new(),
+        };
         self.track_parcels(now, dry_run, &mut snapshot, &mut report)
             .await;
         if stop.is_raised() {
             report.stopped = true;
             return report;
         }
-
-        let (desired, ended) = self.judge_all(now, &snapshot, &mut report);
-
-        let Some(input) = self
-            .read_board(now, dry_run, desired, ended, &board, &mut report)
-            .await
-        else {
+        let Some(read) = read else {
             return report;
         };
+
+        let (desired, mut ended) = self.judge_all(now, &snapshot, &mut report);
+        snapshot.add_gone_parcels(&read.records, &self.classifier, &mut ended);
+        let input = self
+            .plan_input(
+                now,
+                desired,
+                ended,
+                read,
+                unknown_orders,
+                &snapshot,
+                &mut report,
+            )
+            .await;
+        board.remember_labels(&input.board.labels);
         report.actions = plan::plan(&input);
         if dry_run {
             return report;
+        }
+        if report.actions.iter().any(Action::writes_board) {
+            // Before the first write: a crash in the middle still counts.
+            if let Err(e) = self
+                .state
+                .note_write_at(now)
+                .and_then(|()| self.state.flush())
+            {
+                report
+                    .errors
+                    .push(format!("storing this pass's instant: {e}; nothing applied"));
+                return report;
+            }
         }
         let mut opts = ApplyOptions::new(now);
         opts.stop = Some(stop.flag());
@@ -281,6 +351,93 @@ impl Engine {
             report.errors.push(format!("flushing the state: {e}"));
         }
         report
+    }
+
+    /// The orders of the board's open cards that the snapshot does not have
+    /// (the state was lost, or the order is older than `lookback_days` and
+    /// was never pulled again), looked up in Magento and added to the
+    /// snapshot with their parcels, which are then polled as usual. Returns
+    /// the increment ids whose lookup failed: nothing is planned for their
+    /// cards this pass.
+    async fn look_up_card_orders(
+        &self,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        read: &BoardRead,
+        snapshot: &mut Snapshot,
+        report: &mut PassReport,
+    ) -> BTreeSet<String> {
+        let known: BTreeSet<&str> = snapshot
+            .orders
+            .values()
+            .map(|o| o.increment_id.as_str())
+            .collect();
+        let resolved_id = read.resolved_list.id.as_deref();
+        // Open cards: recorded as open, or (not recorded) carrying a marker,
+        // not archived, outside the resolved list: adoption candidates.
+        let mut wanted: BTreeSet<String> = read
+            .records
+            .iter()
+            .filter(|(_, r)| r.status == CardStatus::Open)
+            .map(|(k, _)| k.increment_id().to_owned())
+            .collect();
+        wanted.extend(
+            read.cards
+                .iter()
+                .filter(|c| !c.closed && resolved_id != Some(c.id_list.as_str()))
+                .filter_map(|c| parse_marker(&c.desc))
+                .filter(|k| !read.records.contains_key(k))
+                .map(|k| k.increment_id().to_owned()),
+        );
+        wanted.retain(|id| !known.contains(id.as_str()));
+        if wanted.is_empty() {
+            return BTreeSet::new();
+        }
+        let wanted: Vec<String> = wanted.into_iter().collect();
+        let (orders, rejected) = match self.magento.orders_by_increment_ids(&wanted).await {
+            Ok(r) => r,
+            Err(e) => {
+                report.errors.push(format!(
+                    "looking up the orders of {} open cards the pull did not bring back: {e};                      nothing done for those cards this pass",
+                    wanted.len()
+                ));
+                return wanted.into_iter().collect();
+            }
+        };
+        let mut unknown = BTreeSet::new();
+        for bad in rejected {
+            report.errors.push(format!(
+                "magento: {bad}; nothing done for its cards this pass"
+            ));
+            match &bad.increment_id {
+                Some(id) => {
+                    unknown.insert(id.clone());
+                }
+                // Nothing tells which card it is: hold them all.
+                None => unknown.extend(wanted.iter().cloned()),
+            }
+        }
+        tracing::info!(
+            asked = wanted.len(),
+            found = orders.len(),
+            "looked up the orders of open cards missing from the snapshot"
+        );
+        for order in orders
+            .into_iter()
+            .filter(|o| !unknown.contains(&o.increment_id))
+        {
+            if !dry_run {
+                if let Err(e) = self.state.put_order(&order) {
+                    report
+                        .errors
+                        .push(format!("storing order {}: {e}", order.increment_id));
+                }
+            }
+            self.reconcile_parcels(&order, now, dry_run, snapshot, report);
+            snapshot.pulled.insert(order.entity_id);
+            snapshot.orders.insert(order.entity_id, order);
+        }
+        unknown
     }
 
     /// Orders changed since the cursor (Magento), into the snapshot.
@@ -577,7 +734,8 @@ impl Engine {
     }
 
     /// Every open order of the snapshot through the rules; the cards they
-    /// call for, and why the other recorded problems ended.
+    /// call for, and the problems the snapshot has positive evidence of
+    /// having ended (with why): the only ones whose cards get resolved.
     fn judge_all(
         &self,
         now: DateTime<Utc>,
@@ -642,16 +800,9 @@ impl Engine {
     }
 
     /// Lists, labels and cards of the board (and the missing intake lists
-    /// created), as the plan's input.
-    async fn read_board(
-        &self,
-        now: DateTime<Utc>,
-        dry_run: bool,
-        desired: BTreeMap<ProblemKey, Desired>,
-        ended: BTreeMap<ProblemKey, String>,
-        board: &TrelloBoard<'_>,
-        report: &mut PassReport,
-    ) -> Option<PlanInput> {
+    /// created), and the state's card records: what the plan compares the
+    /// findings with.
+    async fn read_board(&self, dry_run: bool, report: &mut PassReport) -> Option<BoardRead> {
         let fail = |report: &mut PassReport, what: &str, e: TrelloError| {
             report
                 .errors
@@ -670,7 +821,6 @@ impl Engine {
             Ok(c) => c,
             Err(e) => return fail(report, "reading the cards", e),
         };
-        board.remember_labels(&labels);
 
         let mut by_name: BTreeMap<String, String> = lists
             .iter()
@@ -733,6 +883,35 @@ impl Engine {
                 return None;
             }
         };
+        Some(BoardRead {
+            cards,
+            labels,
+            intake_lists,
+            resolved_list,
+            records,
+        })
+    }
+
+    /// The plan's input; a recorded card the listing did not show is read
+    /// by id first.
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_input(
+        &self,
+        now: DateTime<Utc>,
+        desired: BTreeMap<ProblemKey, Desired>,
+        ended: BTreeMap<ProblemKey, String>,
+        read: BoardRead,
+        unknown_orders: BTreeSet<String>,
+        snapshot: &Snapshot,
+        report: &mut PassReport,
+    ) -> PlanInput {
+        let BoardRead {
+            cards,
+            labels,
+            intake_lists,
+            resolved_list,
+            records,
+        } = read;
         let mut input = PlanInput {
             desired,
             records,
@@ -744,6 +923,8 @@ impl Engine {
             intake_lists,
             resolved_list,
             ended,
+            unknown_orders,
+            unknown_parcels: snapshot.unknown_parcels(),
             own_label_names: render::own_label_names(),
             // Stamped on the comments, so that each one is unique.
             now,
@@ -767,7 +948,7 @@ impl Engine {
             };
             input.board.reads.insert(card_id, read);
         }
-        Some(input)
+        input
     }
 }
 
@@ -794,6 +975,16 @@ struct Snapshot {
     forgotten: BTreeMap<ProblemKey, String>,
 }
 
+/// The board and the card records as read before judging.
+#[derive(Debug)]
+struct BoardRead {
+    cards: Vec<BoardCard>,
+    labels: Vec<BoardLabel>,
+    intake_lists: BTreeMap<String, String>,
+    resolved_list: ListTarget,
+    records: BTreeMap<ProblemKey, CardRecord>,
+}
+
 /// At most this many `page_size` batches of orders have their shipments
 /// read again per pass (see [`Engine::recheck_tracks`]).
 const RECHECK_MAX_BATCHES: usize = 2;
@@ -811,6 +1002,51 @@ impl Snapshot {
             parcels,
             ..Snapshot::default()
         })
+    }
+
+    /// Parcels La Poste can follow whose tracking is still unknown after
+    /// this pass's polls (never polled successfully): judging them on dates
+    /// alone would file or re-case their cards from missing data.
+    fn unknown_parcels(&self) -> BTreeSet<ProblemKey> {
+        self.parcels
+            .iter()
+            .filter(|(_, r)| r.parcel.laposte_tracks() && r.parcel.tracking.is_none())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Evidence that Magento no longer has a recorded parcel: its order is
+    /// in the snapshot, with shipments read successfully, and none of them
+    /// is that parcel any more. `reconcile_parcels` gives the precise
+    /// reason in the pass that saw the change; this keeps the evidence for
+    /// a later pass when that resolve did not get through.
+    fn add_gone_parcels(
+        &self,
+        records: &BTreeMap<ProblemKey, CardRecord>,
+        classifier: &Classifier,
+        ended: &mut BTreeMap<ProblemKey, String>,
+    ) {
+        let by_increment: HashMap<&str, &Order> = self
+            .orders
+            .values()
+            .map(|o| (o.increment_id.as_str(), o))
+            .collect();
+        for (key, rec) in records {
+            if rec.status != CardStatus::Open || !matches!(key, ProblemKey::Parcel { .. }) {
+                continue;
+            }
+            let Some(order) = by_increment.get(key.increment_id()) else {
+                continue;
+            };
+            let has = domain::parcels_of(order, classifier)
+                .iter()
+                .any(|p| &crate::state::parcel_key(p) == key);
+            if !has {
+                ended
+                    .entry(key.clone())
+                    .or_insert_with(|| "ce colis n'est plus dans la commande Magento".to_owned());
+            }
+        }
     }
 
     fn parcels_by_order(&self) -> HashMap<u64, Vec<Parcel>> {

@@ -12,8 +12,25 @@
 //! - **Adopt**: a card with our marker that the state does not know (state
 //!   lost, moved aside after corruption, or a create whose answer was lost)
 //!   is recorded, then treated as existing. Losing the state directory never
-//!   duplicates a card. When several cards carry the same marker, the open
-//!   one outside the resolved list wins, then the newest.
+//!   duplicates a card.
+//! - **A marker is trusted only when it agrees.** A lead can edit or remove
+//!   the marker line; the marker then says nothing about which problem the
+//!   card belongs to, and every ongoing problem must keep exactly one card:
+//!   - a card the state records for a key stays that key's card whatever
+//!     its marker says now, and is never adopted for another key (a marker
+//!     edited into another problem's key, existing or not, takes nothing
+//!     over: that problem keeps its recorded card, or gets one filed);
+//!   - a key whose recorded card is on the board adopts no other card
+//!     carrying its marker: the other one is a lead's card, left alone;
+//!   - with no record (state lost), when several cards claim one key, the
+//!     open one outside the resolved list wins, then the one whose title
+//!     names the key's order (`Cmd 100023 · …`), then the **oldest** card
+//!     id (Trello ids grow with time: a card copied or re-marked by a lead
+//!     is the newer one). The others are leads' cards, left alone;
+//!   - a card whose marker was removed is no longer colisync's: with the
+//!     state it is still the recorded card of its key (an update rewrites
+//!     the description, marker included); without the state its problem
+//!     gets a new card and the unmarked one is the lead's.
 //! - **Create** when a problem has no card.
 //! - **Update** only when the rendered content's fingerprint changed. The
 //!   card moves to the rule's intake list only if it still sits in one of
@@ -27,9 +44,26 @@
 //!   (a fact-based case, e.g. late → return to sender) clears the card's due
 //!   date only if it is still the one colisync last wrote
 //!   (`CardRecord::due`): a due date a lead set or changed stays.
-//! - **Resolve** when a problem ended and its card is open: comment why, and
-//!   move it to the resolved list if it still sits in an intake list. If the
-//!   move failed after the comment, a later pass does the move alone.
+//! - **Resolve only on evidence.** A recorded (or adopted) card is resolved
+//!   only when its key is in [`PlanInput::ended`]: the pass has positive
+//!   evidence that the problem ended (Magento says the order is fully
+//!   shipped, cancelled, closed or on hold; La Poste says the parcel is
+//!   delivered; Magento no longer has the parcel). Then colisync comments
+//!   why and moves the card to the resolved list if it still sits in an
+//!   intake list; if the move failed after the comment, a later pass does
+//!   the move alone. Absence is never evidence: a failed pull, an empty or
+//!   rebuilt snapshot, an order outside `lookback_days`, a parcel not polled
+//!   leave the card alone (no write). Nor is a finding that disappeared
+//!   while the order is still open and nothing says the problem ended (a
+//!   rule disabled or re-tuned, a tracking anomaly that cleared before
+//!   delivery): the card stays as it is, and is resolved when the evidence
+//!   comes (shipment, delivery…) or closed by a lead. A problem found again
+//!   later updates that same card.
+//! - **Unknown facts, no plan.** Keys of an order the pass could not look
+//!   up ([`PlanInput::unknown_orders`]) and parcels whose tracking is
+//!   unknown because their poll failed ([`PlanInput::unknown_parcels`]) get
+//!   no action at all this pass, not even an adoption: judging them from
+//!   what is missing would rewrite or re-case their cards.
 //! - **Reopen** when a resolved problem comes back and its card is still
 //!   open: comment, update the text if it changed, and move it back to the
 //!   intake list if it sits in the resolved list or an intake list.
@@ -124,10 +158,17 @@ pub struct PlanInput {
     /// The lists colisync files into, name → id (a `Finding::list` names one).
     pub intake_lists: BTreeMap<String, String>,
     pub resolved_list: ListTarget,
-    /// Why a problem ended, for the resolve comment (order shipped, parcel
-    /// delivered, order cancelled…). A key with a record and no finding is
-    /// resolved whether or not it is here; missing reasons get a generic one.
+    /// The problems this pass has positive evidence of having ended, with
+    /// why, for the resolve comment (order shipped, parcel delivered, order
+    /// cancelled…). A key with a record and no finding is resolved only if
+    /// it is here: absence of a finding is not evidence.
     pub ended: BTreeMap<ProblemKey, String>,
+    /// Orders (increment ids) of cards whose order this pass could not learn
+    /// (the lookup failed): nothing is planned for any of their keys.
+    pub unknown_orders: BTreeSet<String>,
+    /// Parcels whose tracking is unknown because this pass could not poll
+    /// them (never polled successfully): nothing is planned for them.
+    pub unknown_parcels: BTreeSet<ProblemKey>,
     /// Names of the labels colisync puts on cards (carrier, product kind,
     /// severity): on an adopted card, labels with these names count as
     /// colisync's; all others belong to the leads.
@@ -288,7 +329,7 @@ fn severity_name(s: Severity) -> &'static str {
     }
 }
 
-/// The resolve comment when the caller gave no reason.
+/// The resolve comment when the evidence came with an empty reason.
 pub const DEFAULT_END_REASON: &str = "le problème n'est plus constaté";
 
 /// How every comment colisync posts ends: `(colisync, mar. 19 mai 2026 à
@@ -317,9 +358,19 @@ pub fn plan(input: &PlanInput) -> Vec<Action> {
         .collect();
     let mut out = Vec::new();
     for key in keys {
+        if input.is_unknown(key) {
+            continue;
+        }
         plan_key(input, &ix, key, Unlisted::AsRead, &mut out);
     }
     out
+}
+
+impl PlanInput {
+    /// Whether this pass knows too little about `key` to plan anything.
+    pub fn is_unknown(&self, key: &ProblemKey) -> bool {
+        self.unknown_orders.contains(key.increment_id()) || self.unknown_parcels.contains(key)
+    }
 }
 
 /// The recorded cards to read by id before planning: those missing from
@@ -333,7 +384,8 @@ pub fn cards_to_read(input: &PlanInput) -> Vec<String> {
     let ix = BoardIndex::new(input);
     let mut out = Vec::new();
     for (key, rec) in &input.records {
-        if ix.by_id.contains_key(rec.card_id.as_str())
+        if input.is_unknown(key)
+            || ix.by_id.contains_key(rec.card_id.as_str())
             || input.board.reads.contains_key(&rec.card_id)
         {
             continue;
@@ -358,9 +410,22 @@ struct BoardIndex<'a> {
 
 impl<'a> BoardIndex<'a> {
     fn new(input: &'a PlanInput) -> Self {
+        // A card the state records for one key is that key's card: a marker
+        // a lead edited into another key does not make it the other's.
+        let recorded_as: BTreeMap<&str, &ProblemKey> = input
+            .records
+            .iter()
+            .map(|(k, r)| (r.card_id.as_str(), k))
+            .collect();
         let mut by_marker: BTreeMap<ProblemKey, Vec<&BoardCard>> = BTreeMap::new();
         for card in &input.board.cards {
             if let Some(key) = parse_marker(&card.desc) {
+                if recorded_as
+                    .get(card.id.as_str())
+                    .is_some_and(|owner| **owner != key)
+                {
+                    continue;
+                }
                 by_marker.entry(key).or_default().push(card);
             }
         }
@@ -391,12 +456,22 @@ impl<'a> BoardIndex<'a> {
         self.resolved_id == Some(card.id_list.as_str())
     }
 
-    /// The card of a key found by its marker: open outside the resolved list
-    /// first, then open, then the newest (Trello ids grow with time).
+    /// The card of a key found by its marker (module doc, "A marker is
+    /// trusted only when it agrees"): open outside the resolved list first,
+    /// then open, then the one whose title names the key's order, then the
+    /// oldest (Trello ids grow with time): a lead's copy, or a card whose
+    /// marker a lead re-typed, is the newer one more often than not.
     fn marker_card(&self, key: &ProblemKey) -> Option<&'a BoardCard> {
+        let names_order = format!("Cmd {} ", key.increment_id());
         self.by_marker.get(key)?.iter().copied().max_by(|a, b| {
-            let rank = |c: &BoardCard| (!c.closed, !c.closed && !self.in_resolved(c));
-            rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id))
+            let rank = |c: &BoardCard| {
+                (
+                    !c.closed,
+                    !c.closed && !self.in_resolved(c),
+                    c.name.starts_with(&names_order),
+                )
+            };
+            rank(a).cmp(&rank(b)).then_with(|| b.id.cmp(&a.id))
         })
     }
 }
@@ -571,12 +646,13 @@ fn plan_key(
                             from_list: card.id_list.clone(),
                         });
                     }
-                } else {
-                    let reason = input
-                        .ended
-                        .get(key)
-                        .map(String::as_str)
-                        .unwrap_or(DEFAULT_END_REASON);
+                } else if let Some(reason) = input.ended.get(key) {
+                    // Only on evidence: without it the card stays as it is.
+                    let reason = if reason.is_empty() {
+                        DEFAULT_END_REASON
+                    } else {
+                        reason.as_str()
+                    };
                     let move_to = can_move.then(|| input.resolved_list.clone());
                     out.push(Action::Resolve {
                         key: key.clone(),

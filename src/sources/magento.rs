@@ -441,6 +441,39 @@ impl MagentoClient {
         Ok(orders.into_iter().find(|o| o.increment_id == increment_id))
     }
 
+    /// The orders with these increment ids, with shipments and invoices, as
+    /// the pull decodes them: `increment_id in (…)` in batches of
+    /// `page_size` ids, each batch paged. For cards whose order the pull did
+    /// not bring back (a lost state, an order older than `lookback_days`):
+    /// judging them needs what Magento says now. An id Magento does not
+    /// know is simply missing from the result; orders that cannot be
+    /// decoded come back in the second list.
+    pub async fn orders_by_increment_ids(
+        &self,
+        increment_ids: &[String],
+    ) -> Result<(Vec<Order>, Vec<OrderDecodeError>), MagentoError> {
+        let mut ids: Vec<&str> = increment_ids.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut raw = Vec::new();
+        for chunk in ids.chunks((self.page_size as usize).max(1)) {
+            let search = Search {
+                page_size: self.page_size,
+                ..Search::default()
+            }
+            .filter("increment_id", chunk.join(","), "in")
+            .sort("entity_id", "ASC");
+            raw.extend(self.search_all("orders", "orders", &search).await?);
+        }
+        let (orders, rejected) = self.complete(raw).await?;
+        // Magento's `in` matches as SQL does; keep only what was asked for.
+        let orders = orders
+            .into_iter()
+            .filter(|o| ids.contains(&o.increment_id.as_str()))
+            .collect();
+        Ok((orders, rejected))
+    }
+
     /// Adds shipments, invoices and (where missing) the shipping method to
     /// raw list entries, and decodes them.
     async fn complete(

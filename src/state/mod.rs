@@ -11,7 +11,7 @@
 //!
 //! | tree      | key                                  | value                         |
 //! |-----------|--------------------------------------|-------------------------------|
-//! | `meta`    | `schema`, `magento_cursor`           | schema number; `DateTime<Utc>` |
+//! | `meta`    | `schema`, `magento_cursor`, `last_write_at` | schema number; `DateTime<Utc>` |
 //! | `orders`  | entity id, 8 bytes big-endian        | [`Order`]                     |
 //! | `parcels` | problem key (`parcel/100023/6A12…`)  | [`ParcelRecord`]              |
 //! | `cards`   | problem key (`order/100023`, …)      | [`CardRecord`]                |
@@ -86,6 +86,7 @@ const META_SCHEMA: &str = "schema";
 /// another process holds it.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const META_CURSOR: &str = "magento_cursor";
+const META_LAST_WRITE: &str = "last_write_at";
 
 /// Everything that can go wrong with the state. Messages name the directory
 /// or the tree and key involved, never a secret.
@@ -538,6 +539,20 @@ impl State {
 
     pub fn set_cursor(&self, at: DateTime<Utc>) -> Result<(), StateError> {
         self.put_json(&self.meta, "meta", META_CURSOR, &at)
+    }
+
+    /// The instant (`now`) of the last pass that wrote to the board: a pass
+    /// earlier than it must write nothing (time only moves forward).
+    pub fn last_write_at(&self) -> Result<Option<DateTime<Utc>>, StateError> {
+        self.get_json(&self.meta, "meta", META_LAST_WRITE)
+    }
+
+    /// Records `at` as the last writing pass's instant; never moves it back.
+    pub fn note_write_at(&self, at: DateTime<Utc>) -> Result<(), StateError> {
+        match self.last_write_at()? {
+            Some(last) if last >= at => Ok(()),
+            _ => self.put_json(&self.meta, "meta", META_LAST_WRITE, &at),
+        }
     }
 
     // ----- orders -------------------------------------------------------
