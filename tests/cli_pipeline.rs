@@ -296,3 +296,57 @@ async fn once_stops_cleanly_on_sigterm() {
         "the rest filed, nothing twice"
     );
 }
+
+/// A pass run by mistake with a `--now` in the future would block every
+/// real pass until the clock reaches it: `once --reset-clock` is the way
+/// out, and only it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_reset_clock_is_the_way_out_of_a_mistaken_future_now() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
+    let once = |args: &[&str]| {
+        let mut cmd = colisync(&config);
+        cmd.arg("once").args(args);
+        run(cmd)
+    };
+    // The mistake: a day ahead.
+    let out = once(&["--now", "2026-05-20T10:00:00+02:00"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let filed = world.trello.cards().len();
+    let writes = world.trello.request_count();
+
+    // The real day: refused, nothing written, the reason and the way out said.
+    let out = once(&["--now", NOW]).await;
+    assert!(!out.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("earlier than the last pass"), "{said}");
+    assert!(said.contains("--reset-clock"), "{said}");
+    assert_eq!(world.trello.request_count(), writes, "not even a read");
+
+    // The admin resets the clock: the pass runs at its own instant.
+    let out = once(&["--now", NOW, "--reset-clock"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Forgot the last writing pass's instant"),
+        "{stdout}"
+    );
+    assert_eq!(world.trello.cards().len(), filed, "no duplicate");
+    // And from there time moves forward again as usual.
+    let out = once(&["--now", "2026-05-19T10:15:00+02:00"]).await;
+    assert!(out.status.success());
+    // --reset-clock never goes with --dry-run.
+    let out = once(&["--dry-run", "--reset-clock"]).await;
+    assert!(!out.status.success());
+}

@@ -94,11 +94,21 @@ pub fn once(
     config: Config,
     now: Option<DateTime<Utc>>,
     dry_run: bool,
+    reset_clock: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     rt.block_on(async {
         let opened = CommandState::open(&config.daemon.state_dir, dry_run)?;
+        if reset_clock {
+            if let Some(last) = opened.state.forget_last_write_at()? {
+                writeln!(
+                    out,
+                    "Forgot the last writing pass's instant ({}): this pass may write.",
+                    last.to_rfc3339()
+                )?;
+            }
+        }
         let scrubber = config.scrubber();
         let mut engine = Engine::new(config, opened.state)?;
         let now = now.unwrap_or_else(Utc::now);

@@ -63,6 +63,12 @@ pub enum Command {
         /// Judge as if it were this instant, e.g. 2026-05-19T10:00:00+02:00.
         #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
         now: Option<DateTime<Utc>>,
+        /// Forget the instant of the last pass that wrote to the board, so
+        /// that this pass may write although it is earlier: after a pass run
+        /// by mistake with a `--now` in the future, or a clock that was set
+        /// ahead. Cards already written at the later instant are rewritten.
+        #[arg(long, conflicts_with = "dry_run")]
+        reset_clock: bool,
     },
     /// Validate the configuration and print what colisync understood.
     CheckConfig,
@@ -151,9 +157,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let path = cli.config_path();
             commands::runtime()?.block_on(crate::daemon::run(&path))
         }
-        Command::Once { dry_run, now } => {
+        Command::Once {
+            dry_run,
+            now,
+            reset_clock,
+        } => {
             let config = config::load(&cli.config_path())?;
-            commands::once(config, *now, *dry_run, &mut out)
+            commands::once(config, *now, *dry_run, *reset_clock, &mut out)
         }
         Command::Explain { order, now } => {
             let config = config::load(&cli.config_path())?;
@@ -314,7 +324,7 @@ mod tests {
         ])
         .unwrap();
         match cli.command {
-            Command::Once { dry_run, now } => {
+            Command::Once { dry_run, now, .. } => {
                 assert!(dry_run);
                 assert_eq!(now.unwrap().to_rfc3339(), "2026-05-19T08:00:00+00:00");
             }

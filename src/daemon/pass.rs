@@ -221,7 +221,9 @@ impl Engine {
         match self.state.last_write_at() {
             Ok(Some(last)) if now < last => {
                 let why = format!(
-                    "this pass's instant {} is earlier than the last pass that wrote to the                      board ({}): the clock stepped back, or --now is mistaken; nothing is                      written until the clock passes that instant",
+                    "this pass's instant {} is earlier than the last pass that wrote to the board ({}): \
+                     the clock stepped back, or --now is mistaken; nothing is written until the \
+                     clock passes that instant (or `colisync once --reset-clock` after a mistaken --now)",
                     now.to_rfc3339(),
                     last.to_rfc3339()
                 );

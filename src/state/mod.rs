@@ -547,6 +547,19 @@ impl State {
         self.get_json(&self.meta, "meta", META_LAST_WRITE)
     }
 
+    /// Forgets the last writing pass's instant (`colisync once
+    /// --reset-clock`, the way out of a mistaken `--now` in the future);
+    /// returns what it was. Flushed: the admin's decision must survive a
+    /// crash of the pass that follows.
+    pub fn forget_last_write_at(&self) -> Result<Option<DateTime<Utc>>, StateError> {
+        let last = self.last_write_at()?;
+        self.meta
+            .remove(META_LAST_WRITE.as_bytes())
+            .map_err(sled_err("forgetting the last pass's instant"))?;
+        self.flush()?;
+        Ok(last)
+    }
+
     /// Records `at` as the last writing pass's instant; never moves it back.
     pub fn note_write_at(&self, at: DateTime<Utc>) -> Result<(), StateError> {
         match self.last_write_at()? {
