@@ -64,7 +64,11 @@ use crate::rules::ProblemKey;
 pub const MARKER_PREFIX: &str = "colisync-key: ";
 
 /// The marker line for a problem key, e.g. `` `colisync-key: order/100023` ``
-/// (in backticks so that Trello's Markdown shows it verbatim).
+/// (in backticks so that Trello's Markdown shows it verbatim). The key's
+/// parts are percent-encoded outside letters, digits, `-`, `_`, `.` (see
+/// [`ProblemKey`]), so the line is printable ASCII without spaces or
+/// backticks whatever Magento sent: Trello's normalising of descriptions
+/// (line endings, trailing spaces) and the backticks cannot change it.
 pub fn marker_line(key: &ProblemKey) -> String {
     format!("`{MARKER_PREFIX}{key}`")
 }
@@ -95,6 +99,13 @@ mod tests {
             let desc = format!("**Client**: x\n\n{}", marker_line(&key));
             assert_eq!(parse_marker(&desc), Some(key));
         }
+        // Trello may store CRLF and trim or add trailing spaces.
+        let odd = ProblemKey::Parcel {
+            increment_id: "10 0\n`7".into(),
+            parcel: "A/B %".into(),
+        };
+        let desc = format!("a  \r\n\r\n{}  \r\n", marker_line(&odd));
+        assert_eq!(parse_marker(&desc), Some(odd));
         assert_eq!(parse_marker("no marker here"), None);
         assert_eq!(parse_marker("`colisync-key: bogus`"), None);
     }

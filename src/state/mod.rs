@@ -17,6 +17,10 @@
 //! | `cards`   | problem key (`order/100023`, …)      | [`CardRecord`]                |
 //! | `journal` | intent id, 8 bytes big-endian        | [`Intent`]                    |
 //!
+//! Problem keys are written as their `Display` (parts percent-encoded, see
+//! [`ProblemKey`]); records written before that encoding, under the raw
+//! form, are still read, and replaced by the encoded form when written.
+//!
 //! Values are JSON envelopes `{"v": <schema>, "value": …}`, so a value
 //! written by another schema is recognised as such instead of mis-decoded.
 //! Decoding never panics: a bad value is an error naming its tree and key.
@@ -582,9 +586,7 @@ impl State {
             };
             if order.updated_at < cutoff && !open_cards.contains(&order.increment_id) {
                 for p in self.parcels_of(&order)? {
-                    self.parcels
-                        .remove(p.key().to_string())
-                        .map_err(sled_err("removing parcel"))?;
+                    self.remove_parcel(&p.key())?;
                 }
                 self.orders
                     .remove(k)
@@ -602,7 +604,9 @@ impl State {
     }
 
     pub fn put_parcel(&self, record: &ParcelRecord) -> Result<(), StateError> {
-        self.put_json(&self.parcels, "parcels", &record.key().to_string(), record)
+        let key = record.key();
+        self.put_json(&self.parcels, "parcels", &key.to_string(), record)?;
+        self.remove_legacy(&self.parcels, "parcels", &key)
     }
 
     /// Forgets a parcel Magento no longer has (its track was replaced or
@@ -610,8 +614,8 @@ impl State {
     pub fn remove_parcel(&self, key: &ProblemKey) -> Result<(), StateError> {
         self.parcels
             .remove(key.to_string().as_bytes())
-            .map_err(sled_err("removing a parcel"))?;
-        Ok(())
+            .map_err(sled_err(format!("removing parcels/{key}")))?;
+        self.remove_legacy(&self.parcels, "parcels", key)
     }
 
     /// Records a parcel as Magento describes it (a shipment and its track),
@@ -636,33 +640,42 @@ impl State {
 
     /// The parcels of one order (by its shipments' parcels' keys).
     pub fn parcels_of(&self, order: &Order) -> Result<Vec<ParcelRecord>, StateError> {
-        let prefix = format!("parcel/{}/", order.increment_id);
-        let mut out = Vec::new();
-        for entry in self.parcels.scan_prefix(prefix.as_bytes()) {
-            let (k, v) = entry.map_err(sled_err("iterating parcels"))?;
-            let key = String::from_utf8_lossy(&k).into_owned();
-            match decode::<ParcelRecord>("parcels", &key, &v) {
-                // An increment id containing '/' could share the prefix.
-                Ok(r) if r.parcel.order_entity_id == order.entity_id => out.push(r),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "skipping undecodable parcel"),
+        let prefix = ProblemKey::parcel_prefix(&order.increment_id);
+        let legacy = format!("parcel/{}/", order.increment_id);
+        let mut prefixes = vec![prefix];
+        if legacy != prefixes[0] {
+            prefixes.push(legacy);
+        }
+        let mut out: BTreeMap<ProblemKey, (bool, ParcelRecord)> = BTreeMap::new();
+        for prefix in &prefixes {
+            for entry in self.parcels.scan_prefix(prefix.as_bytes()) {
+                let (k, v) = entry.map_err(sled_err("iterating parcels"))?;
+                let key = String::from_utf8_lossy(&k).into_owned();
+                match decode::<ParcelRecord>("parcels", &key, &v) {
+                    // An increment id containing '/' could share the prefix.
+                    Ok(r) if r.parcel.order_entity_id == order.entity_id => {
+                        keep_canonical(&mut out, &key, r.key(), r)
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "skipping undecodable parcel"),
+                }
             }
         }
-        Ok(out)
+        Ok(out.into_values().map(|(_, r)| r).collect())
     }
 
     /// Every parcel record (the pass's snapshot).
     pub fn parcels(&self) -> Result<Vec<ParcelRecord>, StateError> {
-        let mut out = Vec::new();
+        let mut out: BTreeMap<ProblemKey, (bool, ParcelRecord)> = BTreeMap::new();
         for entry in self.parcels.iter() {
             let (k, v) = entry.map_err(sled_err("iterating parcels"))?;
             let key = String::from_utf8_lossy(&k).into_owned();
             match decode::<ParcelRecord>("parcels", &key, &v) {
-                Ok(r) => out.push(r),
+                Ok(r) => keep_canonical(&mut out, &key, r.key(), r),
                 Err(e) => tracing::error!(error = %e, "skipping undecodable parcel"),
             }
         }
-        Ok(out)
+        Ok(out.into_values().map(|(_, r)| r).collect())
     }
 
     /// Parcels whose next poll is due at `now` (see [`poll`]).
@@ -681,14 +694,15 @@ impl State {
     }
 
     pub fn put_card(&self, key: &ProblemKey, record: &CardRecord) -> Result<(), StateError> {
-        self.put_json(&self.cards, "cards", &key.to_string(), record)
+        self.put_json(&self.cards, "cards", &key.to_string(), record)?;
+        self.remove_legacy(&self.cards, "cards", key)
     }
 
     /// Every card record. A record that cannot be decoded (or whose key is
     /// not a problem key) is logged and skipped: the planner then finds the
     /// card on the board by its marker and adopts it again.
     pub fn cards(&self) -> Result<BTreeMap<ProblemKey, CardRecord>, StateError> {
-        let mut out = BTreeMap::new();
+        let mut out: BTreeMap<ProblemKey, (bool, CardRecord)> = BTreeMap::new();
         for entry in self.cards.iter() {
             let (k, v) = entry.map_err(sled_err("iterating cards"))?;
             let key = String::from_utf8_lossy(&k).into_owned();
@@ -700,13 +714,11 @@ impl State {
                     message,
                 });
             match parsed.and_then(|pk| Ok((pk, decode::<CardRecord>("cards", &key, &v)?))) {
-                Ok((pk, record)) => {
-                    out.insert(pk, record);
-                }
+                Ok((pk, record)) => keep_canonical(&mut out, &key, pk, record),
                 Err(e) => tracing::error!(error = %e, "skipping undecodable card record"),
             }
         }
-        Ok(out)
+        Ok(out.into_iter().map(|(k, (_, r))| (k, r)).collect())
     }
 
     // ----- journal ------------------------------------------------------
@@ -742,14 +754,17 @@ impl State {
         let card = match outcome {
             Some((key, record)) => {
                 let k = key.to_string();
-                Some((k.clone(), encode("cards", &k, record)?))
+                Some((k.clone(), key.legacy_form(), encode("cards", &k, record)?))
             }
             None => None,
         };
         (&self.cards, &self.journal)
             .transaction(|(cards, journal)| {
-                if let Some((k, bytes)) = &card {
+                if let Some((k, legacy, bytes)) = &card {
                     cards.insert(k.as_bytes(), bytes.as_slice())?;
+                    if let Some(legacy) = legacy {
+                        cards.remove(legacy.as_bytes())?;
+                    }
                 }
                 journal.remove(&id.0.to_be_bytes())?;
                 Ok::<(), ConflictableTransactionError<std::convert::Infallible>>(())
@@ -793,6 +808,21 @@ impl State {
 
     // ----- helpers ------------------------------------------------------
 
+    /// Drops the record a key had under its form from before the encoding,
+    /// once it is written under today's.
+    fn remove_legacy(
+        &self,
+        tree: &sled::Tree,
+        name: &'static str,
+        key: &ProblemKey,
+    ) -> Result<(), StateError> {
+        if let Some(legacy) = key.legacy_form() {
+            tree.remove(legacy.as_bytes())
+                .map_err(sled_err(format!("removing {name}/{legacy}")))?;
+        }
+        Ok(())
+    }
+
     fn get_json<T: DeserializeOwned>(
         &self,
         tree: &sled::Tree,
@@ -819,6 +849,24 @@ impl State {
         tree.insert(key.as_bytes(), bytes)
             .map_err(sled_err(format!("writing {name}/{key}")))?;
         Ok(())
+    }
+}
+
+/// Collects a record read under `stored` (a tree's key) for `key`: when a
+/// key has a record under today's form and one under its form from before
+/// the encoding, today's is the one written last by this build.
+fn keep_canonical<T>(
+    out: &mut BTreeMap<ProblemKey, (bool, T)>,
+    stored: &str,
+    key: ProblemKey,
+    record: T,
+) {
+    let canonical = stored == key.to_string();
+    match out.get(&key) {
+        Some((true, _)) if !canonical => {}
+        _ => {
+            out.insert(key, (canonical, record));
+        }
     }
 }
 
@@ -999,6 +1047,61 @@ mod tests {
         assert_ne!(aside2, aside);
         assert!(aside.exists(), "the first copy stays where it was");
         assert!(!aside2.join(aside.file_name().unwrap()).exists());
+    }
+
+    #[test]
+    fn records_under_a_key_written_before_the_encoding_are_read_then_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        let t = Utc::now();
+        let key = ProblemKey::Order {
+            increment_id: "Müller*1".into(),
+        };
+        let legacy = key.legacy_form().expect("the encoding changes it");
+        let record = |id: &str| CardRecord {
+            card_id: id.into(),
+            list_id: "l".into(),
+            fingerprint: String::new(),
+            rule: None,
+            severity: Severity::Late,
+            status: CardStatus::Open,
+            filed_at: t,
+            updated_at: t,
+            label_ids: vec![],
+            due: None,
+        };
+        let old = record("old");
+        state
+            .cards
+            .insert(legacy.as_bytes(), encode("cards", &legacy, &old).unwrap())
+            .unwrap();
+        assert_eq!(state.cards().unwrap().get(&key), Some(&old));
+        state.put_card(&key, &record("new")).unwrap();
+        assert!(state.cards.get(legacy.as_bytes()).unwrap().is_none());
+        assert_eq!(state.cards().unwrap().get(&key), Some(&record("new")));
+
+        // A parcel record likewise, found by its order.
+        let p = crate::domain::Parcel {
+            order_entity_id: 9,
+            order_increment_id: "Müller*1".into(),
+            shipment_id: 3,
+            tracking_number: "A/B".into(),
+            carrier: crate::domain::Carrier::Colissimo,
+            shipped_at: t,
+            tracking: None,
+        };
+        let rec = ParcelRecord::new(p, t);
+        let legacy = rec.key().legacy_form().expect("the encoding changes it");
+        state
+            .parcels
+            .insert(legacy.as_bytes(), encode("parcels", &legacy, &rec).unwrap())
+            .unwrap();
+        assert_eq!(state.parcels().unwrap(), vec![rec.clone()]);
+        state.put_parcel(&rec).unwrap();
+        assert!(state.parcels.get(legacy.as_bytes()).unwrap().is_none());
+        assert_eq!(state.parcels().unwrap(), vec![rec.clone()]);
+        state.remove_parcel(&rec.key()).unwrap();
+        assert!(state.parcels().unwrap().is_empty());
     }
 
     #[test]
