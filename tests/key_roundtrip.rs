@@ -6,7 +6,9 @@ use chrono::{TimeZone, Utc};
 use colisync::board::render::{RenderContext, render};
 use colisync::board::trello::fit_description;
 use colisync::board::{marker_line, parse_marker};
-use colisync::domain::{Carrier, Customer, Item, Order, OrderState, Parcel, ProductKind};
+use colisync::domain::{
+    Carrier, Customer, Item, Order, OrderState, Parcel, ProductKind, is_placeholder_number,
+};
 use colisync::rules::{Delay, Finding, ProblemKey, RuleId, Severity};
 use colisync::state::{CardRecord, CardStatus, ParcelRecord, State};
 use proptest::prelude::*;
@@ -242,4 +244,24 @@ fn ordinary_keys_are_written_as_before() {
         parcel: "A/B".into(),
     };
     assert_eq!(odd.to_string(), "parcel/10%200%0A%601/A%2FB");
+}
+
+#[test]
+fn placeholders_are_no_number() {
+    for p in [
+        "N/A", "n/a", "NA", "-", "--", "aucun", "AUCUN", "néant", "Néant", "0", "000", "none",
+        "NULL", "x", "X", "?", "/", "…", "nc", "N.C.",
+    ] {
+        assert!(is_placeholder_number(p), "{p}");
+    }
+    for n in [
+        "6A12345678901",
+        "A/B",
+        "XY123456789FR",
+        "1",
+        "05",
+        "DPD0123456789",
+    ] {
+        assert!(!is_placeholder_number(n), "{n}");
+    }
 }
