@@ -11,7 +11,7 @@
 //!
 //! | tree      | key                                  | value                         |
 //! |-----------|--------------------------------------|-------------------------------|
-//! | `meta`    | `schema`, `magento_cursor`           | schema number; `DateTime<Utc>` |
+//! | `meta`    | `schema`, `magento_cursor`, `undecodable_orders` | schema number; `DateTime<Utc>`; [`UndecodableOrder`]s |
 //! | `orders`  | entity id, 8 bytes big-endian        | [`Order`]                     |
 //! | `parcels` | problem key (`parcel/100023/6A12…`)  | [`ParcelRecord`]              |
 //! | `cards`   | problem key (`order/100023`, …)      | [`CardRecord`]                |
@@ -84,6 +84,21 @@ const META_SCHEMA: &str = "schema";
 /// another process holds it.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const META_CURSOR: &str = "magento_cursor";
+/// A key of `meta` rather than a tree of its own: the set is small (orders
+/// Magento sends broken) and the tree list is fixed at open.
+const META_UNDECODABLE: &str = "undecodable_orders";
+
+/// A Magento order (with its invoices, shipments and status history) that
+/// could not be decoded, entirely or in part. The pull reads it again by id
+/// on every pass, and reports it, until it decodes: the cursor has moved
+/// past it and would never bring it back by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndecodableOrder {
+    pub increment_id: Option<String>,
+    /// What was wrong, last time it was read.
+    pub problem: String,
+    pub first_seen: DateTime<Utc>,
+}
 
 /// Everything that can go wrong with the state. Messages name the directory
 /// or the tree and key involved, never a secret.
@@ -521,6 +536,21 @@ impl State {
 
     pub fn set_cursor(&self, at: DateTime<Utc>) -> Result<(), StateError> {
         self.put_json(&self.meta, "meta", META_CURSOR, &at)
+    }
+
+    /// Orders that could not be decoded, by entity id (see
+    /// [`UndecodableOrder`]).
+    pub fn undecodable_orders(&self) -> Result<BTreeMap<u64, UndecodableOrder>, StateError> {
+        Ok(self
+            .get_json(&self.meta, "meta", META_UNDECODABLE)?
+            .unwrap_or_default())
+    }
+
+    pub fn set_undecodable_orders(
+        &self,
+        set: &BTreeMap<u64, UndecodableOrder>,
+    ) -> Result<(), StateError> {
+        self.put_json(&self.meta, "meta", META_UNDECODABLE, set)
     }
 
     // ----- orders -------------------------------------------------------
