@@ -41,9 +41,14 @@ fn key() -> impl Strategy<Value = ProblemKey> {
 }
 
 /// What Trello may do to a description it stores: CRLF line endings,
-/// trailing spaces trimmed from lines or added, a final newline.
+/// trailing spaces trimmed from lines or added, a final newline; and what
+/// a Markdown editor may do when a lead edits it: escape punctuation.
 fn trello_normalised(desc: &str, how: u8) -> String {
-    match how % 4 {
+    match how % 5 {
+        4 => desc
+            .replace('_', "\\_")
+            .replace('.', "\\.")
+            .replace('-', "\\-"),
         0 => desc.to_owned(),
         1 => desc.replace('\n', "\r\n"),
         2 => desc
