@@ -590,10 +590,70 @@ fn names_foreign_carrier(text: &str) -> bool {
         .any(|w| FOREIGN_CARRIER_WORDS.contains(&w))
 }
 
+/// What people type in Magento's tracking number field to say there is
+/// none, compared case-insensitively with whitespace removed (as
+/// [`parcels_of`] removes it from numbers). Every entry is safe because no
+/// carrier's number looks like it: La Poste's are 11 to 15 letters and
+/// digits, DPD's, GLS's, UPS's and the others' 8 or more characters, always
+/// with digits. English and French ways of saying "none" or "not known"
+/// (`nc` non communiqué, `nr` non renseigné), the usual fillers (`x`, `0`),
+/// and the spellings with dots a hand types. Anything without a single
+/// letter or digit (`-`, `--`, `/`, `?`, `…`) is a placeholder too.
+/// Deliberately not here: words that could begin a real reference, and
+/// anything of three characters or more that holds a digit other than 0.
+const PLACEHOLDER_NUMBERS: &[&str] = &[
+    "n/a",
+    "n.a",
+    "n.a.",
+    "na",
+    "n/d",
+    "nd",
+    "none",
+    "null",
+    "nil",
+    "nan",
+    "undefined",
+    "no",
+    "non",
+    "x",
+    "xx",
+    "xxx",
+    "aucun",
+    "aucune",
+    "néant",
+    "neant",
+    "rien",
+    "sans",
+    "sansnuméro",
+    "sansnumero",
+    "sanssuivi",
+    "pasdenuméro",
+    "pasdenumero",
+    "pasdesuivi",
+    "nc",
+    "n.c",
+    "n.c.",
+    "nr",
+    "n.r",
+    "n.r.",
+    "tbd",
+];
+
+/// Whether a tracking number (whitespace already removed) is a
+/// placeholder for "no number" (see [`PLACEHOLDER_NUMBERS`]): the shipment
+/// is then an untracked one, keyed `shipment-<id>`.
+pub fn is_placeholder_number(number: &str) -> bool {
+    let lower = number.to_lowercase();
+    !lower.chars().any(char::is_alphanumeric)
+        || lower.chars().all(|c| c == '0')
+        || PLACEHOLDER_NUMBERS.contains(&lower.as_str())
+}
+
 /// The parcels of an order as its shipments describe them, without tracking
 /// yet (the sync engine merges the stored snapshots in by
 /// [`Parcel::key_part`]). One parcel per distinct tracking number; a
-/// shipment without any number is one untracked parcel keyed
+/// shipment without any number (placeholders such as `N/A` count as none,
+/// see [`is_placeholder_number`]) is one untracked parcel keyed
 /// `shipment-<id>`. Shipped time is the shipment's `created_at`.
 pub fn parcels_of(order: &Order, classifier: &Classifier) -> Vec<Parcel> {
     let method = order.shipping_method.as_deref();
@@ -609,14 +669,24 @@ pub fn parcels_of(order: &Order, classifier: &Classifier) -> Vec<Parcel> {
             tracking: None,
         };
         let mut any = false;
+        // A placeholder still tells the carrier ("DPD", number "N/A").
+        let mut placeholder: Option<Track> = None;
         for track in &shipment.tracks {
-            // Numbers are typed by hand in Magento: spaces creep in.
+            // Numbers are typed by hand in Magento: spaces creep in, and so
+            // do placeholders for "no number" (`N/A`, `-`, `néant`).
             let number: String = track
                 .number
                 .chars()
                 .filter(|c| !c.is_whitespace())
                 .collect();
             if number.is_empty() {
+                continue;
+            }
+            if is_placeholder_number(&number) {
+                placeholder.get_or_insert_with(|| Track {
+                    number: String::new(),
+                    ..track.clone()
+                });
                 continue;
             }
             any = true;
@@ -626,7 +696,7 @@ pub fn parcels_of(order: &Order, classifier: &Classifier) -> Vec<Parcel> {
             parcels.push(parcel(&number, Some(track)));
         }
         if !any {
-            parcels.push(parcel("", None));
+            parcels.push(parcel("", placeholder.as_ref()));
         }
     }
     parcels

@@ -64,17 +64,44 @@ use crate::rules::ProblemKey;
 pub const MARKER_PREFIX: &str = "colisync-key: ";
 
 /// The marker line for a problem key, e.g. `` `colisync-key: order/100023` ``
-/// (in backticks so that Trello's Markdown shows it verbatim).
+/// (in backticks so that Trello's Markdown shows it verbatim). The key's
+/// parts are percent-encoded outside letters, digits, `-`, `_`, `.` (see
+/// [`ProblemKey`]), so the line is printable ASCII without spaces or
+/// backticks whatever Magento sent: Trello's normalising of descriptions
+/// (line endings, trailing spaces) and the backticks cannot change it.
 pub fn marker_line(key: &ProblemKey) -> String {
     format!("`{MARKER_PREFIX}{key}`")
 }
 
 /// Finds the marker in a card description, wherever a lead left it.
+/// Backslash escapes are undone first: a Markdown editor that rewrites the
+/// line outside its backticks may escape `_` or `.`, and the encoding never
+/// writes a raw backslash itself (it is `%5C`).
 pub fn parse_marker(desc: &str) -> Option<ProblemKey> {
     desc.lines().rev().find_map(|line| {
-        let line = line.trim().trim_matches('`');
+        let line = unescape_markdown(line.trim());
+        let line = line.trim_matches('`');
         line.strip_prefix(MARKER_PREFIX)?.trim().parse().ok()
     })
+}
+
+/// `\_` → `_`: a backslash before ASCII punctuation is Markdown's escape.
+fn unescape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(&next) = chars.peek() {
+                if next.is_ascii_punctuation() {
+                    out.push(next);
+                    chars.next();
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -95,6 +122,16 @@ mod tests {
             let desc = format!("**Client**: x\n\n{}", marker_line(&key));
             assert_eq!(parse_marker(&desc), Some(key));
         }
+        // Trello may store CRLF and trim or add trailing spaces.
+        let odd = ProblemKey::Parcel {
+            increment_id: "10 0\n`7".into(),
+            parcel: "A/B %_x.1".into(),
+        };
+        let desc = format!("a  \r\n\r\n{}  \r\n", marker_line(&odd));
+        assert_eq!(parse_marker(&desc), Some(odd.clone()));
+        // An editor that escaped the line's Markdown.
+        let escaped = marker_line(&odd).replace('_', "\\_").replace('%', "\\%");
+        assert_eq!(parse_marker(&escaped), Some(odd));
         assert_eq!(parse_marker("no marker here"), None);
         assert_eq!(parse_marker("`colisync-key: bogus`"), None);
     }

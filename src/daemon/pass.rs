@@ -49,6 +49,11 @@ pub struct PassReport {
     /// Orders whose shipments were read again for tracks added later.
     pub shipments_rechecked: usize,
     pub orders_judged: usize,
+    /// Magento orders (with their invoices, shipments, status history)
+    /// that could not be decoded, entirely or in part, as this pass saw
+    /// them: each is also in `errors`, on every pass until Magento sends it
+    /// right.
+    pub undecodable_orders: usize,
     pub findings: BTreeMap<&'static str, u64>,
     /// The plan (always kept: `--dry-run` prints it, a real pass logs its
     /// size).
@@ -400,7 +405,8 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 report.errors.push(format!(
-                    "looking up the orders of {} open cards the pull did not bring back: {e};                      nothing done for those cards this pass",
+                    "looking up the orders of {} open cards the pull did not bring back: {e}; \
+                     nothing done for those cards this pass",
                     wanted.len()
                 ));
                 return wanted.into_iter().collect();
@@ -442,7 +448,11 @@ impl Engine {
         unknown
     }
 
-    /// Orders changed since the cursor (Magento), into the snapshot.
+    /// Orders changed since the cursor (Magento), into the snapshot, and
+    /// the orders earlier passes could not decode, read again by id: the
+    /// cursor has moved past those, so without their ids in the state they
+    /// would be reported once and then never judged again. Each one that
+    /// still does not decode is a pass error, every pass, until it does.
     async fn pull_orders(
         &self,
         now: DateTime<Utc>,
@@ -460,7 +470,7 @@ impl Engine {
                 return;
             }
         };
-        let pulled = match self.magento.orders_updated_since(cursor).await {
+        let mut pulled = match self.magento.orders_updated_since(cursor).await {
             Ok(p) => p,
             Err(e) => {
                 // The snapshot still judges: time-based rules fire anyway.
@@ -469,12 +479,94 @@ impl Engine {
                 return;
             }
         };
-        for bad in &pulled.rejected {
-            report.errors.push(format!("magento: {bad}"));
+        // The cursor may move past a bad order only once its id is safe in
+        // the state.
+        let mut hold_cursor = false;
+        let known_bad = match self.state.undecodable_orders() {
+            Ok(set) => set,
+            Err(e) => {
+                report
+                    .errors
+                    .push(format!("reading the undecodable Magento orders: {e}"));
+                hold_cursor = true;
+                BTreeMap::new()
+            }
+        };
+        let seen: BTreeSet<u64> = pulled
+            .orders
+            .iter()
+            .map(|o| o.entity_id)
+            .chain(pulled.rejected.iter().filter_map(|e| e.entity_id))
+            .collect();
+        let again: Vec<u64> = known_bad
+            .keys()
+            .copied()
+            .filter(|id| !seen.contains(id))
+            .collect();
+        let mut refetched: BTreeSet<u64> = BTreeSet::new();
+        let mut refetch_failed = false;
+        if !again.is_empty() {
+            match self.magento.orders_by_id(&again).await {
+                Ok(more) => {
+                    refetched.extend(more.orders.iter().map(|o| o.entity_id));
+                    pulled.orders.extend(more.orders);
+                    pulled.rejected.extend(more.rejected);
+                    pulled.flawed.extend(more.flawed);
+                }
+                Err(e) => {
+                    refetch_failed = true;
+                    report.errors.push(format!(
+                        "reading again {} Magento order(s) that could not be decoded: {e}",
+                        again.len()
+                    ));
+                }
+            }
         }
+
+        let mut bad: BTreeMap<u64, crate::state::UndecodableOrder> = BTreeMap::new();
+        let mut without_id = 0;
+        for e in pulled.undecodable() {
+            let since = e
+                .entity_id
+                .and_then(|id| known_bad.get(&id))
+                .map(|k| format!(" (since {})", k.first_seen.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default();
+            report.errors.push(format!("magento: {e}{since}"));
+            let Some(id) = e.entity_id else {
+                // Nothing to ask Magento for again: reported this once.
+                without_id += 1;
+                continue;
+            };
+            bad.entry(id)
+                .and_modify(|b| {
+                    b.problem.push_str("; ");
+                    b.problem.push_str(&e.to_string());
+                })
+                .or_insert_with(|| crate::state::UndecodableOrder {
+                    increment_id: e.increment_id.clone(),
+                    problem: e.to_string(),
+                    first_seen: known_bad.get(&id).map_or(now, |k| k.first_seen),
+                });
+        }
+        for (id, old) in &known_bad {
+            if bad.contains_key(id) {
+                continue;
+            }
+            if seen.contains(id) || refetched.contains(id) {
+                tracing::info!(entity_id = id, increment_id = ?old.increment_id, "a Magento order decodes again");
+            } else if refetch_failed {
+                // Not read this pass: still bad as far as anyone knows.
+                bad.insert(*id, old.clone());
+            } else {
+                tracing::info!(entity_id = id, increment_id = ?old.increment_id, "an undecodable Magento order is gone from Magento");
+            }
+        }
+        report.undecodable_orders = bad.len() + without_id;
+
         report.orders_pulled = pulled.orders.len();
         // An order that could not be stored must be pulled again: the
-        // cursor stays before the first such order.
+        // cursor stays before the first such order (one read again by id
+        // stays in the set instead: it may be older than the cursor).
         let mut unstored: Option<DateTime<Utc>> = None;
         for order in pulled.orders {
             if !dry_run {
@@ -482,7 +574,14 @@ impl Engine {
                     report
                         .errors
                         .push(format!("storing order {}: {e}", order.increment_id));
-                    unstored = Some(unstored.map_or(order.updated_at, |u| u.min(order.updated_at)));
+                    if refetched.contains(&order.entity_id) {
+                        if let Some(old) = known_bad.get(&order.entity_id) {
+                            bad.entry(order.entity_id).or_insert_with(|| old.clone());
+                        }
+                    } else {
+                        unstored =
+                            Some(unstored.map_or(order.updated_at, |u| u.min(order.updated_at)));
+                    }
                     continue;
                 }
             }
@@ -490,13 +589,21 @@ impl Engine {
             snapshot.pulled.insert(order.entity_id);
             snapshot.orders.insert(order.entity_id, order);
         }
+        if !dry_run && bad != known_bad {
+            if let Err(e) = self.state.set_undecodable_orders(&bad) {
+                report
+                    .errors
+                    .push(format!("storing the undecodable Magento orders: {e}"));
+                hold_cursor = true;
+            }
+        }
         let next_cursor = match (pulled.max_updated_at, unstored) {
             (Some(max), Some(first_lost)) => {
                 Some(max.min(first_lost - chrono::Duration::seconds(1)))
             }
             (max, _) => max,
         };
-        if let (false, Some(max)) = (dry_run, next_cursor) {
+        if let (false, false, Some(max)) = (dry_run, hold_cursor, next_cursor) {
             if let Err(e) = self.state.set_cursor(max) {
                 report
                     .errors

@@ -248,6 +248,12 @@ impl FakeMagento {
         self.shop().orders.insert(key, order);
     }
 
+    /// An order's JSON as the fake serves it, for a test to spoil a field
+    /// and [`Self::insert_raw_order`] it back.
+    pub fn raw_order(&self, key: u64) -> Option<Value> {
+        self.shop().orders.get(&key).cloned()
+    }
+
     pub fn insert_raw_shipment(&self, key: u64, shipment: Value) {
         self.shop().shipments.insert(key, shipment);
     }

@@ -18,6 +18,9 @@ pub use judge::{Judge, Judgement, TraceLine, judge};
 pub use procedures::procedure;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use percent_encoding::{
+    AsciiSet, NON_ALPHANUMERIC, PercentEncode, percent_decode_str, utf8_percent_encode,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{RuleConfig, RulesConfig};
@@ -219,16 +222,51 @@ pub struct Finding {
     pub shipped_on: Option<NaiveDate>,
 }
 
+/// Bytes a key part keeps as they are: ASCII letters and digits and `-`,
+/// `_`, `.`. Today's keys (`100023`, `6A12345678901`, `shipment-7`) are
+/// written exactly as before, so the markers on existing boards still
+/// parse. Everything else (spaces, line breaks, `/`, `%`, backticks,
+/// Markdown, any non-ASCII byte) is percent-encoded: the marker then never
+/// holds what Trello or the marker's own parsing would alter (whitespace
+/// trimmed, line endings changed, the backticks around it, the `/` between
+/// the parts).
+const KEY_PART: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
+/// The increment id part also keeps `/`: shops number orders `FR/2026/7`,
+/// and markers written before the encoding carry them raw. It stays
+/// unambiguous because the parcel part, last, never holds a raw `/`.
+const INCREMENT_PART: &AsciiSet = &KEY_PART.remove(b'/');
+
+fn encode_part<'a>(s: &'a str, set: &'static AsciiSet) -> PercentEncode<'a> {
+    utf8_percent_encode(s, set)
+}
+
+fn decode_part(s: &str) -> Option<String> {
+    percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
 impl std::fmt::Display for ProblemKey {
     /// `order/100023` or `parcel/100023/6A12345678901`: the state's key and
-    /// what the card's marker line carries.
+    /// what the card's marker line carries. Each part is percent-encoded
+    /// outside [`KEY_PART`] (see there), so that any increment id or
+    /// tracking number Magento sends reads back as itself.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ProblemKey::Order { increment_id } => write!(f, "order/{increment_id}"),
+            ProblemKey::Order { increment_id } => {
+                write!(f, "order/{}", encode_part(increment_id, INCREMENT_PART))
+            }
             ProblemKey::Parcel {
                 increment_id,
                 parcel,
-            } => write!(f, "parcel/{increment_id}/{parcel}"),
+            } => write!(
+                f,
+                "parcel/{}/{}",
+                encode_part(increment_id, INCREMENT_PART),
+                encode_part(parcel, KEY_PART)
+            ),
         }
     }
 }
@@ -236,25 +274,27 @@ impl std::fmt::Display for ProblemKey {
 impl std::str::FromStr for ProblemKey {
     type Err = String;
 
+    /// Reads what [`Display`](std::fmt::Display) writes, and the raw keys of
+    /// older markers and state records (a raw `%` not followed by two hex
+    /// digits stays a `%`). Raw whitespace or control characters are never
+    /// written: a string holding some is not a key (a lead's text after
+    /// the marker, say).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || format!("not a colisync problem key: {s:?}");
+        if s.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
         if let Some(inc) = s.strip_prefix("order/") {
-            if inc.is_empty() || inc.contains(char::is_whitespace) {
-                return Err(bad());
-            }
             return Ok(ProblemKey::Order {
-                increment_id: inc.to_owned(),
+                increment_id: decode_part(inc).ok_or_else(bad)?,
             });
         }
         if let Some(rest) = s.strip_prefix("parcel/") {
-            // Tracking numbers never contain '/', increment ids might.
+            // The parcel part never holds a raw '/'; the increment id may.
             let (inc, parcel) = rest.rsplit_once('/').ok_or_else(bad)?;
-            if inc.is_empty() || parcel.is_empty() || s.contains(char::is_whitespace) {
-                return Err(bad());
-            }
             return Ok(ProblemKey::Parcel {
-                increment_id: inc.to_owned(),
-                parcel: parcel.to_owned(),
+                increment_id: decode_part(inc).ok_or_else(bad)?,
+                parcel: decode_part(parcel).ok_or_else(bad)?,
             });
         }
         Err(bad())
@@ -262,6 +302,26 @@ impl std::str::FromStr for ProblemKey {
 }
 
 impl ProblemKey {
+    /// The start every parcel key of this order shares in the state
+    /// (`parcel/<increment id>/`, encoded as [`Display`](std::fmt::Display)
+    /// writes it).
+    pub fn parcel_prefix(increment_id: &str) -> String {
+        format!("parcel/{}/", encode_part(increment_id, INCREMENT_PART))
+    }
+
+    /// How this key was written before the parts were encoded, when that
+    /// differs from today's form: the state still holds records under it.
+    pub fn legacy_form(&self) -> Option<String> {
+        let raw = match self {
+            ProblemKey::Order { increment_id } => format!("order/{increment_id}"),
+            ProblemKey::Parcel {
+                increment_id,
+                parcel,
+            } => format!("parcel/{increment_id}/{parcel}"),
+        };
+        (raw != self.to_string()).then_some(raw)
+    }
+
     pub fn increment_id(&self) -> &str {
         match self {
             ProblemKey::Order { increment_id } | ProblemKey::Parcel { increment_id, .. } => {

@@ -23,8 +23,12 @@
 //! - Timestamps are zone-less UTC `YYYY-MM-DD HH:MM:SS`.
 //! - Null fields are omitted: decoding goes through `serde_json::Value` and
 //!   treats every field as optional. An order whose data cannot be used (a
-//!   malformed timestamp, no creation time) is reported in
-//!   [`PullResult::rejected`] and the rest of the pull goes on.
+//!   malformed timestamp on the order, its items or a shipment; no creation
+//!   time) is reported in [`PullResult::rejected`] and the rest of the pull
+//!   goes on; a bad invoice or status-history entry only drops that entry,
+//!   reported in [`PullResult::flawed`]. Either way the caller reads the
+//!   order again by id ([`MagentoClient::orders_by_id`]) until it decodes:
+//!   the cursor moves on and would never bring it back.
 //! - Shipments and invoices are fetched in batches with `in` filters on
 //!   `order_id` (`page_size` ids a request, each batch paged), never one
 //!   request per order; `GET /orders/{id}` only for orders whose list entry
@@ -182,9 +186,30 @@ pub struct PullResult {
     pub orders: Vec<Order>,
     /// Orders that could not be decoded; the pull went on without them.
     pub rejected: Vec<OrderDecodeError>,
+    /// Entries dropped from orders that are in [`Self::orders`] all the
+    /// same (an invoice or a status change with a bad timestamp): judged on
+    /// what is left, and still to be reported.
+    pub flawed: Vec<OrderDecodeError>,
     /// The greatest `updated_at` seen, rejected orders included (their data
-    /// is bad, re-pulling them would not fix it): the caller's next cursor.
+    /// is bad, re-pulling them by time would not fix it; the caller keeps
+    /// their ids instead): the caller's next cursor.
     pub max_updated_at: Option<DateTime<Utc>>,
+}
+
+impl PullResult {
+    /// Entity ids of the orders rejected or flawed, for the caller to read
+    /// again until they decode.
+    pub fn undecodable(&self) -> impl Iterator<Item = &OrderDecodeError> {
+        self.rejected.iter().chain(&self.flawed)
+    }
+}
+
+/// What [`MagentoClient::complete`] decodes out of raw list entries.
+#[derive(Debug, Default)]
+struct Decoded {
+    orders: Vec<Order>,
+    rejected: Vec<OrderDecodeError>,
+    flawed: Vec<OrderDecodeError>,
 }
 
 /// What [`MagentoClient::shipments_of`] brings back.
@@ -414,12 +439,49 @@ impl MagentoClient {
             .filter_map(|o| o.get("updated_at").and_then(Value::as_str))
             .filter_map(|s| parse_magento_time(s).ok())
             .max();
-        let (mut orders, rejected) = self.complete(raw).await?;
-        orders.sort_by_key(|o| (o.updated_at, o.entity_id));
+        let mut d = self.complete(raw).await?;
+        d.orders.sort_by_key(|o| (o.updated_at, o.entity_id));
         Ok(PullResult {
-            orders,
-            rejected,
+            orders: d.orders,
+            rejected: d.rejected,
+            flawed: d.flawed,
             max_updated_at,
+        })
+    }
+
+    /// The orders of the given entity ids, whatever their `updated_at`, with
+    /// their shipments and invoices: orders that could not be decoded on an
+    /// earlier pass, read again until Magento sends them right. Batched like
+    /// shipments (`entity_id in (…)`, `page_size` ids a request). An id
+    /// Magento no longer has is simply absent from the result.
+    /// `max_updated_at` is left `None`: these reads say nothing about the
+    /// cursor.
+    pub async fn orders_by_id(&self, ids: &[u64]) -> Result<PullResult, MagentoError> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut raw = Vec::new();
+        for chunk in ids.chunks(self.page_size as usize) {
+            let list = chunk
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let search = Search {
+                page_size: self.page_size,
+                ..Search::default()
+            }
+            .filter("entity_id", list, "in")
+            .sort("entity_id", "ASC");
+            raw.extend(self.search_all("orders", "orders", &search).await?);
+        }
+        let mut d = self.complete(raw).await?;
+        d.orders.sort_by_key(|o| (o.updated_at, o.entity_id));
+        Ok(PullResult {
+            orders: d.orders,
+            rejected: d.rejected,
+            flawed: d.flawed,
+            max_updated_at: None,
         })
     }
 
@@ -434,7 +496,11 @@ impl MagentoClient {
         }
         .filter("increment_id", increment_id, "eq");
         let raw = self.search_all("orders", "orders", &search).await?;
-        let (orders, mut rejected) = self.complete(raw).await?;
+        let Decoded {
+            orders,
+            mut rejected,
+            ..
+        } = self.complete(raw).await?;
         if let Some(err) = rejected.pop() {
             return Err(MagentoError::Order(err));
         }
@@ -465,7 +531,16 @@ impl MagentoClient {
             .sort("entity_id", "ASC");
             raw.extend(self.search_all("orders", "orders", &search).await?);
         }
-        let (orders, rejected) = self.complete(raw).await?;
+        let Decoded {
+            orders,
+            rejected,
+            flawed,
+        } = self.complete(raw).await?;
+        // An order judged without one of its entries (a bad invoice or
+        // status change) is still judged: its card needs no holding back.
+        for f in &flawed {
+            tracing::warn!(error = %f, "an order of an open card was read without one of its entries");
+        }
         // Magento's `in` matches as SQL does; keep only what was asked for.
         let orders = orders
             .into_iter()
@@ -476,10 +551,7 @@ impl MagentoClient {
 
     /// Adds shipments, invoices and (where missing) the shipping method to
     /// raw list entries, and decodes them.
-    async fn complete(
-        &self,
-        mut raw: Vec<Value>,
-    ) -> Result<(Vec<Order>, Vec<OrderDecodeError>), MagentoError> {
+    async fn complete(&self, mut raw: Vec<Value>) -> Result<Decoded, MagentoError> {
         // The list endpoint may omit extension attributes: ask for those
         // orders one by one (the only per-order request, and only then).
         for entry in raw.iter_mut() {
@@ -506,22 +578,27 @@ impl MagentoClient {
         let shipments = self.related("shipments", &ids).await?;
         let invoices = self.related("invoices", &ids).await?;
 
-        let mut orders = Vec::new();
-        let mut rejected = Vec::new();
+        let mut out = Decoded::default();
         for entry in &raw {
             let id = entry.get("entity_id").and_then(as_u64);
             let empty = Vec::new();
             let ships = id.and_then(|id| shipments.get(&id)).unwrap_or(&empty);
             let invs = id.and_then(|id| invoices.get(&id)).unwrap_or(&empty);
             match decode_order(entry, ships, invs) {
-                Ok(order) => orders.push(order),
+                Ok((order, flaws)) => {
+                    for e in &flaws {
+                        tracing::warn!(error = %e, "dropping an entry of a Magento order");
+                    }
+                    out.flawed.extend(flaws);
+                    out.orders.push(order);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "skipping a Magento order that cannot be decoded");
-                    rejected.push(e)
+                    out.rejected.push(e)
                 }
             }
         }
-        Ok((orders, rejected))
+        Ok(out)
     }
 
     /// Shipments or invoices of the given orders, by order id, fetched with
@@ -1013,14 +1090,24 @@ fn qty_to_ship(items: &[Value]) -> Result<Vec<Option<f64>>, FieldError> {
 }
 
 /// Decodes one order. `shipments` and `invoices` are the raw entries of
-/// that order.
+/// that order. What is decided per field:
+/// - the order's own `entity_id`, `created_at`, `updated_at`, its items'
+///   quantities and its shipments cannot be done without: the order is
+///   rejected (the last snapshot, if any, is judged instead). A shipment
+///   dropped would make a shipped order look late and resolve its
+///   parcels' cards; a guessed time would move every deadline.
+/// - an invoice or a status-history entry only dates the validation, and
+///   the others still do: the bad one is dropped and returned as a flaw
+///   beside the order.
 fn decode_order(
     v: &Value,
     shipments: &[Value],
     invoices: &[Value],
-) -> Result<Order, OrderDecodeError> {
+) -> Result<(Order, Vec<OrderDecodeError>), OrderDecodeError> {
     let entity_id = v.get("entity_id").and_then(as_u64);
-    let increment_id = str_of(v, "increment_id");
+    // A blank number would give a card without a name: the entity id does.
+    let increment_id = str_of(v, "increment_id").filter(|s| !s.trim().is_empty());
+    let mut flaws = Vec::new();
     let fail = |field: String, problem: String| OrderDecodeError {
         entity_id,
         increment_id: increment_id.clone(),
@@ -1097,8 +1184,10 @@ fn decode_order(
         let Some(status) = str_of(h, "status") else {
             continue;
         };
-        if let Some(at) = time(h, "created_at", format!("status_histories[{n}].created_at"))? {
-            status_history.push(StatusChange { status, at });
+        match time(h, "created_at", format!("status_histories[{n}].created_at")) {
+            Ok(Some(at)) => status_history.push(StatusChange { status, at }),
+            Ok(None) => {}
+            Err(e) => flaws.push(e),
         }
     }
     status_history.sort_by_key(|c| c.at);
@@ -1106,8 +1195,10 @@ fn decode_order(
     let mut invoice_times = Vec::new();
     for inv in invoices {
         let id = inv.get("entity_id").and_then(as_u64).unwrap_or(0);
-        if let Some(at) = time(inv, "created_at", format!("invoices[{id}].created_at"))? {
-            invoice_times.push(at);
+        match time(inv, "created_at", format!("invoices[{id}].created_at")) {
+            Ok(Some(at)) => invoice_times.push(at),
+            Ok(None) => {}
+            Err(e) => flaws.push(e),
         }
     }
     invoice_times.sort();
@@ -1130,7 +1221,7 @@ fn decode_order(
         .and_then(|s| str_of(s, "method"))
         .filter(|m| !m.is_empty());
 
-    Ok(Order {
+    let order = Order {
         entity_id,
         increment_id: increment_id
             .clone()
@@ -1149,7 +1240,8 @@ fn decode_order(
         invoices: invoice_times,
         status_history,
         shipments: decoded_shipments,
-    })
+    };
+    Ok((order, flaws))
 }
 
 #[cfg(test)]
@@ -1190,7 +1282,7 @@ mod tests {
     #[test]
     fn decoding_is_tolerant_and_precise_about_bad_timestamps() {
         let minimal = json!({"entity_id": 5, "created_at": "2026-05-01 10:00:00", "unknown": {"x": 1}, "status": null});
-        let o = decode_order(&minimal, &[], &[]).expect("minimal order");
+        let o = decode_order(&minimal, &[], &[]).expect("minimal order").0;
         assert_eq!(o.increment_id, "5");
         assert_eq!(o.updated_at, o.created_at);
         assert_eq!(o.state, OrderState::Other(String::new()));
@@ -1213,13 +1305,46 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_invoice_or_status_change_drops_only_that_entry() {
+        let v = json!({"entity_id": 7, "increment_id": "100007", "created_at": "2026-05-01 10:00:00",
+        "status_histories": [
+            {"status": "processing", "created_at": "2026-05-01 11:00:00"},
+            {"status": "holded", "created_at": "le 2 mai"},
+        ]});
+        let invoices = [
+            json!({"entity_id": 3, "order_id": 7, "created_at": "2026-05-01 10:30:00"}),
+            json!({"entity_id": 4, "order_id": 7, "created_at": 17}),
+        ];
+        let (o, flaws) = decode_order(&v, &[], &invoices).expect("order kept");
+        assert_eq!(o.status_history.len(), 1);
+        assert_eq!(o.status_history[0].status, "processing");
+        assert_eq!(o.invoices.len(), 1);
+        let fields: Vec<&str> = flaws.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["status_histories[1].created_at", "invoices[4].created_at"]
+        );
+        assert!(flaws[0].to_string().contains("100007"), "{}", flaws[0]);
+
+        let blank =
+            json!({"entity_id": 8, "increment_id": " ", "created_at": "2026-05-01 10:00:00"});
+        assert_eq!(
+            decode_order(&blank, &[], &[])
+                .expect("order")
+                .0
+                .increment_id,
+            "8"
+        );
+    }
+
+    #[test]
     fn configurable_children_are_not_counted_twice() {
         let v = json!({"entity_id": 1, "created_at": "2026-05-01 10:00:00", "items": [
             {"item_id": 10, "sku": "ORI-1", "product_type": "configurable", "qty_ordered": 2},
             {"item_id": 11, "parent_item_id": 10, "sku": "ORI-1", "product_type": "simple", "qty_ordered": 2},
             {"item_id": 12, "sku": "CMP-1", "qty_ordered": "1.0000"}
         ]});
-        let o = decode_order(&v, &[], &[]).expect("order");
+        let o = decode_order(&v, &[], &[]).expect("order").0;
         let skus: Vec<_> = o.items.iter().map(|i| (i.sku.as_str(), i.qty)).collect();
         assert_eq!(skus, vec![("ORI-1", 2.0), ("CMP-1", 1.0)]);
     }
@@ -1352,13 +1477,15 @@ mod tests {
             ]})
         };
         let ship = json!({"entity_id": 9, "order_id": 1, "created_at": "2026-05-02 10:00:00"});
-        let none = decode_order(&order(0, 0), &[], &[]).expect("order");
+        let none = decode_order(&order(0, 0), &[], &[]).expect("order").0;
         assert!(!none.is_fully_shipped() && !none.is_partly_shipped());
-        let part = decode_order(&order(1, 1), std::slice::from_ref(&ship), &[]).expect("order");
+        let part = decode_order(&order(1, 1), std::slice::from_ref(&ship), &[])
+            .expect("order")
+            .0;
         assert!(part.is_partly_shipped());
         let waiting: Vec<_> = part.items_waiting().map(|i| i.sku.as_str()).collect();
         assert_eq!(waiting, vec!["B"]);
-        let all = decode_order(&order(1, 2), &[ship], &[]).expect("order");
+        let all = decode_order(&order(1, 2), &[ship], &[]).expect("order").0;
         assert!(all.is_fully_shipped() && !all.is_partly_shipped());
     }
 }

@@ -11,11 +11,15 @@
 //!
 //! | tree      | key                                  | value                         |
 //! |-----------|--------------------------------------|-------------------------------|
-//! | `meta`    | `schema`, `magento_cursor`, `last_write_at` | schema number; `DateTime<Utc>` |
+//! | `meta`    | `schema`, `magento_cursor`, `last_write_at`, `undecodable_orders` | schema number; `DateTime<Utc>`; `DateTime<Utc>`; [`UndecodableOrder`]s |
 //! | `orders`  | entity id, 8 bytes big-endian        | [`Order`]                     |
 //! | `parcels` | problem key (`parcel/100023/6A12…`)  | [`ParcelRecord`]              |
 //! | `cards`   | problem key (`order/100023`, …)      | [`CardRecord`]                |
 //! | `journal` | intent id, 8 bytes big-endian        | [`Intent`]                    |
+//!
+//! Problem keys are written as their `Display` (parts percent-encoded, see
+//! [`ProblemKey`]); records written before that encoding, under the raw
+//! form, are still read, and replaced by the encoded form when written.
 //!
 //! Values are JSON envelopes `{"v": <schema>, "value": …}`, so a value
 //! written by another schema is recognised as such instead of mis-decoded.
@@ -87,6 +91,22 @@ const META_SCHEMA: &str = "schema";
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const META_CURSOR: &str = "magento_cursor";
 const META_LAST_WRITE: &str = "last_write_at";
+
+/// A key of `meta` rather than a tree of its own: the set is small (orders
+/// Magento sends broken) and the tree list is fixed at open.
+const META_UNDECODABLE: &str = "undecodable_orders";
+
+/// A Magento order (with its invoices, shipments and status history) that
+/// could not be decoded, entirely or in part. The pull reads it again by id
+/// on every pass, and reports it, until it decodes: the cursor has moved
+/// past it and would never bring it back by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndecodableOrder {
+    pub increment_id: Option<String>,
+    /// What was wrong, last time it was read.
+    pub problem: String,
+    pub first_seen: DateTime<Utc>,
+}
 
 /// Everything that can go wrong with the state. Messages name the directory
 /// or the tree and key involved, never a secret.
@@ -568,6 +588,21 @@ impl State {
         }
     }
 
+    /// Orders that could not be decoded, by entity id (see
+    /// [`UndecodableOrder`]).
+    pub fn undecodable_orders(&self) -> Result<BTreeMap<u64, UndecodableOrder>, StateError> {
+        Ok(self
+            .get_json(&self.meta, "meta", META_UNDECODABLE)?
+            .unwrap_or_default())
+    }
+
+    pub fn set_undecodable_orders(
+        &self,
+        set: &BTreeMap<u64, UndecodableOrder>,
+    ) -> Result<(), StateError> {
+        self.put_json(&self.meta, "meta", META_UNDECODABLE, set)
+    }
+
     // ----- orders -------------------------------------------------------
 
     pub fn order(&self, entity_id: u64) -> Result<Option<Order>, StateError> {
@@ -631,9 +666,7 @@ impl State {
             };
             if order.updated_at < cutoff && !open_cards.contains(&order.increment_id) {
                 for p in self.parcels_of(&order)? {
-                    self.parcels
-                        .remove(p.key().to_string())
-                        .map_err(sled_err("removing parcel"))?;
+                    self.remove_parcel(&p.key())?;
                 }
                 self.orders
                     .remove(k)
@@ -651,7 +684,9 @@ impl State {
     }
 
     pub fn put_parcel(&self, record: &ParcelRecord) -> Result<(), StateError> {
-        self.put_json(&self.parcels, "parcels", &record.key().to_string(), record)
+        let key = record.key();
+        self.put_json(&self.parcels, "parcels", &key.to_string(), record)?;
+        self.remove_legacy(&self.parcels, "parcels", &key)
     }
 
     /// Forgets a parcel Magento no longer has (its track was replaced or
@@ -659,8 +694,8 @@ impl State {
     pub fn remove_parcel(&self, key: &ProblemKey) -> Result<(), StateError> {
         self.parcels
             .remove(key.to_string().as_bytes())
-            .map_err(sled_err("removing a parcel"))?;
-        Ok(())
+            .map_err(sled_err(format!("removing parcels/{key}")))?;
+        self.remove_legacy(&self.parcels, "parcels", key)
     }
 
     /// Records a parcel as Magento describes it (a shipment and its track),
@@ -685,33 +720,42 @@ impl State {
 
     /// The parcels of one order (by its shipments' parcels' keys).
     pub fn parcels_of(&self, order: &Order) -> Result<Vec<ParcelRecord>, StateError> {
-        let prefix = format!("parcel/{}/", order.increment_id);
-        let mut out = Vec::new();
-        for entry in self.parcels.scan_prefix(prefix.as_bytes()) {
-            let (k, v) = entry.map_err(sled_err("iterating parcels"))?;
-            let key = String::from_utf8_lossy(&k).into_owned();
-            match decode::<ParcelRecord>("parcels", &key, &v) {
-                // An increment id containing '/' could share the prefix.
-                Ok(r) if r.parcel.order_entity_id == order.entity_id => out.push(r),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "skipping undecodable parcel"),
+        let prefix = ProblemKey::parcel_prefix(&order.increment_id);
+        let legacy = format!("parcel/{}/", order.increment_id);
+        let mut prefixes = vec![prefix];
+        if legacy != prefixes[0] {
+            prefixes.push(legacy);
+        }
+        let mut out: BTreeMap<ProblemKey, (bool, ParcelRecord)> = BTreeMap::new();
+        for prefix in &prefixes {
+            for entry in self.parcels.scan_prefix(prefix.as_bytes()) {
+                let (k, v) = entry.map_err(sled_err("iterating parcels"))?;
+                let key = String::from_utf8_lossy(&k).into_owned();
+                match decode::<ParcelRecord>("parcels", &key, &v) {
+                    // An increment id containing '/' could share the prefix.
+                    Ok(r) if r.parcel.order_entity_id == order.entity_id => {
+                        keep_canonical(&mut out, &key, r.key(), r)
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "skipping undecodable parcel"),
+                }
             }
         }
-        Ok(out)
+        Ok(out.into_values().map(|(_, r)| r).collect())
     }
 
     /// Every parcel record (the pass's snapshot).
     pub fn parcels(&self) -> Result<Vec<ParcelRecord>, StateError> {
-        let mut out = Vec::new();
+        let mut out: BTreeMap<ProblemKey, (bool, ParcelRecord)> = BTreeMap::new();
         for entry in self.parcels.iter() {
             let (k, v) = entry.map_err(sled_err("iterating parcels"))?;
             let key = String::from_utf8_lossy(&k).into_owned();
             match decode::<ParcelRecord>("parcels", &key, &v) {
-                Ok(r) => out.push(r),
+                Ok(r) => keep_canonical(&mut out, &key, r.key(), r),
                 Err(e) => tracing::error!(error = %e, "skipping undecodable parcel"),
             }
         }
-        Ok(out)
+        Ok(out.into_values().map(|(_, r)| r).collect())
     }
 
     /// Parcels whose next poll is due at `now` (see [`poll`]).
@@ -730,14 +774,15 @@ impl State {
     }
 
     pub fn put_card(&self, key: &ProblemKey, record: &CardRecord) -> Result<(), StateError> {
-        self.put_json(&self.cards, "cards", &key.to_string(), record)
+        self.put_json(&self.cards, "cards", &key.to_string(), record)?;
+        self.remove_legacy(&self.cards, "cards", key)
     }
 
     /// Every card record. A record that cannot be decoded (or whose key is
     /// not a problem key) is logged and skipped: the planner then finds the
     /// card on the board by its marker and adopts it again.
     pub fn cards(&self) -> Result<BTreeMap<ProblemKey, CardRecord>, StateError> {
-        let mut out = BTreeMap::new();
+        let mut out: BTreeMap<ProblemKey, (bool, CardRecord)> = BTreeMap::new();
         for entry in self.cards.iter() {
             let (k, v) = entry.map_err(sled_err("iterating cards"))?;
             let key = String::from_utf8_lossy(&k).into_owned();
@@ -749,13 +794,11 @@ impl State {
                     message,
                 });
             match parsed.and_then(|pk| Ok((pk, decode::<CardRecord>("cards", &key, &v)?))) {
-                Ok((pk, record)) => {
-                    out.insert(pk, record);
-                }
+                Ok((pk, record)) => keep_canonical(&mut out, &key, pk, record),
                 Err(e) => tracing::error!(error = %e, "skipping undecodable card record"),
             }
         }
-        Ok(out)
+        Ok(out.into_iter().map(|(k, (_, r))| (k, r)).collect())
     }
 
     // ----- journal ------------------------------------------------------
@@ -791,14 +834,17 @@ impl State {
         let card = match outcome {
             Some((key, record)) => {
                 let k = key.to_string();
-                Some((k.clone(), encode("cards", &k, record)?))
+                Some((k.clone(), key.legacy_form(), encode("cards", &k, record)?))
             }
             None => None,
         };
         (&self.cards, &self.journal)
             .transaction(|(cards, journal)| {
-                if let Some((k, bytes)) = &card {
+                if let Some((k, legacy, bytes)) = &card {
                     cards.insert(k.as_bytes(), bytes.as_slice())?;
+                    if let Some(legacy) = legacy {
+                        cards.remove(legacy.as_bytes())?;
+                    }
                 }
                 journal.remove(&id.0.to_be_bytes())?;
                 Ok::<(), ConflictableTransactionError<std::convert::Infallible>>(())
@@ -841,6 +887,21 @@ impl State {
     }
 
     // ----- helpers ------------------------------------------------------
+
+    /// Drops the record a key had under its form from before the encoding,
+    /// once it is written under today's.
+    fn remove_legacy(
+        &self,
+        tree: &sled::Tree,
+        name: &'static str,
+        key: &ProblemKey,
+    ) -> Result<(), StateError> {
+        if let Some(legacy) = key.legacy_form() {
+            tree.remove(legacy.as_bytes())
+                .map_err(sled_err(format!("removing {name}/{legacy}")))?;
+        }
+        Ok(())
+    }
 
     fn get_json<T: DeserializeOwned>(
         &self,
@@ -907,6 +968,24 @@ fn make_private(dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Collects a record read under `stored` (a tree's key) for `key`: when a
+/// key has a record under today's form and one under its form from before
+/// the encoding, today's is the one written last by this build.
+fn keep_canonical<T>(
+    out: &mut BTreeMap<ProblemKey, (bool, T)>,
+    stored: &str,
+    key: ProblemKey,
+    record: T,
+) {
+    let canonical = stored == key.to_string();
+    match out.get(&key) {
+        Some((true, _)) if !canonical => {}
+        _ => {
+            out.insert(key, (canonical, record));
+        }
+    }
 }
 
 /// Name prefix of a corrupt store moved aside *inside* the state directory.
@@ -1086,6 +1165,61 @@ mod tests {
         assert_ne!(aside2, aside);
         assert!(aside.exists(), "the first copy stays where it was");
         assert!(!aside2.join(aside.file_name().unwrap()).exists());
+    }
+
+    #[test]
+    fn records_under_a_key_written_before_the_encoding_are_read_then_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        let t = Utc::now();
+        let key = ProblemKey::Order {
+            increment_id: "Müller*1".into(),
+        };
+        let legacy = key.legacy_form().expect("the encoding changes it");
+        let record = |id: &str| CardRecord {
+            card_id: id.into(),
+            list_id: "l".into(),
+            fingerprint: String::new(),
+            rule: None,
+            severity: Severity::Late,
+            status: CardStatus::Open,
+            filed_at: t,
+            updated_at: t,
+            label_ids: vec![],
+            due: None,
+        };
+        let old = record("old");
+        state
+            .cards
+            .insert(legacy.as_bytes(), encode("cards", &legacy, &old).unwrap())
+            .unwrap();
+        assert_eq!(state.cards().unwrap().get(&key), Some(&old));
+        state.put_card(&key, &record("new")).unwrap();
+        assert!(state.cards.get(legacy.as_bytes()).unwrap().is_none());
+        assert_eq!(state.cards().unwrap().get(&key), Some(&record("new")));
+
+        // A parcel record likewise, found by its order.
+        let p = crate::domain::Parcel {
+            order_entity_id: 9,
+            order_increment_id: "Müller*1".into(),
+            shipment_id: 3,
+            tracking_number: "A/B".into(),
+            carrier: crate::domain::Carrier::Colissimo,
+            shipped_at: t,
+            tracking: None,
+        };
+        let rec = ParcelRecord::new(p, t);
+        let legacy = rec.key().legacy_form().expect("the encoding changes it");
+        state
+            .parcels
+            .insert(legacy.as_bytes(), encode("parcels", &legacy, &rec).unwrap())
+            .unwrap();
+        assert_eq!(state.parcels().unwrap(), vec![rec.clone()]);
+        state.put_parcel(&rec).unwrap();
+        assert!(state.parcels.get(legacy.as_bytes()).unwrap().is_none());
+        assert_eq!(state.parcels().unwrap(), vec![rec.clone()]);
+        state.remove_parcel(&rec.key()).unwrap();
+        assert!(state.parcels().unwrap().is_empty());
     }
 
     #[test]
