@@ -36,6 +36,9 @@ pub struct HealthState {
     pub writes: BTreeMap<&'static str, u64>,
     /// Findings of the last pass per rule.
     pub findings: BTreeMap<&'static str, u64>,
+    /// Magento orders the last pass could not decode (reported every pass
+    /// until Magento sends them right).
+    pub undecodable_orders: usize,
     pub next_pass: Option<DateTime<Utc>>,
     /// When the pass in progress started, if one is.
     pub pass_started: Option<std::time::Instant>,
@@ -61,6 +64,7 @@ impl Health {
             *h.writes.entry(action).or_default() += n;
         }
         h.findings = report.findings.clone();
+        h.undecodable_orders = report.undecodable_orders;
     }
 
     pub fn set_next_pass(&self, at: Option<DateTime<Utc>>) {
@@ -140,6 +144,12 @@ impl Health {
         for (rule, n) in &h.findings {
             let _ = writeln!(out, "colisync_findings{{rule=\"{rule}\"}} {n}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP colisync_undecodable_orders Magento orders the last pass could not decode."
+        );
+        let _ = writeln!(out, "# TYPE colisync_undecodable_orders gauge");
+        let _ = writeln!(out, "colisync_undecodable_orders {}", h.undecodable_orders);
         out
     }
 
@@ -202,4 +212,33 @@ pub fn serve_listener(
         }
     });
     Ok(local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undecodable_orders_show_as_a_gauge_until_fixed() {
+        let health = Health::default();
+        let now = Utc::now();
+        let bad = PassReport {
+            undecodable_orders: 2,
+            ..PassReport::default()
+        };
+        health.record_pass(&bad, 0.1, now);
+        assert!(
+            health
+                .render_metrics()
+                .lines()
+                .any(|l| l == "colisync_undecodable_orders 2")
+        );
+        health.record_pass(&PassReport::default(), 0.1, now);
+        assert!(
+            health
+                .render_metrics()
+                .lines()
+                .any(|l| l == "colisync_undecodable_orders 0")
+        );
+    }
 }
