@@ -2,13 +2,13 @@
 //! `colisync bench` or the examples print the reports (BENCHMARKS.md).
 //!
 //! - `judge`: a synthetic shop of N open orders judged on one thread, as
-//!   every pass does (DESIGN.md: time-based rules fire without any change
-//!   upstream, so judge runs over every open order on every pass). Target
-//!   (issue 3): 100,000 orders in under 200 ms on one core.
+//!   every pass does (time-based rules fire without any change upstream,
+//!   so judge runs over every open order on every pass). Target: 100,000
+//!   orders in under 200 ms on one core.
 //!   `cargo run --release --example bench_judge`.
 //! - `sync`: one real pass of the engine filing N cards against the fakes,
 //!   the Trello fake enforcing its 100 requests / 10 s window, then a
-//!   second pass. Targets (issue 5): at most 1.05 Trello requests per card,
+//!   second pass. Targets: at most 1.05 Trello requests per card,
 //!   no 429, at least 90 % of the limit's throughput; the second pass
 //!   writes nothing. `cargo run --release --example bench_sync`.
 

@@ -6,7 +6,7 @@
 //! Instants stay `DateTime<Utc>` everywhere else; this module is where they
 //! become local dates.
 //!
-//! Counting convention (DESIGN.md): "N business days have passed since day D"
+//! Counting convention (docs/rules.md): "N business days have passed since day D"
 //! counts the business days after D up to and including today.
 
 use std::collections::BTreeSet;
@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn design_worked_example() {
-        // DESIGN.md: validated Thursday 30 April 2026, on Tuesday 19 May 2026
+        // docs/rules.md: validated Thursday 30 April 2026, on Tuesday 19 May 2026
         // exactly 10 business days have passed (1, 8 and 14 May are holidays).
         let cal = Calendar::france();
         assert_eq!(

@@ -131,7 +131,7 @@ pub enum Carrier {
     Other,
 }
 
-/// Normalised tracking status (API-NOTES.md has the mapping).
+/// Normalised tracking status (docs/apis.md has the mapping).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrackingStatus {
@@ -272,7 +272,7 @@ impl OrderState {
 }
 
 impl Order {
-    /// When payment was accepted (DESIGN.md "Domain"): the earliest invoice,
+    /// When payment was accepted (docs/rules.md): the earliest invoice,
     /// else the earliest status-history entry whose status is one of
     /// `validated_statuses`. Magento lists history newest first, and not
     /// always: the minimum is taken rather than trusting the order.
@@ -516,7 +516,7 @@ impl Classifier {
             return by_method.unwrap_or(Carrier::Letter);
         };
         match by_method {
-            // A letter has no tracking number by definition (DESIGN.md): a
+            // A letter has no tracking number by definition (docs/rules.md): a
             // tracked parcel of a letter method was upgraded by the shop,
             // and the track says to which carrier.
             Some(Carrier::Letter) if !track.number.trim().is_empty() => {

@@ -36,7 +36,7 @@ use super::{
 };
 use crate::secret::Secret;
 
-/// Default values of the keys that have one (DESIGN.md, "Configuration").
+/// Default values of the keys that have one (config.toml.example documents each).
 pub mod defaults {
     pub const SCHEDULE: &str = "0 */15 7-20 * * Mon-Sat";
     pub const STATE_DIR: &str = "/var/lib/colisync";

@@ -113,7 +113,7 @@ pub struct MagentoConfig {
     /// SKU globs of original cartridges; every other item is compatible.
     pub original_skus: Vec<glob::Pattern>,
     /// Order statuses that mean "payment accepted" when an order has no
-    /// invoice (the status-history fallback of DESIGN.md).
+    /// invoice (the status-history fallback of docs/rules.md).
     pub validated_statuses: Vec<String>,
     /// Orders per page of the incremental pull.
     pub page_size: u32,
@@ -186,7 +186,7 @@ pub struct RulesConfig {
 }
 
 impl RulesConfig {
-    /// The seeds' numbers (DESIGN.md "The rules"); what an admin gets for
+    /// The seeds' numbers (docs/rules.md); what an admin gets for
     /// every key they leave out.
     pub fn seed_defaults() -> Self {
         let rule = |list: &str, threshold: u32| RuleConfig {
@@ -214,7 +214,7 @@ impl RulesConfig {
 }
 
 impl RulesConfig {
-    /// Every rule with its config key, in the order of DESIGN.md's tables.
+    /// Every rule with its config key, in the order of docs/rules.md's tables.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &RuleConfig)> {
         [
             ("shipping_compatible", &self.shipping_compatible),

@@ -198,8 +198,8 @@ impl Engine {
     }
 
     /// After a pass that found the state corrupt: the same engine on an
-    /// empty state, the corrupt directory moved aside (ENGINEERING.md: no
-    /// crash loop; the next pass adopts the cards from the board).
+    /// empty state, the corrupt directory moved aside (no crash loop under
+    /// systemd; the next pass adopts the cards from the board).
     pub fn recover_state(self, cause: &str) -> anyhow::Result<Engine> {
         let state = self.state.recover_from_corruption(&cause)?;
         Ok(Engine { state, ..self })

@@ -2,7 +2,7 @@
 //! /suivi/v2/idships/{ids}` over parcels held in memory.
 //!
 //! Used by the contract tests of [`crate::tracking::laposte`] and by
-//! `colisync demo`. It answers like the real service (API-NOTES.md): the
+//! `colisync demo`. It answers like the real service (docs/apis.md): the
 //! `X-Okapi-Key` checked (gateway 401 `{code, message}`), at most ten ids of
 //! 11-15 alphanumerics, one id → 200 (bare envelope, or a one-element array
 //! if asked) / 404 returnCode 104 / 400 returnCode 400, several ids → 207

@@ -4,7 +4,7 @@
 //!
 //! Used by the contract tests of [`crate::sources::magento`] and by
 //! `colisync demo`. It behaves like the real service where colisync could
-//! trip (API-NOTES.md):
+//! trip (docs/apis.md):
 //! - `searchCriteria` in both spellings (`filter_groups`/`condition_type` and
 //!   `filterGroups`/`conditionType`), filters OR'ed in a group and groups
 //!   AND'ed, the conditions eq, neq, gt, gteq, lt, lteq, in, nin, like, null,

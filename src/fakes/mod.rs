@@ -1,5 +1,5 @@
 //! In-process fakes of Trello, Magento 2 and La Poste Suivi v2, served on
-//! 127.0.0.1, faithful to the public documentation (API-NOTES.md). Used by
+//! 127.0.0.1, faithful to the public documentation (docs/apis.md). Used by
 //! the tests and by `colisync demo`.
 //!
 //! This module holds what the three fakes share:

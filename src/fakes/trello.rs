@@ -1,7 +1,7 @@
 //! A fake Trello REST API (the routes colisync uses), in process on
 //! 127.0.0.1, for the tests and `colisync demo`.
 //!
-//! It behaves like the real service as API-NOTES.md describes it: the
+//! It behaves like the real service as docs/apis.md describes it: the
 //! `Authorization: OAuth oauth_consumer_key="…", oauth_token="…"` header is
 //! checked (401 plain-text `invalid key` / `invalid token`, JSON
 //! `{"message":"missing scopes"}` for an empty token); ids are validated

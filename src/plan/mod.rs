@@ -4,7 +4,7 @@
 //! [`Action`]s comes out. `--dry-run` prints it ([`render_plan_table`]);
 //! [`apply`] carries it out.
 //!
-//! # Rules (DESIGN.md "Cards": leads own the board)
+//! # Rules (docs/rules.md: leads own the board)
 //!
 //! For every problem key known to the findings, the state, or the board (a
 //! card carrying colisync's marker line):

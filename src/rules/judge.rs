@@ -1,7 +1,7 @@
 //! `judge`: one order, its parcels, the calendar, the rule settings and
 //! `now` → the findings, and a trace of every rule's reasoning.
 //!
-//! How the seeds are read (DESIGN.md "The rules", and where they disagree):
+//! How the seeds are read (docs/rules.md, and where they disagree):
 //!
 //! - Seed 000 §1 says « jours ouvrables » but adds « hors week-ends et jours
 //!   fériés »: business days are Monday to Friday minus holidays (the
@@ -563,7 +563,7 @@ impl<'a> Judge<'a> {
 
     // ----- Delivery phase (seed 000 §2, §3, §5; seed 004) -----
 
-    /// The first parcel rule that fires, in DESIGN.md's priority order:
+    /// The first parcel rule that fires, in docs/rules.md's priority order:
     /// return_to_sender, tracking_problem, tracking_not_found, delivery_*,
     /// tracking_stuck. With a trace, every rule is still evaluated and
     /// traced, so that `explain` shows what the winner shadowed.

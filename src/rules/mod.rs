@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{RuleConfig, RulesConfig};
 use crate::domain::{Carrier, ProductKind};
 
-/// Every rule of DESIGN.md. The order of variants is the priority order of
+/// Every rule of docs/rules.md. The order of variants is the priority order of
 /// parcel rules where it matters (see `judge`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

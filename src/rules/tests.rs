@@ -281,7 +281,7 @@ fn shipping_compatible_finding_fields() {
 #[test]
 fn shipping_original_counts_business_days() {
     // Seed 000 §1 « Cartouches originales »: « Plus de 10 jours ouvrables ».
-    // DESIGN.md: validated Thu 30 Apr 2026, on Tue 19 May exactly 10 have
+    // docs/rules.md: validated Thu 30 Apr 2026, on Tue 19 May exactly 10 have
     // passed (1, 8, 14 May are holidays).
     let cal = Calendar::france();
     let v = paris(2026, 4, 30, 10, 0);
@@ -347,7 +347,7 @@ fn shipping_original_trace_in_plain_words() {
 
 #[test]
 fn mixed_order_follows_the_original_rule() {
-    // Seed 000 §1 (DESIGN.md "Domain"): any original item → original rule.
+    // Seed 000 §1 (docs/rules.md): any original item → original rule.
     let o = order(&["CMP-1", "ORI-HP301"], Some(paris(2026, 5, 4, 10, 0)));
     let j = run(
         &o,
@@ -368,7 +368,7 @@ fn mixed_order_follows_the_original_rule() {
 
 #[test]
 fn orders_that_fire_nothing() {
-    // DESIGN.md: cancelled, closed, on-hold and not validated orders (seed
+    // docs/rules.md: cancelled, closed, on-hold and not validated orders (seed
     // 000 §4 « en attente de règlement ») fire nothing, however late.
     let now = paris(2026, 6, 30, 10, 0);
     let v = Some(paris(2026, 5, 4, 10, 0));
@@ -413,7 +413,7 @@ fn orders_that_fire_nothing() {
 
 #[test]
 fn validated_by_status_history_when_no_invoice() {
-    // DESIGN.md "Domain": earliest invoice, else the first history entry in
+    // docs/rules.md: earliest invoice, else the first history entry in
     // a validated status (history comes newest first).
     let mut o = order(&["CMP-1"], None);
     o.status_history = vec![
@@ -455,7 +455,7 @@ fn complete_without_known_shipment_is_not_a_shipping_delay() {
 #[test]
 fn delivery_by_calendar_days() {
     // Seed 000 §2 and §5: letter « supérieure à 10 jours », Colissimo « ne
-    // dépasse pas 7 jours »; DESIGN.md compares Paris calendar dates.
+    // dépasse pas 7 jours »; docs/rules.md compares Paris calendar dates.
     let ship = paris(2026, 5, 4, 10, 0);
     // A fresh in-transit event an hour ago so that tracking_stuck stays
     // quiet (it ranks after delivery anyway).
@@ -691,7 +691,7 @@ fn tracking_stuck_after_48_hours() {
 
 #[test]
 fn delivered_resolves_everything() {
-    // DESIGN.md: a problem ends when the parcel is delivered.
+    // docs/rules.md: a problem ends when the parcel is delivered.
     let ship = paris(2026, 5, 4, 10, 0);
     for carrier in [Carrier::Colissimo, Carrier::Chronopost, Carrier::Letter] {
         let evs: Events = &[("DI1", paris(2026, 5, 20, 10, 0)), ("PC1", ship)];
@@ -709,7 +709,7 @@ fn delivered_resolves_everything() {
 
 #[test]
 fn parcel_rules_priority() {
-    // DESIGN.md: return_to_sender, tracking_problem, tracking_not_found,
+    // docs/rules.md: return_to_sender, tracking_problem, tracking_not_found,
     // delivery_*, tracking_stuck; each parcel shows the first that fires.
     let ship = paris(2026, 5, 4, 10, 0);
     let e = |code: &'static str, d: u32| (code, paris(2026, 5, d, 9, 0));
@@ -1200,7 +1200,7 @@ fn a_parcel_of_another_carrier_is_never_la_poste_s() {
     let parcels = parcels_of(&o, &Classifier::seed_defaults());
     assert_eq!(parcels[0].carrier, Carrier::Other);
     assert!(!parcels[0].laposte_tracks());
-    // (Never polled: the poll policy's table in tests/state_poll.rs.)
+    // (Never polled: the poll policy's table in tests/it/state_poll.rs.)
 
     let d = |day: u32| paris(2026, 5, day, 9, 0);
     let default = RulesConfig::seed_defaults();

@@ -6,7 +6,7 @@
 //! domain [`Order`]s and nothing else: the sync engine owns the cursor and
 //! stores what comes back.
 //!
-//! How Magento really behaves (API-NOTES.md) and what this module does
+//! How Magento really behaves (docs/apis.md) and what this module does
 //! about it:
 //! - Auth is a Bearer integration token or OAuth 1.0a HMAC-SHA256
 //!   ([`crate::sources::oauth1`]); every attempt (retries included) is signed

@@ -3,7 +3,7 @@
 //! change, and `now`; the state module stores its result in
 //! [`ParcelRecord::next_poll_at`] so that one pass only polls what is due.
 //!
-//! The policy, in words (the table test in `tests/state_poll.rs` is the
+//! The policy, in words (the table test in `tests/it/state_poll.rs` is the
 //! reference):
 //! - only parcels La Poste's Suivi API can follow are polled
 //!   ([`Parcel::laposte_tracks`]): a letter is polled when it carries a La

@@ -4,7 +4,7 @@
 //! Sits at the "pull" edge of the pipeline, next to the Magento client: the
 //! sync engine hands it the numbers due a poll and stores the snapshots.
 //!
-//! How the API really behaves (API-NOTES.md) and what this module does:
+//! How the API really behaves (docs/apis.md) and what this module does:
 //! - `GET {base}/suivi/v2/idships/{id,id,…}?lang=fr_FR` with `X-Okapi-Key`
 //!   and `Accept: application/json`; 1 to 10 ids of 11-15 alphanumerics.
 //!   Numbers that are not are reported per number and never sent.

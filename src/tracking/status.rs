@@ -1,4 +1,4 @@
-//! La Poste event codes → normalised tracking status (API-NOTES.md table).
+//! La Poste event codes → normalised tracking status (docs/apis.md).
 //!
 //! Pure. The same codes serve tracked letters, Colissimo and Chronopost.
 //! A parcel once returning stays returning, whatever transit events follow:
@@ -22,7 +22,7 @@ pub fn status_of_code(code: &str) -> TrackingStatus {
     }
 }
 
-/// Whether the code is one of API-NOTES.md's table.
+/// Whether the code is one of docs/apis.md's table.
 pub fn is_known_code(code: &str) -> bool {
     matches!(
         code,

@@ -6,7 +6,7 @@
 //! state loss; a lead's edited or removed marker takes no card over; a pass
 //! earlier than the last writing one writes nothing.
 
-mod common_sync;
+use crate::common_sync;
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,7 @@ fn engine_with_lookback(world: &World, dir: &Path, lookback_days: u32) -> Engine
     Engine::with_retry(config, state, RetryPolicy::fast()).expect("engine")
 }
 
-/// Parcel 6A20260511001 is delivered overnight (as in tests/sync_faults.rs).
+/// Parcel 6A20260511001 is delivered overnight (as in tests/it/sync_faults.rs).
 fn overnight(world: &World) {
     world.laposte.set_parcel(
         "6A20260511001",

@@ -1,4 +1,4 @@
-//! End-to-end passes against the three fakes (issue 5): the sample shop
+//! End-to-end passes against the three fakes: the sample shop
 //! files exactly the cards the rules call for, and a second pass writes
 //! nothing.
 

@@ -5,7 +5,7 @@
 //! order's `updated_at` moving) is found, and the card about the missing
 //! number resolved with the reason.
 
-mod common_sync;
+use crate::common_sync;
 
 use chrono::Duration;
 use colisync::daemon::pass::Engine;

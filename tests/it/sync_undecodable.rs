@@ -4,7 +4,7 @@
 //! no longer reported once Magento sends it right. A bad status-history
 //! entry drops only that entry.
 
-mod common_sync;
+use crate::common_sync;
 
 use colisync::domain::Order;
 use colisync::fakes::sample::{SampleShop, demo_shop};

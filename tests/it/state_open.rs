@@ -4,7 +4,7 @@
 //! them); and the state is private (0700 directory, 0600 files) whatever
 //! the umask of whoever runs colisync.
 
-mod common_sync;
+use crate::common_sync;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

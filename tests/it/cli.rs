@@ -1,7 +1,7 @@
 //! The `colisync` binary as an admin runs it: `calendar`, `check-config`,
 //! exit codes, and no secret on stdout or stderr.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

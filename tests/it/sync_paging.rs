@@ -5,7 +5,7 @@
 //! state directory is lost every card is adopted back without a duplicate.
 //! Everything is counted in requests, never timed.
 
-mod common_sync;
+use crate::common_sync;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

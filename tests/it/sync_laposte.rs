@@ -2,7 +2,7 @@
 //! its Swagger SUIVI allows besides 200/104: a 105 for one number of a
 //! batch, and a refused key in either of its recorded shapes.
 
-mod common_sync;
+use crate::common_sync;
 
 use colisync::daemon::pass::Engine;
 use colisync::domain::TrackingStatus;

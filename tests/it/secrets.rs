@@ -3,7 +3,7 @@
 //! percent-encoded), and neither the pass report, nor `/healthz`, nor the
 //! log, nor the daemon's stderr may repeat them.
 
-mod common_sync;
+use crate::common_sync;
 
 use std::io::Read;
 use std::process::{Command, Stdio};

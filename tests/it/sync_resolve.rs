@@ -1,10 +1,10 @@
-//! End-to-end (issue 5, DESIGN.md "Cards"): when a problem ends (order
+//! End-to-end: when a problem ends (order
 //! shipped, parcel delivered, order cancelled) colisync comments why and
 //! moves the card to the resolved list if it still sits in an intake list;
 //! a card a lead moved elsewhere only gets the comment. Resolved cards are
 //! then left alone.
 
-mod common_sync;
+use crate::common_sync;
 
 use chrono::Duration;
 use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};

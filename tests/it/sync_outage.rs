@@ -1,9 +1,9 @@
-//! End-to-end (issue 5, "the exit code is non-zero when any part of the
-//! pass failed, after finishing everything else"): with Magento down, a
+//! End-to-end: the exit code is non-zero when any part of the pass failed,
+//! after finishing everything else. With Magento down, a
 //! pass still judges the snapshot in the state (time-based rules keep
 //! firing), applies what it can to Trello, and reports failure.
 
-mod common_sync;
+use crate::common_sync;
 
 use colisync::fakes::Fault;
 use colisync::fakes::sample::demo_shop;

@@ -3,7 +3,7 @@
 //! placeholders such as `N/A`) file one card each, pass after pass, and a
 //! fresh state adopts those cards back instead of filing them again.
 
-mod common_sync;
+use crate::common_sync;
 
 use colisync::domain::{Order, Track};
 use colisync::fakes::sample::{SampleShop, demo_shop};

@@ -1,11 +1,11 @@
-//! End-to-end (issue 5, DESIGN.md "Cards"): leads own the board. After a
+//! End-to-end: leads own the board. After a
 //! lead moves a card to a list of their own, archives cards and puts their
 //! own label on another, the next day's pass updates texts without moving
 //! the card back, does not re-file an archived problem unless it became
 //! more severe (then a new card naming the archived one, which stays
 //! archived), keeps the lead's label and never deletes anything.
 
-mod common_sync;
+use crate::common_sync;
 
 use colisync::fakes::sample::demo_shop;
 use colisync::fakes::trello::FakeCard;

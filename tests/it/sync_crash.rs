@@ -1,4 +1,4 @@
-//! End-to-end (issue 5, DESIGN.md "Reliability and security"): kill the
+//! End-to-end: kill the
 //! process at any instant and restart: no card filed twice, no problem
 //! lost; lose the whole state directory: no duplicate either (cards are
 //! adopted by their marker line).
@@ -12,7 +12,7 @@
 //! is lost too), a new engine opens the same directory and runs a real
 //! pass.
 
-mod common_sync;
+use crate::common_sync;
 
 use chrono::{DateTime, Utc};
 use colisync::daemon::Stop;

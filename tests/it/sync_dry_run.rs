@@ -1,8 +1,8 @@
-//! End-to-end (issue 5, DESIGN.md "Reliability and security"): `--dry-run`
+//! End-to-end: `--dry-run`
 //! writes nothing, neither to Trello nor to the state, and its table lists
 //! every planned card without any secret.
 
-mod common_sync;
+use crate::common_sync;
 
 use colisync::config::{Config, MagentoAuth};
 use colisync::fakes::sample::demo_shop;

@@ -2,7 +2,7 @@
 //! parses, and every broken variant under `tests/configs/broken/` is
 //! rejected with the key (and line) named and no secret in the message.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -287,7 +287,7 @@ fn page_size_over_magento_s_limit() {
 fn every_broken_file_has_a_test() {
     // A broken file nobody checks is a test that cannot fail.
     let src =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config.rs"))
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/config.rs"))
             .unwrap();
     // rustfmt may break a call over lines: compare without whitespace.
     let src: String = src.split_whitespace().collect();

@@ -1,11 +1,11 @@
-//! End-to-end (issue 5, DESIGN.md "Reliability and security"): passes under
+//! End-to-end: passes under
 //! injected faults (Trello, Magento, La Poste: lost answers, 5xx, 429,
 //! resets, truncated JSON) converge, in a bounded number of passes, to
 //! exactly the board a clean run produces: same cards, same lists, same
 //! labels, same comments, no duplicate; the pass after that writes nothing.
 //! A bad Trello token fails the pass without a retry storm.
 
-mod common_sync;
+use crate::common_sync;
 
 use std::path::Path;
 use std::time::Duration;
@@ -181,7 +181,7 @@ async fn magento_read_faults_converge_to_the_clean_board() {
 /// La Poste faults once the parcels have been polled: the last known
 /// tracking is kept through the outage. (On a fresh state there is none:
 /// nothing is planned for a parcel never tracked whose poll failed, so its
-/// card waits for La Poste to answer; tests/sync_evidence.rs covers that
+/// card waits for La Poste to answer; tests/it/sync_evidence.rs covers that
 /// case after a state loss. The first day here only has faults the retries
 /// absorb.)
 #[tokio::test]

@@ -94,7 +94,7 @@ async fn once_files_cards_then_explain_says_why() {
     assert!(stdout.contains("9 created"), "{stdout}");
     assert_eq!(world.trello.cards().len(), 9);
 
-    // The order of DESIGN.md's worked example: exactly 10 business days.
+    // The order of docs/rules.md's worked example: exactly 10 business days.
     let mut cmd = colisync(&config);
     cmd.args(["explain", "100004", "--now", NOW]);
     let out = run(cmd).await;
