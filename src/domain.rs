@@ -128,7 +128,14 @@ pub enum Carrier {
     Letter,
     Colissimo,
     Chronopost,
+    /// Not recognised: no glob, code or title says which carrier. Polled
+    /// when its number is one La Poste accepts (it may well be a Colissimo
+    /// parcel under an unmapped method), judged by every parcel rule.
     Other,
+    /// A carrier outside La Poste's group, named by the track or the method
+    /// (DPD, GLS, UPS, Mondial Relay, Colis Privé...): La Poste knows
+    /// nothing of it, so it is never polled and never « introuvable ».
+    Foreign,
 }
 
 /// Normalised tracking status (docs/apis.md has the mapping).
@@ -208,6 +215,7 @@ impl Carrier {
             Carrier::Colissimo => "Colissimo",
             Carrier::Chronopost => "Chronopost",
             Carrier::Other => "Autre transporteur",
+            Carrier::Foreign => "Hors La Poste",
         }
     }
 
@@ -217,6 +225,7 @@ impl Carrier {
             Carrier::Colissimo => "colissimo",
             Carrier::Chronopost => "chronopost",
             Carrier::Other => "other",
+            Carrier::Foreign => "foreign",
         }
     }
 }
@@ -321,7 +330,9 @@ impl Order {
         if self.state == OrderState::Complete {
             return true;
         }
-        if self.items.iter().any(|i| i.qty_to_ship.is_some()) {
+        // Quantities decide only when Magento gave them for every item: an
+        // item without one is no evidence that it left.
+        if !self.items.is_empty() && self.items.iter().all(|i| i.qty_to_ship.is_some()) {
             return !self.items.iter().any(Item::is_waiting);
         }
         self.has_shipments()
@@ -368,7 +379,7 @@ impl Parcel {
     /// Colissimo, nothing else) and a number it accepts. Only these are
     /// ever polled, and only these can be « introuvable ».
     pub fn laposte_tracks(&self) -> bool {
-        self.carrier != Carrier::Other && can_track(&self.tracking_number)
+        self.carrier != Carrier::Foreign && can_track(&self.tracking_number)
     }
 
     pub fn last_event(&self) -> Option<&TrackingEvent> {
@@ -506,11 +517,19 @@ impl Classifier {
             .map(|t| names_foreign_carrier(&t.carrier_code) || names_foreign_carrier(&t.title))
             .unwrap_or(false);
         if foreign {
-            return Carrier::Other;
+            return Carrier::Foreign;
         }
         let by_method = shipping_method.and_then(|m| self.carrier_of_method(m));
         if by_method.is_none() && shipping_method.is_some_and(names_foreign_carrier) {
-            return Carrier::Other;
+            return Carrier::Foreign;
+        }
+        // A track without a number (a placeholder such as `N/A`) says
+        // nothing but, at most, its carrier's name: the shipment is an
+        // untracked one, a letter unless the method or that name says more.
+        if let Some(t) = track.filter(|t| t.number.trim().is_empty()) {
+            return by_method
+                .or_else(|| self.carrier_of_track(t))
+                .unwrap_or(Carrier::Letter);
         }
         let Some(track) = track else {
             return by_method.unwrap_or(Carrier::Letter);
@@ -582,6 +601,14 @@ const FOREIGN_CARRIER_NAMES: &[&str] = &[
 fn names_foreign_carrier(text: &str) -> bool {
     let lower = text.to_lowercase().replace(['é', 'è', 'ê'], "e");
     let squeezed: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
+    // « Relais Colissimo », « Chronopost Relais »: La Poste's own, whatever
+    // else the text says.
+    if ["colissimo", "chronopost", "chrono", "laposte", "lettre"]
+        .iter()
+        .any(|n| squeezed.contains(n))
+    {
+        return false;
+    }
     if FOREIGN_CARRIER_NAMES.iter().any(|n| squeezed.contains(n)) {
         return true;
     }

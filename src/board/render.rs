@@ -108,7 +108,7 @@ pub fn tracking_url(carrier: Carrier, number: &str) -> Option<String> {
         Carrier::Chronopost => Some(format!(
             "https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT={n}"
         )),
-        Carrier::Other => None,
+        Carrier::Other | Carrier::Foreign => None,
     }
 }
 
@@ -167,6 +167,7 @@ pub fn own_label_names() -> std::collections::BTreeSet<String> {
         Carrier::Colissimo,
         Carrier::Chronopost,
         Carrier::Other,
+        Carrier::Foreign,
     ]
     .into_iter()
     .map(|c| c.label_fr().to_owned())
@@ -190,6 +191,7 @@ fn labels(f: &Finding, parcel: Option<&Parcel>) -> Vec<LabelSpec> {
             Carrier::Colissimo => "yellow",
             Carrier::Chronopost => "blue",
             Carrier::Other => "black",
+            Carrier::Foreign => "black",
         };
         out.push(label(c.label_fr(), color));
     }
@@ -255,7 +257,7 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
             let last = match p.last_event() {
                 Some(e) => format!("{} « {} » le {}", md(&e.code), md(&e.label), dt(e.at)),
                 None if p.tracking.is_some() => "inconnu du transporteur".to_owned(),
-                None if p.carrier == Carrier::Other => {
+                None if p.carrier == Carrier::Foreign => {
                     "sur le site du transporteur (hors La Poste)".to_owned()
                 }
                 // Never sent to La Poste: no answer will ever come.

@@ -639,22 +639,11 @@ impl Engine {
             let Some(old) = snapshot.parcels.remove(&key) else {
                 continue;
             };
-            let successor = parcels
-                .iter()
-                .find(|p| p.shipment_id == old.parcel.shipment_id && !p.tracking_number.is_empty());
-            let why = match (successor, old.parcel.tracking_number.is_empty()) {
-                (Some(p), true) => {
-                    format!(
-                        "numéro de suivi ajouté dans Magento : {}",
-                        p.tracking_number
-                    )
-                }
-                (Some(p), false) => format!(
-                    "numéro de suivi remplacé dans Magento par {}",
-                    p.tracking_number
-                ),
-                (None, _) => "ce colis n'est plus dans la commande Magento".to_owned(),
-            };
+            let why = gone_reason(
+                &old.parcel.tracking_number,
+                Some(old.parcel.shipment_id),
+                &parcels,
+            );
             tracing::info!(parcel = %key, reason = %why, "Magento no longer has this parcel");
             if !dry_run {
                 if let Err(e) = self.state.remove_parcel(&key) {
@@ -1147,13 +1136,20 @@ impl Snapshot {
             let Some(order) = by_increment.get(key.increment_id()) else {
                 continue;
             };
-            let has = domain::parcels_of(order, classifier)
-                .iter()
-                .any(|p| &crate::state::parcel_key(p) == key);
-            if !has {
+            let parcels = domain::parcels_of(order, classifier);
+            let has = parcels.iter().any(|p| &crate::state::parcel_key(p) == key);
+            if let (false, ProblemKey::Parcel { parcel, .. }) = (has, key) {
+                let shipment = parcel
+                    .strip_prefix("shipment-")
+                    .and_then(|id| id.parse::<u64>().ok());
+                let number = if shipment.is_some() {
+                    ""
+                } else {
+                    parcel.as_str()
+                };
                 ended
                     .entry(key.clone())
-                    .or_insert_with(|| "ce colis n'est plus dans la commande Magento".to_owned());
+                    .or_insert_with(|| gone_reason(number, shipment, &parcels));
             }
         }
     }
@@ -1166,6 +1162,31 @@ impl Snapshot {
                 .push(r.parcel.clone());
         }
         m
+    }
+}
+
+/// Why a parcel Magento no longer describes is gone, for its resolve
+/// comment: its shipment got a number (or another one), its number was a
+/// placeholder all along (`N/A`: the shipment is now followed as one
+/// without number, on that parcel's card), or the parcel really left the
+/// order. `number` is the gone parcel's (empty for `shipment-<id>`), and
+/// `shipment` its shipment when known.
+fn gone_reason(number: &str, shipment: Option<u64>, parcels_now: &[Parcel]) -> String {
+    let squeezed: String = number.chars().filter(|c| !c.is_whitespace()).collect();
+    if !squeezed.is_empty() && domain::is_placeholder_number(&squeezed) {
+        return format!(
+            "« {number} » n'est pas un numéro de suivi : l'envoi est suivi comme envoi sans numéro"
+        );
+    }
+    let successor = parcels_now
+        .iter()
+        .filter(|p| shipment.is_none_or(|s| p.shipment_id == s))
+        .map(|p| p.tracking_number.as_str())
+        .find(|n| !n.is_empty());
+    match (number.is_empty(), successor) {
+        (true, Some(n)) => format!("numéro de suivi ajouté dans Magento : {n}"),
+        (false, Some(n)) => format!("numéro de suivi remplacé dans Magento par {n}"),
+        (_, None) => "ce colis n'est plus dans la commande Magento".to_owned(),
     }
 }
 

@@ -57,7 +57,6 @@ pub fn datetime_seconds(t: DateTime<Utc>, tz: Tz) -> String {
     format!("{}:{:02}", datetime(t, tz), local.second())
 }
 
-/// `3 j ouvrés`, `1 j ouvré`
 /// A quantity as the team writes it: `2`, `1,5` (Magento sends decimals).
 pub fn quantity(q: f64) -> String {
     if q.fract() == 0.0 && q.abs() < 1e15 {
@@ -67,6 +66,7 @@ pub fn quantity(q: f64) -> String {
     }
 }
 
+/// `3 j ouvrés`, `1 j ouvré`
 pub fn business_days(n: i64) -> String {
     if n.abs() <= 1 {
         format!("{n} j ouvré")

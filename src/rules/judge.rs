@@ -578,7 +578,7 @@ impl<'a> Judge<'a> {
             });
             return None;
         }
-        if p.carrier == Carrier::Other {
+        if p.carrier == Carrier::Foreign {
             // Never sent to La Poste (it tracks only its own group's
             // parcels): no snapshot will come, nothing is « introuvable ».
             t.note(None, false, || {
@@ -656,7 +656,7 @@ impl<'a> Judge<'a> {
             Carrier::Colissimo => self.delivery_days(p, RuleId::DeliveryColissimo, t),
             Carrier::Chronopost => self.delivery_chronopost(p, t),
             Carrier::Letter => self.delivery_days(p, RuleId::DeliveryLetter, t),
-            Carrier::Other => self.delivery_days(p, RuleId::DeliveryOther, t),
+            Carrier::Other | Carrier::Foreign => self.delivery_days(p, RuleId::DeliveryOther, t),
         }
     }
 
@@ -670,7 +670,7 @@ impl<'a> Judge<'a> {
             ),
             (Some(_), None) => "Le transporteur ne connaît pas encore ce numéro.".into(),
             (None, None) if p.tracking_number.is_empty() => "Envoi sans numéro de suivi.".into(),
-            (None, None) if p.carrier == Carrier::Other => {
+            (None, None) if p.carrier == Carrier::Foreign => {
                 "Transporteur hors La Poste : son suivi se consulte sur le site du transporteur."
                     .into()
             }
@@ -864,7 +864,7 @@ impl<'a> Judge<'a> {
         // typo, a dash) is never sent to it: nobody can follow the parcel,
         // the same anomaly as no number at all.
         let bad_number = !no_number && p.tracking.is_none() && !can_track(&p.tracking_number);
-        if (no_number || bad_number) && p.carrier == Carrier::Other {
+        if (no_number || bad_number) && matches!(p.carrier, Carrier::Other | Carrier::Foreign) {
             t.note(Some(rule), false, || {
                 "no La Poste tracking number, carrier not tracked by La Poste: not applicable"
                     .into()

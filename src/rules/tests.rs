@@ -68,7 +68,8 @@ fn shipped(
         Carrier::Letter => ("flatrate_flatrate", ""),
         Carrier::Colissimo => ("colissimo_homecl", "6A12345678901"),
         Carrier::Chronopost => ("chronopost_13", "XY123456789FR"),
-        Carrier::Other => ("mondialrelay_x", "MR1234567890"),
+        Carrier::Other => ("unmapped_method", "6A12345678901"),
+        Carrier::Foreign => ("mondialrelay_x", "MR1234567890"),
     };
     o.shipping_method = Some(method.into());
     o.shipments = vec![Shipment {
@@ -880,7 +881,7 @@ fn classifier_carriers_and_kinds() {
         (
             Some("weird_method"),
             Some(track("dhl", "DHL Express", "123")),
-            Carrier::Other,
+            Carrier::Foreign,
         ),
         (Some("weird_method"), None, Carrier::Letter),
         // A letter method shipped with a Colissimo number was upgraded.
@@ -1198,7 +1199,7 @@ fn a_parcel_of_another_carrier_is_never_la_poste_s() {
         }],
     }];
     let parcels = parcels_of(&o, &Classifier::seed_defaults());
-    assert_eq!(parcels[0].carrier, Carrier::Other);
+    assert_eq!(parcels[0].carrier, Carrier::Foreign);
     assert!(!parcels[0].laposte_tracks());
     // (Never polled: the poll policy's table in tests/it/state_poll.rs.)
 
@@ -1249,26 +1250,26 @@ fn carriers_outside_la_poste_are_recognised_by_code_title_or_method() {
         (
             Some("colissimo_homecl"),
             Some(track("custom", "DPD Predict")),
-            Carrier::Other,
+            Carrier::Foreign,
         ),
         (
             Some("flatrate_flatrate"),
             Some(track("custom", "Colis Privé")),
-            Carrier::Other,
+            Carrier::Foreign,
         ),
-        (Some("x"), Some(track("gls", "")), Carrier::Other),
+        (Some("x"), Some(track("gls", "")), Carrier::Foreign),
         (
             Some("x"),
             Some(track("ups", "UPS Standard")),
-            Carrier::Other,
+            Carrier::Foreign,
         ),
         (
             Some("x"),
             Some(track("custom", "Mondial Relay")),
-            Carrier::Other,
+            Carrier::Foreign,
         ),
-        (Some("dpdfrrelais_dpdfrrelais"), None, Carrier::Other),
-        (Some("mondialrelay_pickup"), None, Carrier::Other),
+        (Some("dpdfrrelais_dpdfrrelais"), None, Carrier::Foreign),
+        (Some("mondialrelay_pickup"), None, Carrier::Foreign),
         // Words inside other words are not carriers.
         (
             Some("weird_method"),
@@ -1280,6 +1281,18 @@ fn carriers_outside_la_poste_are_recognised_by_code_title_or_method() {
             Some(track("colissimo", "Colissimo")),
             Carrier::Colissimo,
         ),
+        // La Poste's own relay offer is no foreign carrier.
+        (
+            Some("weird_method"),
+            Some(track("custom", "Relais Colissimo")),
+            Carrier::Colissimo,
+        ),
+        // Nothing recognised: `Other`, which La Poste is still asked about.
+        (
+            Some("tablerate_bestway"),
+            Some(track("custom", "Transporteur")),
+            Carrier::Other,
+        ),
     ];
     for (method, track, want) in cases {
         assert_eq!(
@@ -1288,4 +1301,55 @@ fn carriers_outside_la_poste_are_recognised_by_code_title_or_method() {
             "{method:?} {track:?}"
         );
     }
+}
+
+#[test]
+fn a_placeholder_number_is_an_untracked_shipment_of_its_method() {
+    // « N/A » in the number field: no number at all. The shipment keeps its
+    // method's carrier (a letter for an unmapped method, as without any
+    // track), so the letter's 10 days still watch it.
+    let c = Classifier::seed_defaults();
+    let ship = paris(2026, 5, 4, 10, 0);
+    for (method, want) in [
+        ("tablerate_bestway", Carrier::Letter),
+        ("flatrate_flatrate", Carrier::Letter),
+        ("colissimo_homecl", Carrier::Colissimo),
+    ] {
+        let mut o = order(&["CMP-1"], Some(ship - chrono::Duration::hours(20)));
+        o.state = OrderState::Complete;
+        o.shipping_method = Some(method.into());
+        o.shipments = vec![Shipment {
+            entity_id: 80,
+            created_at: ship,
+            tracks: vec![Track {
+                number: "N/A".into(),
+                carrier_code: "custom".into(),
+                title: String::new(),
+                created_at: ship,
+            }],
+        }];
+        let parcels = parcels_of(&o, &c);
+        assert_eq!(parcels.len(), 1);
+        assert_eq!(parcels[0].tracking_number, "", "{method}");
+        assert_eq!(parcels[0].carrier, want, "{method}");
+    }
+    // An unrecognised carrier with a number La Poste accepts is asked about
+    // (it may be a Colissimo parcel under an unmapped method).
+    let unknown = Parcel {
+        order_entity_id: 1,
+        order_increment_id: "1".into(),
+        shipment_id: 1,
+        tracking_number: "6A12345678901".into(),
+        carrier: Carrier::Other,
+        shipped_at: ship,
+        tracking: None,
+    };
+    assert!(unknown.laposte_tracks());
+    // Quantities decide only when every item has one.
+    let mut o = order(&["CMP-1", "CMP-2"], Some(ship));
+    o.items[0].qty_to_ship = Some(0.0);
+    assert!(
+        !o.is_fully_shipped(),
+        "the second item's quantity is unknown"
+    );
 }

@@ -522,7 +522,18 @@ impl MagentoClient {
         ids.sort_unstable();
         ids.dedup();
         let mut raw = Vec::new();
-        for chunk in ids.chunks((self.page_size as usize).max(1)) {
+        // `in` takes a comma-separated list: an id that holds a comma
+        // itself would be split in two, so it is asked for alone with `eq`.
+        let (alone, listed): (Vec<&str>, Vec<&str>) = ids.iter().partition(|id| id.contains(','));
+        for id in alone {
+            let search = Search {
+                page_size: self.page_size,
+                ..Search::default()
+            }
+            .filter("increment_id", id, "eq");
+            raw.extend(self.search_all("orders", "orders", &search).await?);
+        }
+        for chunk in listed.chunks((self.page_size as usize).max(1)) {
             let search = Search {
                 page_size: self.page_size,
                 ..Search::default()

@@ -1055,3 +1055,21 @@ async fn orders_by_increment_ids_are_looked_up_in_batches_with_their_shipments()
     assert!(err.to_string().contains("503"), "{err}");
     assert_no_secret(&format!("{err} {err:?}"));
 }
+
+#[tokio::test]
+async fn an_increment_id_with_a_comma_is_looked_up_alone() {
+    // `in` takes a comma-separated list (Magento splits the value on
+    // commas): "FR,17" inside one would be asked as "FR" and "17".
+    let fake = bearer_shop().await;
+    let mut odd = order(7, t(3, 10, 0, 7));
+    odd.increment_id = "FR,17".into();
+    fake.insert_order(&odd);
+    fake.insert_order(&order(1, t(3, 10, 0, 1)));
+    let c = client(&fake, bearer(TOKEN), 50);
+    let asked: Vec<String> = vec!["FR,17".into(), "100001".into()];
+    let (orders, rejected) = c.orders_by_increment_ids(&asked).await.expect("lookup");
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let mut found: Vec<&str> = orders.iter().map(|o| o.increment_id.as_str()).collect();
+    found.sort_unstable();
+    assert_eq!(found, vec!["100001", "FR,17"]);
+}

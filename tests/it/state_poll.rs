@@ -93,8 +93,14 @@ fn who_is_polled_at_all() {
         (
             // La Poste tracks its own group only (holders 1, 3, 4).
             "another carrier, even with a number of La Poste's shape: never",
-            parcel(Carrier::Other, "12345678901234", None),
+            parcel(Carrier::Foreign, "12345678901234", None),
             None,
+        ),
+        (
+            // Maybe a Colissimo parcel under a method nobody mapped.
+            "an unrecognised carrier with a number La Poste accepts: now",
+            parcel(Carrier::Other, "6A12345678901", None),
+            Some(now),
         ),
         (
             // Never sent by the La Poste client: polling it would fail the
@@ -214,7 +220,7 @@ fn a_record_of_an_older_policy_is_polled_once_it_can_be() {
     // A letter without number, or another carrier's parcel, stays unpolled.
     for p in [
         parcel(Carrier::Letter, "", None),
-        parcel(Carrier::Other, "12345678901234", None),
+        parcel(Carrier::Foreign, "12345678901234", None),
     ] {
         let mut r = ParcelRecord::new(p, shipped());
         r.next_poll_at = None;

@@ -193,7 +193,7 @@ async fn a_parcel_of_another_carrier_is_never_sent_to_la_poste() {
     let mut engine = Engine::with_retry(config, state, RetryPolicy::fast()).unwrap();
     ok_pass(&mut engine, at_days(0)).await;
     let card = card_of(&world, &key("parcel/100020/25012345678901"));
-    assert!(card.name.contains("Autre transporteur"), "{}", card.name);
+    assert!(card.name.contains("Hors La Poste"), "{}", card.name);
     assert!(card.name.contains("Retard de livraison"), "{}", card.name);
     assert!(card.desc.contains("hors La Poste"), "{}", card.desc);
     assert_eq!(asked(&world, "25012345678901"), 0);
