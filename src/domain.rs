@@ -364,10 +364,16 @@ impl Parcel {
     /// `shipment-<id>` for an untracked letter.
     pub fn key_part(&self) -> String {
         if self.tracking_number.is_empty() {
-            format!("shipment-{}", self.shipment_id)
+            format!("{UNTRACKED_PREFIX}{}", self.shipment_id)
         } else {
             self.tracking_number.clone()
         }
+    }
+
+    /// The shipment a [`Parcel::key_part`] names when the parcel has no
+    /// number (`shipment-<id>`); `None` for a tracking number.
+    pub fn shipment_of_key_part(part: &str) -> Option<u64> {
+        part.strip_prefix(UNTRACKED_PREFIX)?.parse().ok()
     }
 
     pub fn status(&self) -> Option<TrackingStatus> {
@@ -386,6 +392,9 @@ impl Parcel {
         self.tracking.as_ref().and_then(|t| t.last_event())
     }
 }
+
+/// How the key of a parcel without number starts: `shipment-<entity id>`.
+const UNTRACKED_PREFIX: &str = "shipment-";
 
 /// Whether La Poste could accept this number: 11 to 15 ASCII alphanumerics
 /// (Swagger SUIVI, `idShip`).
@@ -581,7 +590,7 @@ impl Classifier {
 /// squeezed to lower-case letters and digits. The short names (`ups`,
 /// `dpd`, ...) must be a whole word of the text; the long ones may be
 /// part of a code (`mondialrelay_pickup`, `dpdfrpredict`).
-const FOREIGN_CARRIER_WORDS: &[&str] = &["dpd", "gls", "ups", "dhl", "tnt", "usps", "fedex"];
+const FOREIGN_CARRIER_WORDS: &[&str] = &["dpd", "gls", "ups", "dhl", "tnt", "usps"];
 const FOREIGN_CARRIER_NAMES: &[&str] = &[
     "mondialrelay",
     "colisprive",

@@ -190,8 +190,7 @@ fn labels(f: &Finding, parcel: Option<&Parcel>) -> Vec<LabelSpec> {
             Carrier::Letter => "sky",
             Carrier::Colissimo => "yellow",
             Carrier::Chronopost => "blue",
-            Carrier::Other => "black",
-            Carrier::Foreign => "black",
+            Carrier::Other | Carrier::Foreign => "black",
         };
         out.push(label(c.label_fr(), color));
     }

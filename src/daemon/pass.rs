@@ -441,9 +441,7 @@ impl Engine {
                         .push(format!("storing order {}: {e}", order.increment_id));
                 }
             }
-            self.reconcile_parcels(&order, now, dry_run, snapshot, report);
-            snapshot.pulled.insert(order.entity_id);
-            snapshot.orders.insert(order.entity_id, order);
+            self.take_in(order, now, dry_run, snapshot, report);
         }
         unknown
     }
@@ -585,9 +583,7 @@ impl Engine {
                     continue;
                 }
             }
-            self.reconcile_parcels(&order, now, dry_run, snapshot, report);
-            snapshot.pulled.insert(order.entity_id);
-            snapshot.orders.insert(order.entity_id, order);
+            self.take_in(order, now, dry_run, snapshot, report);
         }
         if !dry_run && bad != known_bad {
             if let Err(e) = self.state.set_undecodable_orders(&bad) {
@@ -610,6 +606,24 @@ impl Engine {
                     .push(format!("storing the Magento cursor: {e}"));
             }
         }
+    }
+
+    /// An order just read from Magento (pulled, looked up for a card, or its
+    /// shipments read again), into the snapshot with its parcels: the one
+    /// way in, so that every path reconciles the parcels and marks the
+    /// order's shipments as fresh. Storing the order is the caller's, which
+    /// knows what a failure to store means for it.
+    fn take_in(
+        &self,
+        order: Order,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        snapshot: &mut Snapshot,
+        report: &mut PassReport,
+    ) {
+        self.reconcile_parcels(&order, now, dry_run, snapshot, report);
+        snapshot.pulled.insert(order.entity_id);
+        snapshot.orders.insert(order.entity_id, order);
     }
 
     /// The parcels of `order` as Magento describes them now, into the
@@ -753,8 +767,7 @@ impl Engine {
                     continue;
                 }
             }
-            self.reconcile_parcels(&order, now, dry_run, snapshot, report);
-            snapshot.orders.insert(id, order);
+            self.take_in(order, now, dry_run, snapshot, report);
         }
     }
 
@@ -1067,7 +1080,7 @@ fn order_state_reason(order: &Order) -> Option<&'static str> {
 struct Snapshot {
     orders: BTreeMap<u64, Order>,
     parcels: BTreeMap<ProblemKey, ParcelRecord>,
-    /// Orders this pass pulled from Magento (their shipments are fresh).
+    /// Orders this pass read from Magento (their shipments are fresh).
     pulled: BTreeSet<u64>,
     /// Parcels Magento no longer has, with why: their cards are resolved.
     forgotten: BTreeMap<ProblemKey, String>,
@@ -1139,9 +1152,7 @@ impl Snapshot {
             let parcels = domain::parcels_of(order, classifier);
             let has = parcels.iter().any(|p| &crate::state::parcel_key(p) == key);
             if let (false, ProblemKey::Parcel { parcel, .. }) = (has, key) {
-                let shipment = parcel
-                    .strip_prefix("shipment-")
-                    .and_then(|id| id.parse::<u64>().ok());
+                let shipment = Parcel::shipment_of_key_part(parcel);
                 let number = if shipment.is_some() {
                     ""
                 } else {

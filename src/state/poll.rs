@@ -105,14 +105,9 @@ impl ParcelRecord {
 
 /// The problem key of a parcel (see [`ParcelRecord::key`]).
 pub fn parcel_key(parcel: &Parcel) -> ProblemKey {
-    let id = if parcel.tracking_number.is_empty() {
-        format!("shipment-{}", parcel.shipment_id)
-    } else {
-        parcel.tracking_number.clone()
-    };
     ProblemKey::Parcel {
         increment_id: parcel.order_increment_id.clone(),
-        parcel: id,
+        parcel: parcel.key_part(),
     }
 }
 
