@@ -8,7 +8,7 @@ use colisync::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli::init_logging();
+    colisync::ops::logging::init(cli.log_format);
     match cli::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "COLISYNC_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// How logs are written to stderr: text (no timestamps under the
+    /// journal) or json (one object a line, with the pass id).
+    #[arg(long, global = true, env = "COLISYNC_LOG_FORMAT", value_enum, default_value_t)]
+    pub log_format: crate::ops::logging::LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -71,7 +76,12 @@ pub enum Command {
         reset_clock: bool,
     },
     /// Validate the configuration and print what colisync understood.
-    CheckConfig,
+    CheckConfig {
+        /// Then try each service with the real credentials, read only, and
+        /// exit 0 only when everything a pass needs works.
+        #[arg(long)]
+        online: bool,
+    },
     /// Explain why an order has (or has not) a card, without touching the
     /// state: fetch the order and its parcels and judge them now.
     Explain {
@@ -111,21 +121,9 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("{e}: expected RFC 3339, e.g. 2026-05-19T10:00:00+02:00"))
 }
 
-/// Logs go to stderr as `key=value` events; the level comes from
-/// `COLISYNC_LOG`, else `RUST_LOG`, else `info`. Calling it twice is
-/// harmless (the second call does nothing).
+/// Logs in text; see `ops::logging` (the binary passes `--log-format`).
 pub fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("COLISYNC_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    // Colours only for a person at a terminal, never in the journal.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::ops::logging::init(crate::ops::logging::LogFormat::Text);
 }
 
 /// Runs the command; `Ok` carries the exit code of a command that finished
@@ -133,7 +131,7 @@ pub fn init_logging() {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match &cli.command {
-        Command::CheckConfig => {
+        Command::CheckConfig { online } => {
             let path = cli.config_path();
             let (config, warnings) = config::load_with_warnings(&path)?;
             check_config_summary(&mut out, &path, &config, Utc::now())?;
@@ -141,6 +139,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let mut err = std::io::stderr().lock();
                 for line in config::render_warnings(&path, &warnings).lines() {
                     writeln!(err, "colisync: warning: {line}")?;
+                }
+            }
+            if *online {
+                let report = commands::runtime()?
+                    .block_on(crate::ops::online::check(&config, Utc::now()));
+                report.write(&mut out, &config.scrubber())?;
+                if !report.passes() {
+                    return Ok(ExitCode::FAILURE);
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -193,10 +193,18 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     tracing::info!(schedule = %config.daemon.schedule_text, "colisync started");
 
+    // The first pass runs at start, then on the schedule: an admin who just
+    // enabled the unit sees at once whether it works.
+    let mut first_pass = true;
     loop {
         let Some(next) = next_tick(&config, Utc::now()) else {
             tracing::error!(schedule = %config.daemon.schedule_text, "the schedule has no future run; stopping");
             break;
+        };
+        let next = if std::mem::take(&mut first_pass) {
+            Utc::now()
+        } else {
+            next
         };
         health.set_next_pass(Some(next));
         tracing::info!(next = %next.with_timezone(&config.calendar.timezone), "next pass");
@@ -216,8 +224,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         let clock = std::time::Instant::now();
         health.set_pass_running(Some(clock));
         let mut reload_after = false;
+        let span = crate::ops::logging::pass_span(started);
         let mut report = {
-            let pass = engine.run_pass(started, &stop, false);
+            let pass = tracing::Instrument::instrument(
+                engine.run_pass(started, &stop, false),
+                span.clone(),
+            );
             tokio::pin!(pass);
             loop {
                 tokio::select! {
@@ -238,7 +250,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         health.set_pass_running(None);
         scrub_report(&mut report, &scrubber);
         health.record_pass(&report, clock.elapsed().as_secs_f64(), Utc::now());
-        report.log_summary();
+        span.in_scope(|| report.log_summary());
+        crate::ops::metrics::global().record_open_cards(engine.state());
         if let Some(cause) = &report.state_corrupt {
             engine = engine
                 .recover_state(cause)
