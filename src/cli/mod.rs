@@ -47,7 +47,13 @@ pub struct Cli {
 
     /// How logs are written to stderr: text (no timestamps under the
     /// journal) or json (one object a line, with the pass id).
-    #[arg(long, global = true, env = "COLISYNC_LOG_FORMAT", value_enum, default_value_t)]
+    #[arg(
+        long,
+        global = true,
+        env = "COLISYNC_LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
     pub log_format: crate::ops::logging::LogFormat,
 
     #[command(subcommand)]
@@ -142,8 +148,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             if *online {
-                let report = commands::runtime()?
-                    .block_on(crate::ops::online::check(&config, Utc::now()));
+                let report =
+                    commands::runtime()?.block_on(crate::ops::online::check(&config, Utc::now()));
                 report.write(&mut out, &config.scrubber())?;
                 if !report.passes() {
                     return Ok(ExitCode::FAILURE);

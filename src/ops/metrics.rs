@@ -275,7 +275,9 @@ impl Metrics {
             })
             .inc();
         if status == Some(429) {
-            self.rate_limited.get_or_create(&ServiceLabel { service }).inc();
+            self.rate_limited
+                .get_or_create(&ServiceLabel { service })
+                .inc();
         }
     }
 

@@ -171,7 +171,11 @@ async fn trello(config: &Config, retry: RetryPolicy, report: &mut Report) {
                 }
             }
         }
-        Err(e) => report.push(S, Verdict::Fail, format!("cannot read the board's lists: {e}")),
+        Err(e) => report.push(
+            S,
+            Verdict::Fail,
+            format!("cannot read the board's lists: {e}"),
+        ),
     }
     match client.labels().await {
         Ok(labels) => {
@@ -185,14 +189,15 @@ async fn trello(config: &Config, retry: RetryPolicy, report: &mut Report) {
                 report.push(
                     S,
                     Verdict::Note,
-                    format!(
-                        "labels to be created on first use: {}",
-                        missing.join(", ")
-                    ),
+                    format!("labels to be created on first use: {}", missing.join(", ")),
                 );
             }
         }
-        Err(e) => report.push(S, Verdict::Fail, format!("cannot read the board's labels: {e}")),
+        Err(e) => report.push(
+            S,
+            Verdict::Fail,
+            format!("cannot read the board's labels: {e}"),
+        ),
     }
     // Trello only tells a token's read/write scope at `GET /1/tokens/{token}`,
     // which would put the token in a URL: colisync never does. A read-only
@@ -210,9 +215,7 @@ fn magento_refusal(status: u16, message: &str, auth: &MagentoAuth) -> String {
         MagentoAuth::OAuth1 { .. } => "the four OAuth 1.0a values",
     };
     if status == 403 {
-        format!(
-            "Magento (or a proxy in front of it) forbids reading orders (HTTP 403): {message}"
-        )
+        format!("Magento (or a proxy in front of it) forbids reading orders (HTTP 403): {message}")
     } else {
         format!(
             "Magento refused to let these credentials read orders (HTTP {status}): {message}. Magento answers alike a wrong token and an integration without that API resource: check {creds}, then the integration's API resources (Sales > Operations > Orders, Shipments, Invoices) and that it is active"
@@ -233,7 +236,11 @@ async fn magento(config: &Config, now: DateTime<Utc>, retry: RetryPolicy, report
     // Orders alone: reachability, the auth mode, the orders ACL.
     match client.order_by_increment_id("colisync-check").await {
         Ok(_) => {
-            report.push(S, Verdict::Ok, format!("{} reachable", config.magento.base_url));
+            report.push(
+                S,
+                Verdict::Ok,
+                format!("{} reachable", config.magento.base_url),
+            );
             report.push(S, Verdict::Ok, format!("{auth} accepted, orders readable"));
         }
         Err(MagentoError::Unauthorized { status, message }) => {

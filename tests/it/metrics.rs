@@ -91,38 +91,81 @@ async fn metrics_parse_and_hold_every_series() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
-    let s = |m: &str, l: &[(&str, &str)]| sum(&scrape, m, l).unwrap_or_else(|| panic!("{m} {l:?} missing:\n{text}"));
+    let s = |m: &str, l: &[(&str, &str)]| {
+        sum(&scrape, m, l).unwrap_or_else(|| panic!("{m} {l:?} missing:\n{text}"))
+    };
 
-    assert_eq!(s("colisync_passes_total", &[("outcome", "ok")]), 1.0, "{text}");
+    assert_eq!(
+        s("colisync_passes_total", &[("outcome", "ok")]),
+        1.0,
+        "{text}"
+    );
     assert_eq!(s("colisync_passes_total", &[("outcome", "failed")]), 0.0);
     // The histogram: parsed as one, its count equal to the passes.
-    assert!(scrape.samples.iter().any(|x| x.metric == "colisync_pass_duration_seconds"
-        && matches!(x.value, Value::Histogram(_))), "{text}");
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|x| x.metric == "colisync_pass_duration_seconds"
+                && matches!(x.value, Value::Histogram(_))),
+        "{text}"
+    );
     assert_eq!(s("colisync_pass_duration_seconds_count", &[]), 1.0);
     assert!(s("colisync_findings", &[]) >= 9.0);
     s("colisync_findings", &[("rule", "delivery_colissimo")]);
     let created = s("colisync_trello_writes_total", &[("action", "create")]);
     assert_eq!(created as usize, world.trello.cards().len());
-    assert_eq!(s("colisync_open_cards", &[]) as usize, world.trello.cards().len());
+    assert_eq!(
+        s("colisync_open_cards", &[]) as usize,
+        world.trello.cards().len()
+    );
     s("colisync_open_cards", &[("kind", "shipping")]);
-    assert!(s("colisync_api_requests_total", &[("service", "trello"), ("class", "2xx")]) > 0.0);
-    assert!(s("colisync_api_requests_total", &[("service", "magento"), ("class", "2xx")]) > 0.0);
-    assert!(s("colisync_api_requests_total", &[("service", "laposte"), ("class", "2xx")]) > 0.0);
-    assert_eq!(s("colisync_api_rate_limited_total", &[("service", "trello")]), 1.0);
-    assert!(s("colisync_api_rate_limit_wait_seconds_total", &[("service", "trello")]) > 0.0);
+    assert!(
+        s(
+            "colisync_api_requests_total",
+            &[("service", "trello"), ("class", "2xx")]
+        ) > 0.0
+    );
+    assert!(
+        s(
+            "colisync_api_requests_total",
+            &[("service", "magento"), ("class", "2xx")]
+        ) > 0.0
+    );
+    assert!(
+        s(
+            "colisync_api_requests_total",
+            &[("service", "laposte"), ("class", "2xx")]
+        ) > 0.0
+    );
+    assert_eq!(
+        s("colisync_api_rate_limited_total", &[("service", "trello")]),
+        1.0
+    );
+    assert!(
+        s(
+            "colisync_api_rate_limit_wait_seconds_total",
+            &[("service", "trello")]
+        ) > 0.0
+    );
     assert!(s("colisync_laposte_numbers_polled_total", &[]) > 0.0);
     assert_eq!(s("colisync_undecodable_orders", &[]), 0.0);
     assert!(s("colisync_last_success_timestamp_seconds", &[]) > 1.7e9);
     assert_eq!(
-        s("colisync_build_info", &[("version", env!("CARGO_PKG_VERSION"))]),
+        s(
+            "colisync_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
         1.0
     );
     // Bounded labels only: no order number, no tracking number.
     for sample in &scrape.samples {
         for (k, v) in sample.labels.iter() {
             assert!(
-                ["outcome", "rule", "kind", "action", "service", "class", "version", "le"]
-                    .contains(&k.as_str()),
+                [
+                    "outcome", "rule", "kind", "action", "service", "class", "version", "le"
+                ]
+                .contains(&k.as_str()),
                 "unbounded label {k}={v}"
             );
         }

@@ -68,7 +68,10 @@ async fn a_bad_trello_token_is_named() {
     config.trello.token = Secret::new("not-the-token");
     let (report, text) = run(&config).await;
     assert!(!report.passes());
-    assert!(fails_with(&report, "trello", "token (trello.token) is not valid"), "{text}");
+    assert!(
+        fails_with(&report, "trello", "token (trello.token) is not valid"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -76,7 +79,14 @@ async fn a_board_not_found_is_named() {
     let (_world, mut config, _dir) = world().await;
     config.trello.board = "0123456789abcdef01234567".to_owned();
     let (report, text) = run(&config).await;
-    assert!(fails_with(&report, "trello", "board 0123456789abcdef01234567 not found"), "{text}");
+    assert!(
+        fails_with(
+            &report,
+            "trello",
+            "board 0123456789abcdef01234567 not found"
+        ),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +129,10 @@ async fn magento_acl_refusing_shipments_is_named() {
     );
     let (report, text) = run(&config).await;
     assert!(!report.passes());
-    assert!(fails_with(&report, "magento", "not their shipments or invoices"), "{text}");
+    assert!(
+        fails_with(&report, "magento", "not their shipments or invoices"),
+        "{text}"
+    );
     assert!(text.contains("Magento_Sales::shipment"), "{text}");
 }
 
@@ -131,16 +144,21 @@ async fn magento_403_is_named() {
         .faults()
         .always("GET", "/rest/V1/orders", Fault::Status(403));
     let (report, text) = run(&config).await;
-    assert!(fails_with(&report, "magento", "forbids reading orders (HTTP 403)"), "{text}");
+    assert!(
+        fails_with(&report, "magento", "forbids reading orders (HTTP 403)"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn an_unmapped_shipping_method_shows() {
-    let (_world, config, _dir) = world().await;
+    let (_world, mut config, _dir) = world().await;
+    // An admin who forgot the Colissimo methods in [carriers].
+    config.carriers.colissimo.clear();
     let (report, text) = run(&config).await;
     assert!(
         report.checks.iter().any(|c| c.verdict == Verdict::Note
-            && c.message.contains("dpdfrpredict_dpdfrpredict")
+            && c.message.contains("colissimo_homecl (6 order(s))")
             && c.message.contains("matches no [carriers] glob")),
         "{text}"
     );
@@ -151,7 +169,10 @@ async fn a_refused_laposte_key_is_named() {
     let (_world, mut config, _dir) = world().await;
     config.laposte.api_key = Secret::new("wrong-key");
     let (report, text) = run(&config).await;
-    assert!(fails_with(&report, "la poste", "laposte.api_key) was refused"), "{text}");
+    assert!(
+        fails_with(&report, "la poste", "laposte.api_key) was refused"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

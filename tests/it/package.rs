@@ -43,7 +43,10 @@ fn installs(dest: &str) -> (String, String) {
 
 #[test]
 fn the_package_holds_what_an_admin_needs() {
-    assert_eq!(installs("usr/bin/"), ("target/release/colisync".into(), "755".into()));
+    assert_eq!(
+        installs("usr/bin/"),
+        ("target/release/colisync".into(), "755".into())
+    );
     let docs: Vec<String> = assets_list()
         .into_iter()
         .filter(|(_, d, _)| d == "usr/share/doc/colisync/")
@@ -61,7 +64,13 @@ fn the_package_holds_what_an_admin_needs() {
         let matches = if let Some(dir) = src.strip_suffix("/*.1") {
             std::fs::read_dir(root().join(dir))
                 .unwrap()
-                .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "1"))
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "1")
+                })
                 .count()
         } else {
             usize::from(root().join(&src).is_file())
@@ -117,7 +126,10 @@ fn man_pages_and_completions_match_the_command_line() {
     for entry in std::fs::read_dir(scratch.path()).unwrap() {
         let entry = entry.unwrap();
         let fresh = std::fs::read(entry.path()).unwrap();
-        same_or_bless(&root().join(assets::MAN_DIR).join(entry.file_name()), &fresh);
+        same_or_bless(
+            &root().join(assets::MAN_DIR).join(entry.file_name()),
+            &fresh,
+        );
         pages += 1;
     }
     assert!(pages >= 8, "one page per subcommand and the main one");
@@ -127,12 +139,17 @@ fn man_pages_and_completions_match_the_command_line() {
         let fresh = assets::completion(shell);
         same_or_bless(&root().join(assets::COMPLETIONS_DIR).join(name), &fresh);
     }
-    let check = std::fs::read_to_string(root().join(assets::MAN_DIR).join("colisync-check-config.1")).unwrap();
+    let check =
+        std::fs::read_to_string(root().join(assets::MAN_DIR).join("colisync-check-config.1"))
+            .unwrap();
     assert!(check.contains("online"), "{check}");
 }
 
 fn tool(name: &str) -> bool {
-    Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -146,7 +163,12 @@ fn alerting_rules_pass_promtool() {
         .arg(root().join("contrib/prometheus/colisync.rules.yml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
