@@ -16,6 +16,7 @@ mod magento_contract;
 mod plan_apply;
 mod plan_rules;
 mod secrets;
+mod state_migration;
 mod state_open;
 mod state_poll;
 mod state_store;
