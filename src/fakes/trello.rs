@@ -40,6 +40,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use url::Url;
@@ -54,7 +55,7 @@ const TEXT_LIMIT: usize = 16384;
 const NOT_FOUND: &str = "The requested resource was not found.";
 
 /// A card as the fake stores it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FakeCard {
     pub id: String,
     pub short_link: String,
@@ -66,29 +67,47 @@ pub struct FakeCard {
     pub due: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FakeList {
     pub id: String,
     pub name: String,
     pub closed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FakeLabel {
     pub id: String,
     pub name: String,
     pub color: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FakeComment {
     pub id: String,
     pub id_card: String,
     pub text: String,
 }
 
+/// Everything on the fake's board, with the id counter and clock so that a
+/// board loaded from it hands out new ids after the old ones: what
+/// [`FakeTrello::dump_board`] writes and [`FakeTrello::load_board`] reads
+/// (the board of the state written by an older colisync, `tests/data/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardDump {
+    pub id: String,
+    pub short_link: String,
+    pub name: String,
+    pub lists: Vec<FakeList>,
+    pub labels: Vec<FakeLabel>,
+    pub cards: Vec<FakeCard>,
+    pub comments: Vec<FakeComment>,
+    pub counter: u64,
+    pub clock: FakeClock,
+    pub ids_in_second: u32,
+}
+
 /// Where the fake takes the creation second of a new id from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FakeClock {
     /// The machine's clock, as Trello's servers use theirs.
     Wall,
@@ -448,6 +467,39 @@ impl FakeTrello {
         if let Some(c) = lock(&self.state).card_mut(card_id) {
             c.desc = desc.to_owned();
         }
+    }
+
+    /// The whole board (see [`BoardDump`]).
+    pub fn dump_board(&self) -> BoardDump {
+        let b = lock(&self.state);
+        BoardDump {
+            id: b.id.clone(),
+            short_link: b.short_link.clone(),
+            name: b.name.clone(),
+            lists: b.lists.clone(),
+            labels: b.labels.clone(),
+            cards: b.cards.clone(),
+            comments: b.comments.clone(),
+            counter: b.counter,
+            clock: b.clock,
+            ids_in_second: b.ids_in_second,
+        }
+    }
+
+    /// Replaces the board by a dump (credentials, rate limit and request
+    /// log stay the fake's own).
+    pub fn load_board(&self, dump: BoardDump) {
+        let mut b = lock(&self.state);
+        b.id = dump.id;
+        b.short_link = dump.short_link;
+        b.name = dump.name;
+        b.lists = dump.lists;
+        b.labels = dump.labels;
+        b.cards = dump.cards;
+        b.comments = dump.comments;
+        b.counter = dump.counter;
+        b.clock = dump.clock;
+        b.ids_in_second = dump.ids_in_second;
     }
 
     pub async fn shutdown(self) {

@@ -272,7 +272,7 @@ pub async fn settle_pending<B: BoardWriter>(
         }
     };
     for (id, intent) in pending {
-        let action = intent.action.clone();
+        let action = Action::from(intent.action.clone());
         let mut run = Run {
             board,
             state,
@@ -347,7 +347,7 @@ pub async fn apply<B: BoardWriter>(
         let outcome = if action.writes_board() {
             let intent = Intent {
                 key: action.key().clone(),
-                action: action.clone(),
+                action: action.into(),
                 started_at: opts.now,
                 card_id: initial_card_id(action),
                 steps_done: 0,

@@ -25,7 +25,6 @@
 //!   still seen well within the 48 h of `tracking_stuck`).
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::domain::{Parcel, TrackingSnapshot, TrackingStatus};
 use crate::rules::ProblemKey;
@@ -41,7 +40,7 @@ pub const MAX_INTERVAL: Duration = Duration::hours(24);
 
 /// A parcel as the state keeps it: the parcel (with its last tracking
 /// snapshot) and its polling schedule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParcelRecord {
     pub parcel: Parcel,
     /// When La Poste should next be asked; `None` means never (a parcel

@@ -701,26 +701,8 @@ fn an_adopted_card_records_its_due_date_only_if_colisync_renders_it() {
     assert_eq!(*due, None);
 }
 
-#[test]
-fn records_and_actions_written_before_the_due_field_still_load() {
-    let rec: CardRecord = serde_json::from_value(serde_json::json!({
-        "card_id": "c1", "list_id": "l-liv", "fingerprint": "fp", "rule": null,
-        "severity": "late", "status": "open",
-        "filed_at": "2026-05-19T08:00:00Z", "updated_at": "2026-05-19T08:00:00Z",
-    }))
-    .unwrap();
-    assert_eq!(rec.due, None);
-    let mut v = serde_json::to_value(
-        &plan(&case_change_dropping_the_due(
-            Some(due_at()),
-            Some(due_at()),
-        ))[0],
-    )
-    .unwrap();
-    v.as_object_mut().unwrap().remove("clear_due");
-    let a: Action = serde_json::from_value(v).unwrap();
-    assert_eq!(clears_due(&[a]), [false]);
-}
+// Records and actions written before the due field: tests/it/state_migration.rs
+// (schema 1's defaults are the migration's now).
 
 #[test]
 fn comments_carry_the_pass_instant_in_paris_and_are_deterministic() {
