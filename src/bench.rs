@@ -22,8 +22,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::calendar::Calendar;
 use crate::config::RulesConfig;
-use crate::daemon::Stop;
-use crate::daemon::pass::Engine;
+use crate::pass::{Engine, Stop};
 use crate::domain::{
     Carrier, Classifier, Customer, Item, Order, OrderState, Parcel, Shipment, Track, TrackingEvent,
     TrackingSnapshot, parcels_of,

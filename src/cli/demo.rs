@@ -11,8 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Duration;
 
-use crate::daemon::Stop;
-use crate::daemon::pass::Engine;
+use crate::pass::{Engine, Stop};
 use crate::domain::{OrderState, Shipment, Track, TrackingEvent};
 use crate::fakes::sample::{demo_shop, reference_now};
 use crate::fakes::world::World;

@@ -68,21 +68,109 @@ use crate::board::{BoardCard, CardContent, LabelSpec};
 use crate::rules::ProblemKey;
 use crate::state::{CardRecord, CardStatus, Intent, IntentId, State, StateError};
 
-/// Why a Trello write failed, as far as its effect is concerned.
+/// Why a Trello write failed, as far as its effect is concerned. Each kind
+/// carries the writer's own error, whose text names its service.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WriteError {
     /// Trello refused the request (4xx other than 401/429-exhausted, invalid
     /// id, unknown list): nothing was written.
     #[error("{0}")]
-    Definite(String),
+    Definite(Cause),
     /// The request may or may not have taken effect (timeout, connection
     /// reset, 5xx after the request was sent).
     #[error("outcome unknown: {0}")]
-    Unknown(String),
+    Unknown(Cause),
     /// Nothing will work this pass (401 invalid key or token, missing
     /// scopes): stop writing.
     #[error("{0}")]
-    Fatal(String),
+    Fatal(Cause),
+}
+
+/// An error apply passes on without reading it: the board writer's or the
+/// state's, kept whole (its type, for whoever asks, and its own text, which
+/// names its service), so that nothing is prefixed twice or filed under the
+/// wrong service. Two causes are equal when they say the same.
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Cause {
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Cause(Arc::new(e))
+    }
+
+    /// The original error, when it is an `E`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Cause {}
+
+/// A cause known only by its text (test writers, a scrubbed error).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Text(String);
+
+impl From<String> for Cause {
+    fn from(text: String) -> Self {
+        Cause::new(Text(text))
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(text: &str) -> Self {
+        Cause::from(text.to_owned())
+    }
+}
+
+/// What stopped apply: the board (bad credentials) or the state (it could
+/// not be read or written). Each says it in its own words, once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyFatal {
+    #[error("{0}")]
+    Board(Cause),
+    #[error("{doing}{error}")]
+    State { doing: &'static str, error: Cause },
+}
+
+impl ApplyFatal {
+    fn state(e: StateError) -> Self {
+        ApplyFatal::State {
+            doing: "",
+            error: Cause::new(e),
+        }
+    }
+
+    /// The state's error, when the state is what failed.
+    pub fn state_error(&self) -> Option<&StateError> {
+        match self {
+            ApplyFatal::State { error, .. } => error.downcast_ref::<StateError>(),
+            ApplyFatal::Board(_) => None,
+        }
+    }
+
+    /// Whether sled found its files corrupt (see `StateError::is_corruption`).
+    pub fn is_state_corruption(&self) -> bool {
+        self.state_error().is_some_and(StateError::is_corruption)
+    }
 }
 
 /// A change to an existing card: every `Some` field is set, the others are
@@ -222,7 +310,7 @@ pub struct ApplyReport {
     pub failures: Vec<ApplyFailure>,
     /// Set when a fatal error (bad credentials, unwritable state) stopped
     /// the pass.
-    pub fatal: Option<String>,
+    pub fatal: Option<ApplyFatal>,
     /// Tests only: a simulated crash stopped apply.
     pub crashed: bool,
 }
@@ -267,7 +355,7 @@ pub async fn settle_pending<B: BoardWriter>(
     let pending = match state.pending_intents() {
         Ok(p) => p,
         Err(e) => {
-            report.fatal = Some(e.to_string());
+            report.fatal = Some(ApplyFatal::state(e));
             return report;
         }
     };
@@ -299,7 +387,7 @@ pub async fn settle_pending<B: BoardWriter>(
         }
     }
     if let Err(e) = state.flush() {
-        report.fatal.get_or_insert(e.to_string());
+        report.fatal.get_or_insert(ApplyFatal::state(e));
     }
     report
 }
@@ -317,7 +405,7 @@ pub async fn apply<B: BoardWriter>(
     let mut blocked: BTreeSet<ProblemKey> = match state.pending_intents() {
         Ok(p) => p.into_iter().map(|(_, i)| i.key).collect(),
         Err(e) => {
-            report.fatal = Some(e.to_string());
+            report.fatal = Some(ApplyFatal::state(e));
             return report;
         }
     };
@@ -359,7 +447,10 @@ pub async fn apply<B: BoardWriter>(
             }) {
                 Ok(_) if run.crash_at(CrashAt::IntentFlushed) => Outcome::Crashed,
                 Ok(id) => run.execute(action, id, intent, false).await,
-                Err(e) => Outcome::Fatal(format!("cannot journal the write: {e}")),
+                Err(e) => Outcome::Fatal(ApplyFatal::State {
+                    doing: "cannot journal the write: ",
+                    error: Cause::new(e),
+                }),
             }
         } else {
             run.record_state_only(action)
@@ -374,7 +465,7 @@ pub async fn apply<B: BoardWriter>(
                 report.fail(action, m);
             }
             Outcome::Fatal(m) => {
-                report.fail(action, m.clone());
+                report.fail(action, m.to_string());
                 report.fatal = Some(m);
                 break;
             }
@@ -385,7 +476,7 @@ pub async fn apply<B: BoardWriter>(
         }
     }
     if let Err(e) = state.flush() {
-        report.fatal.get_or_insert(e.to_string());
+        report.fatal.get_or_insert(ApplyFatal::state(e));
     }
     report
 }
@@ -414,7 +505,7 @@ enum Outcome {
     /// Left in the journal, outcome unknown.
     Pending(String),
     /// Stop the pass.
-    Fatal(String),
+    Fatal(ApplyFatal),
     /// Simulated crash (tests).
     Crashed,
 }
@@ -521,7 +612,7 @@ fn steps(action: &Action) -> Vec<Step<'_>> {
 enum StepError {
     Definite(String),
     Pending(String),
-    Fatal(String),
+    Fatal(Cause),
     /// Resumed create, no card on the board.
     Gone,
 }
@@ -529,7 +620,7 @@ enum StepError {
 impl From<WriteError> for StepError {
     fn from(e: WriteError) -> Self {
         match e {
-            WriteError::Definite(m) => StepError::Definite(m),
+            WriteError::Definite(m) => StepError::Definite(m.to_string()),
             WriteError::Unknown(m) => StepError::Pending(format!("outcome unknown: {m}")),
             WriteError::Fatal(m) => StepError::Fatal(m),
         }
@@ -590,7 +681,7 @@ impl<B: BoardWriter> Run<'_, B> {
                         continue;
                     }
                     if let Err(e) = self.state.put_intent(id, &intent) {
-                        return Outcome::Fatal(e.to_string());
+                        return Outcome::Fatal(ApplyFatal::state(e));
                     }
                 }
                 Err(e) => {
@@ -600,34 +691,34 @@ impl<B: BoardWriter> Run<'_, B> {
             }
         }
         let done = usize::from(intent.steps_done);
-        let fatal = matches!(failure, Some(StepError::Fatal(_)));
-        let message = match failure {
-            None => None,
+        let (message, fatal) = match failure {
+            None => (None, None),
             Some(StepError::Gone) => {
                 return match self.settle(id, None) {
                     Ok(()) => Outcome::Dropped,
-                    Err(e) => Outcome::Fatal(e.to_string()),
+                    Err(e) => Outcome::Fatal(ApplyFatal::state(e)),
                 };
             }
             Some(StepError::Pending(m)) => return Outcome::Pending(m),
             Some(StepError::Definite(m)) if done == 0 => {
                 return match self.settle(id, None) {
                     Ok(()) => Outcome::Failed(m),
-                    Err(e) => Outcome::Fatal(e.to_string()),
+                    Err(e) => Outcome::Fatal(ApplyFatal::state(e)),
                 };
             }
             Some(StepError::Fatal(m)) if done == 0 => {
                 return match self.settle(id, None) {
-                    Ok(()) => Outcome::Fatal(m),
-                    Err(e) => Outcome::Fatal(e.to_string()),
+                    Ok(()) => Outcome::Fatal(ApplyFatal::Board(m)),
+                    Err(e) => Outcome::Fatal(ApplyFatal::state(e)),
                 };
             }
-            Some(StepError::Definite(m) | StepError::Fatal(m)) => Some(m),
+            Some(StepError::Definite(m)) => (Some(m), None),
+            Some(StepError::Fatal(m)) => (Some(m.to_string()), Some(m)),
         };
         // The main effect happened: record it (even if a later step failed).
         let record = match self.outcome_record(action, &intent, done, our_labels).await {
             Ok(r) => r,
-            Err(e) => return Outcome::Fatal(e.to_string()),
+            Err(e) => return Outcome::Fatal(ApplyFatal::state(e)),
         };
         let key = action.key();
         if self.lose_unflushed && self.crash_at(CrashAt::Recorded) {
@@ -637,18 +728,18 @@ impl<B: BoardWriter> Run<'_, B> {
             .state
             .settle_intent(id, record.as_ref().map(|r| (key, r)))
         {
-            return Outcome::Fatal(e.to_string());
+            return Outcome::Fatal(ApplyFatal::state(e));
         }
         if self.crash_at(CrashAt::Recorded) {
             return Outcome::Crashed;
         }
         if let Err(e) = self.state.flush() {
-            return Outcome::Fatal(e.to_string());
+            return Outcome::Fatal(ApplyFatal::state(e));
         }
-        match message {
-            None => Outcome::Done,
-            Some(m) if fatal => Outcome::Fatal(m),
-            Some(m) => Outcome::Failed(format!("partly done: {m}")),
+        match (message, fatal) {
+            (None, _) => Outcome::Done,
+            (Some(_), Some(cause)) => Outcome::Fatal(ApplyFatal::Board(cause)),
+            (Some(m), None) => Outcome::Failed(format!("partly done: {m}")),
         }
     }
 

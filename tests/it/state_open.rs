@@ -9,7 +9,7 @@ use crate::common_sync;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use colisync::daemon::pass::Engine;
+use colisync::pass::Engine;
 use colisync::fakes::sample::demo_shop;
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;

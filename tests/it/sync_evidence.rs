@@ -11,7 +11,7 @@ use crate::common_sync;
 use std::path::{Path, PathBuf};
 
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
+use colisync::pass::Engine;
 use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
 use colisync::fakes::Fault;
 use colisync::fakes::sample::demo_shop;

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use colisync::daemon::pass::{Engine, PassReport};
+use colisync::pass::{Engine, PassReport};
 use colisync::domain::TrackingEvent;
 use colisync::fakes::Fault;
 use colisync::fakes::sample::demo_shop;

@@ -4,7 +4,7 @@
 
 use crate::common_sync;
 
-use colisync::daemon::pass::Engine;
+use colisync::pass::Engine;
 use colisync::domain::TrackingStatus;
 use colisync::fakes::laposte::UnauthorizedShape;
 use colisync::fakes::sample::demo_shop;

@@ -3,7 +3,7 @@
 //! nothing.
 
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
+use colisync::pass::Engine;
 use colisync::fakes::sample::{demo_shop, reference_now};
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;

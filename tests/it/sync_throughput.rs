@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
+use colisync::pass::Engine;
 use colisync::fakes::route_of;
 use colisync::fakes::sample::{late_orders, reference_now};
 use colisync::fakes::world::World;

@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use colisync::board::parse_marker;
 use colisync::daemon::Stop;
-use colisync::daemon::pass::{Engine, PassReport};
+use colisync::pass::{Engine, PassReport};
 use colisync::fakes::LoggedRequest;
 use colisync::fakes::sample::reference_now;
 use colisync::fakes::trello::FakeCard;
