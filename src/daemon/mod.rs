@@ -171,12 +171,11 @@ pub async fn run(config_path: &Path) -> Result<ExitCode, DaemonError> {
     let health = Health::default();
     health.set_started(Utc::now());
     if let Some(listener) = listener {
-        let bound = health::serve_listener(listener, health.clone()).map_err(|error| {
-            DaemonError::Io {
+        let bound =
+            health::serve_listener(listener, health.clone()).map_err(|error| DaemonError::Io {
                 doing: "serving /healthz on daemon.listen",
                 error,
-            }
-        })?;
+            })?;
         tracing::info!(%bound, "serving /healthz and /metrics");
     }
 

@@ -56,7 +56,10 @@ pub enum PassError {
     },
     /// An error whose text carried a secret, as the scrubber left it: only
     /// its service and its cleaned text are kept.
-    Scrubbed { service: Service, text: String },
+    Scrubbed {
+        service: Service,
+        text: String,
+    },
 }
 
 /// A service's error with what the pass was doing (`doing`, may be empty)
@@ -65,7 +68,8 @@ pub enum PassError {
 #[derive(Debug)]
 pub struct Failed<E> {
     pub doing: String,
-    pub error: E,
+    /// Boxed: the clients' errors are large, and a pass error travels.
+    pub error: Box<E>,
     pub then: String,
 }
 
@@ -81,7 +85,7 @@ impl<E: fmt::Display> fmt::Display for Failed<E> {
 fn failed<E>(doing: impl Into<String>, error: E) -> Failed<E> {
     Failed {
         doing: doing.into(),
-        error,
+        error: Box::new(error),
         then: String::new(),
     }
 }
@@ -112,7 +116,7 @@ impl PassError {
     pub fn order(e: OrderDecodeError, then: impl Into<String>) -> Self {
         PassError::MagentoOrder(Failed {
             doing: "magento".into(),
-            error: e,
+            error: Box::new(e),
             then: then.into(),
         })
     }
@@ -148,7 +152,7 @@ impl PassError {
             | PassError::NoSuchOrder(_) => Service::Magento,
             PassError::LaPoste(_) => Service::LaPoste,
             PassError::State(_) => Service::State,
-            PassError::Apply(f) => match f.error {
+            PassError::Apply(f) => match *f.error {
                 ApplyFatal::Board(_) => Service::Trello,
                 ApplyFatal::State { .. } => Service::State,
             },
@@ -160,7 +164,7 @@ impl PassError {
     /// The state's own error, when the state is what failed.
     pub fn state_error(&self) -> Option<&StateError> {
         match self {
-            PassError::State(f) => Some(&f.error),
+            PassError::State(f) => Some(&*f.error),
             PassError::Apply(f) => f.error.state_error(),
             _ => None,
         }

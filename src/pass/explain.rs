@@ -68,7 +68,12 @@ impl Engine {
                     notes.push(Note::MagentoUnreachable(e));
                     order
                 }
-                None => return Err(PassError::magento(format!("fetching order {increment_id}"), e)),
+                None => {
+                    return Err(PassError::magento(
+                        format!("fetching order {increment_id}"),
+                        e,
+                    ));
+                }
             },
         };
         let mut parcels = domain::parcels_of(&order, &self.classifier);

@@ -41,7 +41,10 @@ pub(super) enum Polled {
     },
     /// The API key was refused: every number fails alike (the client asked
     /// once and stopped); `first` on the first of them, to say it once.
-    KeyRefused { error: TrackError, first: bool },
+    KeyRefused {
+        error: TrackError,
+        first: bool,
+    },
     Failed(TrackError),
 }
 

@@ -37,7 +37,10 @@ pub(super) struct Snapshot {
 /// One change the pull made to the snapshot, for the state.
 #[derive(Debug)]
 pub(super) enum Write {
-    Order { order: Order, if_lost: IfLost },
+    Order {
+        order: Order,
+        if_lost: IfLost,
+    },
     Parcel(ParcelRecord),
     ForgetParcel(ProblemKey),
     /// The undecodable orders as the pull found them (`bad`), stored when

@@ -16,11 +16,11 @@ use crate::common_sync;
 
 use chrono::{DateTime, Utc};
 use colisync::daemon::Stop;
-use colisync::pass::TrelloBoard;
 use colisync::domain::{OrderState, Shipment, TrackingEvent};
 use colisync::fakes::Fault;
 use colisync::fakes::sample::demo_shop;
 use colisync::fakes::world::World;
+use colisync::pass::TrelloBoard;
 use colisync::plan::{self, Action, ApplyOptions, CrashAt, CrashPoint};
 use common_sync::*;
 
