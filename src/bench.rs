@@ -22,8 +22,6 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::calendar::Calendar;
 use crate::config::RulesConfig;
-use crate::daemon::Stop;
-use crate::daemon::pass::Engine;
 use crate::domain::{
     Carrier, Classifier, Customer, Item, Order, OrderState, Parcel, Shipment, Track, TrackingEvent,
     TrackingSnapshot, parcels_of,
@@ -32,6 +30,7 @@ use crate::fakes::sample::{late_orders, reference_now};
 use crate::fakes::world::World;
 use crate::fakes::{LoggedRequest, route_of};
 use crate::http::RetryPolicy;
+use crate::pass::{Engine, Stop};
 use crate::rules::{Judge, judge};
 use crate::state::State;
 use crate::tracking::status::normalise;

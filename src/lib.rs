@@ -15,6 +15,7 @@ pub mod domain;
 pub mod fakes;
 pub mod http;
 pub mod ops;
+pub mod pass;
 pub mod plan;
 pub mod rules;
 pub mod secret;

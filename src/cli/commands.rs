@@ -10,20 +10,13 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use crate::board::render::{self, RenderContext};
-use crate::calendar::Calendar;
 use crate::config::Config;
-use crate::daemon::Stop;
-use crate::daemon::pass::{Engine, PassReport};
-use crate::domain::{self, Classifier, Order};
+use crate::pass::{Engine, Note, PassReport, Stop};
 use crate::plan::render_plan_table;
-use crate::rules;
-use crate::sources::magento::MagentoClient;
-use crate::state::{ParcelRecord, State};
-use crate::tracking::laposte::{LaPosteClient, TrackError};
+use crate::state::State;
 
 /// A multi-threaded runtime for one command.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -63,6 +56,21 @@ impl CommandState {
                 .with_context(|| format!("copying the state in {} to read it", dir.display()))?;
         }
         let state = State::open(&copy).context("opening the copy of the state")?;
+        Ok(CommandState {
+            state,
+            _scratch: Some(scratch),
+        })
+    }
+}
+
+impl CommandState {
+    /// An empty throwaway state.
+    pub fn empty() -> anyhow::Result<CommandState> {
+        let scratch = tempfile::Builder::new()
+            .prefix("colisync-empty-")
+            .tempdir()
+            .context("creating a scratch directory")?;
+        let state = State::open(&scratch.path().join("state")).context("opening an empty state")?;
         Ok(CommandState {
             state,
             _scratch: Some(scratch),
@@ -115,21 +123,11 @@ pub fn once(
         // As in the daemon: SIGTERM or Ctrl-C lets the Trello write in hand
         // finish and be recorded, then the pass stops.
         let stop = Stop::default();
-        let on_signal = stop.clone();
-        let watcher = tokio::spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let Ok(mut term) = signal(SignalKind::terminate()) else {
-                return;
-            };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            tracing::info!("stopping after the current action");
-            on_signal.raise();
-        });
+        let signals = stop
+            .watch_signals()
+            .context("installing the SIGTERM and SIGINT handlers")?;
         let mut report = engine.run_pass(now, &stop, dry_run).await;
-        watcher.abort();
+        drop(signals);
         crate::daemon::scrub_report(&mut report, &scrubber);
         print_report(out, &report)?;
         Ok(exit_code(&report))
@@ -196,9 +194,10 @@ pub fn print_report(out: &mut dyn Write, report: &PassReport) -> anyhow::Result<
     Ok(())
 }
 
-/// `colisync explain ORDER [--now]`: fetches the order and its parcels,
-/// judges them with the trace, and says what card the state knows of. Falls
-/// back to the state's snapshot when Magento or La Poste cannot be reached.
+/// `colisync explain ORDER [--now]`: the pass's pull and judge stages for
+/// one order (`Engine::explain`), with the trace, and what card the state
+/// knows of. Falls back to the state's snapshot when Magento or La Poste
+/// cannot be reached.
 pub fn explain(
     config: Config,
     order_number: &str,
@@ -208,88 +207,35 @@ pub fn explain(
     let rt = runtime()?;
     rt.block_on(async {
         let now = now.unwrap_or_else(Utc::now);
-        let snapshot = CommandState::open(&config.daemon.state_dir, true).ok();
-        let from_state = |inc: &str| -> Option<Order> {
-            let state = &snapshot.as_ref()?.state;
-            state
-                .open_orders()
-                .ok()?
-                .into_iter()
-                .find(|o| o.increment_id == inc)
+        // A copy of the state (explain writes nothing); without one, an
+        // empty state: no snapshot to fall back on.
+        let opened = match CommandState::open(&config.daemon.state_dir, true) {
+            Ok(opened) => opened,
+            Err(_) => CommandState::empty()?,
         };
-        let magento = MagentoClient::new(&config.magento)?;
-        let order = match magento.order_by_increment_id(order_number).await {
-            Ok(Some(order)) => order,
-            Ok(None) => bail!("order {order_number} does not exist in Magento"),
-            Err(e) => match from_state(order_number) {
-                Some(order) => {
-                    writeln!(
-                        out,
-                        "Magento could not be asked ({e}); using the local snapshot."
-                    )?;
-                    order
+        let tz = config.calendar.timezone;
+        let engine = Engine::new(config, opened.state)?;
+        let explained = engine.explain(order_number, now).await?;
+        for note in &explained.notes {
+            match note {
+                Note::MagentoUnreachable(e) => writeln!(
+                    out,
+                    "Magento could not be asked ({e}); using the local snapshot."
+                )?,
+                Note::NumberRefused { number, message } => {
+                    writeln!(out, "La Poste refuses the number {number} ({message}).")?
                 }
-                None => return Err(e).context(format!("fetching order {order_number}")),
-            },
-        };
-        let classifier = Classifier::new(&config.magento, &config.carriers);
-        let mut parcels = domain::parcels_of(&order, &classifier);
-        // Only the parcels the pass polls (a lettre suivie is, a letter
-        // without number or another carrier's parcel is not): explain must
-        // judge as the pass does.
-        let numbers: Vec<String> = parcels
-            .iter()
-            .filter(|p| ParcelRecord::new((*p).clone(), now).is_due(now))
-            .map(|p| p.tracking_number.clone())
-            .collect();
-        if !numbers.is_empty() {
-            let laposte = LaPosteClient::new(&config.laposte)?;
-            let mut key_refused = false;
-            for (number, result) in laposte.track(&numbers, now).await {
-                let Some(parcel) = parcels
-                    .iter_mut()
-                    .find(|p| p.tracking_number.eq_ignore_ascii_case(&number))
-                else {
-                    continue;
-                };
-                match result {
-                    Ok(snap) => parcel.tracking = Some(snap),
-                    // As the pass does: a number La Poste refuses is a parcel
-                    // it does not know (tracking_not_found after 24 h).
-                    Err(TrackError::BadNumber { message }) => {
-                        writeln!(out, "La Poste refuses the number {number} ({message}).")?;
-                        parcel.tracking = Some(domain::TrackingSnapshot::unknown(now));
-                    }
-                    Err(e) => {
-                        let known = snapshot.as_ref().and_then(|s| {
-                            s.state
-                                .parcel(&crate::state::parcel_key(parcel))
-                                .ok()
-                                .flatten()
-                        });
-                        if e.is_fatal() {
-                            // Every number gets the same refusal: say it once.
-                            if !key_refused {
-                                writeln!(
-                                    out,
-                                    "La Poste refused the API key ({e}); check laposte.api_key."
-                                )?;
-                                key_refused = true;
-                            }
-                        } else {
-                            writeln!(out, "La Poste could not be asked for {number} ({e}).")?;
-                        }
-                        if let Some(record) = known {
-                            parcel.tracking = record.parcel.tracking;
-                            writeln!(out, "  using the tracking known locally.")?;
-                        }
-                    }
+                Note::KeyRefused(e) => writeln!(
+                    out,
+                    "La Poste refused the API key ({e}); check laposte.api_key."
+                )?,
+                Note::NotAsked { number, error } => {
+                    writeln!(out, "La Poste could not be asked for {number} ({error}).")?
                 }
+                Note::LocalTracking => writeln!(out, "  using the tracking known locally.")?,
             }
         }
-        let calendar = Calendar::new(&config.calendar);
-        let judgement = rules::judge(&order, &parcels, &calendar, &config.rules, &classifier, now);
-        let tz = config.calendar.timezone;
+        let order = &explained.order;
         writeln!(
             out,
             "Order {} ({} / {}), customer {}, judged at {}",
@@ -299,7 +245,7 @@ pub fn explain(
             order.customer_name(),
             now.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z")
         )?;
-        for p in &parcels {
+        for p in &explained.parcels {
             writeln!(
                 out,
                 "  parcel {} ({}), shipped {}, tracking: {}",
@@ -310,30 +256,19 @@ pub fn explain(
             )?;
         }
         writeln!(out, "Rules:")?;
-        for line in &judgement.trace {
+        for line in &explained.judgement.trace {
             writeln!(out, "  {} {line}", if line.fired { "!" } else { "-" })?;
         }
-        let ctx = RenderContext::new(config.magento.admin_url.clone(), tz);
-        if judgement.findings.is_empty() {
+        if explained.cards.is_empty() {
             writeln!(out, "No card: no rule fires for this order now.")?;
         }
-        for finding in &judgement.findings {
-            let parcel = match &finding.key {
-                rules::ProblemKey::Parcel { parcel, .. } => {
-                    parcels.iter().find(|p| &p.key_part() == parcel)
-                }
-                rules::ProblemKey::Order { .. } => None,
-            };
-            let card = render::render(finding, &order, parcel, &ctx);
+        for card in &explained.cards {
             writeln!(
                 out,
                 "Card for {} in « {} »: {}",
-                finding.key, finding.list, card.title
+                card.key, card.list, card.title
             )?;
-            let record = snapshot
-                .as_ref()
-                .and_then(|s| s.state.card(&finding.key).ok().flatten());
-            match record {
+            match &card.record {
                 Some(r) => writeln!(out, "  on the board as card {} ({:?})", r.card_id, r.status)?,
                 None => writeln!(out, "  not filed yet (the next pass files it)")?,
             }

@@ -11,11 +11,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Duration;
 
-use crate::daemon::Stop;
-use crate::daemon::pass::Engine;
 use crate::domain::{OrderState, Shipment, Track, TrackingEvent};
 use crate::fakes::sample::{demo_shop, reference_now};
 use crate::fakes::world::World;
+use crate::pass::{Engine, Stop};
 use crate::state::State;
 
 use super::commands::{print_report, runtime};

@@ -167,7 +167,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run => {
             let path = cli.config_path();
-            commands::runtime()?.block_on(crate::daemon::run(&path))
+            // A configuration error stays one, for its exit code.
+            commands::runtime()?
+                .block_on(crate::daemon::run(&path))
+                .map_err(|e| match e {
+                    crate::daemon::DaemonError::Config(c) => anyhow::Error::from(c),
+                    e => anyhow::Error::from(e),
+                })
         }
         Command::Once {
             dry_run,

@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use super::pass::PassReport;
+use crate::pass::PassReport;
 
 /// What the daemon knows about itself.
 #[derive(Debug, Default)]

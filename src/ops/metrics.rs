@@ -27,7 +27,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::daemon::pass::PassReport;
+use crate::pass::PassReport;
 use crate::rules::RuleId;
 use crate::state::{CardStatus, State};
 

@@ -97,8 +97,8 @@ use crate::rules::{Finding, ProblemKey, RuleId, Severity};
 use crate::state::{CardRecord, CardStatus};
 
 pub use apply::{
-    ApplyFailure, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, CrashAt, CrashPoint,
-    WriteError, apply, settle_pending,
+    ApplyFailure, ApplyFatal, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, Cause, CrashAt,
+    CrashPoint, WriteError, apply, settle_pending,
 };
 pub use table::render_plan_table;
 

@@ -14,6 +14,7 @@ const IMPURE: &[&str] = &[
     "crate::http",
     "crate::state",
     "crate::daemon",
+    "crate::pass",
     "crate::cli",
     "crate::fakes",
     "crate::bench",

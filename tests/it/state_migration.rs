@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
+use colisync::pass::Engine;
 use colisync::domain::TrackingEvent;
 use colisync::fakes::sample::{demo_shop, reference_now};
 use colisync::fakes::trello::BoardDump;

@@ -11,12 +11,12 @@ use crate::common_sync;
 use std::path::{Path, PathBuf};
 
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
 use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
 use colisync::fakes::Fault;
 use colisync::fakes::sample::demo_shop;
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::plan::Action;
 use colisync::state::{CardStatus, State};
 use common_sync::*;

@@ -4,12 +4,12 @@
 
 use crate::common_sync;
 
-use colisync::daemon::pass::Engine;
 use colisync::domain::TrackingStatus;
 use colisync::fakes::laposte::UnauthorizedShape;
 use colisync::fakes::sample::demo_shop;
 use colisync::fakes::world::{LAPOSTE_KEY, World};
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::secret::Secret;
 use colisync::state::State;
 use common_sync::*;

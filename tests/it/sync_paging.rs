@@ -10,12 +10,12 @@ use crate::common_sync;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use colisync::daemon::pass::Engine;
 use colisync::fakes::Fault;
 use colisync::fakes::sample::{demo_shop, late_orders, reference_now};
 use colisync::fakes::trello::FakeClock;
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::plan::Action;
 use colisync::state::State;
 use common_sync::*;
@@ -292,7 +292,10 @@ async fn a_failed_read_of_a_missing_card_changes_nothing_for_it() {
     let r = pass(&mut engine, at_days(0)).await;
     assert!(!r.is_success());
     assert!(
-        r.errors.iter().any(|e| e.contains(&gone.id)),
+        r.errors
+            .iter()
+            .any(|e| e.service() == colisync::pass::Service::Trello
+                && e.to_string().contains(&gone.id)),
         "{:#?}",
         r.errors
     );

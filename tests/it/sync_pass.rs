@@ -3,10 +3,10 @@
 //! nothing.
 
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
 use colisync::fakes::sample::{demo_shop, reference_now};
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::state::State;
 
 async fn engine(world: &World, dir: &std::path::Path) -> Engine {

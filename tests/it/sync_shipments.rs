@@ -8,11 +8,11 @@
 use crate::common_sync;
 
 use chrono::Duration;
-use colisync::daemon::pass::Engine;
 use colisync::domain::{Order, Track, TrackingEvent};
 use colisync::fakes::sample::{SampleShop, demo_shop, reference_now};
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::state::State;
 use common_sync::*;
 

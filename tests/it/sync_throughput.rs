@@ -10,11 +10,11 @@
 use std::time::Duration;
 
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
 use colisync::fakes::route_of;
 use colisync::fakes::sample::{late_orders, reference_now};
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::state::State;
 
 const CARDS: usize = 250;

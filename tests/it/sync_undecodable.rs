@@ -32,7 +32,7 @@ fn late_copy(shop: &SampleShop, entity_id: u64) -> Order {
     o
 }
 
-fn errors_naming(r: &colisync::daemon::pass::PassReport, what: &str) -> Vec<String> {
+fn errors_naming(r: &colisync::pass::PassReport, what: &str) -> Vec<String> {
     r.all_errors()
         .into_iter()
         .filter(|e| e.contains(what))

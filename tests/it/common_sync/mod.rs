@@ -8,12 +8,12 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use colisync::board::parse_marker;
 use colisync::daemon::Stop;
-use colisync::daemon::pass::{Engine, PassReport};
 use colisync::fakes::LoggedRequest;
 use colisync::fakes::sample::reference_now;
 use colisync::fakes::trello::FakeCard;
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::{Engine, PassReport};
 use colisync::rules::ProblemKey;
 use colisync::state::State;
 
