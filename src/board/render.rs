@@ -10,8 +10,8 @@
 //!   hours): an unchanged problem renders byte-identically and has the same
 //!   [`fingerprint`]. A day passing changes only the day counts and, when
 //!   it crosses the line, the severity.
-//! - **Within Trello's limits**: title and description are at most 16384
-//!   characters; a huge order's item list is cut visibly, and the marker
+//! - **Within Trello's limits**: title and description are at most
+//!   [`TEXT_LIMIT`] characters; a huge order's item list is cut visibly, and the marker
 //!   line (the key, for adoption) always stays last.
 //!
 //! Everything that comes from outside (names, SKUs, event labels) is
@@ -23,13 +23,10 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{CardContent, LabelSpec, marker_line};
-use crate::domain::can_track;
-use crate::domain::{Carrier, Order, Parcel, ProductKind};
-use crate::rules::{Delay, Finding, RuleId, Severity, fr};
-
-/// Trello's limit on a card's name and description, in characters.
-pub const TRELLO_TEXT_LIMIT: usize = 16384;
+use super::{CardContent, LabelSpec, TEXT_LIMIT, marker_line};
+use crate::domain::{Carrier, Order, Parcel, ProductKind, RuleId, Severity, can_track};
+use crate::fr::{self, LABEL_COMPATIBLE, LABEL_ORIGINAL};
+use crate::rules::{Delay, Finding};
 
 /// Longest piece of outside text shown as is (a name, a label, a SKU).
 const FIELD_LIMIT: usize = 200;
@@ -59,7 +56,7 @@ pub fn render(
     ctx: &RenderContext,
 ) -> CardContent {
     CardContent {
-        title: truncate_chars(&title(finding, parcel), TRELLO_TEXT_LIMIT),
+        title: truncate_chars(&title(finding, parcel), TEXT_LIMIT),
         description: description(finding, order, parcel, ctx),
         labels: labels(finding, parcel),
         // A due date helps triage where there is a deadline that was
@@ -171,7 +168,7 @@ pub fn own_label_names() -> std::collections::BTreeSet<String> {
     ]
     .into_iter()
     .map(|c| c.label_fr().to_owned())
-    .chain(["Compatible".to_owned(), "Origine".to_owned()])
+    .chain([LABEL_COMPATIBLE.to_owned(), LABEL_ORIGINAL.to_owned()])
     .chain([
         Severity::Late.label_fr().to_owned(),
         Severity::Critical.label_fr().to_owned(),
@@ -195,8 +192,8 @@ fn labels(f: &Finding, parcel: Option<&Parcel>) -> Vec<LabelSpec> {
         out.push(label(c.label_fr(), color));
     }
     out.push(match f.product {
-        ProductKind::Compatible => label("Compatible", "green"),
-        ProductKind::Original => label("Origine", "purple"),
+        ProductKind::Compatible => label(LABEL_COMPATIBLE, "green"),
+        ProductKind::Original => label(LABEL_ORIGINAL, "purple"),
     });
     out.push(match f.severity {
         Severity::Late => label(Severity::Late.label_fr(), "orange"),
@@ -304,7 +301,7 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
         + marker.chars().count();
     let mut items = String::from(items_head);
     let reserve = 80; // room for the "… et N autres articles" line
-    let mut budget = TRELLO_TEXT_LIMIT.saturating_sub(fixed + reserve);
+    let mut budget = TEXT_LIMIT.saturating_sub(fixed + reserve);
     for (i, item) in order.items.iter().enumerate() {
         let l = format!(
             "- {} × {} ({})\n",
@@ -330,7 +327,7 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
     let mut body = head;
     body.push_str(&items);
     body.push_str(&tail);
-    let room = TRELLO_TEXT_LIMIT.saturating_sub(marker.chars().count() + 3);
+    let room = TEXT_LIMIT.saturating_sub(marker.chars().count() + 3);
     if body.chars().count() > room {
         // Only absurd facts can get here; the marker must survive.
         body = truncate_chars(&body, room);

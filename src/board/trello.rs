@@ -7,7 +7,7 @@
 //!   oauth_token="…"` header, never in a URL (Trello also accepts
 //!   `?key=&token=`, which leaks them into every log that prints a URL);
 //! - name, desc and comment text sent as a JSON body and cut to Trello's
-//!   16384-character limit visibly, the description keeping its marker line
+//!   [`TEXT_LIMIT`] visibly, the description keeping its marker line
 //!   (see [`fit_description`]);
 //! - one rate limiter per client (clones share it) under Trello's sliding
 //!   window of `rate_limit` requests per `rate_window` per token (see
@@ -33,16 +33,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
-use crate::board::{BoardCard, BoardLabel, BoardList, MARKER_PREFIX};
+use crate::board::{BoardCard, BoardLabel, BoardList, MARKER_PREFIX, TEXT_LIMIT};
 use crate::config::TrelloConfig;
+use crate::fr::trello_cut_note;
 use crate::http::{
     self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RateHeaders, RetryPolicy,
 };
-
-/// Trello's limit on a card name, a description and a comment, in
-/// characters. Counted here in UTF-16 code units (what Trello's JavaScript
-/// counts), which is never fewer than Unicode characters.
-pub const TEXT_LIMIT: usize = 16384;
 
 /// Cards per page of the board listing (Trello's maximum).
 pub const PAGE_SIZE: usize = 1000;
@@ -730,8 +726,6 @@ fn prefix_utf16(s: &str, limit: usize) -> &str {
     s
 }
 
-const CUT_NOTE: &str = "\n\n[… texte tronqué : limite Trello de 16384 caractères]";
-
 /// A card name within the limit, ending in `…` when cut.
 pub fn fit_name(name: &str) -> String {
     if utf16_len(name) <= TEXT_LIMIT {
@@ -745,8 +739,9 @@ pub fn fit_text(text: &str) -> String {
     if utf16_len(text) <= TEXT_LIMIT {
         return text.to_owned();
     }
-    let room = TEXT_LIMIT - utf16_len(CUT_NOTE);
-    format!("{}{CUT_NOTE}", prefix_utf16(text, room))
+    let note = trello_cut_note(TEXT_LIMIT);
+    let room = TEXT_LIMIT - utf16_len(&note);
+    format!("{}{note}", prefix_utf16(text, room))
 }
 
 /// A description within the limit. When cut, the text before the marker is
@@ -761,11 +756,11 @@ pub fn fit_description(desc: &str) -> String {
         .rev()
         .find(|l| l.contains(MARKER_PREFIX))
         .map(str::to_owned);
-    let Some(marker) = marker.filter(|m| utf16_len(m) + utf16_len(CUT_NOTE) + 2 < TEXT_LIMIT)
-    else {
+    let note = trello_cut_note(TEXT_LIMIT);
+    let Some(marker) = marker.filter(|m| utf16_len(m) + utf16_len(&note) + 2 < TEXT_LIMIT) else {
         return fit_text(desc);
     };
-    let tail = format!("{CUT_NOTE}\n\n{marker}");
+    let tail = format!("{note}\n\n{marker}");
     let room = TEXT_LIMIT - utf16_len(&tail);
     format!("{}{tail}", prefix_utf16(desc, room))
 }

@@ -14,10 +14,10 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 
 use crate::board::render::{self, RenderContext};
-use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::daemon::Stop;
 use crate::daemon::pass::{Engine, PassReport};
+use crate::domain::calendar::Calendar;
 use crate::domain::{self, Classifier, Order};
 use crate::plan::render_plan_table;
 use crate::rules;
@@ -319,10 +319,10 @@ pub fn explain(
         }
         for finding in &judgement.findings {
             let parcel = match &finding.key {
-                rules::ProblemKey::Parcel { parcel, .. } => {
+                crate::domain::ProblemKey::Parcel { parcel, .. } => {
                     parcels.iter().find(|p| &p.key_part() == parcel)
                 }
-                rules::ProblemKey::Order { .. } => None,
+                crate::domain::ProblemKey::Order { .. } => None,
             };
             let card = render::render(finding, &order, parcel, &ctx);
             writeln!(

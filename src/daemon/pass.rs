@@ -23,9 +23,10 @@ use chrono::{DateTime, Utc};
 use crate::board::render::{self, RenderContext};
 use crate::board::trello::{self, NewCard, TrelloClient, TrelloError};
 use crate::board::{BoardCard, BoardLabel, CardContent, LabelSpec, parse_marker};
-use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::daemon::Stop;
+use crate::domain::ProblemKey;
+use crate::domain::calendar::Calendar;
 use crate::domain::{
     self, Carrier, Classifier, Order, OrderState, Parcel, TrackingSnapshot, TrackingStatus,
 };
@@ -34,7 +35,7 @@ use crate::plan::{
     self, Action, ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardRead, CardUpdate,
     Desired, ListTarget, PlanInput, WriteError,
 };
-use crate::rules::{Judge, ProblemKey};
+use crate::rules::Judge;
 use crate::sources::magento::MagentoClient;
 use crate::state::{CardRecord, CardStatus, ParcelRecord, State};
 use crate::tracking::laposte::{LaPosteClient, TrackError};

@@ -65,7 +65,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Action;
 use crate::board::{BoardCard, CardContent, LabelSpec};
-use crate::rules::ProblemKey;
+use crate::domain::ProblemKey;
 use crate::state::{CardRecord, CardStatus, Intent, IntentId, State, StateError};
 
 /// Why a Trello write failed, as far as its effect is concerned.
@@ -857,7 +857,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 list_id: String::new(),
                 fingerprint: String::new(),
                 rule: None,
-                severity: crate::rules::Severity::Late,
+                severity: crate::domain::Severity::Late,
                 status,
                 filed_at: now,
                 updated_at: now,

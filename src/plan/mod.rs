@@ -92,7 +92,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::board::{BoardCard, BoardLabel, CardContent, parse_marker};
-use crate::rules::{Finding, ProblemKey, RuleId, Severity};
+use crate::domain::{ProblemKey, RuleId, Severity};
+use crate::rules::Finding;
 use crate::state::{CardRecord, CardStatus};
 
 pub use apply::{
@@ -341,7 +342,7 @@ pub const DEFAULT_END_REASON: &str = "le problème n'est plus constaté";
 pub fn comment_signature(now: DateTime<Utc>) -> String {
     format!(
         "(colisync, {})",
-        crate::rules::fr::datetime_seconds(now, chrono_tz::Europe::Paris)
+        crate::fr::datetime_seconds(now, chrono_tz::Europe::Paris)
     )
 }
 

@@ -60,11 +60,14 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::{Delay, Finding, ProblemKey, RuleId, Severity, fr, procedure};
-use crate::calendar::Calendar;
+use super::{Delay, Finding};
 use crate::config::{RuleConfig, RulesConfig};
-use crate::domain::can_track;
-use crate::domain::{Carrier, Classifier, Order, Parcel, ProductKind, TrackingStatus, parcels_of};
+use crate::domain::calendar::Calendar;
+use crate::domain::{
+    Carrier, Classifier, Order, Parcel, ProblemKey, ProductKind, RuleId, Severity, TrackingStatus,
+    can_track, parcels_of,
+};
+use crate::fr::{self, procedure};
 
 /// One step of the reasoning, fired or not, for `colisync explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]

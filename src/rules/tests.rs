@@ -6,8 +6,8 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use super::*;
-use crate::calendar::Calendar;
 use crate::config::RulesConfig;
+use crate::domain::calendar::Calendar;
 use crate::domain::*;
 use crate::tracking::status::normalise;
 

@@ -65,8 +65,8 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::domain::{Order, OrderState};
+use crate::domain::{ProblemKey, RuleId, Severity};
 use crate::plan::Action;
-use crate::rules::{ProblemKey, RuleId, Severity};
 
 pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval};
 

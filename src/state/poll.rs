@@ -27,8 +27,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ProblemKey;
 use crate::domain::{Parcel, TrackingSnapshot, TrackingStatus};
-use crate::rules::ProblemKey;
 
 /// How long after shipment a parcel counts as recently shipped.
 pub const FRESH_PERIOD: Duration = Duration::days(3);

@@ -45,7 +45,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::LaPosteConfig;
-use crate::domain::{TrackingEvent, TrackingSnapshot};
+use crate::domain::{TrackingEvent, TrackingSnapshot, is_valid_number};
 use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy};
 use crate::tracking::status::{is_known_code, normalise_snapshot};
 
@@ -54,8 +54,6 @@ const API: &str = "laposte";
 
 /// At most this many ids per request (the API's limit).
 pub const MAX_IDS_PER_REQUEST: usize = 10;
-
-pub use crate::domain::{can_track, is_valid_number};
 
 /// Why one number has no snapshot. Never holds the API key nor a URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
