@@ -6,8 +6,10 @@
 //!
 //! Sits between pull (which builds [`crate::domain::Order`]s and
 //! [`crate::domain::Parcel`]s) and plan (which turns findings into card
-//! actions, rendered by [`crate::board::render`]). `judge.rs` has the rules
-//! and the reading of the seeds; their French texts are in [`crate::fr`],
+//! actions, rendered by [`crate::board::render`]). `judge.rs` has the
+//! driver, priority, severity and trace, `judge/shipping.rs` the shipping
+//! rules, `judge/parcel.rs` the parcel rules; their French texts are in
+//! [`crate::fr`],
 //! their ids, keys and severities in [`crate::domain`].
 
 mod judge;

@@ -62,7 +62,7 @@ impl Checker<'_> {
         let calendar = self.calendar(&raw.calendar);
         let tz = calendar
             .as_ref()
-            .map_or(chrono_tz::Europe::Paris, |c| c.timezone);
+            .map_or_else(defaults::timezone, |c| c.timezone);
         let daemon = self.daemon(&raw.daemon, tz);
         let magento = self.magento(&raw.magento);
         let carriers = CarriersConfig {
@@ -158,7 +158,7 @@ impl Checker<'_> {
 
     pub(super) fn calendar(&mut self, raw: &RawCalendar) -> Option<CalendarConfig> {
         let timezone = match &raw.timezone {
-            None => Some(chrono_tz::Europe::Paris),
+            None => Some(defaults::timezone()),
             Some(s) => match Tz::from_str(s.get_ref()) {
                 Ok(tz) => Some(tz),
                 Err(_) => {
