@@ -1,5 +1,6 @@
 //! Every French text colisync writes, in one place: the procedures the
-//! cards show (`procedures.rs`), French dates and quantities (`dates.rs`),
+//! cards show (`procedures.rs`), the facts under « Constat » (`facts.rs`), the
+//! card's headings and phrases (`card.rs`), French dates and quantities (`dates.rs`),
 //! the names of carriers, product kinds, severities and cases, the default
 //! list names and Trello's cut note (`labels.rs`), the public holidays'
 //! names (`holidays.rs`).
@@ -16,7 +17,9 @@
 //! (say, the pass's comments) is one more file here: `mod <group>;` below
 //! and `pub use` of what it offers, or `pub mod <group>;` for a namespace.
 
+pub mod card;
 mod dates;
+pub mod facts;
 mod holidays;
 mod labels;
 mod procedures;

@@ -67,7 +67,7 @@ use crate::domain::{
     Carrier, Classifier, Order, Parcel, ProblemKey, ProductKind, RuleId, Severity, TrackingStatus,
     can_track, parcels_of,
 };
-use crate::fr::{self, procedure};
+use crate::fr::{self, facts, procedure};
 
 mod parcel;
 mod shipping;
@@ -382,14 +382,8 @@ impl<'a> Judge<'a> {
                     format!("{} ({}) × {}", i.name, i.sku, fr::quantity(qty))
                 })
                 .collect();
-            f.facts.push(format!(
-                "Expédition partielle : {} ; toujours en attente : {}.",
-                match order.shipments.len() {
-                    1 => "un envoi est parti".to_owned(),
-                    n => format!("{n} envois sont partis"),
-                },
-                waiting.join(", ")
-            ));
+            f.facts
+                .push(facts::partly_shipped(order.shipments.len(), &waiting));
         }
         let key = ProblemKey::Order {
             increment_id: order.increment_id.clone(),
@@ -448,15 +442,6 @@ impl<'a> Judge<'a> {
 
     fn fmt_dt(&self, at: DateTime<Utc>) -> String {
         fr::datetime(at, self.cal.timezone())
-    }
-}
-
-/// « expédiée », or « entièrement expédiée » once part of the order left.
-fn not_shipped(partly: bool) -> &'static str {
-    if partly {
-        "entièrement expédiée"
-    } else {
-        "expédiée"
     }
 }
 

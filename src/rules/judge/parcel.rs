@@ -110,24 +110,23 @@ impl<'a> Judge<'a> {
     }
 
     pub(super) fn status_fact(&self, p: &Parcel) -> String {
-        match (&p.tracking, p.last_event()) {
-            (_, Some(e)) => format!(
-                "Dernier événement : {} « {} » le {}.",
-                e.code,
-                e.label,
-                self.fmt_dt(e.at)
-            ),
-            (Some(_), None) => "Le transporteur ne connaît pas encore ce numéro.".into(),
-            (None, None) if p.tracking_number.is_empty() => "Envoi sans numéro de suivi.".into(),
-            (None, None) if p.carrier == Carrier::Foreign => {
-                "Transporteur hors La Poste : son suivi se consulte sur le site du transporteur."
-                    .into()
-            }
-            (None, None) if !can_track(&p.tracking_number) => {
-                "La Poste ne peut pas suivre ce numéro.".into()
-            }
-            (None, None) => "Suivi pas encore interrogé.".into(),
-        }
+        use facts::TrackingFact as F;
+        let at = p
+            .last_event()
+            .map(|e| self.fmt_dt(e.at))
+            .unwrap_or_default();
+        facts::tracking(match (&p.tracking, p.last_event()) {
+            (_, Some(e)) => F::LastEvent {
+                code: &e.code,
+                label: &e.label,
+                at: &at,
+            },
+            (Some(_), None) => F::NotKnownYet,
+            (None, None) if p.tracking_number.is_empty() => F::NoNumber,
+            (None, None) if p.carrier == Carrier::Foreign => F::Foreign,
+            (None, None) if !can_track(&p.tracking_number) => F::CannotTrack,
+            (None, None) => F::NotAskedYet,
+        })
     }
 
     /// Letter and Colissimo: strictly more than `threshold` Paris calendar
@@ -154,13 +153,12 @@ impl<'a> Judge<'a> {
         let from = day
             .checked_add_days(chrono::Days::new(u64::from(rc.threshold) + 1))
             .unwrap_or(day);
-        let mut facts = vec![format!(
-            "Expédié le {} ({}), non livré le {} : {} j depuis l'expédition (plus de {} j).",
-            self.fmt_dt(p.shipped_at),
+        let mut facts = vec![facts::not_delivered_days(
+            &self.fmt_dt(p.shipped_at),
             p.carrier.label_fr(),
-            fr::date(self.today),
+            &fr::date(self.today),
             days,
-            th
+            th,
         )];
         if rule != RuleId::DeliveryLetter || p.tracking.is_some() {
             facts.push(self.status_fact(p));
@@ -203,16 +201,8 @@ impl<'a> Judge<'a> {
         };
         let days = (self.today - day).num_days();
         let facts = vec![
-            format!(
-                "Expédié le {} en Chronopost : livraison garantie avant la fin du {}.",
-                self.fmt_dt(p.shipped_at),
-                fr::date(due)
-            ),
-            format!(
-                "Non livré le {} ({} j depuis l'expédition).",
-                fr::date(self.today),
-                days
-            ),
+            facts::chronopost_guarantee(&self.fmt_dt(p.shipped_at), &fr::date(due)),
+            facts::chronopost_not_delivered(&fr::date(self.today), days),
             self.status_fact(p),
         ];
         Some(Fire {
@@ -256,10 +246,7 @@ impl<'a> Judge<'a> {
         });
         let mut facts = Vec::with_capacity(2);
         if let Some(at) = since {
-            facts.push(format!(
-                "Le transporteur retourne le colis à l'expéditeur depuis le {}.",
-                self.fmt_dt(at)
-            ));
+            facts.push(facts::returning_since(&self.fmt_dt(at)));
         }
         facts.push(self.status_fact(p));
         Some(Fire {
@@ -298,10 +285,7 @@ impl<'a> Judge<'a> {
             severity: severity(0, rc),
             delay: Delay::None,
             deadline: p.last_event().map(|e| e.at),
-            facts: vec![
-                "Le transporteur signale un incident sur le colis.".into(),
-                self.status_fact(p),
-            ],
+            facts: vec![facts::INCIDENT.to_owned(), self.status_fact(p)],
         })
     }
 
@@ -361,25 +345,18 @@ impl<'a> Judge<'a> {
         let hours = elapsed.num_hours();
         let deadline = p.shipped_at + threshold;
         let first = if no_number {
-            format!(
-                "Expédié le {} en {} sans numéro de suivi dans Magento.",
-                self.fmt_dt(p.shipped_at),
-                p.carrier.label_fr()
-            )
+            facts::shipped_without_number(&self.fmt_dt(p.shipped_at), p.carrier.label_fr())
         } else if bad_number {
-            format!(
-                "Expédié le {} en {} avec le numéro de suivi « {} », que La Poste ne peut pas suivre \
-                 (11 à 15 lettres et chiffres attendus) : à corriger dans Magento.",
-                self.fmt_dt(p.shipped_at),
+            facts::shipped_with_bad_number(
+                &self.fmt_dt(p.shipped_at),
                 p.carrier.label_fr(),
-                p.tracking_number
+                &p.tracking_number,
             )
         } else {
-            format!(
-                "Expédié le {} ; le {}, toujours aucune prise en charge par le transporteur (seuil {} h).",
-                self.fmt_dt(p.shipped_at),
-                self.fmt_dt(deadline),
-                rc.threshold
+            facts::never_scanned(
+                &self.fmt_dt(p.shipped_at),
+                &self.fmt_dt(deadline),
+                rc.threshold,
             )
         };
         Some(Fire {
@@ -433,12 +410,7 @@ impl<'a> Judge<'a> {
             delay: Delay::Hours(hours),
             deadline: Some(deadline),
             facts: vec![
-                format!(
-                    "Aucun nouvel événement de suivi depuis le {} (seuil {} h, atteint le {}).",
-                    self.fmt_dt(last.at),
-                    rc.threshold,
-                    self.fmt_dt(deadline)
-                ),
+                facts::no_new_event(&self.fmt_dt(last.at), rc.threshold, &self.fmt_dt(deadline)),
                 self.status_fact(p),
             ],
         })

@@ -44,23 +44,13 @@ impl<'a> Judge<'a> {
             self.cal.add_business_days(due, rc.threshold)
         };
         let facts = vec![
-            format!(
-                "Commande validée le {} ({}) : expédition due le {}.",
-                self.fmt_dt(validated),
-                if before_cutoff {
-                    format!("jour ouvré, avant {}", self.cutoff)
-                } else {
-                    format!("après {} ou jour non ouvré", self.cutoff)
-                },
-                fr::date(due)
+            facts::validated_due_to_ship(
+                &self.fmt_dt(validated),
+                before_cutoff,
+                &self.cutoff,
+                &fr::date(due),
             ),
-            format!(
-                "Toujours pas {} le {} : {} depuis le jour d'expédition prévu (seuil {}).",
-                not_shipped(partly),
-                fr::date(self.today),
-                fr::business_days(passed),
-                fr::business_days(th)
-            ),
+            facts::not_shipped_since_due(partly, &fr::date(self.today), passed, th),
         ];
         Some(Fire {
             rule,
@@ -100,17 +90,8 @@ impl<'a> Judge<'a> {
             .cal
             .add_business_days(day, rc.threshold.saturating_add(1));
         let facts = vec![
-            format!(
-                "Commande de cartouches d'origine validée le {}.",
-                self.fmt_dt(validated)
-            ),
-            format!(
-                "Toujours pas {} le {} : {} depuis la validation (plus de {}).",
-                not_shipped(partly),
-                fr::date(self.today),
-                fr::business_days(passed),
-                fr::business_days(th)
-            ),
+            facts::originals_validated(&self.fmt_dt(validated)),
+            facts::not_shipped_since_validation(partly, &fr::date(self.today), passed, th),
         ];
         Some(Fire {
             rule,
