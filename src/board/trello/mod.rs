@@ -39,7 +39,8 @@ use crate::http::{
     self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RateHeaders, RetryPolicy,
 };
 
-/// Cards per page of the board listing (Trello's maximum).
+/// Trello's largest `limit`: cards per page of the board listing, labels
+/// per call (swagger.v3.json: "between 0 and 1000").
 pub const PAGE_SIZE: usize = 1000;
 
 mod errors;
@@ -195,14 +196,14 @@ impl TrelloClient {
         })
     }
 
-    /// Labels of the board (up to 1000; Trello's default page is 50).
+    /// Labels of the board (up to [`PAGE_SIZE`]; Trello's default page is 50).
     pub async fn labels(&self) -> Result<Vec<BoardLabel>, TrelloError> {
         let id = self.board_id().await?;
         let call = Call::get("1/boards")
             .segment(id)
             .segment("labels")
             .query("fields", "id,name,color")
-            .query("limit", "1000");
+            .query("limit", PAGE_SIZE.to_string());
         let labels: Vec<LabelJson> = self.send(call, "labels", None).await?.json("labels")?;
         Ok(labels.into_iter().map(label_from).collect())
     }
