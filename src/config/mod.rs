@@ -4,9 +4,13 @@
 //! This module turns the admin's file into a [`Config`] whose every value is
 //! already checked and typed (a parsed cron schedule, a `Tz`, `NaiveDate`s,
 //! URLs, [`Secret`]s). Everything downstream takes these types and never sees
-//! TOML. Loading lives in `load.rs`: raw serde structs with
+//! TOML. Loading lives in `load/`: raw serde structs with
 //! `deny_unknown_fields`, spans kept for the checks made after parsing, so
 //! that every error names the key and, where the parser can tell, the line.
+//! Every default is in `defaults.rs`. The domain's values that the file
+//! describes (the `Calendar`, the `Classifier`, a rule's settings) are
+//! built here, at the end of this file: the domain imports nothing of the
+//! configuration.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

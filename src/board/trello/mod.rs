@@ -82,6 +82,8 @@ pub fn trello_quota(limit: u32, window: Duration) -> Quota {
         .allow_burst(burst)
 }
 
+/// The Trello client of one board. Cheap to clone: clones share the
+/// connection pool, the rate limiter and the resolved board id.
 #[derive(Debug, Clone)]
 pub struct TrelloClient {
     api: ApiClient,

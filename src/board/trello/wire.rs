@@ -86,9 +86,6 @@ pub(super) struct IdJson {
     pub(super) id: String,
 }
 
-/// The Trello client of one board. Cheap to clone: clones share the
-/// connection pool, the rate limiter and the resolved board id.
-
 /// The creation second of a Trello id: its first 8 hex digits, as in a
 /// Mongo ObjectId (trello-archive/api-docs issue 68).
 pub fn id_second(id: &str) -> Option<u32> {

@@ -12,6 +12,12 @@
 //!    the admin gets every error of the file in one report, one line each,
 //!    `config.toml:3:1: daemon.schedule: ...`.
 //!
+//! Files: this one (the entry points, the problems and their rendering),
+//! `raw.rs` (pass 1), `check.rs`, `check_services.rs` and `check_fields.rs`
+//! (pass 2: the checker, its sections and its field checks), `values.rs`
+//! (pure value checks), `serde_errors.rs` (serde's errors located and
+//! named).
+//!
 //! Architecture invariant: no error message contains a secret. Secret values
 //! are only read into [`Secret`], serde's own messages about a secret key are
 //! replaced (they may quote the value), and no source line is ever echoed.

@@ -4,6 +4,9 @@
 
 use super::*;
 
+/// Renders Magento's error body `{"message": "… %1 … %name …",
+/// "parameters": [..] or {..}}` with the parameters substituted. A body that
+/// is not that JSON is returned as text (truncated), an empty one as "".
 pub fn render_error_body(body: &[u8]) -> String {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         let text = String::from_utf8_lossy(body);

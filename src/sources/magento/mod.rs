@@ -89,10 +89,6 @@ pub fn format_magento_time(t: DateTime<Utc>) -> String {
     t.format(MAGENTO_TIME_FORMAT).to_string()
 }
 
-/// Renders Magento's error body `{"message": "… %1 … %name …",
-/// "parameters": [..] or {..}}` with the parameters substituted. A body that
-/// is not that JSON is returned as text (truncated), an empty one as "".
-
 /// Which of the two auth modes is configured; the credentials themselves
 /// live in the HTTP layer (a default header or the [`OAuth1Signer`]).
 #[derive(Debug, Clone, Copy)]
