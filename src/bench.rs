@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::calendar::Calendar;
 use crate::config::RulesConfig;
+use crate::domain::calendar::Calendar;
 use crate::domain::{
     Carrier, Classifier, Customer, Item, Order, OrderState, Parcel, Shipment, Track, TrackingEvent,
     TrackingSnapshot, parcels_of,

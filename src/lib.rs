@@ -7,12 +7,12 @@
 
 pub mod bench;
 pub mod board;
-pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod domain;
 pub mod fakes;
+pub mod fr;
 pub mod http;
 pub mod ops;
 pub mod pass;

@@ -24,8 +24,8 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use clap::{Parser, Subcommand};
 
-use crate::calendar::{self, Calendar};
 use crate::config::{self, Config, ConfigError, MagentoAuth};
+use crate::domain::calendar::{self, Calendar};
 
 /// Where the configuration is read from when neither `--config` nor
 /// `COLISYNC_CONFIG` says otherwise.
@@ -283,7 +283,7 @@ pub fn print_calendar(
 ) -> anyhow::Result<()> {
     let mut lines: Vec<(NaiveDate, String)> = calendar::public_holidays(year)
         .into_iter()
-        .map(|(d, name)| (d, name.to_owned()))
+        .map(|(d, h)| (d, h.name_fr().to_owned()))
         .collect();
     if let Some(cal) = cal {
         for d in cal.extra_open_days(year) {

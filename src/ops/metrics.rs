@@ -27,8 +27,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::domain::RuleId;
 use crate::pass::PassReport;
-use crate::rules::RuleId;
 use crate::state::{CardStatus, State};
 
 /// The content type of [`Metrics::encode`]'s text.

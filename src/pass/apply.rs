@@ -15,11 +15,11 @@ use super::snapshot;
 use super::{Engine, PassReport, PlanBoard, Planned, Stop, merge_applied};
 use crate::board::trello::{self, NewCard, TrelloClient, TrelloError};
 use crate::board::{BoardCard, BoardLabel, CardContent, LabelSpec, parse_marker};
+use crate::domain::ProblemKey;
 use crate::http::Idempotent;
 use crate::plan::{
     self, Action, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, Cause, WriteError,
 };
-use crate::rules::ProblemKey;
 
 impl Engine {
     /// A real pass: settle, plan, apply.

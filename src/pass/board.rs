@@ -13,8 +13,8 @@ use super::snapshot::Snapshot;
 use super::{Engine, PassReport};
 use crate::board::render;
 use crate::board::{BoardCard, BoardLabel};
+use crate::domain::ProblemKey;
 use crate::plan::{self, BoardSnapshot, CardRead, Desired, ListTarget, PlanInput};
-use crate::rules::ProblemKey;
 use crate::state::CardRecord;
 
 /// The board and the card records as read before judging.

@@ -12,9 +12,10 @@ use super::texts::{self, order_state_reason};
 use super::{Engine, PassReport};
 use crate::board::CardContent;
 use crate::board::render;
+use crate::domain::ProblemKey;
 use crate::domain::{Order, Parcel, TrackingStatus};
 use crate::plan::Desired;
-use crate::rules::{Finding, Judge, Judgement, ProblemKey};
+use crate::rules::{Finding, Judge, Judgement};
 
 impl Engine {
     /// Every open order of the snapshot through the rules; the cards they

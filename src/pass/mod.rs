@@ -41,9 +41,9 @@ use chrono::{DateTime, Utc};
 
 use crate::board::render::RenderContext;
 use crate::board::trello::TrelloClient;
-use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::domain::Classifier;
+use crate::domain::calendar::Calendar;
 use crate::http::RetryPolicy;
 use crate::plan::{self, Action, ApplyReport, PlanInput};
 use crate::sources::magento::MagentoClient;

@@ -17,8 +17,8 @@ use super::snapshot::{IfLost, Snapshot, Write};
 use super::texts::gone_reason;
 use super::{Engine, PassReport};
 use crate::board::parse_marker;
+use crate::domain::ProblemKey;
 use crate::domain::{self, Carrier, Order, Parcel, TrackingSnapshot};
-use crate::rules::ProblemKey;
 use crate::state::{CardStatus, ParcelRecord, UndecodableOrder};
 use crate::tracking::laposte::{LaPosteClient, TrackError};
 

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use super::PassReport;
 use super::error::PassError;
 use super::texts::gone_reason;
+use crate::domain::ProblemKey;
 use crate::domain::{self, Classifier, Order, Parcel};
-use crate::rules::ProblemKey;
 use crate::state::{CardRecord, CardStatus, ParcelRecord, State, StateError, UndecodableOrder};
 
 /// The snapshot of a pass.

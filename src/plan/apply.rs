@@ -65,7 +65,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Action;
 use crate::board::{BoardCard, CardContent, LabelSpec};
-use crate::rules::ProblemKey;
+use crate::domain::ProblemKey;
 use crate::state::{Intent, State};
 
 mod error;

@@ -9,7 +9,8 @@ use super::{
     Action, CardRead, DEFAULT_END_REASON, Desired, ListTarget, PlanInput, comment_signature,
 };
 use crate::board::{BoardCard, parse_marker};
-use crate::rules::{Finding, ProblemKey, Severity};
+use crate::domain::{ProblemKey, Severity};
+use crate::rules::Finding;
 use crate::state::{CardRecord, CardStatus};
 
 fn severity_name(s: Severity) -> &'static str {

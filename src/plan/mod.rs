@@ -93,7 +93,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use crate::board::{BoardCard, BoardLabel, CardContent};
-use crate::rules::{Finding, ProblemKey, RuleId, Severity};
+use crate::domain::{ProblemKey, RuleId, Severity};
+use crate::rules::Finding;
 use crate::state::{CardRecord, CardStatus};
 
 pub use apply::{
@@ -331,7 +332,7 @@ pub const DEFAULT_END_REASON: &str = "le problème n'est plus constaté";
 pub fn comment_signature(now: DateTime<Utc>) -> String {
     format!(
         "(colisync, {})",
-        crate::rules::fr::datetime_seconds(now, chrono_tz::Europe::Paris)
+        crate::fr::datetime_seconds(now, chrono_tz::Europe::Paris)
     )
 }
 

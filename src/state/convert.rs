@@ -10,7 +10,7 @@ use crate::domain::{
     Carrier, Customer, Item, Order, OrderState, Parcel, Shipment, StatusChange, Track,
     TrackingEvent, TrackingSnapshot, TrackingStatus,
 };
-use crate::rules::{ProblemKey, RuleId, Severity};
+use crate::domain::{ProblemKey, RuleId, Severity};
 
 /// Both directions of a field-less enum whose variants have the same names
 /// on both sides.

@@ -77,7 +77,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{ProblemKey, RuleId, Severity};
+use crate::domain::{ProblemKey, RuleId, Severity};
 
 pub use error::StateError;
 pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval};

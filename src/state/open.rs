@@ -370,7 +370,7 @@ fn corrupt_path(dir: &Path, now: DateTime<Utc>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ProblemKey;
+    use crate::domain::ProblemKey;
 
     fn step_add_marker(db: &sled::Db) -> Result<(), StateError> {
         db.open_tree("meta")

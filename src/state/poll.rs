@@ -26,8 +26,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::ProblemKey;
 use crate::domain::{Parcel, TrackingSnapshot, TrackingStatus};
-use crate::rules::ProblemKey;
 
 /// How long after shipment a parcel counts as recently shipped.
 pub const FRESH_PERIOD: Duration = Duration::days(3);

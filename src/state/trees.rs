@@ -17,8 +17,8 @@ use super::{
     ParcelRecord, State, StateError, UndecodableOrder, decode, encode, parcel_key, sled_err,
     u64_key,
 };
+use crate::domain::ProblemKey;
 use crate::domain::{Order, OrderState};
-use crate::rules::ProblemKey;
 
 impl State {
     // ----- meta ---------------------------------------------------------
@@ -449,7 +449,7 @@ fn keep_canonical<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::Severity;
+    use crate::domain::Severity;
 
     #[test]
     fn records_under_a_key_written_before_the_encoding_are_read_then_replaced() {

@@ -360,7 +360,7 @@ fn utc(rfc3339: &str) -> DateTime<Utc> {
 /// and the rules file nothing for a parcel carrying that snapshot.
 #[tokio::test]
 async fn karrio_200_is_delivered_and_the_rules_file_no_card() {
-    use colisync::calendar::Calendar;
+    use colisync::domain::calendar::Calendar;
     use colisync::domain::{Classifier, parcels_of};
     use colisync::fakes::sample::{SampleShop, demo_shop, reference_now};
     use colisync::fakes::world::World;

@@ -639,9 +639,9 @@ fn every_magento_fixture_has_its_provenance() {
 
 #[tokio::test]
 async fn adobe_s_order_3_and_invoice_3_decode_as_documented() {
-    use colisync::calendar::Calendar;
     use colisync::config::RulesConfig;
     use colisync::domain::Classifier;
+    use colisync::domain::calendar::Calendar;
     use colisync::rules::judge;
 
     let fake = bearer_shop().await;

@@ -9,11 +9,12 @@ use std::sync::Mutex;
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::board::{BoardCard, BoardLabel, CardContent, LabelSpec, marker_line, parse_marker};
 use colisync::domain::ProductKind;
+use colisync::domain::{ProblemKey, RuleId, Severity};
 use colisync::plan::{
     ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardUpdate, CrashAt, CrashPoint,
     Desired, ListTarget, PlanInput, WriteError, apply, plan, settle_pending,
 };
-use colisync::rules::{Delay, Finding, ProblemKey, RuleId, Severity};
+use colisync::rules::{Delay, Finding};
 use colisync::state::{CardStatus, State};
 
 // ----- the fake board ----------------------------------------------------

@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::board::{BoardCard, BoardLabel, CardContent, LabelSpec, marker_line};
 use colisync::domain::ProductKind;
+use colisync::domain::{ProblemKey, RuleId, Severity};
 use colisync::plan::{
     Action, BoardSnapshot, CardRead, Desired, ListTarget, PlanInput, cards_to_read, plan,
     render_plan_table,
 };
-use colisync::rules::{Delay, Finding, ProblemKey, RuleId, Severity};
+use colisync::rules::{Delay, Finding};
 use colisync::state::{CardRecord, CardStatus};
 
 const EXP: &str = "Retard d'expédition";

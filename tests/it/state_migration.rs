@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use colisync::daemon::Stop;
-use colisync::pass::Engine;
+use colisync::domain::ProblemKey;
 use colisync::domain::TrackingEvent;
 use colisync::fakes::sample::{demo_shop, reference_now};
 use colisync::fakes::trello::BoardDump;
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::plan::Action;
-use colisync::rules::ProblemKey;
 use colisync::state::{CardStatus, SCHEMA_VERSION, State, StateError};
 
 fn data() -> PathBuf {

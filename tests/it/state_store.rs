@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::domain::{Carrier, Customer, Order, OrderState, Parcel};
+use colisync::domain::{ProblemKey, RuleId, Severity};
 use colisync::plan::Action;
-use colisync::rules::{ProblemKey, RuleId, Severity};
 use colisync::state::{
     CardRecord, CardStatus, Intent, ParcelRecord, SCHEMA_VERSION, State, StateError,
 };

@@ -7,10 +7,10 @@
 
 use crate::common_sync;
 
+use colisync::domain::{ProblemKey, Severity};
 use colisync::fakes::sample::demo_shop;
 use colisync::fakes::trello::FakeCard;
 use colisync::fakes::world::World;
-use colisync::rules::{ProblemKey, Severity};
 use common_sync::*;
 
 #[tokio::test]

@@ -7,9 +7,9 @@
 use crate::common_sync;
 
 use colisync::domain::Order;
+use colisync::domain::ProblemKey;
 use colisync::fakes::sample::{SampleShop, demo_shop};
 use colisync::fakes::world::World;
-use colisync::rules::ProblemKey;
 use common_sync::*;
 use serde_json::json;
 

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use colisync::board::trello::{CardUpdate, NewCard, TEXT_LIMIT, TrelloClient, TrelloError};
+use colisync::board::TEXT_LIMIT;
+use colisync::board::trello::{CardUpdate, NewCard, TrelloClient, TrelloError};
 use colisync::board::{BoardCard, parse_marker};
 use colisync::config::TrelloConfig;
 use colisync::fakes::Fault;

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::steps::{Step, steps};
 use super::{ApplyFatal, BoardWriter, CardUpdate, Cause, CrashAt, WriteError};
 use crate::board::{BoardCard, CardContent};
+use crate::domain::ProblemKey;
 use crate::plan::Action;
-use crate::rules::ProblemKey;
 use crate::state::{CardRecord, CardStatus, Intent, IntentId, State, StateError};
 
 /// How one action ended.
@@ -368,7 +368,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 list_id: String::new(),
                 fingerprint: String::new(),
                 rule: None,
-                severity: crate::rules::Severity::Late,
+                severity: crate::domain::Severity::Late,
                 status,
                 filed_at: now,
                 updated_at: now,

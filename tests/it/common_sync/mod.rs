@@ -8,13 +8,13 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use colisync::board::parse_marker;
 use colisync::daemon::Stop;
+use colisync::domain::ProblemKey;
 use colisync::fakes::LoggedRequest;
 use colisync::fakes::sample::reference_now;
 use colisync::fakes::trello::FakeCard;
 use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
 use colisync::pass::{Engine, PassReport};
-use colisync::rules::ProblemKey;
 use colisync::state::State;
 
 /// An engine on `world` with its state in `dir` (fast retries).

@@ -16,8 +16,6 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-use crate::config::CalendarConfig;
-
 /// The calendar the rules think in.
 #[derive(Debug, Clone)]
 pub struct Calendar {
@@ -28,22 +26,20 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    pub fn new(cfg: &CalendarConfig) -> Self {
+    /// The calendar of `tz` with the shipping `cutoff` and the admin's
+    /// overrides (`Calendar::new` in `config` builds it from `[calendar]`,
+    /// and `config::defaults` owns the defaults).
+    pub fn from_parts(
+        tz: Tz,
+        cutoff: NaiveTime,
+        extra_closed: impl IntoIterator<Item = NaiveDate>,
+        extra_open: impl IntoIterator<Item = NaiveDate>,
+    ) -> Self {
         Calendar {
-            tz: cfg.timezone,
-            cutoff: cfg.cutoff,
-            extra_closed: cfg.extra_closed_days.iter().copied().collect(),
-            extra_open: cfg.extra_open_days.iter().copied().collect(),
-        }
-    }
-
-    /// Europe/Paris, 16:00 cutoff, no extra days: the seeds' calendar.
-    pub fn france() -> Self {
-        Calendar {
-            tz: chrono_tz::Europe::Paris,
-            cutoff: NaiveTime::from_hms_opt(16, 0, 0).expect("16:00 is a valid time"),
-            extra_closed: BTreeSet::new(),
-            extra_open: BTreeSet::new(),
+            tz,
+            cutoff,
+            extra_closed: extra_closed.into_iter().collect(),
+            extra_open: extra_open.into_iter().collect(),
         }
     }
 
@@ -70,7 +66,7 @@ impl Calendar {
         if self.extra_open.contains(&d) {
             return true;
         }
-        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && holiday_name(d).is_none()
+        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && holiday(d).is_none()
     }
 
     /// The first business day strictly after `d`.
@@ -198,47 +194,64 @@ pub fn is_supported_year(year: i32) -> bool {
     (1583..=200_000).contains(&year)
 }
 
+/// A French public holiday (metropolitan). Its French name is
+/// [`Holiday::name_fr`] (in `crate::fr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Holiday {
+    NewYear,
+    EasterMonday,
+    LabourDay,
+    VictoryInEurope,
+    Ascension,
+    WhitMonday,
+    BastilleDay,
+    Assumption,
+    AllSaints,
+    Armistice,
+    Christmas,
+}
+
 /// The French public holidays (metropolitan) of `year`, sorted; empty for a
 /// year outside [`is_supported_year`].
-pub fn public_holidays(year: i32) -> Vec<(NaiveDate, &'static str)> {
+pub fn public_holidays(year: i32) -> Vec<(NaiveDate, Holiday)> {
     if !is_supported_year(year) {
         return Vec::new();
     }
     let fixed = |m: u32, d: u32| NaiveDate::from_ymd_opt(year, m, d);
     let easter = easter_sunday(year);
     let after_easter = |n: u64| easter.checked_add_days(Days::new(n));
-    let mut days: Vec<(NaiveDate, &'static str)> = [
-        (fixed(1, 1), "Jour de l'an"),
-        (after_easter(1), "Lundi de Pâques"),
-        (fixed(5, 1), "Fête du Travail"),
-        (fixed(5, 8), "Victoire 1945"),
-        (after_easter(39), "Ascension"),
-        (after_easter(50), "Lundi de Pentecôte"),
-        (fixed(7, 14), "Fête nationale"),
-        (fixed(8, 15), "Assomption"),
-        (fixed(11, 1), "Toussaint"),
-        (fixed(11, 11), "Armistice 1918"),
-        (fixed(12, 25), "Noël"),
+    let mut days: Vec<(NaiveDate, Holiday)> = [
+        (fixed(1, 1), Holiday::NewYear),
+        (after_easter(1), Holiday::EasterMonday),
+        (fixed(5, 1), Holiday::LabourDay),
+        (fixed(5, 8), Holiday::VictoryInEurope),
+        (after_easter(39), Holiday::Ascension),
+        (after_easter(50), Holiday::WhitMonday),
+        (fixed(7, 14), Holiday::BastilleDay),
+        (fixed(8, 15), Holiday::Assumption),
+        (fixed(11, 1), Holiday::AllSaints),
+        (fixed(11, 11), Holiday::Armistice),
+        (fixed(12, 25), Holiday::Christmas),
     ]
     .into_iter()
-    .filter_map(|(d, name)| Some((d?, name)))
+    .filter_map(|(d, h)| Some((d?, h)))
     .collect();
     days.sort();
     days
 }
 
-/// The holiday's French name if `d` is a public holiday.
-pub fn holiday_name(d: NaiveDate) -> Option<&'static str> {
+/// The holiday `d` is, if it is one.
+pub fn holiday(d: NaiveDate) -> Option<Holiday> {
     let (m, day) = (d.month(), d.day());
     let fixed = match (m, day) {
-        (1, 1) => Some("Jour de l'an"),
-        (5, 1) => Some("Fête du Travail"),
-        (5, 8) => Some("Victoire 1945"),
-        (7, 14) => Some("Fête nationale"),
-        (8, 15) => Some("Assomption"),
-        (11, 1) => Some("Toussaint"),
-        (11, 11) => Some("Armistice 1918"),
-        (12, 25) => Some("Noël"),
+        (1, 1) => Some(Holiday::NewYear),
+        (5, 1) => Some(Holiday::LabourDay),
+        (5, 8) => Some(Holiday::VictoryInEurope),
+        (7, 14) => Some(Holiday::BastilleDay),
+        (8, 15) => Some(Holiday::Assumption),
+        (11, 1) => Some(Holiday::AllSaints),
+        (11, 11) => Some(Holiday::Armistice),
+        (12, 25) => Some(Holiday::Christmas),
         _ => None,
     };
     if fixed.is_some() {
@@ -250,9 +263,9 @@ pub fn holiday_name(d: NaiveDate) -> Option<&'static str> {
     }
     let offset = (d - easter_sunday(d.year())).num_days();
     match offset {
-        1 => Some("Lundi de Pâques"),
-        39 => Some("Ascension"),
-        50 => Some("Lundi de Pentecôte"),
+        1 => Some(Holiday::EasterMonday),
+        39 => Some(Holiday::Ascension),
+        50 => Some(Holiday::WhitMonday),
         _ => None,
     }
 }
@@ -271,19 +284,25 @@ mod tests {
     }
 
     fn with_extra(closed: &[NaiveDate], open: &[NaiveDate]) -> Calendar {
-        Calendar::new(&CalendarConfig {
-            timezone: chrono_tz::Europe::Paris,
-            cutoff: NaiveTime::from_hms_opt(16, 0, 0).unwrap(),
-            extra_closed_days: closed.to_vec(),
-            extra_open_days: open.to_vec(),
-        })
+        Calendar::from_parts(
+            chrono_tz::Europe::Paris,
+            NaiveTime::from_hms_opt(16, 0, 0).unwrap(),
+            closed.iter().copied(),
+            open.iter().copied(),
+        )
+    }
+
+    /// The seeds' calendar (the defaults live in `config`, out of reach of
+    /// this module).
+    fn france() -> Calendar {
+        with_extra(&[], &[])
     }
 
     #[test]
     fn design_worked_example() {
         // docs/rules.md: validated Thursday 30 April 2026, on Tuesday 19 May 2026
         // exactly 10 business days have passed (1, 8 and 14 May are holidays).
-        let cal = Calendar::france();
+        let cal = france();
         assert_eq!(
             cal.business_days_between(d(2026, 4, 30), d(2026, 5, 19)),
             10
@@ -296,21 +315,21 @@ mod tests {
     fn holidays_2027() {
         let h = public_holidays(2027);
         let expected = [
-            (d(2027, 1, 1), "Jour de l'an"),
-            (d(2027, 3, 29), "Lundi de Pâques"),
-            (d(2027, 5, 1), "Fête du Travail"),
-            (d(2027, 5, 6), "Ascension"),
-            (d(2027, 5, 8), "Victoire 1945"),
-            (d(2027, 5, 17), "Lundi de Pentecôte"),
-            (d(2027, 7, 14), "Fête nationale"),
-            (d(2027, 8, 15), "Assomption"),
-            (d(2027, 11, 1), "Toussaint"),
-            (d(2027, 11, 11), "Armistice 1918"),
-            (d(2027, 12, 25), "Noël"),
+            (d(2027, 1, 1), Holiday::NewYear),
+            (d(2027, 3, 29), Holiday::EasterMonday),
+            (d(2027, 5, 1), Holiday::LabourDay),
+            (d(2027, 5, 6), Holiday::Ascension),
+            (d(2027, 5, 8), Holiday::VictoryInEurope),
+            (d(2027, 5, 17), Holiday::WhitMonday),
+            (d(2027, 7, 14), Holiday::BastilleDay),
+            (d(2027, 8, 15), Holiday::Assumption),
+            (d(2027, 11, 1), Holiday::AllSaints),
+            (d(2027, 11, 11), Holiday::Armistice),
+            (d(2027, 12, 25), Holiday::Christmas),
         ];
         assert_eq!(h, expected);
-        for (day, name) in expected {
-            assert_eq!(holiday_name(day), Some(name));
+        for (day, h) in expected {
+            assert_eq!(holiday(day), Some(h));
         }
     }
 
@@ -343,15 +362,12 @@ mod tests {
         // Whit Monday 2027 re-opened, Christmas Eve 2026 (a Thursday) closed.
         let cal = with_extra(&[d(2026, 12, 24)], &[d(2027, 5, 17)]);
         assert!(cal.is_business_day(d(2027, 5, 17)));
-        assert!(!Calendar::france().is_business_day(d(2027, 5, 17)));
+        assert!(!france().is_business_day(d(2027, 5, 17)));
         assert!(!cal.is_business_day(d(2026, 12, 24)));
         assert_eq!(cal.next_business_day(d(2026, 12, 23)), d(2026, 12, 28));
         // Friday 14 May 2027 → Monday 17 May is open again.
         assert_eq!(cal.next_business_day(d(2027, 5, 14)), d(2027, 5, 17));
-        assert_eq!(
-            Calendar::france().next_business_day(d(2027, 5, 14)),
-            d(2027, 5, 18)
-        );
+        assert_eq!(france().next_business_day(d(2027, 5, 14)), d(2027, 5, 18));
         assert_eq!(
             cal.extra_closed_days(2026).collect::<Vec<_>>(),
             [d(2026, 12, 24)]
@@ -364,7 +380,7 @@ mod tests {
 
     #[test]
     fn due_ship_day_cutoff_in_winter_and_summer_time() {
-        let cal = Calendar::france();
+        let cal = france();
         // Friday 27 March 2026, CET (UTC+1): 15:59 and 16:01 local.
         assert_eq!(
             cal.due_ship_day(utc("2026-03-27T14:59:00Z")),
@@ -421,7 +437,7 @@ mod tests {
 
     #[test]
     fn local_instant_in_the_spring_gap_and_autumn_overlap() {
-        let cal = Calendar::france();
+        let cal = france();
         // 29 March 2026: 02:00-03:00 does not exist; the gap ends at 03:00
         // CEST = 01:00 UTC.
         let t = |h, m, s| NaiveTime::from_hms_opt(h, m, s).unwrap();

@@ -7,7 +7,7 @@
 //!   oauth_token="…"` header, never in a URL (Trello also accepts
 //!   `?key=&token=`, which leaks them into every log that prints a URL);
 //! - name, desc and comment text sent as a JSON body and cut to Trello's
-//!   16384-character limit visibly, the description keeping its marker line
+//!   [`TEXT_LIMIT`] visibly, the description keeping its marker line
 //!   (see [`fit_description`]);
 //! - one rate limiter per client (clones share it) under Trello's sliding
 //!   window of `rate_limit` requests per `rate_window` per token (see
@@ -33,116 +33,30 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
-use crate::board::{BoardCard, BoardLabel, BoardList, MARKER_PREFIX};
+use crate::board::{BoardCard, BoardLabel, BoardList, MARKER_PREFIX, TEXT_LIMIT};
 use crate::config::TrelloConfig;
 use crate::http::{
     self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RateHeaders, RetryPolicy,
 };
 
-/// Trello's limit on a card name, a description and a comment, in
-/// characters. Counted here in UTF-16 code units (what Trello's JavaScript
-/// counts), which is never fewer than Unicode characters.
-pub const TEXT_LIMIT: usize = 16384;
-
-/// Cards per page of the board listing (Trello's maximum).
+/// Trello's largest `limit`: cards per page of the board listing, labels
+/// per call (swagger.v3.json: "between 0 and 1000").
 pub const PAGE_SIZE: usize = 1000;
+
+mod errors;
+mod fit;
+#[cfg(test)]
+mod tests;
+mod wire;
+
+pub use errors::TrelloError;
+use errors::map_error;
+pub use fit::{fit_description, fit_name, fit_text};
+use wire::*;
+pub use wire::{CardUpdate, NewCard, id_second};
 
 /// The card fields colisync reads.
 const CARD_FIELDS: &str = "id,name,desc,idList,closed,idLabels,due";
-
-/// Errors of the Trello client. Display and Debug never hold the key, the
-/// token or a URL.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TrelloError {
-    /// The list does not exist (any more): re-resolve lists by name.
-    #[error("trello: unknown list {list_id}: {message}")]
-    UnknownList { list_id: String, message: String },
-    /// Bad key or token, or missing scopes. Fatal: fix the config.
-    #[error("trello: unauthorized (HTTP {status}): {message}")]
-    Unauthorized { status: u16, message: String },
-    /// The board, card or other resource does not exist.
-    #[error("trello: not found: {what}")]
-    NotFound { what: String },
-    /// Trello refused the request (malformed id, invalid value).
-    #[error("trello: bad request on {what}: {message}")]
-    BadRequest { what: String, message: String },
-    /// Still rate limited after the retries allowed.
-    #[error("trello: rate limited{}", .retry_after.map(|d| format!(" (retry after {} s)", d.as_secs_f64())).unwrap_or_default())]
-    RateLimited { retry_after: Option<Duration> },
-    /// The key or token cannot be put in a header (bad characters).
-    #[error("trello: key or token contains characters not allowed in an HTTP header")]
-    BadCredentials,
-    /// The board listing cannot be complete (see [`TrelloClient::cards`]):
-    /// better no listing than one with cards missing.
-    #[error("trello: the board's cards cannot all be listed: {reason}")]
-    Incomplete { reason: String },
-    /// Anything else from the HTTP layer: timeouts, resets, 5xx, decoding.
-    #[error(transparent)]
-    Http(#[from] HttpError),
-}
-
-impl TrelloError {
-    /// For a write: may Trello have applied it although we got this error?
-    /// Then read the board before writing again.
-    pub fn outcome_is_unknown(&self) -> bool {
-        match self {
-            TrelloError::Http(e) => http::outcome_is_unknown(e),
-            _ => false,
-        }
-    }
-
-    /// No point in going on with this configuration (bad credentials).
-    pub fn is_fatal(&self) -> bool {
-        matches!(
-            self,
-            TrelloError::Unauthorized { .. } | TrelloError::BadCredentials
-        )
-    }
-}
-
-/// Maps an HTTP-layer error to a Trello one, reading Trello's plain-text
-/// messages. `list_id` is the list the request named, if any.
-fn map_error(e: HttpError, what: &str, list_id: Option<&str>) -> TrelloError {
-    match e {
-        HttpError::Unauthorized {
-            status, message, ..
-        } => TrelloError::Unauthorized {
-            status,
-            message: json_message(&message).unwrap_or(message),
-        },
-        HttpError::RateLimited { retry_after, .. } => TrelloError::RateLimited { retry_after },
-        HttpError::Status {
-            status,
-            body_excerpt,
-            ..
-        } if status == 400 || status == 404 => {
-            let message = json_message(&body_excerpt).unwrap_or(body_excerpt);
-            let lower = message.to_ascii_lowercase();
-            let unknown_list = lower.contains("invalid value for idlist")
-                || lower.contains("could not find the board that the card belongs to");
-            match (unknown_list, list_id, status) {
-                (true, Some(id), _) => TrelloError::UnknownList {
-                    list_id: id.to_owned(),
-                    message,
-                },
-                (_, _, 404) => TrelloError::NotFound {
-                    what: what.to_owned(),
-                },
-                _ => TrelloError::BadRequest {
-                    what: what.to_owned(),
-                    message,
-                },
-            }
-        }
-        other => TrelloError::Http(other),
-    }
-}
-
-/// `{"message": "missing scopes"}` → `missing scopes`.
-fn json_message(text: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(text).ok()?;
-    Some(v.get("message")?.as_str()?.to_owned())
-}
 
 /// The governor quota that keeps a client under Trello's sliding window of
 /// `limit` requests per `window`.
@@ -166,89 +80,6 @@ pub fn trello_quota(limit: u32, window: Duration) -> Quota {
     Quota::with_period(period.max(Duration::from_nanos(1)))
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
         .allow_burst(burst)
-}
-
-/// A card to create.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NewCard {
-    pub name: String,
-    /// Markdown; its last line is the marker.
-    pub desc: String,
-    pub id_labels: Vec<String>,
-    pub due: Option<DateTime<Utc>>,
-}
-
-/// Fields to change on a card. `PUT` replaces exactly the fields sent and
-/// leaves the others alone; `None` means "not sent".
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CardUpdate {
-    pub name: Option<String>,
-    pub desc: Option<String>,
-    pub id_list: Option<String>,
-    /// `Some(None)` clears the due date.
-    pub due: Option<Option<DateTime<Utc>>>,
-    /// Replaces the whole label set.
-    pub id_labels: Option<Vec<String>>,
-    pub closed: Option<bool>,
-}
-
-/// A card as Trello sends it; every field optional (fields=… may leave
-/// some out).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CardJson {
-    id: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    desc: Option<String>,
-    #[serde(default)]
-    id_list: Option<String>,
-    #[serde(default)]
-    closed: Option<bool>,
-    #[serde(default)]
-    id_labels: Option<Vec<String>>,
-    #[serde(default)]
-    due: Option<DateTime<Utc>>,
-    #[serde(default)]
-    id_board: Option<String>,
-}
-
-impl From<CardJson> for BoardCard {
-    fn from(c: CardJson) -> Self {
-        BoardCard {
-            id: c.id,
-            name: c.name.unwrap_or_default(),
-            desc: c.desc.unwrap_or_default(),
-            id_list: c.id_list.unwrap_or_default(),
-            closed: c.closed.unwrap_or(false),
-            id_labels: c.id_labels.unwrap_or_default(),
-            due: c.due,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct ListJson {
-    id: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    closed: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LabelJson {
-    id: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    color: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct IdJson {
-    id: String,
 }
 
 /// The Trello client of one board. Cheap to clone: clones share the
@@ -367,14 +198,14 @@ impl TrelloClient {
         })
     }
 
-    /// Labels of the board (up to 1000; Trello's default page is 50).
+    /// Labels of the board (up to [`PAGE_SIZE`]; Trello's default page is 50).
     pub async fn labels(&self) -> Result<Vec<BoardLabel>, TrelloError> {
         let id = self.board_id().await?;
         let call = Call::get("1/boards")
             .segment(id)
             .segment("labels")
             .query("fields", "id,name,color")
-            .query("limit", "1000");
+            .query("limit", PAGE_SIZE.to_string());
         let labels: Vec<LabelJson> = self.send(call, "labels", None).await?.json("labels")?;
         Ok(labels.into_iter().map(label_from).collect())
     }
@@ -658,217 +489,5 @@ impl TrelloClient {
             }
             Err(e) => Err(e),
         }
-    }
-}
-
-/// The creation second of a Trello id: its first 8 hex digits, as in a
-/// Mongo ObjectId (trello-archive/api-docs issue 68).
-pub fn id_second(id: &str) -> Option<u32> {
-    let head = id.get(..8)?;
-    if id.len() != 24 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u32::from_str_radix(head, 16).ok()
-}
-
-/// The smallest id of a second: `before=` this id asks for the cards
-/// created before that second, whether Trello compares whole ids or, as it
-/// does, their seconds.
-fn first_id_of_second(second: u32) -> String {
-    format!("{second:08x}0000000000000000")
-}
-
-/// The oldest and newest creation seconds of a page (`None` when empty).
-fn seconds_span(page: &[CardJson]) -> Result<Option<(u32, u32)>, TrelloError> {
-    let mut span: Option<(u32, u32)> = None;
-    for c in page {
-        let Some(s) = id_second(&c.id) else {
-            return Err(TrelloError::Incomplete {
-                reason: format!("a card id is not a Trello id: {:?}", c.id),
-            });
-        };
-        span = Some(span.map_or((s, s), |(o, n)| (o.min(s), n.max(s))));
-    }
-    Ok(span)
-}
-
-fn keep_new(found: &mut HashMap<String, BoardCard>, page: Vec<CardJson>) {
-    for c in page {
-        if !found.contains_key(&c.id) {
-            found.insert(c.id.clone(), c.into());
-        }
-    }
-}
-
-fn label_from(l: LabelJson) -> BoardLabel {
-    BoardLabel {
-        id: l.id,
-        name: l.name.unwrap_or_default(),
-        color: l.color,
-    }
-}
-
-/// Trello's date format: ISO 8601 with milliseconds and `Z`.
-fn due_text(d: DateTime<Utc>) -> String {
-    d.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn utf16_len(s: &str) -> usize {
-    s.encode_utf16().count()
-}
-
-/// The longest prefix of `s` within `limit` UTF-16 units, cut on a char
-/// boundary.
-fn prefix_utf16(s: &str, limit: usize) -> &str {
-    let mut used = 0;
-    for (i, c) in s.char_indices() {
-        used += c.len_utf16();
-        if used > limit {
-            return &s[..i];
-        }
-    }
-    s
-}
-
-const CUT_NOTE: &str = "\n\n[… texte tronqué : limite Trello de 16384 caractères]";
-
-/// A card name within the limit, ending in `…` when cut.
-pub fn fit_name(name: &str) -> String {
-    if utf16_len(name) <= TEXT_LIMIT {
-        return name.to_owned();
-    }
-    format!("{}…", prefix_utf16(name, TEXT_LIMIT - 1))
-}
-
-/// A comment within the limit, with a visible note when cut.
-pub fn fit_text(text: &str) -> String {
-    if utf16_len(text) <= TEXT_LIMIT {
-        return text.to_owned();
-    }
-    let room = TEXT_LIMIT - utf16_len(CUT_NOTE);
-    format!("{}{CUT_NOTE}", prefix_utf16(text, room))
-}
-
-/// A description within the limit. When cut, the text before the marker is
-/// shortened, a visible note is added, and the last marker line is kept
-/// intact at the end: the marker is how the daemon finds its cards again.
-pub fn fit_description(desc: &str) -> String {
-    if utf16_len(desc) <= TEXT_LIMIT {
-        return desc.to_owned();
-    }
-    let marker = desc
-        .lines()
-        .rev()
-        .find(|l| l.contains(MARKER_PREFIX))
-        .map(str::to_owned);
-    let Some(marker) = marker.filter(|m| utf16_len(m) + utf16_len(CUT_NOTE) + 2 < TEXT_LIMIT)
-    else {
-        return fit_text(desc);
-    };
-    let tail = format!("{CUT_NOTE}\n\n{marker}");
-    let room = TEXT_LIMIT - utf16_len(&tail);
-    format!("{}{tail}", prefix_utf16(desc, room))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::board::parse_marker;
-
-    #[test]
-    fn short_texts_are_untouched() {
-        assert_eq!(fit_name("Cmd 1"), "Cmd 1");
-        assert_eq!(fit_text("ok"), "ok");
-        assert_eq!(
-            fit_description("a\n`colisync-key: order/1`"),
-            "a\n`colisync-key: order/1`"
-        );
-    }
-
-    #[test]
-    fn long_description_keeps_its_marker() {
-        let desc = format!("{}\n\n`colisync-key: order/100023`", "é".repeat(20_000));
-        let fitted = fit_description(&desc);
-        assert!(utf16_len(&fitted) <= TEXT_LIMIT);
-        assert!(fitted.contains("tronqué"));
-        assert!(fitted.ends_with("`colisync-key: order/100023`"));
-        assert!(parse_marker(&fitted).is_some());
-    }
-
-    #[test]
-    fn long_names_and_comments_are_cut_visibly() {
-        let name = fit_name(&"😀".repeat(10_000));
-        assert!(utf16_len(&name) <= TEXT_LIMIT && name.ends_with('…'));
-        let text = fit_text(&"x".repeat(20_000));
-        assert!(utf16_len(&text) <= TEXT_LIMIT && text.ends_with("caractères]"));
-    }
-
-    #[test]
-    fn quota_stays_under_the_window() {
-        for (limit, window) in [(100, 10), (10, 1), (50, 1), (1, 1), (3, 1)] {
-            let q = trello_quota(limit, Duration::from_secs(window));
-            let per_window = q.burst_size().get() as u128
-                + Duration::from_secs(window).as_nanos() / q.replenish_interval().as_nanos();
-            assert!(
-                per_window < limit as u128 || (limit == 1 && per_window == 1),
-                "{limit}: {per_window}"
-            );
-        }
-        let q = trello_quota(100, Duration::from_secs(10));
-        assert_eq!(q.burst_size().get(), 5);
-        assert!(Duration::from_secs(10).as_nanos() / q.replenish_interval().as_nanos() >= 90);
-    }
-
-    #[test]
-    fn errors_map_from_trello_messages() {
-        let status = |status: u16, body: &str| HttpError::Status {
-            api: "trello",
-            method: "POST".into(),
-            path: "/1/cards".into(),
-            status,
-            body_excerpt: body.into(),
-        };
-        assert!(matches!(
-            map_error(status(400, "invalid value for idList"), "c", Some("L")),
-            TrelloError::UnknownList { .. }
-        ));
-        assert!(matches!(
-            map_error(
-                status(404, "could not find the board that the card belongs to"),
-                "c",
-                Some("L")
-            ),
-            TrelloError::UnknownList { .. }
-        ));
-        assert!(matches!(
-            map_error(
-                status(404, "The requested resource was not found."),
-                "c",
-                None
-            ),
-            TrelloError::NotFound { .. }
-        ));
-        assert!(matches!(
-            map_error(status(400, "invalid id"), "c", None),
-            TrelloError::BadRequest { .. }
-        ));
-        let e = map_error(
-            HttpError::Unauthorized {
-                api: "trello",
-                status: 401,
-                message: r#"{"message":"missing scopes"}"#.into(),
-            },
-            "c",
-            None,
-        );
-        assert_eq!(
-            e,
-            TrelloError::Unauthorized {
-                status: 401,
-                message: "missing scopes".into()
-            }
-        );
-        assert!(e.is_fatal());
-        assert!(map_error(status(503, "x"), "c", None).outcome_is_unknown());
     }
 }

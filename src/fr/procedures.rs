@@ -7,8 +7,8 @@
 //! seeds' instructions rewritten for a card, numbers taken from config so
 //! that a card never contradicts the rule that filed it.
 
-use super::RuleId;
 use crate::config::RulesConfig;
+use crate::domain::RuleId;
 
 /// The procedure a card shows for `rule`. `cutoff` is the calendar's
 /// shipping cutoff, e.g. `16:00`.
