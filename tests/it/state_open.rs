@@ -10,10 +10,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use colisync::daemon::pass::Engine;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
 use colisync::state::State;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 /// A state with a cursor, flushed and closed.

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use colisync::daemon::Stop;
 use colisync::daemon::pass::Engine;
-use colisync::fakes::route_of;
-use colisync::fakes::sample::{late_orders, reference_now};
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
 use colisync::state::State;
+use colisync_testkit::route_of;
+use colisync_testkit::sample::{late_orders, reference_now};
+use colisync_testkit::world::World;
 
 const CARDS: usize = 250;
 /// Board reads and one-off setup of a first pass on an empty board: board

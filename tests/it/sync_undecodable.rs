@@ -7,9 +7,9 @@
 use crate::common_sync;
 
 use colisync::domain::Order;
-use colisync::fakes::sample::{SampleShop, demo_shop};
-use colisync::fakes::world::World;
 use colisync::rules::ProblemKey;
+use colisync_testkit::sample::{SampleShop, demo_shop};
+use colisync_testkit::world::World;
 use common_sync::*;
 use serde_json::json;
 

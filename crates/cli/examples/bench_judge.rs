@@ -6,5 +6,5 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
-    println!("{}", colisync::bench::judge_bench(orders));
+    println!("{}", colisync_cli::bench::judge_bench(orders));
 }

@@ -8,6 +8,6 @@ async fn main() -> anyhow::Result<()> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(250);
-    println!("{}", colisync::bench::sync_bench(cards).await?);
+    println!("{}", colisync_cli::bench::sync_bench(cards).await?);
     Ok(())
 }

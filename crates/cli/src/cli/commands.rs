@@ -13,20 +13,20 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 
-use crate::board::render::{self, RenderContext};
-use crate::calendar::Calendar;
-use crate::config::Config;
-use crate::daemon::Stop;
-use crate::daemon::pass::{Engine, PassReport};
-use crate::domain::{self, Classifier, Order};
-use crate::plan::render_plan_table;
-use crate::rules;
-use crate::sources::magento::MagentoClient;
-use crate::state::{ParcelRecord, State};
-use crate::tracking::laposte::{LaPosteClient, TrackError};
+use colisync::board::render::{self, RenderContext};
+use colisync::calendar::Calendar;
+use colisync::config::Config;
+use colisync::daemon::Stop;
+use colisync::daemon::pass::{Engine, PassReport};
+use colisync::domain::{self, Classifier, Order};
+use colisync::plan::render_plan_table;
+use colisync::rules;
+use colisync::sources::magento::MagentoClient;
+use colisync::state::{ParcelRecord, State};
+use colisync::tracking::laposte::{LaPosteClient, TrackError};
 
 /// A multi-threaded runtime for one command.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,14 +37,14 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// directory at all (sled writes even when only opened), so it works on a
 /// throwaway copy; the copy also lets it run while the daemon holds the
 /// directory's lock.
-pub struct CommandState {
-    pub state: State,
+pub(crate) struct CommandState {
+    pub(crate) state: State,
     /// Keeps the copy alive for the command's duration.
     _scratch: Option<tempfile::TempDir>,
 }
 
 impl CommandState {
-    pub fn open(dir: &Path, read_only: bool) -> anyhow::Result<CommandState> {
+    pub(crate) fn open(dir: &Path, read_only: bool) -> anyhow::Result<CommandState> {
         if !read_only {
             let state = State::open(dir)
                 .with_context(|| format!("opening the state in {}", dir.display()))?;
@@ -90,7 +90,7 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// `colisync once [--dry-run] [--now]`.
-pub fn once(
+pub(crate) fn once(
     config: Config,
     now: Option<DateTime<Utc>>,
     dry_run: bool,
@@ -130,7 +130,7 @@ pub fn once(
         });
         let mut report = engine.run_pass(now, &stop, dry_run).await;
         watcher.abort();
-        crate::daemon::scrub_report(&mut report, &scrubber);
+        colisync::daemon::scrub_report(&mut report, &scrubber);
         print_report(out, &report)?;
         Ok(exit_code(&report))
     })
@@ -138,7 +138,7 @@ pub fn once(
 
 /// Non-zero when anything failed, or when a signal stopped the pass before
 /// the end (the rest waits for the next pass: the work is not done).
-pub fn exit_code(report: &PassReport) -> ExitCode {
+pub(crate) fn exit_code(report: &PassReport) -> ExitCode {
     if report.is_success() && !report.stopped {
         ExitCode::SUCCESS
     } else {
@@ -199,7 +199,7 @@ pub fn print_report(out: &mut dyn Write, report: &PassReport) -> anyhow::Result<
 /// `colisync explain ORDER [--now]`: fetches the order and its parcels,
 /// judges them with the trace, and says what card the state knows of. Falls
 /// back to the state's snapshot when Magento or La Poste cannot be reached.
-pub fn explain(
+pub(crate) fn explain(
     config: Config,
     order_number: &str,
     now: Option<DateTime<Utc>>,
@@ -263,7 +263,7 @@ pub fn explain(
                     Err(e) => {
                         let known = snapshot.as_ref().and_then(|s| {
                             s.state
-                                .parcel(&crate::state::parcel_key(parcel))
+                                .parcel(&colisync::state::parcel_key(parcel))
                                 .ok()
                                 .flatten()
                         });

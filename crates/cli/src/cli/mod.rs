@@ -24,15 +24,15 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use clap::{Parser, Subcommand};
 
-use crate::calendar::{self, Calendar};
-use crate::config::{self, Config, ConfigError, MagentoAuth};
+use colisync::calendar::{self, Calendar};
+use colisync::config::{self, Config, ConfigError, MagentoAuth};
 
 /// Where the configuration is read from when neither `--config` nor
 /// `COLISYNC_CONFIG` says otherwise.
-pub const DEFAULT_CONFIG: &str = "/etc/colisync/config.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "/etc/colisync/config.toml";
 
 /// Exit status for an unusable configuration (sysexits.h `EX_CONFIG`).
-pub const EXIT_CONFIG: u8 = 78;
+pub(crate) const EXIT_CONFIG: u8 = 78;
 
 /// Files one Trello card per shipping delay, delivery delay or tracking
 /// anomaly of a Magento 2 shop shipping with La Poste.
@@ -43,14 +43,14 @@ pub struct Cli {
     // An Option, not a default value: `calendar` must know whether the admin
     // named a file (then it shows the file's extra days) or not.
     #[arg(long, global = true, env = "COLISYNC_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the daemon: a pass on every tick of daemon.schedule, until SIGTERM
     /// (SIGHUP reloads the configuration).
     Run,
@@ -98,7 +98,7 @@ pub enum Command {
 impl Cli {
     /// The configuration file to read: `--config`, else `COLISYNC_CONFIG`,
     /// else [`DEFAULT_CONFIG`].
-    pub fn config_path(&self) -> PathBuf {
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.config
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
@@ -155,7 +155,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run => {
             let path = cli.config_path();
-            commands::runtime()?.block_on(crate::daemon::run(&path))
+            commands::runtime()?.block_on(colisync::daemon::run(&path))
         }
         Command::Once {
             dry_run,
@@ -186,7 +186,7 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
 /// What `check-config` prints: enough for the admin to see what colisync
 /// understood (board, lists, thresholds, schedule with its next runs, state
 /// directory), and no secret.
-pub fn check_config_summary(
+pub(crate) fn check_config_summary(
     out: &mut dyn Write,
     path: &Path,
     c: &Config,
@@ -258,7 +258,7 @@ fn threshold_unit(rule: &str) -> Option<&'static str> {
 /// What `calendar YEAR` prints: one line per public holiday, sorted; with a
 /// configured calendar also its extra closed days and re-opened days, each
 /// marked with the key it comes from.
-pub fn print_calendar(
+pub(crate) fn print_calendar(
     out: &mut dyn Write,
     year: i32,
     cal: Option<&Calendar>,
@@ -305,8 +305,8 @@ fn jour(d: NaiveDate) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::CalendarConfig;
     use clap::CommandFactory;
+    use colisync::config::CalendarConfig;
 
     #[test]
     fn clap_definition_is_consistent() {

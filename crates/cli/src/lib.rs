@@ -1,0 +1,9 @@
+//! The `colisync` command as a library: the argument parsing and the
+//! commands (`cli`), and the benchmark harness (`bench`) that `colisync
+//! bench` and the examples run. It sits outside the pipeline: it loads the
+//! configuration, builds the engine of the `colisync` library and prints
+//! what came out; `demo` and `bench` run it against the test kit's fakes.
+//! `main.rs` stays thin.
+
+pub mod bench;
+pub mod cli;
