@@ -231,6 +231,8 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Tiny delays for tests: same logic, milliseconds instead of seconds.
+    /// Not in the shipped binary (`test-hooks`).
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn fast() -> Self {
         RetryPolicy {
             min_delay: Duration::from_millis(1),
@@ -240,7 +242,8 @@ impl RetryPolicy {
         }
     }
 
-    /// No retry at all.
+    /// No retry at all (tests; `test-hooks`).
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn none() -> Self {
         RetryPolicy {
             max_retries: 0,
@@ -553,7 +556,7 @@ impl ApiClient {
         &self.scrubber
     }
 
-    /// Replaces the retry policy (tests use [`RetryPolicy::fast`]).
+    /// Replaces the retry policy (tests use `RetryPolicy::fast`).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self

@@ -152,7 +152,9 @@ pub trait BoardWriter: Sync {
 }
 
 /// A point of the protocol where a test makes [`apply`] stop as if the
-/// process had been killed.
+/// process had been killed. Only with the `test-hooks` feature, which the
+/// shipped binary never enables.
+#[cfg(feature = "test-hooks")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrashAt {
     /// The intent is on disk, Trello not called yet.
@@ -166,6 +168,7 @@ pub enum CrashAt {
 
 /// Fault injection for tests: stop at `at` while applying action number
 /// `action` (its index in the slice given to [`apply`]).
+#[cfg(feature = "test-hooks")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CrashPoint {
     pub action: usize,
@@ -181,6 +184,7 @@ pub struct ApplyOptions {
     /// The pass's instant, stamped on records and intents.
     pub now: DateTime<Utc>,
     /// Tests only: simulate a crash (see [`CrashPoint`]).
+    #[cfg(feature = "test-hooks")]
     pub crash: Option<CrashPoint>,
     /// Raised by SIGTERM: checked between actions, never inside one, so the
     /// action in hand is always settled before the pass stops.
@@ -191,6 +195,7 @@ impl ApplyOptions {
     pub fn new(now: DateTime<Utc>) -> Self {
         ApplyOptions {
             now,
+            #[cfg(feature = "test-hooks")]
             crash: None,
             stop: None,
         }
@@ -224,6 +229,7 @@ pub struct ApplyReport {
     /// the pass.
     pub fatal: Option<String>,
     /// Tests only: a simulated crash stopped apply.
+    #[cfg(feature = "test-hooks")]
     pub crashed: bool,
 }
 
@@ -277,7 +283,9 @@ pub async fn settle_pending<B: BoardWriter>(
             board,
             state,
             now,
+            #[cfg(feature = "test-hooks")]
             crash: None,
+            #[cfg(feature = "test-hooks")]
             lose_unflushed: false,
         };
         match run.execute(&action, id, intent, true).await {
@@ -295,6 +303,7 @@ pub async fn settle_pending<B: BoardWriter>(
                 break;
             }
             // No crash point is set when settling.
+            #[cfg(feature = "test-hooks")]
             Outcome::Crashed => report.crashed = true,
         }
     }
@@ -336,12 +345,15 @@ pub async fn apply<B: BoardWriter>(
             );
             continue;
         }
+        #[cfg(feature = "test-hooks")]
         let crash = opts.crash.filter(|c| c.action == index);
         let mut run = Run {
             board,
             state,
             now: opts.now,
+            #[cfg(feature = "test-hooks")]
             crash: crash.map(|c| c.at),
+            #[cfg(feature = "test-hooks")]
             lose_unflushed: crash.is_some_and(|c| c.lose_unflushed),
         };
         let outcome = if action.writes_board() {
@@ -357,6 +369,7 @@ pub async fn apply<B: BoardWriter>(
                 state.flush()?;
                 Ok(id)
             }) {
+                #[cfg(feature = "test-hooks")]
                 Ok(_) if run.crash_at(CrashAt::IntentFlushed) => Outcome::Crashed,
                 Ok(id) => run.execute(action, id, intent, false).await,
                 Err(e) => Outcome::Fatal(format!("cannot journal the write: {e}")),
@@ -378,6 +391,7 @@ pub async fn apply<B: BoardWriter>(
                 report.fatal = Some(m);
                 break;
             }
+            #[cfg(feature = "test-hooks")]
             Outcome::Crashed => {
                 report.crashed = true;
                 return report;
@@ -416,6 +430,7 @@ enum Outcome {
     /// Stop the pass.
     Fatal(String),
     /// Simulated crash (tests).
+    #[cfg(feature = "test-hooks")]
     Crashed,
 }
 
@@ -541,8 +556,10 @@ struct Run<'a, B> {
     state: &'a State,
     now: DateTime<Utc>,
     /// Tests: where to simulate a crash in this action.
+    #[cfg(feature = "test-hooks")]
     crash: Option<CrashAt>,
     /// Tests: skip the unflushed writes the simulated crash would lose.
+    #[cfg(feature = "test-hooks")]
     lose_unflushed: bool,
 }
 
@@ -578,6 +595,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 .await;
             match result {
                 Ok(card_id) => {
+                    #[cfg(feature = "test-hooks")]
                     if self.crash_at(CrashAt::TrelloCalled(u8::try_from(i).unwrap_or(u8::MAX))) {
                         return Outcome::Crashed;
                     }
@@ -586,6 +604,7 @@ impl<B: BoardWriter> Run<'_, B> {
                     }
                     intent.steps_done = u8::try_from(i + 1).unwrap_or(u8::MAX);
                     intent.label_ids.clone_from(&our_labels);
+                    #[cfg(feature = "test-hooks")]
                     if self.lose_unflushed {
                         continue;
                     }
@@ -630,6 +649,7 @@ impl<B: BoardWriter> Run<'_, B> {
             Err(e) => return Outcome::Fatal(e.to_string()),
         };
         let key = action.key();
+        #[cfg(feature = "test-hooks")]
         if self.lose_unflushed && self.crash_at(CrashAt::Recorded) {
             return Outcome::Crashed;
         }
@@ -639,6 +659,7 @@ impl<B: BoardWriter> Run<'_, B> {
         {
             return Outcome::Fatal(e.to_string());
         }
+        #[cfg(feature = "test-hooks")]
         if self.crash_at(CrashAt::Recorded) {
             return Outcome::Crashed;
         }
@@ -653,6 +674,7 @@ impl<B: BoardWriter> Run<'_, B> {
     }
 
     /// Whether the simulated crash is set for this point (then it is used).
+    #[cfg(feature = "test-hooks")]
     fn crash_at(&mut self, at: CrashAt) -> bool {
         if self.crash == Some(at) {
             self.crash = None;

@@ -96,9 +96,11 @@ use crate::rules::{Finding, ProblemKey, RuleId, Severity};
 use crate::state::{CardRecord, CardStatus};
 
 pub use apply::{
-    ApplyFailure, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, CrashAt, CrashPoint,
-    WriteError, apply, settle_pending,
+    ApplyFailure, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, WriteError, apply,
+    settle_pending,
 };
+#[cfg(feature = "test-hooks")]
+pub use apply::{CrashAt, CrashPoint};
 pub use table::render_plan_table;
 
 /// A list colisync moves or files cards into.
