@@ -1,8 +1,8 @@
 //! Issue 5's throughput target, as counts (the timing is the benchmark's,
-//! `cargo run --release --example bench_sync`, BENCHMARKS.md): a shop of
-//! 250 late orders files exactly 250 cards in one pass, about one Trello
-//! request per card and no 429; the next pass writes nothing and makes only
-//! a handful of requests per service.
+//! `cargo run --release -p colisync-cli --example bench_sync`,
+//! BENCHMARKS.md): a shop of 250 late orders files exactly 250 cards in one
+//! pass, about one Trello request per card and no 429; the next pass writes
+//! nothing and makes only a handful of requests per service.
 //!
 //! The rate limit (fake and client alike) is raised so that the test runs
 //! in seconds: the request counts do not depend on it.

@@ -1,5 +1,6 @@
-//! `cargo run --release --example bench_judge [ORDERS]`: times the rules
-//! over a synthetic shop (default 100,000 open orders) on one thread.
+//! `cargo run --release -p colisync-cli --example bench_judge [ORDERS]`:
+//! times the rules over a synthetic shop (default 100,000 open orders) on
+//! one thread.
 
 fn main() {
     let orders = std::env::args()

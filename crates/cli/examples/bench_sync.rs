@@ -1,6 +1,7 @@
-//! `cargo run --release --example bench_sync [CARDS]`: one pass filing
-//! CARDS cards (default 250) against the fakes, the Trello fake enforcing
-//! 100 requests / 10 s, then a second pass (BENCHMARKS.md, "Sync pass").
+//! `cargo run --release -p colisync-cli --example bench_sync [CARDS]`: one
+//! pass filing CARDS cards (default 250) against the fakes, the Trello fake
+//! enforcing 100 requests / 10 s, then a second pass (BENCHMARKS.md, "Sync
+//! pass").
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

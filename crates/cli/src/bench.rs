@@ -5,12 +5,12 @@
 //!   every pass does (time-based rules fire without any change upstream,
 //!   so judge runs over every open order on every pass). Target: 100,000
 //!   orders in under 200 ms on one core.
-//!   `cargo run --release --example bench_judge`.
+//!   `cargo run --release -p colisync-cli --example bench_judge`.
 //! - `sync`: one real pass of the engine filing N cards against the fakes,
 //!   the Trello fake enforcing its 100 requests / 10 s window, then a
 //!   second pass. Targets: at most 1.05 Trello requests per card,
 //!   no 429, at least 90 % of the limit's throughput; the second pass
-//!   writes nothing. `cargo run --release --example bench_sync`.
+//!   writes nothing. `cargo run --release -p colisync-cli --example bench_sync`.
 
 use std::collections::BTreeMap;
 use std::fmt;
