@@ -3,15 +3,14 @@
 //!
 //! The modules follow the pipeline (ARCHITECTURE.md):
 //! config → calendar → sources/tracking (pull) → rules (judge) → plan →
-//! board (apply), with state (sled) as memory and daemon/cli as the shell.
+//! board (apply), with state (sled) as memory and daemon as the shell. The
+//! command line (crates/cli) and the fakes (crates/testkit) are crates of
+//! their own that use this one; this library names neither.
 
-pub mod bench;
 pub mod board;
-pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod domain;
-pub mod fakes;
 pub mod fr;
 pub mod http;
 pub mod ops;

@@ -4,7 +4,6 @@
 //! --online`) and the generated man pages and completions of the package
 //! ([`assets`]).
 
-pub mod assets;
 pub mod logging;
 pub mod metrics;
 pub mod online;

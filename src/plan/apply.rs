@@ -160,7 +160,9 @@ pub trait BoardWriter: Sync {
 }
 
 /// A point of the protocol where a test makes [`apply`] stop as if the
-/// process had been killed.
+/// process had been killed. Only with the `test-hooks` feature, which the
+/// shipped binary never enables.
+#[cfg(feature = "test-hooks")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrashAt {
     /// The intent is on disk, Trello not called yet.
@@ -174,6 +176,7 @@ pub enum CrashAt {
 
 /// Fault injection for tests: stop at `at` while applying action number
 /// `action` (its index in the slice given to [`apply`]).
+#[cfg(feature = "test-hooks")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CrashPoint {
     pub action: usize,
@@ -189,6 +192,7 @@ pub struct ApplyOptions {
     /// The pass's instant, stamped on records and intents.
     pub now: DateTime<Utc>,
     /// Tests only: simulate a crash (see [`CrashPoint`]).
+    #[cfg(feature = "test-hooks")]
     pub crash: Option<CrashPoint>,
     /// Raised by SIGTERM: checked between actions, never inside one, so the
     /// action in hand is always settled before the pass stops.
@@ -199,6 +203,7 @@ impl ApplyOptions {
     pub fn new(now: DateTime<Utc>) -> Self {
         ApplyOptions {
             now,
+            #[cfg(feature = "test-hooks")]
             crash: None,
             stop: None,
         }
@@ -232,6 +237,7 @@ pub struct ApplyReport {
     /// the pass.
     pub fatal: Option<ApplyFatal>,
     /// Tests only: a simulated crash stopped apply.
+    #[cfg(feature = "test-hooks")]
     pub crashed: bool,
 }
 
@@ -285,7 +291,9 @@ pub async fn settle_pending<B: BoardWriter>(
             board,
             state,
             now,
+            #[cfg(feature = "test-hooks")]
             crash: None,
+            #[cfg(feature = "test-hooks")]
             lose_unflushed: false,
         };
         match run.execute(&action, id, intent, true).await {
@@ -303,6 +311,7 @@ pub async fn settle_pending<B: BoardWriter>(
                 break;
             }
             // No crash point is set when settling.
+            #[cfg(feature = "test-hooks")]
             Outcome::Crashed => report.crashed = true,
         }
     }
@@ -344,12 +353,15 @@ pub async fn apply<B: BoardWriter>(
             );
             continue;
         }
+        #[cfg(feature = "test-hooks")]
         let crash = opts.crash.filter(|c| c.action == index);
         let mut run = Run {
             board,
             state,
             now: opts.now,
+            #[cfg(feature = "test-hooks")]
             crash: crash.map(|c| c.at),
+            #[cfg(feature = "test-hooks")]
             lose_unflushed: crash.is_some_and(|c| c.lose_unflushed),
         };
         let outcome = if action.writes_board() {
@@ -365,6 +377,7 @@ pub async fn apply<B: BoardWriter>(
                 state.flush()?;
                 Ok(id)
             }) {
+                #[cfg(feature = "test-hooks")]
                 Ok(_) if run.crash_at(CrashAt::IntentFlushed) => Outcome::Crashed,
                 Ok(id) => run.execute(action, id, intent, false).await,
                 Err(e) => Outcome::Fatal(ApplyFatal::State {
@@ -389,6 +402,7 @@ pub async fn apply<B: BoardWriter>(
                 report.fatal = Some(m);
                 break;
             }
+            #[cfg(feature = "test-hooks")]
             Outcome::Crashed => {
                 report.crashed = true;
                 return report;

@@ -98,9 +98,11 @@ use crate::rules::Finding;
 use crate::state::{CardRecord, CardStatus};
 
 pub use apply::{
-    ApplyFailure, ApplyFatal, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, Cause, CrashAt,
-    CrashPoint, WriteError, apply, settle_pending,
+    ApplyFailure, ApplyFatal, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, Cause,
+    WriteError, apply, settle_pending,
 };
+#[cfg(feature = "test-hooks")]
+pub use apply::{CrashAt, CrashPoint};
 pub use table::render_plan_table;
 
 use decide::{BoardIndex, Unlisted, plan_key};

@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// Modules that do I/O: HTTP clients, the store, the daemon, the fakes.
+/// Modules that do I/O: HTTP clients, the store, the daemon. (The command
+/// line, the benchmarks and the fakes are other crates, which the library
+/// cannot name: the compiler keeps those out.)
 const IMPURE: &[&str] = &[
     "crate::sources",
     "crate::tracking::laposte",

@@ -9,6 +9,7 @@ mod cli;
 mod cli_pipeline;
 mod config;
 mod daemon;
+mod http_client;
 mod key_roundtrip;
 mod laposte_contract;
 mod layering;

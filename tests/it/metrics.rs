@@ -5,9 +5,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use prometheus_parse::{Scrape, Value};
 
 struct Guard(std::process::Child);
@@ -66,7 +66,7 @@ async fn metrics_parse_and_hold_every_series() {
         "lookback_days = 3650",
     );
     std::fs::write(&config, toml).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_colisync"))
+    let child = Command::new(crate::common::colisync_bin())
         .arg("--config")
         .arg(&config)
         .args(["--log-format", "json", "run"])

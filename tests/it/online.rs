@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use colisync::config::{Config, MagentoAuth};
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use colisync::http::RetryPolicy;
 use colisync::ops::online::{self, Report, Verdict};
 use colisync::secret::Secret;

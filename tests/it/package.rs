@@ -1,4 +1,4 @@
-//! The Debian package as declared in Cargo.toml (`cargo deb` builds it):
+//! The Debian package as declared in crates/cli/Cargo.toml (`cargo deb` builds it):
 //! every asset exists and lands where Debian expects it, with its mode;
 //! the unit, /etc/colisync and its credentials/ are set up; the committed
 //! man pages and completions are those the clap definitions generate; the
@@ -8,14 +8,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use colisync::ops::assets;
+use colisync_cli::assets;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The package that builds the binary, whose manifest declares the `.deb`;
+/// its asset paths are relative to it.
+fn pkg() -> PathBuf {
+    root().join("crates/cli")
+}
+
 fn deb() -> toml::Value {
-    let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let text = std::fs::read_to_string(pkg().join("Cargo.toml")).unwrap();
     let manifest: toml::Value = toml::from_str(&text).unwrap();
     manifest["package"]["metadata"]["deb"].clone()
 }
@@ -52,8 +58,11 @@ fn the_package_holds_what_an_admin_needs() {
         .filter(|(_, d, _)| d == "usr/share/doc/colisync/")
         .map(|(s, _, _)| s)
         .collect();
-    assert!(docs.contains(&"config.toml.example".to_owned()), "{docs:?}");
-    assert_eq!(installs("usr/share/man/man1/").0, "contrib/man/*.1");
+    assert!(
+        docs.contains(&"../../config.toml.example".to_owned()),
+        "{docs:?}"
+    );
+    assert_eq!(installs("usr/share/man/man1/").0, "../../contrib/man/*.1");
     installs("usr/share/bash-completion/completions/");
     installs("usr/share/zsh/vendor-completions/");
     installs("usr/share/fish/vendor_completions.d/");
@@ -62,7 +71,7 @@ fn the_package_holds_what_an_admin_needs() {
             continue;
         }
         let matches = if let Some(dir) = src.strip_suffix("/*.1") {
-            std::fs::read_dir(root().join(dir))
+            std::fs::read_dir(pkg().join(dir))
                 .unwrap()
                 .filter(|e| {
                     e.as_ref()
@@ -73,7 +82,7 @@ fn the_package_holds_what_an_admin_needs() {
                 })
                 .count()
         } else {
-            usize::from(root().join(&src).is_file())
+            usize::from(pkg().join(&src).is_file())
         };
         assert!(matches > 0, "asset {src} -> {dest} has no file");
         assert_eq!(mode, "644", "{src}");
@@ -83,7 +92,7 @@ fn the_package_holds_what_an_admin_needs() {
 #[test]
 fn the_unit_is_installed_but_waits_for_the_configuration() {
     let units = &deb()["systemd-units"];
-    assert_eq!(units["unit-scripts"].as_str(), Some("systemd/"));
+    assert_eq!(units["unit-scripts"].as_str(), Some("../../systemd/"));
     assert_eq!(units["enable"].as_bool(), Some(false));
     assert_eq!(units["start"].as_bool(), Some(false));
     assert!(root().join("systemd/colisync.service").is_file());
@@ -98,7 +107,7 @@ fn the_unit_is_installed_but_waits_for_the_configuration() {
 #[test]
 fn postinst_creates_the_configuration_directories_root_only() {
     let dir = deb()["maintainer-scripts"].as_str().unwrap().to_owned();
-    let script = std::fs::read_to_string(root().join(dir).join("postinst")).unwrap();
+    let script = std::fs::read_to_string(pkg().join(dir).join("postinst")).unwrap();
     assert!(script.contains("#DEBHELPER#"), "cargo-deb needs the token");
     assert!(script.contains("install -d -m 0750 -o root -g root /etc/colisync\n"));
     assert!(script.contains("install -d -m 0700 -o root -g root /etc/colisync/credentials\n"));
@@ -199,7 +208,7 @@ fn the_unit_verifies_where_systemd_analyze_exists() {
     let dir = tempfile::tempdir().unwrap();
     let unit = std::fs::read_to_string(root().join("systemd/colisync.service"))
         .unwrap()
-        .replace("/usr/bin/colisync", env!("CARGO_BIN_EXE_colisync"));
+        .replace("/usr/bin/colisync", &crate::common::colisync_bin().display().to_string());
     let path = dir.path().join("colisync.service");
     std::fs::write(&path, unit).unwrap();
     let out = Command::new("systemd-analyze")

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use colisync::config::Config;
 use colisync::daemon::health::Health;
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 /// Every spelling of every secret of `config` that must not appear.
@@ -176,7 +176,7 @@ async fn the_daemon_never_shows_an_echoed_secret_on_healthz_or_stderr() {
         echo(&world, service);
     }
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_colisync"))
+    let mut child = Command::new(crate::common::colisync_bin())
         .arg("--config")
         .arg(&config)
         .arg("run")

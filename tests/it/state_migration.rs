@@ -10,9 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use colisync::daemon::Stop;
 use colisync::domain::ProblemKey;
 use colisync::domain::TrackingEvent;
-use colisync::fakes::sample::{demo_shop, reference_now};
-use colisync::fakes::trello::BoardDump;
-use colisync::fakes::world::World;
+use colisync_testkit::sample::{demo_shop, reference_now};
+use colisync_testkit::trello::BoardDump;
+use colisync_testkit::world::World;
 use colisync::http::RetryPolicy;
 use colisync::pass::Engine;
 use colisync::plan::Action;
@@ -88,7 +88,7 @@ fn engine(world: &World, dir: &Path, state: State) -> Engine {
     Engine::with_retry(config, state, RetryPolicy::fast()).unwrap()
 }
 
-fn writes_since(world: &World, skip: usize) -> Vec<colisync::fakes::LoggedRequest> {
+fn writes_since(world: &World, skip: usize) -> Vec<colisync_testkit::LoggedRequest> {
     world
         .trello
         .requests()

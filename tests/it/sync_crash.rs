@@ -17,11 +17,11 @@ use crate::common_sync;
 use chrono::{DateTime, Utc};
 use colisync::daemon::Stop;
 use colisync::domain::{OrderState, Shipment, TrackingEvent};
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
 use colisync::pass::TrelloBoard;
 use colisync::plan::{self, Action, ApplyOptions, CrashAt, CrashPoint};
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 const INTAKE_LISTS: [&str; 5] = [

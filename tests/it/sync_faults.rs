@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use colisync::domain::TrackingEvent;
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
 use colisync::pass::{Engine, PassReport};
 use colisync::secret::Secret;
 use colisync::state::State;
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 /// At most this many passes to converge.

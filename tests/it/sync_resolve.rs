@@ -8,8 +8,8 @@ use crate::common_sync;
 
 use chrono::Duration;
 use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 fn delivered(at: chrono::DateTime<chrono::Utc>) -> Vec<TrackingEvent> {

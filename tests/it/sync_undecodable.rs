@@ -8,8 +8,8 @@ use crate::common_sync;
 
 use colisync::domain::Order;
 use colisync::domain::ProblemKey;
-use colisync::fakes::sample::{SampleShop, demo_shop};
-use colisync::fakes::world::World;
+use colisync_testkit::sample::{SampleShop, demo_shop};
+use colisync_testkit::world::World;
 use common_sync::*;
 use serde_json::json;
 

@@ -99,7 +99,7 @@ impl TrelloClient {
         Self::with_retry(cfg, RetryPolicy::default())
     }
 
-    /// A client with another retry policy (tests: [`RetryPolicy::fast`]).
+    /// A client with another retry policy (tests: `RetryPolicy::fast`).
     pub fn with_retry(cfg: &TrelloConfig, retry: RetryPolicy) -> Result<Self, TrelloError> {
         let auth = format!(
             "OAuth oauth_consumer_key=\"{}\", oauth_token=\"{}\"",

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use super::steps::{Step, steps};
-use super::{ApplyFatal, BoardWriter, CardUpdate, Cause, CrashAt, WriteError};
+#[cfg(feature = "test-hooks")]
+use super::CrashAt;
+use super::{ApplyFatal, BoardWriter, CardUpdate, Cause, WriteError};
 use crate::board::{BoardCard, CardContent};
 use crate::domain::ProblemKey;
 use crate::plan::Action;
@@ -25,6 +27,7 @@ pub(super) enum Outcome {
     /// Stop the pass.
     Fatal(ApplyFatal),
     /// Simulated crash (tests).
+    #[cfg(feature = "test-hooks")]
     Crashed,
 }
 
@@ -52,8 +55,10 @@ pub(super) struct Run<'a, B> {
     pub state: &'a State,
     pub now: DateTime<Utc>,
     /// Tests: where to simulate a crash in this action.
+    #[cfg(feature = "test-hooks")]
     pub crash: Option<CrashAt>,
     /// Tests: skip the unflushed writes the simulated crash would lose.
+    #[cfg(feature = "test-hooks")]
     pub lose_unflushed: bool,
 }
 
@@ -89,6 +94,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 .await;
             match result {
                 Ok(card_id) => {
+                    #[cfg(feature = "test-hooks")]
                     if self.crash_at(CrashAt::TrelloCalled(u8::try_from(i).unwrap_or(u8::MAX))) {
                         return Outcome::Crashed;
                     }
@@ -97,6 +103,7 @@ impl<B: BoardWriter> Run<'_, B> {
                     }
                     intent.steps_done = u8::try_from(i + 1).unwrap_or(u8::MAX);
                     intent.label_ids.clone_from(&our_labels);
+                    #[cfg(feature = "test-hooks")]
                     if self.lose_unflushed {
                         continue;
                     }
@@ -141,6 +148,7 @@ impl<B: BoardWriter> Run<'_, B> {
             Err(e) => return Outcome::Fatal(ApplyFatal::state(e)),
         };
         let key = action.key();
+        #[cfg(feature = "test-hooks")]
         if self.lose_unflushed && self.crash_at(CrashAt::Recorded) {
             return Outcome::Crashed;
         }
@@ -150,6 +158,7 @@ impl<B: BoardWriter> Run<'_, B> {
         {
             return Outcome::Fatal(ApplyFatal::state(e));
         }
+        #[cfg(feature = "test-hooks")]
         if self.crash_at(CrashAt::Recorded) {
             return Outcome::Crashed;
         }
@@ -164,6 +173,7 @@ impl<B: BoardWriter> Run<'_, B> {
     }
 
     /// Whether the simulated crash is set for this point (then it is used).
+    #[cfg(feature = "test-hooks")]
     pub(super) fn crash_at(&mut self, at: CrashAt) -> bool {
         if self.crash == Some(at) {
             self.crash = None;

@@ -1,14 +1,15 @@
 //! The `colisync` binary: parse the command line, start logging, dispatch.
-//! Everything else lives in the library (see `cli.rs` and ARCHITECTURE.md).
+//! The commands live in this package's library (`cli`); the pipeline in the
+//! `colisync` library (ARCHITECTURE.md).
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use colisync::cli::{self, Cli};
+use colisync_cli::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    colisync::ops::logging::init(cli.log_format);
+    colisync_cli::logging::init(cli.log_format);
     match cli::run(cli) {
         Ok(code) => code,
         Err(err) => {

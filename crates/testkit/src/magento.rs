@@ -2,7 +2,7 @@
 //! (`/rest/V1/orders`, `/rest/V1/orders/{id}`, `/rest/V1/shipments`,
 //! `/rest/V1/invoices`), over a shop held in memory.
 //!
-//! Used by the contract tests of [`crate::sources::magento`] and by
+//! Used by the contract tests of [`colisync::sources::magento`] and by
 //! `colisync demo`. It behaves like the real service where colisync could
 //! trip (docs/apis.md):
 //! - `searchCriteria` in both spellings (`filter_groups`/`condition_type` and
@@ -18,7 +18,7 @@
 //!
 //! Seeding takes domain types ([`FakeMagento::insert_order`]) and turns them
 //! into Magento JSON; raw JSON can be inserted too, to test tolerant decoding.
-//! Items carry `qty_shipped` (from [`crate::domain::Item::qty_to_ship`]),
+//! Items carry `qty_shipped` (from [`colisync::domain::Item::qty_to_ship`]),
 //! `product_type` and `is_virtual` as Magento serialises them.
 //!
 //! Changes after seeding go the way the shop's admin makes them:
@@ -44,9 +44,9 @@ use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use url::Url;
 
-use super::{FakeServer, Faults, RequestLog, lock};
+use crate::{FakeServer, Faults, RequestLog, lock};
 
-use crate::domain::{Order, OrderState, Track};
+use colisync::domain::{Order, OrderState, Track};
 
 /// How the fake shop wants to be authenticated.
 #[derive(Clone)]
@@ -627,7 +627,7 @@ fn shipment_of(
 }
 
 /// Magento's zone-less UTC format.
-pub fn magento_time(t: DateTime<Utc>) -> String {
+pub(crate) fn magento_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 

@@ -5,12 +5,12 @@
 //!   every pass does (time-based rules fire without any change upstream,
 //!   so judge runs over every open order on every pass). Target: 100,000
 //!   orders in under 200 ms on one core.
-//!   `cargo run --release --example bench_judge`.
+//!   `cargo run --release -p colisync-cli --example bench_judge`.
 //! - `sync`: one real pass of the engine filing N cards against the fakes,
 //!   the Trello fake enforcing its 100 requests / 10 s window, then a
 //!   second pass. Targets: at most 1.05 Trello requests per card,
 //!   no 429, at least 90 % of the limit's throughput; the second pass
-//!   writes nothing. `cargo run --release --example bench_sync`.
+//!   writes nothing. `cargo run --release -p colisync-cli --example bench_sync`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,34 +20,34 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::config::RulesConfig;
-use crate::domain::calendar::Calendar;
-use crate::domain::{
+use colisync::config::RulesConfig;
+use colisync::domain::calendar::Calendar;
+use colisync::domain::{
     Carrier, Classifier, Customer, Item, Order, OrderState, Parcel, Shipment, Track, TrackingEvent,
     TrackingSnapshot, parcels_of,
 };
-use crate::fakes::sample::{late_orders, reference_now};
-use crate::fakes::world::World;
-use crate::fakes::{LoggedRequest, route_of};
-use crate::http::RetryPolicy;
-use crate::pass::{Engine, Stop};
-use crate::rules::{Judge, judge};
-use crate::state::State;
-use crate::tracking::status::normalise;
+use colisync::http::RetryPolicy;
+use colisync::pass::{Engine, Stop};
+use colisync::rules::{Judge, judge};
+use colisync::state::State;
+use colisync::tracking::status::normalise;
+use colisync_testkit::sample::{late_orders, reference_now};
+use colisync_testkit::world::World;
+use colisync_testkit::{LoggedRequest, route_of};
 
 /// What [`judge_bench`] measured.
 #[derive(Debug, Clone)]
 pub struct BenchReport {
-    pub orders: usize,
-    pub parcels: usize,
-    pub findings: usize,
-    pub runs: usize,
+    pub(crate) orders: usize,
+    pub(crate) parcels: usize,
+    pub(crate) findings: usize,
+    pub(crate) runs: usize,
     /// Best of `runs` passes of [`Judge::findings`] over every order (what
     /// the daemon does each pass).
-    pub best: Duration,
-    pub median: Duration,
+    pub(crate) best: Duration,
+    pub(crate) median: Duration,
     /// One pass of the traced [`judge`] (what `explain` does, per order).
-    pub traced: Duration,
+    pub(crate) traced: Duration,
 }
 
 impl fmt::Display for BenchReport {
@@ -93,7 +93,7 @@ impl Rng {
 }
 
 /// The instant the synthetic shop is judged at.
-pub fn bench_now() -> DateTime<Utc> {
+pub(crate) fn bench_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 20, 8, 0, 0)
         .single()
         .unwrap_or_default()
@@ -103,7 +103,7 @@ pub fn bench_now() -> DateTime<Utc> {
 /// compatible (40 %) and original (10 %) orders, shipped letters (15 %),
 /// Colissimo (25 %) and Chronopost (10 %) parcels with 0 to 5 events,
 /// validated or shipped up to a month before [`bench_now`].
-pub fn synthetic_shop(n: usize) -> Vec<(Order, Vec<Parcel>)> {
+pub(crate) fn synthetic_shop(n: usize) -> Vec<(Order, Vec<Parcel>)> {
     let classifier = Classifier::seed_defaults();
     let now = bench_now();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -250,76 +250,74 @@ pub fn judge_bench(orders: usize) -> BenchReport {
 
 /// The Trello fake's rate limit the sync benchmark runs under (Trello's
 /// own: 100 requests per 10 s per token).
-pub const SYNC_BENCH_LIMIT: (u32, Duration) = (100, Duration::from_secs(10));
+pub(crate) const SYNC_BENCH_LIMIT: (u32, Duration) = (100, Duration::from_secs(10));
 
 /// What [`sync_bench`] measured.
 #[derive(Debug, Clone)]
 pub struct SyncBenchReport {
     /// Late orders in the shop (each calls for one card).
-    pub orders: u32,
-    pub limit: (u32, Duration),
+    pub(crate) orders: u32,
+    pub(crate) limit: (u32, Duration),
     // ---- pass 1
     /// Cards on the fake board after pass 1.
-    pub cards: usize,
+    pub(crate) cards: usize,
     /// Every request that reached the Trello fake in pass 1 (429s
     /// included).
-    pub trello_requests: usize,
-    /// Of which `POST /1/cards`.
-    pub card_creates: usize,
+    pub(crate) trello_requests: usize,
     /// Pass 1 requests per route (`"POST /1/cards"` → n).
-    pub trello_routes: BTreeMap<String, usize>,
+    pub(crate) trello_routes: BTreeMap<String, usize>,
     /// 429s the fake answered (pass 1 and 2).
-    pub rate_limited: usize,
+    pub(crate) rate_limited: usize,
     /// Wall time of `run_pass` (pull, judge, board read, apply).
-    pub pass1_wall: Duration,
+    pub(crate) pass1_wall: Duration,
     /// From the first to the last Trello request of pass 1.
-    pub trello_span: Duration,
+    pub(crate) trello_span: Duration,
     /// From the first to the last `POST /1/cards`.
-    pub create_span: Duration,
+    pub(crate) create_span: Duration,
     /// Trello requests sent inside `create_span` (both ends included).
-    pub requests_in_create_span: usize,
+    pub(crate) requests_in_create_span: usize,
     /// The most requests the fake saw in any window of `limit.1`.
-    pub max_in_window: usize,
-    pub pass1_errors: Vec<String>,
+    pub(crate) max_in_window: usize,
+    pub(crate) pass1_errors: Vec<String>,
     // ---- pass 2
-    pub pass2_wall: Duration,
-    pub pass2_trello: usize,
-    pub pass2_trello_writes: usize,
-    pub pass2_trello_routes: BTreeMap<String, usize>,
-    pub pass2_magento: usize,
-    pub pass2_laposte: usize,
-    pub pass2_actions: usize,
-    pub pass2_errors: Vec<String>,
+    pub(crate) pass2_wall: Duration,
+    pub(crate) pass2_trello: usize,
+    pub(crate) pass2_trello_writes: usize,
+    pub(crate) pass2_trello_routes: BTreeMap<String, usize>,
+    pub(crate) pass2_magento: usize,
+    pub(crate) pass2_laposte: usize,
+    pub(crate) pass2_actions: usize,
+    pub(crate) pass2_errors: Vec<String>,
 }
 
 impl SyncBenchReport {
     /// The limit as a sustained rate, requests per second.
-    pub fn limit_rate(&self) -> f64 {
+    pub(crate) fn limit_rate(&self) -> f64 {
         f64::from(self.limit.0) / self.limit.1.as_secs_f64()
     }
 
-    pub fn requests_per_card(&self) -> f64 {
+    pub(crate) fn requests_per_card(&self) -> f64 {
         self.trello_requests as f64 / self.cards.max(1) as f64
     }
 
     /// Requests per second between the first and the last `POST /1/cards`
     /// (n requests over that span count n − 1 intervals): the write phase,
     /// where the limiter sets the pace.
-    pub fn write_rate(&self) -> f64 {
+    pub(crate) fn write_rate(&self) -> f64 {
         rate(self.requests_in_create_span, self.create_span)
     }
 
     /// Requests per second between the first and the last Trello request.
-    pub fn trello_rate(&self) -> f64 {
+    pub(crate) fn trello_rate(&self) -> f64 {
         rate(self.trello_requests, self.trello_span)
     }
 
     /// [`Self::write_rate`] as a percentage of the limit's sustained rate.
-    pub fn write_percent_of_limit(&self) -> f64 {
+    pub(crate) fn write_percent_of_limit(&self) -> f64 {
         100.0 * self.write_rate() / self.limit_rate()
     }
 
-    pub fn trello_percent_of_limit(&self) -> f64 {
+    pub(crate) fn trello_percent_of_limit(&self) -> f64 {
         100.0 * self.trello_rate() / self.limit_rate()
     }
 }
@@ -506,7 +504,6 @@ pub async fn sync_bench(cards: u32) -> anyhow::Result<SyncBenchReport> {
         limit,
         cards: cards_filed,
         trello_requests: pass1.len(),
-        card_creates: creates.len(),
         trello_routes: per_route(&pass1),
         rate_limited: world.trello.rate_limited_count(),
         pass1_wall,

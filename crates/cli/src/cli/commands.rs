@@ -13,13 +13,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use crate::config::Config;
-use crate::pass::{Engine, Note, PassReport, Stop};
-use crate::plan::render_plan_table;
-use crate::state::State;
+use colisync::config::Config;
+use colisync::pass::{Engine, Note, PassReport, Stop};
+use colisync::plan::render_plan_table;
+use colisync::state::State;
 
 /// A multi-threaded runtime for one command.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -30,14 +30,14 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// directory at all (sled writes even when only opened), so it works on a
 /// throwaway copy; the copy also lets it run while the daemon holds the
 /// directory's lock.
-pub struct CommandState {
-    pub state: State,
+pub(crate) struct CommandState {
+    pub(crate) state: State,
     /// Keeps the copy alive for the command's duration.
     _scratch: Option<tempfile::TempDir>,
 }
 
 impl CommandState {
-    pub fn open(dir: &Path, read_only: bool) -> anyhow::Result<CommandState> {
+    pub(crate) fn open(dir: &Path, read_only: bool) -> anyhow::Result<CommandState> {
         if !read_only {
             let state = State::open(dir)
                 .with_context(|| format!("opening the state in {}", dir.display()))?;
@@ -65,7 +65,7 @@ impl CommandState {
 
 impl CommandState {
     /// An empty throwaway state.
-    pub fn empty() -> anyhow::Result<CommandState> {
+    pub(crate) fn empty() -> anyhow::Result<CommandState> {
         let scratch = tempfile::Builder::new()
             .prefix("colisync-empty-")
             .tempdir()
@@ -98,7 +98,7 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// `colisync once [--dry-run] [--now]`.
-pub fn once(
+pub(crate) fn once(
     config: Config,
     now: Option<DateTime<Utc>>,
     dry_run: bool,
@@ -128,7 +128,7 @@ pub fn once(
             .context("installing the SIGTERM and SIGINT handlers")?;
         let mut report = engine.run_pass(now, &stop, dry_run).await;
         drop(signals);
-        crate::daemon::scrub_report(&mut report, &scrubber);
+        colisync::daemon::scrub_report(&mut report, &scrubber);
         print_report(out, &report)?;
         Ok(exit_code(&report))
     })
@@ -136,7 +136,7 @@ pub fn once(
 
 /// Non-zero when anything failed, or when a signal stopped the pass before
 /// the end (the rest waits for the next pass: the work is not done).
-pub fn exit_code(report: &PassReport) -> ExitCode {
+pub(crate) fn exit_code(report: &PassReport) -> ExitCode {
     if report.is_success() && !report.stopped {
         ExitCode::SUCCESS
     } else {

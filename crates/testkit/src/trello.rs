@@ -25,7 +25,7 @@
 //! act as a lead would ([`FakeTrello::move_card`],
 //! [`FakeTrello::archive_card`], [`FakeTrello::delete_card`]).
 //! Faults come from the shared infrastructure: `fake.faults().once("POST",
-//! "/1/cards", Fault::LoseAnswer)` (see [`crate::fakes`]).
+//! "/1/cards", Fault::LoseAnswer)` (see [the crate root](crate)).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -45,9 +45,9 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use url::Url;
 
-use super::{FakeServer, Faults, RequestLog, lock};
-use crate::config::TrelloConfig;
-use crate::secret::Secret;
+use crate::{FakeServer, Faults, RequestLog, lock};
+use colisync::config::TrelloConfig;
+use colisync::secret::Secret;
 
 /// Trello's text limit (name, desc, comment), in UTF-16 units as its
 /// JavaScript counts.
@@ -58,7 +58,7 @@ const NOT_FOUND: &str = "The requested resource was not found.";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FakeCard {
     pub id: String,
-    pub short_link: String,
+    pub(crate) short_link: String,
     pub id_list: String,
     pub name: String,
     pub desc: String,
@@ -84,7 +84,7 @@ pub struct FakeLabel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FakeComment {
     pub id: String,
-    pub id_card: String,
+    pub(crate) id_card: String,
     pub text: String,
 }
 
@@ -125,7 +125,7 @@ impl FakeClock {
     /// tests have always seen), ten ids a second: the most one token can
     /// create under Trello's 100 requests per 10 s. Deterministic, so that
     /// two fakes fed the same requests hand out the same ids.
-    pub const DEFAULT: FakeClock = FakeClock::Manual {
+    pub(crate) const DEFAULT: FakeClock = FakeClock::Manual {
         second: 0x5f1e_0c00,
         ids_per_second: Some(10),
     };
@@ -351,10 +351,6 @@ impl FakeTrello {
         b.ids_in_second = 0;
     }
 
-    pub fn board_short_link(&self) -> String {
-        lock(&self.state).short_link.clone()
-    }
-
     /// Adds an open list; returns its id.
     pub fn add_list(&self, name: &str) -> String {
         let mut b = lock(&self.state);
@@ -500,10 +496,6 @@ impl FakeTrello {
         b.counter = dump.counter;
         b.clock = dump.clock;
         b.ids_in_second = dump.ids_in_second;
-    }
-
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
     }
 }
 

@@ -11,15 +11,15 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Duration;
 
-use crate::domain::{OrderState, Shipment, Track, TrackingEvent};
-use crate::fakes::sample::{demo_shop, reference_now};
-use crate::fakes::world::World;
-use crate::pass::{Engine, Stop};
-use crate::state::State;
+use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
+use colisync::pass::{Engine, Stop};
+use colisync::state::State;
+use colisync_testkit::sample::{demo_shop, reference_now};
+use colisync_testkit::world::World;
 
 use super::commands::{print_report, runtime};
 
-pub fn demo(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn demo(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(run(out))
 }
 

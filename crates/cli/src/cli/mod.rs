@@ -24,15 +24,15 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, Config, ConfigError, MagentoAuth};
-use crate::domain::calendar::{self, Calendar};
+use colisync::config::{self, Config, ConfigError, MagentoAuth};
+use colisync::domain::calendar::{self, Calendar};
 
 /// Where the configuration is read from when neither `--config` nor
 /// `COLISYNC_CONFIG` says otherwise.
-pub const DEFAULT_CONFIG: &str = "/etc/colisync/config.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "/etc/colisync/config.toml";
 
 /// Exit status for an unusable configuration (sysexits.h `EX_CONFIG`).
-pub const EXIT_CONFIG: u8 = 78;
+pub(crate) const EXIT_CONFIG: u8 = 78;
 
 /// Files one Trello card per shipping delay, delivery delay or tracking
 /// anomaly of a Magento 2 shop shipping with La Poste.
@@ -43,7 +43,7 @@ pub struct Cli {
     // An Option, not a default value: `calendar` must know whether the admin
     // named a file (then it shows the file's extra days) or not.
     #[arg(long, global = true, env = "COLISYNC_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// How logs are written to stderr: text (no timestamps under the
     /// journal) or json (one object a line, with the pass id).
@@ -54,14 +54,14 @@ pub struct Cli {
         value_enum,
         default_value_t
     )]
-    pub log_format: crate::ops::logging::LogFormat,
+    pub log_format: crate::logging::LogFormat,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the daemon: a pass on every tick of daemon.schedule, until SIGTERM
     /// (SIGHUP reloads the configuration).
     Run,
@@ -114,7 +114,7 @@ pub enum Command {
 impl Cli {
     /// The configuration file to read: `--config`, else `COLISYNC_CONFIG`,
     /// else [`DEFAULT_CONFIG`].
-    pub fn config_path(&self) -> PathBuf {
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.config
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
@@ -129,7 +129,7 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Logs in text; see `ops::logging` (the binary passes `--log-format`).
 pub fn init_logging() {
-    crate::ops::logging::init(crate::ops::logging::LogFormat::Text);
+    crate::logging::init(crate::logging::LogFormat::Text);
 }
 
 /// Runs the command; `Ok` carries the exit code of a command that finished
@@ -148,8 +148,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             if *online {
-                let report =
-                    commands::runtime()?.block_on(crate::ops::online::check(&config, Utc::now()));
+                let report = commands::runtime()?
+                    .block_on(colisync::ops::online::check(&config, Utc::now()));
                 report.write(&mut out, &config.scrubber())?;
                 if !report.passes() {
                     return Ok(ExitCode::FAILURE);
@@ -169,9 +169,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let path = cli.config_path();
             // A configuration error stays one, for its exit code.
             commands::runtime()?
-                .block_on(crate::daemon::run(&path))
+                .block_on(colisync::daemon::run(&path))
                 .map_err(|e| match e {
-                    crate::daemon::DaemonError::Config(c) => anyhow::Error::from(c),
+                    colisync::daemon::DaemonError::Config(c) => anyhow::Error::from(c),
                     e => anyhow::Error::from(e),
                 })
         }
@@ -204,7 +204,7 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
 /// What `check-config` prints: enough for the admin to see what colisync
 /// understood (board, lists, thresholds, schedule with its next runs, state
 /// directory), and no secret.
-pub fn check_config_summary(
+pub(crate) fn check_config_summary(
     out: &mut dyn Write,
     path: &Path,
     c: &Config,
@@ -276,7 +276,7 @@ fn threshold_unit(rule: &str) -> Option<&'static str> {
 /// What `calendar YEAR` prints: one line per public holiday, sorted; with a
 /// configured calendar also its extra closed days and re-opened days, each
 /// marked with the key it comes from.
-pub fn print_calendar(
+pub(crate) fn print_calendar(
     out: &mut dyn Write,
     year: i32,
     cal: Option<&Calendar>,
@@ -323,8 +323,8 @@ fn jour(d: NaiveDate) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::CalendarConfig;
     use clap::CommandFactory;
+    use colisync::config::CalendarConfig;
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -1,7 +1,7 @@
 //! In-process fake of La Poste's Suivi v2 API: `GET
 //! /suivi/v2/idships/{ids}` over parcels held in memory.
 //!
-//! Used by the contract tests of [`crate::tracking::laposte`] and by
+//! Used by the contract tests of [`colisync::tracking::laposte`] and by
 //! `colisync demo`. It answers like the real service (docs/apis.md): the
 //! `X-Okapi-Key` checked (gateway 401 `{code, message}`), at most ten ids of
 //! 11-15 alphanumerics, one id → 200 (bare envelope, or a one-element array
@@ -33,9 +33,9 @@ use chrono_tz::Europe::Paris;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{FakeServer, Faults, RequestLog, lock};
+use crate::{FakeServer, Faults, RequestLog, lock};
 
-use crate::domain::TrackingEvent;
+use colisync::domain::TrackingEvent;
 
 #[derive(Clone)]
 enum Parcel {

@@ -9,7 +9,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 
-use crate::domain::{
+use colisync::domain::{
     Customer, Item, Order, OrderState, Shipment, StatusChange, Track, TrackingEvent,
 };
 

@@ -5,15 +5,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{
+use crate::laposte::FakeLaPoste;
+use crate::magento::{FakeMagento, FakeMagentoAuth};
+use crate::sample::SampleShop;
+use crate::trello::{FakeTrello, FakeTrelloOptions};
+use colisync::config::{
     CalendarConfig, CarriersConfig, Config, DaemonConfig, LaPosteConfig, MagentoAuth,
     MagentoConfig, RulesConfig,
 };
-use crate::fakes::laposte::FakeLaPoste;
-use crate::fakes::magento::{FakeMagento, FakeMagentoAuth};
-use crate::fakes::sample::SampleShop;
-use crate::fakes::trello::{FakeTrello, FakeTrelloOptions};
-use crate::secret::Secret;
+use colisync::secret::Secret;
 
 /// The fakes' secrets (tests check that none of them leaks).
 pub const MAGENTO_TOKEN: &str = "demo-magento-integration-token";
@@ -50,7 +50,7 @@ impl World {
     }
 
     /// Adds (or replaces) the shop's orders and parcels.
-    pub fn seed(&self, shop: &SampleShop) {
+    pub(crate) fn seed(&self, shop: &SampleShop) {
         for order in &shop.orders {
             self.magento.insert_order(order);
         }

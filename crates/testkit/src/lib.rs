@@ -1,11 +1,13 @@
 //! In-process fakes of Trello, Magento 2 and La Poste Suivi v2, served on
 //! 127.0.0.1, faithful to the public documentation (docs/apis.md). Used by
-//! the tests and by `colisync demo`.
+//! the tests, by `colisync demo` and by the benchmarks. A crate of its own so
+//! that the library never carries them; the root's tests turn on the
+//! library's `test-hooks` through this crate's feature of that name.
 //!
-//! This module holds what the three fakes share:
+//! This crate root holds what the three fakes share:
 //!
 //! - [`FakeServer`]: serves an axum `Router` on `127.0.0.1:0` in a tokio
-//!   task, stops gracefully on drop or [`FakeServer::shutdown`].
+//!   task, stops gracefully on drop.
 //! - [`Faults`]: a queue of [`FaultRule`]s (method + path prefix + count →
 //!   [`Fault`]) applied by a middleware in front of every route, so a test
 //!   says "the next POST /1/cards loses its answer" with
@@ -54,7 +56,6 @@ use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use url::Url;
 
 /// Locks a mutex, recovering from poisoning: a panicking test handler must
@@ -103,12 +104,12 @@ pub enum Fault {
 
 /// Which requests a fault applies to, and how many more times.
 #[derive(Debug, Clone)]
-pub struct FaultRule {
+pub(crate) struct FaultRule {
     /// `None`: any method.
     pub method: Option<Method>,
     /// Matches when the request path starts with it (`/1/cards` also
     /// matches `/1/cards/{id}/actions/comments`: be as specific as needed).
-    pub path_prefix: String,
+    pub(crate) path_prefix: String,
     pub remaining: usize,
     pub fault: Fault,
 }
@@ -139,7 +140,7 @@ impl Default for Faults {
 impl Faults {
     /// Adds a rule. Rules are tried in insertion order; the first match
     /// fires and its count goes down.
-    pub fn add(&self, rule: FaultRule) {
+    pub(crate) fn add(&self, rule: FaultRule) {
         lock(&self.0).rules.push(rule);
     }
 
@@ -186,7 +187,7 @@ impl Faults {
     }
 
     /// The body of [`Fault::TooManyRequests`] for this API.
-    pub fn set_too_many_requests_body(&self, content_type: &str, body: &str) {
+    pub(crate) fn set_too_many_requests_body(&self, content_type: &str, body: &str) {
         let mut g = lock(&self.0);
         g.too_many_content_type = content_type.to_owned();
         g.too_many_body = body.to_owned();
@@ -297,15 +298,14 @@ impl RequestLog {
 /// A handle on one accepted connection, given to handlers through
 /// `ConnectInfo<ConnHandle>`.
 #[derive(Debug, Clone)]
-pub struct ConnHandle {
-    pub peer: SocketAddr,
+pub(crate) struct ConnHandle {
     kill: Arc<AtomicBool>,
 }
 
 impl ConnHandle {
     /// Makes the connection fail at its next write: no answer reaches the
     /// client, which sees the connection reset.
-    pub fn kill(&self) {
+    pub(crate) fn kill(&self) {
         self.kill.store(true, Ordering::SeqCst);
     }
 }
@@ -317,7 +317,7 @@ impl Connected<IncomingStream<'_, KillableListener>> for ConnHandle {
 }
 
 /// A TCP listener whose connections can be killed from a handler.
-pub struct KillableListener {
+pub(crate) struct KillableListener {
     inner: TcpListener,
 }
 
@@ -328,14 +328,14 @@ impl Listener for KillableListener {
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             match self.inner.accept().await {
-                Ok((stream, peer)) => {
+                Ok((stream, _peer)) => {
                     let _ = stream.set_nodelay(true);
                     let kill = Arc::new(AtomicBool::new(false));
                     let io = KillableIo {
                         stream,
                         kill: kill.clone(),
                     };
-                    return (io, ConnHandle { peer, kill });
+                    return (io, ConnHandle { kill });
                 }
                 // Out of file descriptors and the like: wait, try again
                 // (as axum's own TcpListener impl does).
@@ -345,15 +345,17 @@ impl Listener for KillableListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
+        // The address is not kept (nothing reads it), but a listener
+        // that lost its socket still says so.
+        self.inner.local_addr()?;
         Ok(ConnHandle {
-            peer: self.inner.local_addr()?,
             kill: Arc::new(AtomicBool::new(false)),
         })
     }
 }
 
 /// A TCP stream that fails once its [`ConnHandle`] is killed.
-pub struct KillableIo {
+pub(crate) struct KillableIo {
     stream: TcpStream,
     kill: Arc<AtomicBool>,
 }
@@ -550,7 +552,6 @@ pub struct FakeServer {
     faults: Faults,
     log: RequestLog,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
 }
 
 impl FakeServer {
@@ -574,7 +575,7 @@ impl FakeServer {
         .with_graceful_shutdown(async {
             let _ = stopped.await;
         });
-        let task = tokio::spawn(async move {
+        tokio::spawn(async move {
             if let Err(e) = serve.await {
                 tracing::warn!(error = %e, "fake server stopped with an error");
             }
@@ -584,7 +585,6 @@ impl FakeServer {
             faults: shared.faults,
             log: shared.log,
             stop: Some(stop),
-            task: Some(task),
         })
     }
 
@@ -602,22 +602,6 @@ impl FakeServer {
 
     pub fn requests(&self) -> &RequestLog {
         &self.log
-    }
-
-    /// Stops accepting, lets open requests finish (at most one second),
-    /// then returns.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(1), task)
-                .await
-                .is_err()
-            {
-                tracing::debug!("fake server did not stop within 1 s");
-            }
-        }
     }
 }
 
@@ -712,6 +696,5 @@ mod tests {
 
         assert_eq!(srv.requests().count("POST", "/things/"), 3);
         assert_eq!(srv.requests().per_route()["POST /things/{id}"], 3);
-        srv.shutdown().await;
     }
 }

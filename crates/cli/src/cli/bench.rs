@@ -8,7 +8,7 @@ use crate::bench::{judge_bench, sync_bench};
 
 use super::commands::runtime;
 
-pub fn bench(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn bench(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     writeln!(out, "{}", judge_bench(100_000))?;
     writeln!(out)?;
     writeln!(
