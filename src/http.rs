@@ -45,7 +45,7 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use governor::DefaultDirectRateLimiter;
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, RETRY_AFTER};
 use tokio::time::Instant;
 use url::Url;
 
@@ -133,20 +133,6 @@ fn retry_after_text(d: &Option<Duration>) -> String {
 }
 
 impl HttpError {
-    /// The API this error comes from ("trello", "magento", "laposte").
-    pub fn api(&self) -> &'static str {
-        match self {
-            HttpError::Invalid { api, .. }
-            | HttpError::Timeout { api, .. }
-            | HttpError::Connect { api, .. }
-            | HttpError::Transport { api, .. }
-            | HttpError::Status { api, .. }
-            | HttpError::Unauthorized { api, .. }
-            | HttpError::RateLimited { api, .. }
-            | HttpError::Decode { api, .. } => api,
-        }
-    }
-
     /// The HTTP status, when the server answered with one.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -191,7 +177,7 @@ pub enum Idempotent {
 /// A [`HttpError::Decode`] is not: the request was answered, and only the
 /// caller knows whether reading again is worth it (see
 /// [`ApiClient::send_decoded`]).
-pub fn is_retryable(err: &HttpError, idempotent: Idempotent) -> bool {
+pub(crate) fn is_retryable(err: &HttpError, idempotent: Idempotent) -> bool {
     match err {
         // Not sent, or refused before any processing.
         HttpError::Connect { .. } | HttpError::RateLimited { .. } => true,
@@ -209,13 +195,13 @@ pub fn is_retryable(err: &HttpError, idempotent: Idempotent) -> bool {
 /// finishes even when an API is down.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
+    pub(crate) min_delay: Duration,
+    pub(crate) max_delay: Duration,
     /// Retries after the first attempt.
-    pub max_retries: usize,
+    pub(crate) max_retries: usize,
     /// No retry starts once this much time has passed since the first
     /// attempt (Retry-After included).
-    pub max_total: Duration,
+    pub(crate) max_total: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -263,34 +249,34 @@ impl RetryPolicy {
 /// Names of the headers by which an API tells how much of its quota is
 /// left (Trello: `x-rate-limit-api-token-remaining`, `…-interval-ms`).
 #[derive(Debug, Clone)]
-pub struct RateHeaders {
-    pub remaining: HeaderName,
-    pub interval_ms: HeaderName,
+pub(crate) struct RateHeaders {
+    pub(crate) remaining: HeaderName,
+    pub(crate) interval_ms: HeaderName,
 }
 
 /// One request, described without its base URL. Built with [`Call::new`]
 /// and the chained setters.
 #[derive(Debug, Clone)]
 pub struct Call {
-    pub method: Method,
+    pub(crate) method: Method,
     /// Path segments relative to the base URL, e.g. `["1", "boards", id]`.
     /// Each is percent-encoded on its own, so an id cannot inject a `/` or
     /// a `?`.
-    pub segments: Vec<String>,
-    pub query: Vec<(String, String)>,
-    pub json: Option<serde_json::Value>,
+    pub(crate) segments: Vec<String>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) json: Option<serde_json::Value>,
     /// Per-request headers (e.g. an OAuth 1.0a signature). Never logged.
-    pub headers: HeaderMap,
-    pub idempotent: Idempotent,
+    pub(crate) headers: HeaderMap,
+    pub(crate) idempotent: Idempotent,
     /// Non-2xx statuses returned as `Ok(Reply)` because the caller reads
     /// them as data (La Poste's 404 "not yet available").
-    pub accept: Vec<u16>,
+    pub(crate) accept: Vec<u16>,
 }
 
 impl Call {
     /// A call to `path` (`/`-separated, relative to the base URL). Reads
     /// (GET) default to idempotent, other methods to not.
-    pub fn new(method: Method, path: &str) -> Self {
+    pub(crate) fn new(method: Method, path: &str) -> Self {
         let idempotent = if method == Method::GET {
             Idempotent::Yes
         } else {
@@ -319,12 +305,12 @@ impl Call {
         Call::new(Method::POST, path)
     }
 
-    pub fn put(path: &str) -> Self {
+    pub(crate) fn put(path: &str) -> Self {
         Call::new(Method::PUT, path)
     }
 
     /// Appends one path segment (an id), encoded.
-    pub fn segment(mut self, s: impl Into<String>) -> Self {
+    pub(crate) fn segment(mut self, s: impl Into<String>) -> Self {
         self.segments.push(s.into());
         self
     }
@@ -334,18 +320,12 @@ impl Call {
         self
     }
 
-    pub fn json(mut self, v: serde_json::Value) -> Self {
+    pub(crate) fn json(mut self, v: serde_json::Value) -> Self {
         self.json = Some(v);
         self
     }
 
-    pub fn header(mut self, name: HeaderName, mut value: HeaderValue) -> Self {
-        value.set_sensitive(true);
-        self.headers.insert(name, value);
-        self
-    }
-
-    pub fn idempotent(mut self, i: Idempotent) -> Self {
+    pub(crate) fn idempotent(mut self, i: Idempotent) -> Self {
         self.idempotent = i;
         self
     }
@@ -356,7 +336,7 @@ impl Call {
     }
 
     /// The path as logged and put in errors: segments only, no query.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         let mut p = String::new();
         for s in &self.segments {
             p.push('/');
@@ -369,10 +349,9 @@ impl Call {
 /// An answer the caller accepted (2xx or listed in [`Call::accept`]).
 #[derive(Debug, Clone)]
 pub struct Reply {
-    pub api: &'static str,
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
+    pub(crate) api: &'static str,
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
@@ -390,7 +369,7 @@ impl Reply {
 
 /// A decode error without any of the decoded data (serde messages may quote
 /// values).
-pub fn decode_error(api: &'static str, what: &str, e: &serde_json::Error) -> HttpError {
+pub(crate) fn decode_error(api: &'static str, what: &str, e: &serde_json::Error) -> HttpError {
     let kind = match e.classify() {
         serde_json::error::Category::Io => "I/O error",
         serde_json::error::Category::Syntax => "malformed JSON",
@@ -419,8 +398,8 @@ pub trait Signer: Send + Sync {
 #[derive(Clone)]
 pub struct ApiSettings {
     /// "trello", "magento" or "laposte": in every error and log line.
-    pub name: &'static str,
-    pub base_url: Url,
+    pub(crate) name: &'static str,
+    pub(crate) base_url: Url,
     /// Total time of one attempt (connect, send, answer, body).
     pub timeout: Duration,
     /// Sent with every request (credentials). Marked sensitive.
@@ -430,11 +409,11 @@ pub struct ApiSettings {
     pub signer: Option<Arc<dyn Signer>>,
     /// Waited on before every attempt, retries included. Shared by every
     /// clone of the client, hence by every task using the API.
-    pub limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    pub(crate) limiter: Option<Arc<DefaultDirectRateLimiter>>,
     pub retry: RetryPolicy,
     /// How long every caller pauses after a 429 without Retry-After.
     pub rate_limited_pause: Duration,
-    pub rate_headers: Option<RateHeaders>,
+    pub(crate) rate_headers: Option<RateHeaders>,
     /// Secret values to remove from every body besides those found in the
     /// credential headers (e.g. an OAuth secret that is never sent).
     pub scrubber: Scrubber,
@@ -547,17 +526,13 @@ impl ApiClient {
         })
     }
 
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
     /// What this client removes from upstream text.
     pub fn scrubber(&self) -> &Scrubber {
         &self.scrubber
     }
 
     /// Replaces the retry policy (tests use `RetryPolicy::fast`).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+    pub(crate) fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
@@ -696,7 +671,6 @@ impl ApiClient {
             return Ok(Reply {
                 api: self.name,
                 status,
-                headers,
                 body,
             });
         }
@@ -880,7 +854,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Scheme, host, port and path of a URL: no userinfo, no query, no fragment.
-pub fn redact_url(url: &Url) -> String {
+pub(crate) fn redact_url(url: &Url) -> String {
     let mut u = url.clone();
     let _ = u.set_username("");
     let _ = u.set_password(None);
@@ -893,7 +867,7 @@ pub fn redact_url(url: &Url) -> String {
 /// or put in an error: query strings of URLs (`?key=…&token=…`), and the
 /// values after `key=`, `token=`, `oauth_token=`, `oauth_consumer_key=`,
 /// `oauth_signature=`, `apikey=`, `Bearer `, `OAuth `, `X-Okapi-Key:`.
-pub fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     const MARKERS: [&str; 9] = [
         "key=",
         "token=",
@@ -1013,11 +987,11 @@ mod tests {
     #[test]
     fn retry_after_seconds() {
         let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        h.insert(RETRY_AFTER, reqwest::header::HeaderValue::from_static("2"));
         assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
         h.insert(
             RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+            reqwest::header::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(parse_retry_after(&h), None);
     }

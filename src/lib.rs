@@ -7,6 +7,10 @@
 //! command line (crates/cli) and the fakes (crates/testkit) are crates of
 //! their own that use this one; this library names neither.
 
+// pub(crate) by default: what only this crate uses is not `pub`, so rustc
+// reports it when it falls out of use.
+#![deny(unreachable_pub)]
+
 pub mod board;
 pub mod config;
 pub mod daemon;

@@ -53,7 +53,7 @@ pub struct BoardCard {
 pub struct BoardList {
     pub id: String,
     pub name: String,
-    pub closed: bool,
+    pub(crate) closed: bool,
 }
 
 /// A label as read from the board.
@@ -67,7 +67,7 @@ pub struct BoardLabel {
 /// Prefix of the machine marker, the last line of every card colisync
 /// files. It lets the state be rebuilt from the board (adoption) and lets an
 /// unknown-outcome create be settled by looking for the card.
-pub const MARKER_PREFIX: &str = "colisync-key: ";
+pub(crate) const MARKER_PREFIX: &str = "colisync-key: ";
 
 /// The marker line for a problem key, e.g. `` `colisync-key: order/100023` ``
 /// (in backticks so that Trello's Markdown shows it verbatim). The key's

@@ -36,9 +36,9 @@ const FIELD_LIMIT: usize = 200;
 #[derive(Debug, Clone)]
 pub struct RenderContext {
     /// `magento.admin_url`, e.g. `https://shop.example.fr/admin`.
-    pub admin_url: Url,
+    pub(crate) admin_url: Url,
     /// `calendar.timezone` (Europe/Paris).
-    pub tz: Tz,
+    pub(crate) tz: Tz,
 }
 
 impl RenderContext {
@@ -70,7 +70,7 @@ pub fn render(
 
 /// SHA-256 (hex) of a canonical, length-prefixed serialization of the card:
 /// what the state stores to know whether a card needs an update.
-pub fn fingerprint(card: &CardContent) -> String {
+pub(crate) fn fingerprint(card: &CardContent) -> String {
     let mut h = Sha256::new();
     let mut field = |name: &str, value: &str| {
         h.update(name.as_bytes());
@@ -93,7 +93,7 @@ pub fn fingerprint(card: &CardContent) -> String {
 }
 
 /// The carrier's public tracking page for `number`, if it has one.
-pub fn tracking_url(carrier: Carrier, number: &str) -> Option<String> {
+pub(crate) fn tracking_url(carrier: Carrier, number: &str) -> Option<String> {
     if number.is_empty() {
         return None;
     }
@@ -110,7 +110,7 @@ pub fn tracking_url(carrier: Carrier, number: &str) -> Option<String> {
 }
 
 /// `{admin_url}/sales/order/view/order_id/{entity_id}/`
-pub fn admin_order_url(admin_url: &Url, entity_id: u64) -> String {
+pub(crate) fn admin_order_url(admin_url: &Url, entity_id: u64) -> String {
     format!(
         "{}/sales/order/view/order_id/{entity_id}/",
         admin_url.as_str().trim_end_matches('/')
@@ -163,7 +163,7 @@ fn title(f: &Finding, parcel: Option<&Parcel>) -> String {
 
 /// The names of every label [`render`] can put on a card: on a card found
 /// on the board, these are colisync's, every other label is a lead's.
-pub fn own_label_names() -> std::collections::BTreeSet<String> {
+pub(crate) fn own_label_names() -> std::collections::BTreeSet<String> {
     [
         Carrier::Letter,
         Carrier::Colissimo,

@@ -15,7 +15,7 @@ use crate::fr::{LIST_DELIVERY, LIST_RESOLVED, LIST_RETURN, LIST_SHIPPING, LIST_T
 pub const SCHEDULE: &str = "0 */15 7-20 * * Mon-Sat";
 pub const STATE_DIR: &str = "/var/lib/colisync";
 pub const TIMEZONE: &str = "Europe/Paris";
-pub const CUTOFF: &str = "16:00";
+pub(crate) const CUTOFF: &str = "16:00";
 pub const LOOKBACK_DAYS: u32 = 90;
 pub const ORIGINAL_SKUS: &[&str] = &["ORI-*"];
 pub const VALIDATED_STATUSES: &[&str] = &["processing", "complete"];

@@ -179,16 +179,16 @@ pub struct RuleConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RulesConfig {
     pub shipping_compatible: RuleConfig,
-    pub shipping_original: RuleConfig,
-    pub delivery_letter: RuleConfig,
-    pub delivery_colissimo: RuleConfig,
-    pub delivery_chronopost: RuleConfig,
+    pub(crate) shipping_original: RuleConfig,
+    pub(crate) delivery_letter: RuleConfig,
+    pub(crate) delivery_colissimo: RuleConfig,
+    pub(crate) delivery_chronopost: RuleConfig,
     /// Off by default: colisync cannot see the tracking of a carrier other
     /// than La Poste's, so only a date rule the admin chose applies.
     pub delivery_other: RuleConfig,
-    pub tracking_not_found: RuleConfig,
-    pub tracking_stuck: RuleConfig,
-    pub tracking_problem: RuleConfig,
+    pub(crate) tracking_not_found: RuleConfig,
+    pub(crate) tracking_stuck: RuleConfig,
+    pub(crate) tracking_problem: RuleConfig,
     pub return_to_sender: RuleConfig,
 }
 
@@ -242,7 +242,7 @@ impl Classifier {
 
 impl RuleId {
     /// This rule's settings.
-    pub fn config(self, cfg: &RulesConfig) -> &RuleConfig {
+    pub(crate) fn config(self, cfg: &RulesConfig) -> &RuleConfig {
         match self {
             RuleId::ShippingCompatible => &cfg.shipping_compatible,
             RuleId::ShippingOriginal => &cfg.shipping_original,

@@ -18,19 +18,19 @@ use crate::pass::PassReport;
 
 /// What the daemon knows about itself.
 #[derive(Debug, Default)]
-pub struct HealthState {
-    pub started_at: Option<DateTime<Utc>>,
-    pub passes_ok: u64,
-    pub passes_failed: u64,
-    pub last_pass_end: Option<DateTime<Utc>>,
-    pub last_pass_seconds: f64,
+pub(crate) struct HealthState {
+    pub(crate) started_at: Option<DateTime<Utc>>,
+    pub(crate) passes_ok: u64,
+    pub(crate) passes_failed: u64,
+    pub(crate) last_pass_end: Option<DateTime<Utc>>,
+    pub(crate) last_pass_seconds: f64,
     /// `None` until the first pass ends.
-    pub last_pass_ok: Option<bool>,
+    pub(crate) last_pass_ok: Option<bool>,
     /// Problems listed by the last pass's failures (first few), for /healthz.
-    pub last_errors: Vec<String>,
-    pub next_pass: Option<DateTime<Utc>>,
+    pub(crate) last_errors: Vec<String>,
+    pub(crate) next_pass: Option<DateTime<Utc>>,
     /// When the pass in progress started, if one is.
-    pub pass_started: Option<std::time::Instant>,
+    pub(crate) pass_started: Option<std::time::Instant>,
 }
 
 /// Shared handle; cheap to clone.
@@ -53,20 +53,20 @@ impl Health {
         crate::ops::metrics::global().record_pass(report, seconds, end);
     }
 
-    pub fn set_next_pass(&self, at: Option<DateTime<Utc>>) {
+    pub(crate) fn set_next_pass(&self, at: Option<DateTime<Utc>>) {
         self.lock().next_pass = at;
     }
 
-    pub fn set_pass_running(&self, since: Option<std::time::Instant>) {
+    pub(crate) fn set_pass_running(&self, since: Option<std::time::Instant>) {
         self.lock().pass_started = since;
     }
 
     /// How long the pass in progress has run, if one is.
-    pub fn pass_running_for(&self) -> Option<std::time::Duration> {
+    pub(crate) fn pass_running_for(&self) -> Option<std::time::Duration> {
         self.lock().pass_started.map(|t| t.elapsed())
     }
 
-    pub fn set_started(&self, at: DateTime<Utc>) {
+    pub(crate) fn set_started(&self, at: DateTime<Utc>) {
         self.lock().started_at = Some(at);
     }
 
@@ -76,7 +76,7 @@ impl Health {
     }
 
     /// The metrics exposition (OpenMetrics text).
-    pub fn render_metrics(&self) -> String {
+    pub(crate) fn render_metrics(&self) -> String {
         crate::ops::metrics::global().encode()
     }
 
@@ -113,17 +113,10 @@ async fn metrics(State(h): State<Health>) -> impl IntoResponse {
     )
 }
 
-/// Serves `/healthz` and `/metrics` until the runtime stops.
-pub async fn serve(addr: SocketAddr, health: Health) -> std::io::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    serve_listener(listener, health)
-}
-
 /// [`serve`] on a socket bound earlier (the daemon binds `daemon.listen`
 /// before it opens the state, so that a port in use is refused first).
 /// Needs a tokio runtime; the listener must be non-blocking.
-pub fn serve_listener(
+pub(crate) fn serve_listener(
     listener: std::net::TcpListener,
     health: Health,
 ) -> std::io::Result<SocketAddr> {

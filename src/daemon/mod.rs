@@ -67,7 +67,7 @@ pub enum DaemonError {
 }
 
 /// The next tick of the schedule strictly after `after`.
-pub fn next_tick(config: &Config, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub(crate) fn next_tick(config: &Config, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let tz = config.calendar.timezone;
     config
         .daemon
@@ -116,7 +116,7 @@ pub fn scrub_report(report: &mut PassReport, scrubber: &Scrubber) {
 /// Binds `daemon.listen`. A refusal (address in use, not of this host,
 /// privileged port) is the configuration's: exit 78, so that systemd does
 /// not restart into the same refusal, and before the state is opened.
-pub fn bind_listen(
+pub(crate) fn bind_listen(
     config_path: &Path,
     addr: std::net::SocketAddr,
 ) -> Result<std::net::TcpListener, ConfigError> {
@@ -326,9 +326,4 @@ fn watchdog_interval() -> Option<Duration> {
     sd_notify::watchdog_enabled()
         .map(|d| d / 2)
         .filter(|d| !d.is_zero())
-}
-
-/// Where the default state lives when a command only needs a throwaway one.
-pub fn scratch_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("colisync-{}", std::process::id()))
 }

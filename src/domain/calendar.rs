@@ -29,7 +29,7 @@ impl Calendar {
     /// The calendar of `tz` with the shipping `cutoff` and the admin's
     /// overrides (`Calendar::new` in `config` builds it from `[calendar]`,
     /// and `config::defaults` owns the defaults).
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         tz: Tz,
         cutoff: NaiveTime,
         extra_closed: impl IntoIterator<Item = NaiveDate>,
@@ -43,23 +43,23 @@ impl Calendar {
         }
     }
 
-    pub fn timezone(&self) -> Tz {
+    pub(crate) fn timezone(&self) -> Tz {
         self.tz
     }
 
-    pub fn cutoff(&self) -> NaiveTime {
+    pub(crate) fn cutoff(&self) -> NaiveTime {
         self.cutoff
     }
 
     /// The local calendar date of an instant.
-    pub fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
+    pub(crate) fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.tz).date_naive()
     }
 
     /// Weekends and public holidays are closed, then the admin's overrides
     /// apply (an extra open day wins over a holiday, an extra closed day
     /// closes any day).
-    pub fn is_business_day(&self, d: NaiveDate) -> bool {
+    pub(crate) fn is_business_day(&self, d: NaiveDate) -> bool {
         if self.extra_closed.contains(&d) {
             return false;
         }
@@ -70,7 +70,7 @@ impl Calendar {
     }
 
     /// The first business day strictly after `d`.
-    pub fn next_business_day(&self, d: NaiveDate) -> NaiveDate {
+    pub(crate) fn next_business_day(&self, d: NaiveDate) -> NaiveDate {
         let mut day = d;
         loop {
             day = day.succ_opt().unwrap_or(NaiveDate::MAX);
@@ -81,13 +81,13 @@ impl Calendar {
     }
 
     /// The `n`-th business day after `d` (`n = 0` gives `d` itself).
-    pub fn add_business_days(&self, d: NaiveDate, n: u32) -> NaiveDate {
+    pub(crate) fn add_business_days(&self, d: NaiveDate, n: u32) -> NaiveDate {
         (0..n).fold(d, |day, _| self.next_business_day(day))
     }
 
     /// Business days after `since` up to and including `until`; negative
     /// when `until` is before `since` (so that counting is additive).
-    pub fn business_days_between(&self, since: NaiveDate, until: NaiveDate) -> i64 {
+    pub(crate) fn business_days_between(&self, since: NaiveDate, until: NaiveDate) -> i64 {
         if until < since {
             return -self.business_days_between(until, since);
         }
@@ -102,7 +102,7 @@ impl Calendar {
     /// The day an order validated at `validated` must ship: the validation
     /// day if it is a business day and validation came before the cutoff
     /// (local time), else the next business day.
-    pub fn due_ship_day(&self, validated: DateTime<Utc>) -> NaiveDate {
+    pub(crate) fn due_ship_day(&self, validated: DateTime<Utc>) -> NaiveDate {
         let local = validated.with_timezone(&self.tz);
         let day = local.date_naive();
         if self.is_business_day(day) && local.time() < self.cutoff {
@@ -114,18 +114,18 @@ impl Calendar {
 
     /// The first instant of local day `d`. On a DST change at midnight the
     /// earliest existing local time is used.
-    pub fn start_of_day(&self, d: NaiveDate) -> DateTime<Utc> {
+    pub(crate) fn start_of_day(&self, d: NaiveDate) -> DateTime<Utc> {
         self.local_instant(d, NaiveTime::MIN)
     }
 
     /// The first instant after local day `d` ends.
-    pub fn end_of_day(&self, d: NaiveDate) -> DateTime<Utc> {
+    pub(crate) fn end_of_day(&self, d: NaiveDate) -> DateTime<Utc> {
         self.start_of_day(d.succ_opt().unwrap_or(d))
     }
 
     /// A local wall-clock time as an instant: in the autumn overlap the
     /// earlier one, in the spring gap the first instant after it.
-    pub fn local_instant(&self, d: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
+    pub(crate) fn local_instant(&self, d: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
         let naive = d.and_time(t);
         match self.tz.from_local_datetime(&naive) {
             LocalResult::Single(x) => x.with_timezone(&Utc),
@@ -169,7 +169,7 @@ impl Calendar {
 ///
 /// Panics if `year` is outside what `NaiveDate` can represent (±262 143);
 /// callers that take a year from outside check [`is_supported_year`] first.
-pub fn easter_sunday(year: i32) -> NaiveDate {
+pub(crate) fn easter_sunday(year: i32) -> NaiveDate {
     let a = year.rem_euclid(19);
     let b = year.div_euclid(100);
     let c = year.rem_euclid(100);
@@ -190,7 +190,7 @@ pub fn easter_sunday(year: i32) -> NaiveDate {
 
 /// Years whose holidays this module computes: the Gregorian calendar (the
 /// Easter algorithm assumes it) up to what `NaiveDate` represents.
-pub fn is_supported_year(year: i32) -> bool {
+pub(crate) fn is_supported_year(year: i32) -> bool {
     (1583..=200_000).contains(&year)
 }
 
@@ -241,7 +241,7 @@ pub fn public_holidays(year: i32) -> Vec<(NaiveDate, Holiday)> {
 }
 
 /// The holiday `d` is, if it is one.
-pub fn holiday(d: NaiveDate) -> Option<Holiday> {
+pub(crate) fn holiday(d: NaiveDate) -> Option<Holiday> {
     let (m, day) = (d.month(), d.day());
     let fixed = match (m, day) {
         (1, 1) => Some(Holiday::NewYear),

@@ -10,10 +10,10 @@ use super::parcel::Carrier;
 pub struct Classifier {
     /// `magento.original_skus`: an item matching one is an original
     /// cartridge, every other item is compatible.
-    pub original_skus: Vec<glob::Pattern>,
-    pub letter: Vec<glob::Pattern>,
-    pub colissimo: Vec<glob::Pattern>,
-    pub chronopost: Vec<glob::Pattern>,
+    pub(crate) original_skus: Vec<glob::Pattern>,
+    pub(crate) letter: Vec<glob::Pattern>,
+    pub(crate) colissimo: Vec<glob::Pattern>,
+    pub(crate) chronopost: Vec<glob::Pattern>,
     /// `magento.validated_statuses`, for [`Order::validated_at`]; kept here
     /// so that the rules get everything about "how this shop spells things"
     /// in one argument.
@@ -21,7 +21,7 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    pub fn product_kind(&self, sku: &str) -> ProductKind {
+    pub(crate) fn product_kind(&self, sku: &str) -> ProductKind {
         if self.original_skus.iter().any(|p| p.matches(sku)) {
             ProductKind::Original
         } else {
@@ -31,12 +31,12 @@ impl Classifier {
 
     /// Seed 000 §1: an order with any original item waits for it, so it
     /// follows the original rule.
-    pub fn order_kind(&self, order: &Order) -> ProductKind {
+    pub(crate) fn order_kind(&self, order: &Order) -> ProductKind {
         self.items_kind(&order.items)
     }
 
     /// The kind of a set of items: original as soon as one is.
-    pub fn items_kind<'i>(&self, items: impl IntoIterator<Item = &'i Item>) -> ProductKind {
+    pub(crate) fn items_kind<'i>(&self, items: impl IntoIterator<Item = &'i Item>) -> ProductKind {
         if items
             .into_iter()
             .any(|i| self.product_kind(&i.sku) == ProductKind::Original)
@@ -50,7 +50,7 @@ impl Classifier {
     /// What the shipping rules wait for: the items still in the warehouse
     /// when part of the order has left (compatible cartridges shipped, the
     /// original one still awaited: the original rule), else every item.
-    pub fn waiting_kind(&self, order: &Order) -> ProductKind {
+    pub(crate) fn waiting_kind(&self, order: &Order) -> ProductKind {
         if order.items_waiting().next().is_some() {
             self.items_kind(order.items_waiting())
         } else {

@@ -56,7 +56,7 @@ impl Item {
     }
 
     /// Still waiting in the warehouse (some quantity left to ship).
-    pub fn is_waiting(&self) -> bool {
+    pub(crate) fn is_waiting(&self) -> bool {
         self.qty_to_ship.is_some_and(|q| q > 0.0)
     }
 }
@@ -115,7 +115,7 @@ pub enum ProductKind {
 }
 
 impl ProductKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ProductKind::Compatible => "compatible",
             ProductKind::Original => "original",
@@ -159,7 +159,7 @@ impl Order {
     /// Whether the order can still have a problem: not cancelled, closed
     /// (refunded) or on hold. Complete orders are open: shipped is not
     /// delivered.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         !matches!(
             self.state,
             OrderState::Canceled | OrderState::Closed | OrderState::Holded
@@ -168,7 +168,7 @@ impl Order {
 
     /// Waiting for the payment (« en attente de règlement ») or its review:
     /// not validated, whatever the history says.
-    pub fn awaits_payment(&self) -> bool {
+    pub(crate) fn awaits_payment(&self) -> bool {
         matches!(
             self.state,
             OrderState::PendingPayment | OrderState::PaymentReview
@@ -176,7 +176,7 @@ impl Order {
     }
 
     /// At least one shipment exists (the order may be partly shipped).
-    pub fn has_shipments(&self) -> bool {
+    pub(crate) fn has_shipments(&self) -> bool {
         !self.shipments.is_empty()
     }
 

@@ -75,7 +75,7 @@ impl TrackingSnapshot {
         }
     }
 
-    pub fn last_event(&self) -> Option<&TrackingEvent> {
+    pub(crate) fn last_event(&self) -> Option<&TrackingEvent> {
         self.events.first()
     }
 }
@@ -136,7 +136,7 @@ impl Parcel {
 
     /// The shipment a [`Parcel::key_part`] names when the parcel has no
     /// number (`shipment-<id>`); `None` for a tracking number.
-    pub fn shipment_of_key_part(part: &str) -> Option<u64> {
+    pub(crate) fn shipment_of_key_part(part: &str) -> Option<u64> {
         part.strip_prefix(UNTRACKED_PREFIX)?.parse().ok()
     }
 
@@ -148,11 +148,11 @@ impl Parcel {
     /// Poste's group (the API's `holder` is 1 courrier, 3 Chronopost or 4
     /// Colissimo, nothing else) and a number it accepts. Only these are
     /// ever polled, and only these can be « introuvable ».
-    pub fn laposte_tracks(&self) -> bool {
+    pub(crate) fn laposte_tracks(&self) -> bool {
         self.carrier != Carrier::Foreign && can_track(&self.tracking_number)
     }
 
-    pub fn last_event(&self) -> Option<&TrackingEvent> {
+    pub(crate) fn last_event(&self) -> Option<&TrackingEvent> {
         self.tracking.as_ref().and_then(|t| t.last_event())
     }
 }

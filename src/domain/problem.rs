@@ -27,7 +27,7 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every rule, in declaration order.
-    pub const ALL: [RuleId; 10] = [
+    pub(crate) const ALL: [RuleId; 10] = [
         RuleId::ShippingCompatible,
         RuleId::ShippingOriginal,
         RuleId::ReturnToSender,
@@ -41,7 +41,7 @@ impl RuleId {
     ];
 
     /// The config table name (`[rules.shipping_compatible]`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RuleId::ShippingCompatible => "shipping_compatible",
             RuleId::ShippingOriginal => "shipping_original",
@@ -53,20 +53,6 @@ impl RuleId {
             RuleId::DeliveryChronopost => "delivery_chronopost",
             RuleId::DeliveryOther => "delivery_other",
             RuleId::TrackingStuck => "tracking_stuck",
-        }
-    }
-
-    /// What the rule's `threshold` counts.
-    pub fn threshold_unit(self) -> ThresholdUnit {
-        match self {
-            RuleId::ShippingCompatible | RuleId::ShippingOriginal | RuleId::DeliveryChronopost => {
-                ThresholdUnit::BusinessDays
-            }
-            RuleId::DeliveryLetter | RuleId::DeliveryColissimo | RuleId::DeliveryOther => {
-                ThresholdUnit::Days
-            }
-            RuleId::TrackingNotFound | RuleId::TrackingStuck => ThresholdUnit::Hours,
-            RuleId::TrackingProblem | RuleId::ReturnToSender => ThresholdUnit::None,
         }
     }
 }
@@ -88,14 +74,7 @@ impl std::str::FromStr for RuleId {
     }
 }
 
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Late => "late",
-            Severity::Critical => "critical",
-        }
-    }
-}
+impl Severity {}
 
 /// What a rule's `threshold` counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,7 +191,7 @@ impl ProblemKey {
     /// The start every parcel key of this order shares in the state
     /// (`parcel/<increment id>/`, encoded as [`Display`](std::fmt::Display)
     /// writes it).
-    pub fn parcel_prefix(increment_id: &str) -> String {
+    pub(crate) fn parcel_prefix(increment_id: &str) -> String {
         format!("parcel/{}/", encode_part(increment_id, INCREMENT_PART))
     }
 

@@ -16,7 +16,7 @@ fn not_shipped(partly: bool) -> &'static str {
 
 /// `shipping_compatible`: when the order was validated and the day it was
 /// due to ship.
-pub fn validated_due_to_ship(
+pub(crate) fn validated_due_to_ship(
     validated: &str,
     before_cutoff: bool,
     cutoff: &str,
@@ -31,7 +31,12 @@ pub fn validated_due_to_ship(
 }
 
 /// `shipping_compatible`: still not shipped, business days since the due day.
-pub fn not_shipped_since_due(partly: bool, today: &str, passed: i64, threshold: i64) -> String {
+pub(crate) fn not_shipped_since_due(
+    partly: bool,
+    today: &str,
+    passed: i64,
+    threshold: i64,
+) -> String {
     format!(
         "Toujours pas {} le {today} : {} depuis le jour d'expédition prévu (seuil {}).",
         not_shipped(partly),
@@ -41,12 +46,12 @@ pub fn not_shipped_since_due(partly: bool, today: &str, passed: i64, threshold: 
 }
 
 /// `shipping_original`: when the order of originals was validated.
-pub fn originals_validated(validated: &str) -> String {
+pub(crate) fn originals_validated(validated: &str) -> String {
     format!("Commande de cartouches d'origine validée le {validated}.")
 }
 
 /// `shipping_original`: still not shipped, business days since validation.
-pub fn not_shipped_since_validation(
+pub(crate) fn not_shipped_since_validation(
     partly: bool,
     today: &str,
     passed: i64,
@@ -62,7 +67,7 @@ pub fn not_shipped_since_validation(
 
 /// A partly shipped order: how many shipments left, what still waits
 /// (`name (sku) × qty`, already written).
-pub fn partly_shipped(shipments: usize, waiting: &[String]) -> String {
+pub(crate) fn partly_shipped(shipments: usize, waiting: &[String]) -> String {
     let left = match shipments {
         1 => "un envoi est parti".to_owned(),
         n => format!("{n} envois sont partis"),
@@ -74,7 +79,7 @@ pub fn partly_shipped(shipments: usize, waiting: &[String]) -> String {
 }
 
 /// What the tracking says of a parcel, for every parcel rule.
-pub enum TrackingFact<'a> {
+pub(crate) enum TrackingFact<'a> {
     LastEvent {
         code: &'a str,
         label: &'a str,
@@ -87,7 +92,7 @@ pub enum TrackingFact<'a> {
     NotAskedYet,
 }
 
-pub fn tracking(fact: TrackingFact<'_>) -> String {
+pub(crate) fn tracking(fact: TrackingFact<'_>) -> String {
     match fact {
         TrackingFact::LastEvent { code, label, at } => {
             format!("Dernier événement : {code} « {label} » le {at}.")
@@ -103,7 +108,7 @@ pub fn tracking(fact: TrackingFact<'_>) -> String {
 }
 
 /// `delivery_*` by days: shipped, not delivered, days since.
-pub fn not_delivered_days(
+pub(crate) fn not_delivered_days(
     shipped: &str,
     carrier: &str,
     today: &str,
@@ -116,30 +121,30 @@ pub fn not_delivered_days(
 }
 
 /// `delivery_chronopost`: the guarantee.
-pub fn chronopost_guarantee(shipped: &str, due: &str) -> String {
+pub(crate) fn chronopost_guarantee(shipped: &str, due: &str) -> String {
     format!("Expédié le {shipped} en Chronopost : livraison garantie avant la fin du {due}.")
 }
 
 /// `delivery_chronopost`: not delivered, days since shipment.
-pub fn chronopost_not_delivered(today: &str, days: i64) -> String {
+pub(crate) fn chronopost_not_delivered(today: &str, days: i64) -> String {
     format!("Non livré le {today} ({days} j depuis l'expédition).")
 }
 
 /// `return_to_sender`: since when the parcel returns.
-pub fn returning_since(at: &str) -> String {
+pub(crate) fn returning_since(at: &str) -> String {
     format!("Le transporteur retourne le colis à l'expéditeur depuis le {at}.")
 }
 
 /// `tracking_problem`.
-pub const INCIDENT: &str = "Le transporteur signale un incident sur le colis.";
+pub(crate) const INCIDENT: &str = "Le transporteur signale un incident sur le colis.";
 
 /// `tracking_not_found`, a parcel without any number.
-pub fn shipped_without_number(shipped: &str, carrier: &str) -> String {
+pub(crate) fn shipped_without_number(shipped: &str, carrier: &str) -> String {
     format!("Expédié le {shipped} en {carrier} sans numéro de suivi dans Magento.")
 }
 
 /// `tracking_not_found`, a number La Poste cannot take.
-pub fn shipped_with_bad_number(shipped: &str, carrier: &str, number: &str) -> String {
+pub(crate) fn shipped_with_bad_number(shipped: &str, carrier: &str, number: &str) -> String {
     format!(
         "Expédié le {shipped} en {carrier} avec le numéro de suivi « {number} », que La Poste ne peut pas suivre \
          (11 à 15 lettres et chiffres attendus) : à corriger dans Magento."
@@ -147,14 +152,14 @@ pub fn shipped_with_bad_number(shipped: &str, carrier: &str, number: &str) -> St
 }
 
 /// `tracking_not_found`, a number the carrier never scanned.
-pub fn never_scanned(shipped: &str, deadline: &str, threshold: u32) -> String {
+pub(crate) fn never_scanned(shipped: &str, deadline: &str, threshold: u32) -> String {
     format!(
         "Expédié le {shipped} ; le {deadline}, toujours aucune prise en charge par le transporteur (seuil {threshold} h)."
     )
 }
 
 /// `tracking_stuck`.
-pub fn no_new_event(last: &str, threshold: u32, deadline: &str) -> String {
+pub(crate) fn no_new_event(last: &str, threshold: u32, deadline: &str) -> String {
     format!(
         "Aucun nouvel événement de suivi depuis le {last} (seuil {threshold} h, atteint le {deadline})."
     )

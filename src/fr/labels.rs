@@ -24,7 +24,7 @@ pub fn trello_cut_note(limit: usize) -> String {
 
 impl Carrier {
     /// The carrier's name as the team writes it (card titles, labels).
-    pub fn label_fr(self) -> &'static str {
+    pub(crate) fn label_fr(self) -> &'static str {
         match self {
             Carrier::Letter => "Lettre",
             Carrier::Colissimo => "Colissimo",
@@ -37,7 +37,7 @@ impl Carrier {
 
 impl ProductKind {
     /// How the seeds name the kind: « cartouches compatibles / d'origine ».
-    pub fn label_fr(self) -> &'static str {
+    pub(crate) fn label_fr(self) -> &'static str {
         match self {
             ProductKind::Compatible => "compatible",
             ProductKind::Original => "origine",
@@ -57,7 +57,7 @@ impl Severity {
 impl RuleId {
     /// The case, in French, as card titles name it (fixed: list names are
     /// configurable, the case is not).
-    pub fn case_fr(self) -> &'static str {
+    pub(crate) fn case_fr(self) -> &'static str {
         match self {
             RuleId::ShippingCompatible | RuleId::ShippingOriginal => "Retard d'expédition",
             RuleId::DeliveryLetter

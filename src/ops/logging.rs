@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 
 /// The id of a pass: its start instant, which no other pass of the daemon
 /// shares (passes never overlap, and a tick comes at most once a second).
-pub fn pass_id(started: DateTime<Utc>) -> String {
+pub(crate) fn pass_id(started: DateTime<Utc>) -> String {
     started.format("%Y%m%dT%H%M%S%.3fZ").to_string()
 }
 
 /// The span every event of one daemon pass is logged in.
-pub fn pass_span(started: DateTime<Utc>) -> tracing::Span {
+pub(crate) fn pass_span(started: DateTime<Utc>) -> tracing::Span {
     tracing::info_span!("pass", pass_id = %pass_id(started))
 }

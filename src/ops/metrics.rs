@@ -32,18 +32,18 @@ use crate::pass::PassReport;
 use crate::state::{CardStatus, State};
 
 /// The content type of [`Metrics::encode`]'s text.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The APIs colisync calls, as `http::ApiSettings::name` spells them.
-pub const SERVICES: [&str; 3] = ["magento", "laposte", "trello"];
+pub(crate) const SERVICES: [&str; 3] = ["magento", "laposte", "trello"];
 /// Status classes of an answer; `error` is no answer (connect, timeout,
 /// reset).
-pub const STATUS_CLASSES: [&str; 5] = ["2xx", "3xx", "4xx", "5xx", "error"];
+pub(crate) const STATUS_CLASSES: [&str; 5] = ["2xx", "3xx", "4xx", "5xx", "error"];
 /// Trello writes, as `PassReport::writes_by_action` names them.
-pub const ACTIONS: [&str; 5] = ["create", "update", "reopen", "resolve", "comment"];
+pub(crate) const ACTIONS: [&str; 5] = ["create", "update", "reopen", "resolve", "comment"];
 /// Open cards by the kind of problem (the word before `_` in a rule's
 /// name); `adopted` for a card adopted without a rule.
-pub const CARD_KINDS: [&str; 5] = ["shipping", "delivery", "tracking", "return", "adopted"];
+pub(crate) const CARD_KINDS: [&str; 5] = ["shipping", "delivery", "tracking", "return", "adopted"];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {
@@ -109,13 +109,13 @@ impl std::fmt::Debug for Metrics {
 }
 
 /// The process's metrics.
-pub fn global() -> &'static Metrics {
+pub(crate) fn global() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
     METRICS.get_or_init(Metrics::new)
 }
 
 /// The class of an HTTP status (`4xx`), `error` for none.
-pub fn status_class(status: Option<u16>) -> &'static str {
+pub(crate) fn status_class(status: Option<u16>) -> &'static str {
     match status {
         Some(200..=299) => "2xx",
         Some(300..=399) => "3xx",
@@ -126,7 +126,7 @@ pub fn status_class(status: Option<u16>) -> &'static str {
 }
 
 /// The kind of card a rule files (its name's first word).
-pub fn card_kind(rule: Option<RuleId>) -> &'static str {
+pub(crate) fn card_kind(rule: Option<RuleId>) -> &'static str {
     let Some(rule) = rule else {
         return "adopted";
     };
@@ -266,7 +266,7 @@ impl Metrics {
     }
 
     /// One answer (or none: `status` `None`) of `api`.
-    pub fn api_request(&self, api: &str, status: Option<u16>) {
+    pub(crate) fn api_request(&self, api: &str, status: Option<u16>) {
         let service = service(api);
         self.api_requests
             .get_or_create(&RequestLabels {
@@ -282,7 +282,7 @@ impl Metrics {
     }
 
     /// Time a request of `api` waited before it could be sent.
-    pub fn rate_limit_wait(&self, api: &str, waited: Duration) {
+    pub(crate) fn rate_limit_wait(&self, api: &str, waited: Duration) {
         if waited.is_zero() {
             return;
         }
@@ -294,7 +294,7 @@ impl Metrics {
     }
 
     /// What a finished pass says.
-    pub fn record_pass(&self, report: &PassReport, seconds: f64, end: DateTime<Utc>) {
+    pub(crate) fn record_pass(&self, report: &PassReport, seconds: f64, end: DateTime<Utc>) {
         let ok = report.is_success();
         self.passes
             .get_or_create(&Outcome {
@@ -329,7 +329,7 @@ impl Metrics {
 
     /// The open cards of the state, by kind. A state that cannot be read
     /// leaves the last numbers (the pass reports that failure itself).
-    pub fn record_open_cards(&self, state: &State) {
+    pub(crate) fn record_open_cards(&self, state: &State) {
         let Ok(cards) = state.cards() else {
             return;
         };

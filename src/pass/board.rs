@@ -20,13 +20,13 @@ use crate::state::CardRecord;
 /// The board and the card records as read before judging.
 #[derive(Debug)]
 pub(super) struct BoardRead {
-    pub cards: Vec<BoardCard>,
-    pub labels: Vec<BoardLabel>,
-    pub intake_lists: BTreeMap<String, String>,
-    pub resolved_list: ListTarget,
-    pub records: BTreeMap<ProblemKey, CardRecord>,
+    pub(crate) cards: Vec<BoardCard>,
+    pub(crate) labels: Vec<BoardLabel>,
+    pub(crate) intake_lists: BTreeMap<String, String>,
+    pub(crate) resolved_list: ListTarget,
+    pub(crate) records: BTreeMap<ProblemKey, CardRecord>,
     /// The lists colisync files into that the board lacks.
-    pub missing_lists: Vec<String>,
+    pub(crate) missing_lists: Vec<String>,
 }
 
 impl Engine {

@@ -67,10 +67,10 @@ pub enum PassError {
 /// the like).
 #[derive(Debug)]
 pub struct Failed<E> {
-    pub doing: String,
+    pub(crate) doing: String,
     /// Boxed: the clients' errors are large, and a pass error travels.
-    pub error: Box<E>,
-    pub then: String,
+    pub(crate) error: Box<E>,
+    pub(crate) then: String,
 }
 
 impl<E: fmt::Display> fmt::Display for Failed<E> {
@@ -95,25 +95,25 @@ impl PassError {
         PassError::Trello(failed(doing, e))
     }
 
-    pub fn magento(doing: impl Into<String>, e: MagentoError) -> Self {
+    pub(crate) fn magento(doing: impl Into<String>, e: MagentoError) -> Self {
         PassError::Magento(failed(doing, e))
     }
 
-    pub fn laposte(doing: impl Into<String>, e: TrackError) -> Self {
+    pub(crate) fn laposte(doing: impl Into<String>, e: TrackError) -> Self {
         PassError::LaPoste(failed(doing, e))
     }
 
-    pub fn state(doing: impl Into<String>, e: StateError) -> Self {
+    pub(crate) fn state(doing: impl Into<String>, e: StateError) -> Self {
         PassError::State(failed(doing, e))
     }
 
-    pub fn apply(doing: impl Into<String>, e: ApplyFatal) -> Self {
+    pub(crate) fn apply(doing: impl Into<String>, e: ApplyFatal) -> Self {
         PassError::Apply(failed(doing, e))
     }
 
     /// Magento's order that could not be decoded, as the pull reports it
     /// ("magento: order …").
-    pub fn order(e: OrderDecodeError, then: impl Into<String>) -> Self {
+    pub(crate) fn order(e: OrderDecodeError, then: impl Into<String>) -> Self {
         PassError::MagentoOrder(Failed {
             doing: "magento".into(),
             error: Box::new(e),
@@ -121,12 +121,12 @@ impl PassError {
         })
     }
 
-    pub fn shipment(e: ShipmentDecodeError) -> Self {
+    pub(crate) fn shipment(e: ShipmentDecodeError) -> Self {
         PassError::MagentoShipment(failed("magento", e))
     }
 
     /// The same error, with what follows from it.
-    pub fn then(mut self, then: impl Into<String>) -> Self {
+    pub(crate) fn then(mut self, then: impl Into<String>) -> Self {
         let then = then.into();
         match &mut self {
             PassError::Trello(f) => f.then = then,
@@ -170,16 +170,10 @@ impl PassError {
         }
     }
 
-    /// Whether sled found its files corrupt: the daemon then starts over on
-    /// an empty state (`Engine::recover_state`).
-    pub fn is_state_corruption(&self) -> bool {
-        self.state_error().is_some_and(StateError::is_corruption)
-    }
-
     /// The last line of defence against a secret in a report (see
     /// `daemon::scrub_report`): an error whose text carried one keeps only
     /// its service and the cleaned text.
-    pub fn scrub(&mut self, scrubber: &Scrubber) {
+    pub(crate) fn scrub(&mut self, scrubber: &Scrubber) {
         if scrubber.is_empty() {
             return;
         }

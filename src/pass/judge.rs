@@ -57,12 +57,22 @@ impl Engine {
 
     /// One order through the rules, with the trace of their reasoning
     /// (what `explain` prints).
-    pub fn judge_one(&self, order: &Order, parcels: &[Parcel], now: DateTime<Utc>) -> Judgement {
+    pub(crate) fn judge_one(
+        &self,
+        order: &Order,
+        parcels: &[Parcel],
+        now: DateTime<Utc>,
+    ) -> Judgement {
         Judge::new(&self.calendar, &self.config.rules, &self.classifier, now).judge(order, parcels)
     }
 
     /// The card a finding of `order` calls for.
-    pub fn render(&self, finding: &Finding, order: &Order, parcels: &[Parcel]) -> CardContent {
+    pub(crate) fn render(
+        &self,
+        finding: &Finding,
+        order: &Order,
+        parcels: &[Parcel],
+    ) -> CardContent {
         let parcel = match &finding.key {
             ProblemKey::Parcel { parcel, .. } => parcels.iter().find(|p| &p.key_part() == parcel),
             ProblemKey::Order { .. } => None,

@@ -97,7 +97,7 @@ impl PassReport {
         self.errors.is_empty() && self.apply.is_success()
     }
 
-    pub fn writes_by_action(&self) -> Vec<(&'static str, u64)> {
+    pub(crate) fn writes_by_action(&self) -> Vec<(&'static str, u64)> {
         let a = &self.apply;
         [
             ("create", a.created),
@@ -191,7 +191,7 @@ impl std::fmt::Debug for Engine {
 /// A pass planned and not applied: what the pull found and changed, the
 /// board as read, the plan.
 #[derive(Debug)]
-pub struct Planned {
+pub(crate) struct Planned {
     report: PassReport,
     /// What the pull changed, for the state (stored when applied).
     writes: Vec<Write>,
@@ -209,13 +209,8 @@ struct PlanBoard {
 }
 
 impl Planned {
-    /// What planning found: counts, errors, and the plan (`actions`).
-    pub fn report(&self) -> &PassReport {
-        &self.report
-    }
-
     /// The report of a dry run: this plan, never applied.
-    pub fn into_dry_run(self) -> PassReport {
+    pub(crate) fn into_dry_run(self) -> PassReport {
         PassReport {
             dry_run: true,
             ..self.report
@@ -249,7 +244,7 @@ impl Engine {
     }
 
     /// SIGHUP: new settings and clients, same state.
-    pub fn reconfigure(&mut self, config: Config) -> Result<(), PassError> {
+    pub(crate) fn reconfigure(&mut self, config: Config) -> Result<(), PassError> {
         let magento = MagentoClient::new(&config.magento)?;
         let laposte = LaPosteClient::new(&config.laposte)?;
         let trello = TrelloClient::new(&config.trello)?;
@@ -271,7 +266,7 @@ impl Engine {
     /// After a pass that found the state corrupt: the same engine on an
     /// empty state, the corrupt directory moved aside (no crash loop under
     /// systemd; the next pass adopts the cards from the board).
-    pub fn recover_state(self, cause: &str) -> Result<Engine, PassError> {
+    pub(crate) fn recover_state(self, cause: &str) -> Result<Engine, PassError> {
         let state = self.state.recover_from_corruption(&cause)?;
         Ok(Engine { state, ..self })
     }
@@ -294,7 +289,7 @@ impl Engine {
     /// nothing anywhere (the snapshot is loaded from the state and updated
     /// in memory only). A pass whose instant is behind the last writing
     /// pass still plans, and says so (`clock_behind`).
-    pub async fn plan(&self, now: DateTime<Utc>, stop: &Stop) -> Planned {
+    pub(crate) async fn plan(&self, now: DateTime<Utc>, stop: &Stop) -> Planned {
         let mut report = PassReport::at(now);
         fn planned(report: PassReport, writes: Vec<Write>, board: Option<PlanBoard>) -> Planned {
             Planned {

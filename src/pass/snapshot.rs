@@ -24,14 +24,14 @@ use crate::state::{CardRecord, CardStatus, ParcelRecord, State, StateError, Unde
 /// The snapshot of a pass.
 #[derive(Debug, Default)]
 pub(super) struct Snapshot {
-    pub orders: BTreeMap<u64, Order>,
-    pub parcels: BTreeMap<ProblemKey, ParcelRecord>,
+    pub(crate) orders: BTreeMap<u64, Order>,
+    pub(crate) parcels: BTreeMap<ProblemKey, ParcelRecord>,
     /// Orders this pass read from Magento (their shipments are fresh).
-    pub pulled: BTreeSet<u64>,
+    pub(crate) pulled: BTreeSet<u64>,
     /// Parcels Magento no longer has, with why: their cards are resolved.
-    pub forgotten: BTreeMap<ProblemKey, String>,
+    pub(crate) forgotten: BTreeMap<ProblemKey, String>,
     /// What the pull changed, for the state, in order.
-    pub writes: Vec<Write>,
+    pub(crate) writes: Vec<Write>,
 }
 
 /// One change the pull made to the snapshot, for the state.
@@ -73,7 +73,7 @@ pub(super) enum IfLost {
 }
 
 impl Snapshot {
-    pub fn load(state: &State) -> Result<Self, StateError> {
+    pub(crate) fn load(state: &State) -> Result<Self, StateError> {
         let orders = state
             .open_orders()?
             .into_iter()
@@ -90,7 +90,7 @@ impl Snapshot {
     /// Parcels La Poste can follow whose tracking is still unknown after
     /// this pass's polls (never polled successfully): judging them on dates
     /// alone would file or re-case their cards from missing data.
-    pub fn unknown_parcels(&self) -> BTreeSet<ProblemKey> {
+    pub(crate) fn unknown_parcels(&self) -> BTreeSet<ProblemKey> {
         self.parcels
             .iter()
             .filter(|(_, r)| r.parcel.laposte_tracks() && r.parcel.tracking.is_none())
@@ -103,7 +103,7 @@ impl Snapshot {
     /// is that parcel any more. `reconcile_parcels` gives the precise
     /// reason in the pass that saw the change; this keeps the evidence for
     /// a later pass when that resolve did not get through.
-    pub fn add_gone_parcels(
+    pub(crate) fn add_gone_parcels(
         &self,
         records: &BTreeMap<ProblemKey, CardRecord>,
         classifier: &Classifier,
@@ -137,7 +137,7 @@ impl Snapshot {
         }
     }
 
-    pub fn parcels_by_order(&self) -> HashMap<u64, Vec<Parcel>> {
+    pub(crate) fn parcels_by_order(&self) -> HashMap<u64, Vec<Parcel>> {
         let mut m: HashMap<u64, Vec<Parcel>> = HashMap::new();
         for r in self.parcels.values() {
             m.entry(r.parcel.order_entity_id)

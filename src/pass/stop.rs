@@ -26,16 +26,16 @@ impl Stop {
     }
 
     /// The shared flag, for `plan::ApplyOptions::stop`.
-    pub fn flag(&self) -> Arc<AtomicBool> {
+    pub(crate) fn flag(&self) -> Arc<AtomicBool> {
         self.flag.clone()
     }
 
-    pub fn is_raised(&self) -> bool {
+    pub(crate) fn is_raised(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
     }
 
     /// Resolves once the flag is raised (at once if it already is).
-    pub async fn raised(&self) {
+    pub(crate) async fn raised(&self) {
         loop {
             let notified = self.raised.notified();
             tokio::pin!(notified);

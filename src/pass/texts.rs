@@ -7,14 +7,14 @@
 use crate::domain::{self, Order, OrderState, Parcel};
 
 /// The order is fully shipped: its order-level problems ended.
-pub const ORDER_SHIPPED: &str = "commande expédiée";
+pub(crate) const ORDER_SHIPPED: &str = "commande expédiée";
 
 /// La Poste says the parcel is delivered.
-pub const PARCEL_DELIVERED: &str = "colis livré";
+pub(crate) const PARCEL_DELIVERED: &str = "colis livré";
 
 /// Why an order's problems end because of the order's own state (the rules
 /// fire nothing for these states).
-pub fn order_state_reason(order: &Order) -> Option<&'static str> {
+pub(crate) fn order_state_reason(order: &Order) -> Option<&'static str> {
     match order.state {
         OrderState::Canceled => Some("commande annulée"),
         OrderState::Closed => Some("commande close (remboursée)"),
@@ -29,7 +29,7 @@ pub fn order_state_reason(order: &Order) -> Option<&'static str> {
 /// without number, on that parcel's card), or the parcel really left the
 /// order. `number` is the gone parcel's (empty for `shipment-<id>`), and
 /// `shipment` its shipment when known.
-pub fn gone_reason(number: &str, shipment: Option<u64>, parcels_now: &[Parcel]) -> String {
+pub(crate) fn gone_reason(number: &str, shipment: Option<u64>, parcels_now: &[Parcel]) -> String {
     let squeezed: String = number.chars().filter(|c| !c.is_whitespace()).collect();
     if !squeezed.is_empty() && domain::is_placeholder_number(&squeezed) {
         return format!(

@@ -361,7 +361,7 @@ pub fn plan(input: &PlanInput) -> Vec<Action> {
 
 impl PlanInput {
     /// Whether this pass knows too little about `key` to plan anything.
-    pub fn is_unknown(&self, key: &ProblemKey) -> bool {
+    pub(crate) fn is_unknown(&self, key: &ProblemKey) -> bool {
         self.unknown_orders.contains(key.increment_id()) || self.unknown_parcels.contains(key)
     }
 }

@@ -76,12 +76,12 @@ mod shipping;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceLine {
     /// `None` for the order-level gates (cancelled, not validated, ...).
-    pub rule: Option<RuleId>,
+    pub(crate) rule: Option<RuleId>,
     /// `order 100023` or `parcel 6A12345678901`.
-    pub subject: String,
+    pub(crate) subject: String,
     pub fired: bool,
     /// Plain English, starting with the rule name.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 impl std::fmt::Display for TraceLine {
@@ -216,10 +216,6 @@ impl<'a> Judge<'a> {
             cutoff,
             procedures,
         }
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        self.now
     }
 
     /// Findings and the full trace (for `explain` and tests).

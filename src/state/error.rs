@@ -54,7 +54,7 @@ pub enum StateError {
 impl StateError {
     /// Whether sled found its files corrupt: the caller should not retry but
     /// [`State::recover_from_corruption`].
-    pub fn is_corruption(&self) -> bool {
+    pub(crate) fn is_corruption(&self) -> bool {
         matches!(
             self,
             StateError::Sled {

@@ -91,11 +91,11 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// the new schema number and flushes after each step, so an interrupted
 /// migration resumes at the step it was in. Steps must therefore be
 /// idempotent.
-pub type Migration = fn(&sled::Db) -> Result<(), StateError>;
+pub(crate) type Migration = fn(&sled::Db) -> Result<(), StateError>;
 
 /// Schema 1 → 2: the in-memory types as written until then become the
 /// store's records (`migrate.rs`).
-pub const MIGRATIONS: &[Migration] = &[migrate::v1_to_v2];
+pub(crate) const MIGRATIONS: &[Migration] = &[migrate::v1_to_v2];
 
 const META_SCHEMA: &str = "schema";
 
@@ -114,11 +114,11 @@ const META_UNDECODABLE: &str = "undecodable_orders";
 /// on every pass, and reports it, until it decodes: the cursor has moved
 /// past it and would never bring it back by itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UndecodableOrder {
-    pub increment_id: Option<String>,
+pub(crate) struct UndecodableOrder {
+    pub(crate) increment_id: Option<String>,
     /// What was wrong, last time it was read.
-    pub problem: String,
-    pub first_seen: DateTime<Utc>,
+    pub(crate) problem: String,
+    pub(crate) first_seen: DateTime<Utc>,
 }
 
 /// Where a card stands, as far as colisync knows.

@@ -35,7 +35,7 @@ impl State {
     /// For a corruption error met while running (see
     /// [`StateError::is_corruption`]): closes this state, moves its
     /// directory aside and opens an empty one, as [`State::open`] does.
-    pub fn recover_from_corruption(
+    pub(crate) fn recover_from_corruption(
         self,
         cause: &dyn std::fmt::Display,
     ) -> Result<State, StateError> {
@@ -219,11 +219,6 @@ impl State {
             .insert(META_SCHEMA, v.to_string().as_bytes())
             .map_err(sled_err("writing meta/schema"))?;
         Ok(())
-    }
-
-    /// The directory this state lives in.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// Where this open moved a corrupt state directory, if it did: the
@@ -455,7 +450,7 @@ mod tests {
         assert_eq!(state.schema_version().unwrap(), Some(SCHEMA_VERSION));
         // A later corruption moves the new store aside, not the old copy
         // into it.
-        let dir2 = state.dir().to_owned();
+        let dir2 = dir.clone();
         drop(state);
         let state = State::start_over_with(&dir2, "again", read_only).unwrap();
         let aside2 = state.recovered_from().unwrap().to_owned();

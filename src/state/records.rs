@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 /// `orders/<entity id>`: an order as last pulled from Magento.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Order {
+pub(crate) struct Order {
     pub entity_id: u64,
     pub increment_id: String,
     pub state: OrderState,
@@ -47,7 +47,7 @@ pub struct Order {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum OrderState {
+pub(crate) enum OrderState {
     New,
     PendingPayment,
     Processing,
@@ -60,14 +60,14 @@ pub enum OrderState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Customer {
+pub(crate) struct Customer {
     pub firstname: String,
     pub lastname: String,
     pub email: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Item {
+pub(crate) struct Item {
     pub sku: String,
     pub name: String,
     pub qty: f64,
@@ -75,20 +75,20 @@ pub struct Item {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusChange {
+pub(crate) struct StatusChange {
     pub status: String,
     pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shipment {
+pub(crate) struct Shipment {
     pub entity_id: u64,
     pub created_at: DateTime<Utc>,
     pub tracks: Vec<Track>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Track {
+pub(crate) struct Track {
     pub number: String,
     pub carrier_code: String,
     pub title: String,
@@ -161,7 +161,7 @@ pub struct TrackingEvent {
 
 /// `cards/<problem key>`: what colisync knows about a problem's card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CardRecord {
+pub(crate) struct CardRecord {
     pub card_id: String,
     pub list_id: String,
     pub fingerprint: String,
@@ -208,7 +208,7 @@ pub enum Severity {
 
 /// `journal/<intent id>`: one Trello write being carried out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Intent {
+pub(crate) struct Intent {
     pub key: Key,
     pub action: IntentAction,
     pub started_at: DateTime<Utc>,
@@ -320,18 +320,18 @@ pub struct CardContent {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
-    pub name: String,
-    pub color: String,
+    pub(crate) name: String,
+    pub(crate) color: String,
 }
 
 // ----- meta -------------------------------------------------------------
 
 /// `meta/undecodable_orders`, by entity id.
-pub type UndecodableOrders = BTreeMap<u64, UndecodableOrder>;
+pub(crate) type UndecodableOrders = BTreeMap<u64, UndecodableOrder>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UndecodableOrder {
-    pub increment_id: Option<String>,
-    pub problem: String,
-    pub first_seen: DateTime<Utc>,
+pub(crate) struct UndecodableOrder {
+    pub(crate) increment_id: Option<String>,
+    pub(crate) problem: String,
+    pub(crate) first_seen: DateTime<Utc>,
 }

@@ -61,7 +61,7 @@ impl State {
 
     /// Orders that could not be decoded, by entity id (see
     /// [`UndecodableOrder`]).
-    pub fn undecodable_orders(&self) -> Result<BTreeMap<u64, UndecodableOrder>, StateError> {
+    pub(crate) fn undecodable_orders(&self) -> Result<BTreeMap<u64, UndecodableOrder>, StateError> {
         let set: Option<r::UndecodableOrders> =
             self.get_json(&self.meta, "meta", META_UNDECODABLE)?;
         Ok(set
@@ -71,7 +71,7 @@ impl State {
             .collect())
     }
 
-    pub fn set_undecodable_orders(
+    pub(crate) fn set_undecodable_orders(
         &self,
         set: &BTreeMap<u64, UndecodableOrder>,
     ) -> Result<(), StateError> {
@@ -309,7 +309,7 @@ impl State {
     }
 
     /// Rewrites an intent in place (progress of a multi-step action).
-    pub fn put_intent(&self, id: IntentId, intent: &Intent) -> Result<(), StateError> {
+    pub(crate) fn put_intent(&self, id: IntentId, intent: &Intent) -> Result<(), StateError> {
         let bytes = encode("journal", &id.0.to_string(), &r::Intent::from(intent))?;
         self.journal
             .insert(id.0.to_be_bytes(), bytes)
@@ -371,15 +371,6 @@ impl State {
             out.push((IntentId(id), intent.into()));
         }
         Ok(out)
-    }
-
-    /// Drops an intent that cannot be decoded (operator action after
-    /// reading the error naming it).
-    pub fn discard_intent(&self, id: IntentId) -> Result<(), StateError> {
-        self.journal
-            .remove(id.0.to_be_bytes())
-            .map_err(sled_err(format!("removing journal/{}", id.0)))?;
-        Ok(())
     }
 
     // ----- helpers ------------------------------------------------------

@@ -4,12 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use colisync::config::{Config, MagentoAuth};
-use colisync_testkit::Fault;
-use colisync_testkit::sample::demo_shop;
-use colisync_testkit::world::World;
 use colisync::http::RetryPolicy;
 use colisync::ops::online::{self, Report, Verdict};
 use colisync::secret::Secret;
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 
 /// The sample shop's day.
 fn now() -> DateTime<Utc> {

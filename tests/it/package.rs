@@ -208,7 +208,10 @@ fn the_unit_verifies_where_systemd_analyze_exists() {
     let dir = tempfile::tempdir().unwrap();
     let unit = std::fs::read_to_string(root().join("systemd/colisync.service"))
         .unwrap()
-        .replace("/usr/bin/colisync", &crate::common::colisync_bin().display().to_string());
+        .replace(
+            "/usr/bin/colisync",
+            &crate::common::colisync_bin().display().to_string(),
+        );
     let path = dir.path().join("colisync.service");
     std::fs::write(&path, unit).unwrap();
     let out = Command::new("systemd-analyze")

@@ -10,13 +10,13 @@ use chrono::{DateTime, Duration, Utc};
 use colisync::daemon::Stop;
 use colisync::domain::ProblemKey;
 use colisync::domain::TrackingEvent;
-use colisync_testkit::sample::{demo_shop, reference_now};
-use colisync_testkit::trello::BoardDump;
-use colisync_testkit::world::World;
 use colisync::http::RetryPolicy;
 use colisync::pass::Engine;
 use colisync::plan::Action;
 use colisync::state::{CardStatus, SCHEMA_VERSION, State, StateError};
+use colisync_testkit::sample::{demo_shop, reference_now};
+use colisync_testkit::trello::BoardDump;
+use colisync_testkit::world::World;
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/state-v1")

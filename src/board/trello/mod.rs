@@ -41,7 +41,7 @@ use crate::http::{
 
 /// Trello's largest `limit`: cards per page of the board listing, labels
 /// per call (swagger.v3.json: "between 0 and 1000").
-pub const PAGE_SIZE: usize = 1000;
+pub(crate) const PAGE_SIZE: usize = 1000;
 
 mod errors;
 mod fit;
@@ -68,7 +68,7 @@ const CARD_FIELDS: &str = "id,name,desc,idList,closed,idLabels,due";
 /// and `window/p = limit − b − 1`. For 100 / 10 s: bursts of 5, then 94
 /// per 10 s (94 % of the limit) and never more than 99 in any 10 s.
 /// Limits below 3 get one request per window.
-pub fn trello_quota(limit: u32, window: Duration) -> Quota {
+pub(crate) fn trello_quota(limit: u32, window: Duration) -> Quota {
     let burst = (limit / 20).max(1);
     let window = window.max(Duration::from_millis(1));
     let period = match limit.saturating_sub(burst + 1) {
@@ -448,7 +448,7 @@ impl TrelloClient {
 
     /// The card's most recent comments (up to 50), newest first: what the
     /// applier reads to settle a comment whose answer was lost.
-    pub async fn comments(&self, card_id: &str) -> Result<Vec<String>, TrelloError> {
+    pub(crate) async fn comments(&self, card_id: &str) -> Result<Vec<String>, TrelloError> {
         #[derive(serde::Deserialize)]
         struct ActionJson {
             #[serde(default)]

@@ -82,7 +82,7 @@ const SECRET_KEYS: &[&str] = &[
 pub struct Problem {
     /// 1-based line and column, when the parser can tell.
     pub line: Option<usize>,
-    pub column: Option<usize>,
+    pub(crate) column: Option<usize>,
     /// Dotted key, e.g. `daemon.schedule` or `magento.original_skus[1]`.
     /// Empty for a syntax error outside any key.
     pub key: String,
@@ -305,7 +305,7 @@ fn check_text(
 /// `/etc/colisync/config.toml`, `/etc/colisync/credentials/`, the very files
 /// the unit loads. So the same file works for the daemon and for an admin
 /// running `check-config`, `once` or `explain` as root.
-pub fn credentials_dir(origin: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+pub(crate) fn credentials_dir(origin: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
     match env("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => origin

@@ -13,12 +13,12 @@ use crate::state::StateError;
 pub struct Cause(Arc<dyn std::error::Error + Send + Sync + 'static>);
 
 impl Cause {
-    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Cause(Arc::new(e))
     }
 
     /// The original error, when it is an `E`.
-    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+    pub(crate) fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
         self.0.downcast_ref::<E>()
     }
 }
@@ -71,7 +71,7 @@ pub enum ApplyFatal {
 }
 
 impl ApplyFatal {
-    pub fn state(e: StateError) -> Self {
+    pub(crate) fn state(e: StateError) -> Self {
         ApplyFatal::State {
             doing: "",
             error: Cause::new(e),
@@ -84,10 +84,5 @@ impl ApplyFatal {
             ApplyFatal::State { error, .. } => error.downcast_ref::<StateError>(),
             ApplyFatal::Board(_) => None,
         }
-    }
-
-    /// Whether sled found its files corrupt (see `StateError::is_corruption`).
-    pub fn is_state_corruption(&self) -> bool {
-        self.state_error().is_some_and(StateError::is_corruption)
     }
 }

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::steps::{Step, steps};
 #[cfg(feature = "test-hooks")]
 use super::CrashAt;
+use super::steps::{Step, steps};
 use super::{ApplyFatal, BoardWriter, CardUpdate, Cause, WriteError};
 use crate::board::{BoardCard, CardContent};
 use crate::domain::ProblemKey;
@@ -51,15 +51,15 @@ impl From<WriteError> for StepError {
 }
 
 pub(super) struct Run<'a, B> {
-    pub board: &'a B,
-    pub state: &'a State,
-    pub now: DateTime<Utc>,
+    pub(crate) board: &'a B,
+    pub(crate) state: &'a State,
+    pub(crate) now: DateTime<Utc>,
     /// Tests: where to simulate a crash in this action.
     #[cfg(feature = "test-hooks")]
-    pub crash: Option<CrashAt>,
+    pub(crate) crash: Option<CrashAt>,
     /// Tests: skip the unflushed writes the simulated crash would lose.
     #[cfg(feature = "test-hooks")]
-    pub lose_unflushed: bool,
+    pub(crate) lose_unflushed: bool,
 }
 
 impl<B: BoardWriter> Run<'_, B> {

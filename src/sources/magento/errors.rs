@@ -85,11 +85,11 @@ impl MagentoError {
 /// One order skipped because a field could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderDecodeError {
-    pub entity_id: Option<u64>,
-    pub increment_id: Option<String>,
+    pub(crate) entity_id: Option<u64>,
+    pub(crate) increment_id: Option<String>,
     /// Path of the field, e.g. `created_at`, `shipments[7].created_at`.
-    pub field: String,
-    pub problem: String,
+    pub(crate) field: String,
+    pub(crate) problem: String,
 }
 
 impl fmt::Display for OrderDecodeError {
@@ -117,7 +117,7 @@ pub struct PullResult {
     /// Entries dropped from orders that are in [`Self::orders`] all the
     /// same (an invoice or a status change with a bad timestamp): judged on
     /// what is left, and still to be reported.
-    pub flawed: Vec<OrderDecodeError>,
+    pub(crate) flawed: Vec<OrderDecodeError>,
     /// The greatest `updated_at` seen, rejected orders included (their data
     /// is bad, re-pulling them by time would not fix it; the caller keeps
     /// their ids instead): the caller's next cursor.
@@ -127,7 +127,7 @@ pub struct PullResult {
 impl PullResult {
     /// Entity ids of the orders rejected or flawed, for the caller to read
     /// again until they decode.
-    pub fn undecodable(&self) -> impl Iterator<Item = &OrderDecodeError> {
+    pub(crate) fn undecodable(&self) -> impl Iterator<Item = &OrderDecodeError> {
         self.rejected.iter().chain(&self.flawed)
     }
 }
@@ -153,12 +153,12 @@ pub struct ShipmentsOf {
 /// One shipment skipped because a field could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShipmentDecodeError {
-    pub order_id: u64,
-    pub shipment_id: Option<u64>,
+    pub(crate) order_id: u64,
+    pub(crate) shipment_id: Option<u64>,
     /// Path of the field inside the shipment, e.g. `created_at`,
     /// `tracks[0].created_at`.
-    pub field: String,
-    pub problem: String,
+    pub(crate) field: String,
+    pub(crate) problem: String,
 }
 
 impl fmt::Display for ShipmentDecodeError {

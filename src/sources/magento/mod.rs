@@ -74,18 +74,18 @@ pub use errors::{
 use search::Search;
 
 /// Magento's timestamp format, always UTC.
-pub const MAGENTO_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+pub(crate) const MAGENTO_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// The API's name in errors and logs.
 const API: &str = "magento";
 
 /// Parses a Magento timestamp (`YYYY-MM-DD HH:MM:SS`, UTC).
-pub fn parse_magento_time(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+pub(crate) fn parse_magento_time(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     NaiveDateTime::parse_from_str(s.trim(), MAGENTO_TIME_FORMAT).map(|n| Utc.from_utc_datetime(&n))
 }
 
 /// Formats an instant the way Magento stores and filters them.
-pub fn format_magento_time(t: DateTime<Utc>) -> String {
+pub(crate) fn format_magento_time(t: DateTime<Utc>) -> String {
     t.format(MAGENTO_TIME_FORMAT).to_string()
 }
 
@@ -250,7 +250,7 @@ impl MagentoClient {
     /// Magento no longer has is simply absent from the result.
     /// `max_updated_at` is left `None`: these reads say nothing about the
     /// cursor.
-    pub async fn orders_by_id(&self, ids: &[u64]) -> Result<PullResult, MagentoError> {
+    pub(crate) async fn orders_by_id(&self, ids: &[u64]) -> Result<PullResult, MagentoError> {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();

@@ -53,7 +53,7 @@ use crate::tracking::status::{is_known_code, normalise_snapshot};
 const API: &str = "laposte";
 
 /// At most this many ids per request (the API's limit).
-pub const MAX_IDS_PER_REQUEST: usize = 10;
+pub(crate) const MAX_IDS_PER_REQUEST: usize = 10;
 
 /// Why one number has no snapshot. Never holds the API key nor a URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
