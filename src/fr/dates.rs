@@ -33,6 +33,20 @@ fn weekday(d: NaiveDate) -> &'static str {
     }
 }
 
+/// The weekday's full name (`lundi`), e.g. for a re-opened day that is
+/// not a holiday in `colisync calendar`.
+pub fn weekday_name(d: NaiveDate) -> &'static str {
+    match d.weekday() {
+        Weekday::Mon => "lundi",
+        Weekday::Tue => "mardi",
+        Weekday::Wed => "mercredi",
+        Weekday::Thu => "jeudi",
+        Weekday::Fri => "vendredi",
+        Weekday::Sat => "samedi",
+        Weekday::Sun => "dimanche",
+    }
+}
+
 /// `lun. 4 mai 2026`
 pub fn date(d: NaiveDate) -> String {
     let month = MONTHS[d.month0() as usize];

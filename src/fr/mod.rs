@@ -3,7 +3,8 @@
 //! card's headings and phrases (`card.rs`), French dates and quantities (`dates.rs`),
 //! the names of carriers, product kinds, severities and cases, the default
 //! list names and Trello's cut note (`labels.rs`), the public holidays'
-//! names (`holidays.rs`).
+//! names (`holidays.rs`), the pass's reasons and the comments' signature
+//! (`pass.rs`).
 //!
 //! Pure words, used by every stage that writes for the team (rules, the
 //! renderer, the planner, the pass). It imports only the shared vocabulary
@@ -22,9 +23,12 @@ mod dates;
 pub mod facts;
 mod holidays;
 mod labels;
+pub mod pass;
 mod procedures;
 
-pub use dates::{business_days, date, date_en, datetime, datetime_en, datetime_seconds, quantity};
+pub use dates::{
+    business_days, date, date_en, datetime, datetime_en, datetime_seconds, quantity, weekday_name,
+};
 pub use labels::{
     LABEL_COMPATIBLE, LABEL_ORIGINAL, LIST_DELIVERY, LIST_RESOLVED, LIST_RETURN, LIST_SHIPPING,
     LIST_TRACKING, trello_cut_note,

@@ -144,6 +144,7 @@ impl Engine {
             own_label_names: render::own_label_names(),
             // Stamped on the comments, so that each one is unique.
             now,
+            timezone: self.config.calendar.timezone,
         };
         // A recorded card the listing did not show is read by id before the
         // plan concludes anything from its absence.

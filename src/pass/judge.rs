@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::snapshot::Snapshot;
-use super::texts::{self, order_state_reason};
 use super::{Engine, PassReport};
 use crate::board::CardContent;
 use crate::board::render;
 use crate::domain::ProblemKey;
 use crate::domain::{Order, Parcel, TrackingStatus};
+use crate::fr::pass::{self as texts, order_state_reason};
 use crate::plan::Desired;
 use crate::rules::{Finding, Judge, Judgement};
 

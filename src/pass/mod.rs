@@ -33,7 +33,6 @@ mod judge;
 mod pull;
 mod snapshot;
 mod stop;
-pub mod texts;
 
 use std::collections::BTreeMap;
 

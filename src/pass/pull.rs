@@ -14,11 +14,11 @@ use chrono::{DateTime, Utc};
 use super::board::BoardRead;
 use super::error::PassError;
 use super::snapshot::{IfLost, Snapshot, Write};
-use super::texts::gone_reason;
 use super::{Engine, PassReport};
 use crate::board::parse_marker;
 use crate::domain::ProblemKey;
 use crate::domain::{self, Carrier, Order, Parcel, TrackingSnapshot};
+use crate::fr::pass::gone_reason;
 use crate::state::{CardStatus, ParcelRecord, UndecodableOrder};
 use crate::tracking::laposte::{LaPosteClient, TrackError};
 

@@ -16,9 +16,9 @@ use chrono::{DateTime, Utc};
 
 use super::PassReport;
 use super::error::PassError;
-use super::texts::gone_reason;
 use crate::domain::ProblemKey;
 use crate::domain::{self, Classifier, Order, Parcel};
+use crate::fr::pass::gone_reason;
 use crate::state::{CardRecord, CardStatus, ParcelRecord, State, StateError, UndecodableOrder};
 
 /// The snapshot of a pass.

@@ -158,14 +158,14 @@ pub(super) fn plan_key(
                              archivée {}. {}",
                             severity_name(d.finding.severity),
                             rec.card_id,
-                            comment_signature(input.now)
+                            comment_signature(input.now, input.timezone)
                         )
                     } else {
                         format!(
                             "Le problème est revenu après résolution ; carte précédente (archivée) : \
                              {}. {}",
                             rec.card_id,
-                            comment_signature(input.now)
+                            comment_signature(input.now, input.timezone)
                         )
                     };
                     out.push(create(input, key, d, Some(note)));
@@ -201,7 +201,7 @@ pub(super) fn plan_key(
                         comment: format!(
                             "Le problème est revenu : {} {}",
                             d.content.title,
-                            comment_signature(input.now)
+                            comment_signature(input.now, input.timezone)
                         ),
                         clear_due,
                         lead_due,
@@ -212,7 +212,7 @@ pub(super) fn plan_key(
                             "Le cas a changé : {} → {}. {}",
                             old.as_str(),
                             d.finding.rule.as_str(),
-                            comment_signature(input.now)
+                            comment_signature(input.now, input.timezone)
                         )),
                         _ => None,
                     };
@@ -281,7 +281,7 @@ pub(super) fn plan_key(
                         title: card.name.clone(),
                         comment: Some(format!(
                             "Problème terminé : {reason}. {}",
-                            comment_signature(input.now)
+                            comment_signature(input.now, input.timezone)
                         )),
                         move_to,
                         from_list: card.id_list.clone(),

@@ -91,6 +91,7 @@ mod table;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use crate::board::{BoardCard, BoardLabel, CardContent};
 use crate::domain::{ProblemKey, RuleId, Severity};
@@ -183,6 +184,8 @@ pub struct PlanInput {
     /// [`comment_signature`]), so that a comment whose answer was lost is
     /// told apart from an identical one posted by an earlier pass.
     pub now: DateTime<Utc>,
+    /// The configured timezone, in which that instant is written.
+    pub timezone: Tz,
 }
 
 /// One change to the board (or, for `Adopt` and `MarkArchived`, to the
@@ -322,20 +325,16 @@ impl Action {
     }
 }
 
-/// The resolve comment when the evidence came with an empty reason.
-pub const DEFAULT_END_REASON: &str = "le problème n'est plus constaté";
+pub use crate::fr::pass::DEFAULT_END_REASON;
 
-/// How every comment colisync posts ends: `(colisync, mar. 19 mai 2026 à
-/// 10:00:00)`, the pass's instant in Europe/Paris. The same problem can be
-/// resolved, reopened and resolved again for the same reason: without the
-/// instant, the second comment would have the first one's text, and apply,
-/// settling a comment whose answer was lost by looking for its exact text
-/// on the card, would take the old comment for the new one.
-pub fn comment_signature(now: DateTime<Utc>) -> String {
-    format!(
-        "(colisync, {})",
-        crate::fr::datetime_seconds(now, chrono_tz::Europe::Paris)
-    )
+/// How every comment colisync posts ends (`fr::pass::signature`). The same
+/// problem can be resolved, reopened and resolved again for the same
+/// reason: without the instant, the second comment would have the first
+/// one's text, and apply, settling a comment whose answer was lost by
+/// looking for its exact text on the card, would take the old comment for
+/// the new one.
+pub fn comment_signature(now: DateTime<Utc>, tz: Tz) -> String {
+    crate::fr::pass::signature(now, tz)
 }
 
 /// Computes the actions that bring the board in line with the findings.

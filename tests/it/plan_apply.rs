@@ -322,6 +322,7 @@ fn plan_input(state: &State, board: &FakeBoard, world: &World, now: DateTime<Utc
         ended,
         own_label_names: BTreeSet::from(["Late".to_owned(), "Critical".to_owned()]),
         now,
+        timezone: chrono_tz::Europe::Paris,
         ..PlanInput::default()
     }
 }

@@ -132,6 +132,7 @@ fn input() -> PlanInput {
         },
         own_label_names: BTreeSet::from(["Colissimo".to_owned(), "critique".to_owned()]),
         now: t0(),
+        timezone: chrono_tz::Europe::Paris,
         ..PlanInput::default()
     }
 }
@@ -706,16 +707,24 @@ fn an_adopted_card_records_its_due_date_only_if_colisync_renders_it() {
 // (schema 1's defaults are the migration's now).
 
 #[test]
-fn comments_carry_the_pass_instant_in_paris_and_are_deterministic() {
+fn comments_carry_the_pass_instant_in_the_configured_timezone_and_are_deterministic() {
     use colisync::plan::comment_signature;
     // 08:00 UTC in May is 10:00 in Paris; 08:00 UTC in January, 09:00.
     assert_eq!(
-        comment_signature(t0()),
+        comment_signature(t0(), chrono_tz::Europe::Paris),
         "(colisync, mar. 19 mai 2026 à 10:00:00)"
     );
     assert_eq!(
-        comment_signature(Utc.with_ymd_and_hms(2026, 1, 6, 8, 0, 5).unwrap()),
+        comment_signature(
+            Utc.with_ymd_and_hms(2026, 1, 6, 8, 0, 5).unwrap(),
+            chrono_tz::Europe::Paris,
+        ),
         "(colisync, mar. 6 janvier 2026 à 09:00:05)"
+    );
+    // The configured timezone, not a fixed one.
+    assert_eq!(
+        comment_signature(t0(), chrono_tz::UTC),
+        "(colisync, mar. 19 mai 2026 à 08:00:00)"
     );
     // The same problem resolved at two passes: two different comments; the
     // same pass planned twice: the same comment.

@@ -110,7 +110,7 @@ async fn shipped_delivered_and_cancelled_problems_resolve_their_cards() {
             world.trello.comments(&card.id),
             vec![format!(
                 "Problème terminé : {why}. {}",
-                colisync::plan::comment_signature(at_hours(5))
+                colisync::plan::comment_signature(at_hours(5), chrono_tz::Europe::Paris)
             )],
             "{}",
             card.name

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
 use colisync::config::{self, Config, ConfigError, MagentoAuth};
@@ -289,7 +289,13 @@ pub(crate) fn print_calendar(
         for d in cal.extra_open_days(year) {
             match lines.iter_mut().find(|(h, _)| *h == d) {
                 Some((_, name)) => name.push_str(" (ouvert: extra_open_days)"),
-                None => lines.push((d, format!("{} (ouvert: extra_open_days)", jour(d)))),
+                None => lines.push((
+                    d,
+                    format!(
+                        "{} (ouvert: extra_open_days)",
+                        colisync::fr::weekday_name(d)
+                    ),
+                )),
             }
         }
         for d in cal.extra_closed_days(year) {
@@ -304,20 +310,6 @@ pub(crate) fn print_calendar(
         writeln!(out, "{}  {name}", d.format("%Y-%m-%d")).context("writing to stdout")?;
     }
     Ok(())
-}
-
-/// The French weekday name, for a re-opened day that is not a holiday
-/// (e.g. a Saturday of inventory).
-fn jour(d: NaiveDate) -> &'static str {
-    match d.weekday() {
-        Weekday::Mon => "lundi",
-        Weekday::Tue => "mardi",
-        Weekday::Wed => "mercredi",
-        Weekday::Thu => "jeudi",
-        Weekday::Fri => "vendredi",
-        Weekday::Sat => "samedi",
-        Weekday::Sun => "dimanche",
-    }
 }
 
 #[cfg(test)]

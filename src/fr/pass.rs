@@ -1,10 +1,22 @@
-//! The pass's French texts: why a problem ended, for the resolve comment
-//! the planner frames as "Problème terminé : {reason}. (colisync, …)"
-//! (`plan::DEFAULT_END_REASON` is the model): lower case, no final period,
-//! or the comment ends in "..". Kept together so that the texts the team
-//! reads on the board have one place in the pass.
+//! The pass's and the planner's French texts: why a problem ended, for the
+//! resolve comment the planner frames as "Problème terminé : {reason}.
+//! (colisync, …)" ([`DEFAULT_END_REASON`] is the model: lower case, no
+//! final period, or the comment ends in ".."), and the signature that ends
+//! every comment colisync posts.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use crate::domain::{self, Order, OrderState, Parcel};
+
+/// The resolve comment's reason when the evidence came with an empty one.
+pub const DEFAULT_END_REASON: &str = "le problème n'est plus constaté";
+
+/// How every comment colisync posts ends: `(colisync, mar. 19 mai 2026 à
+/// 10:00:00)`, the pass's instant in the configured timezone.
+pub fn signature(now: DateTime<Utc>, tz: Tz) -> String {
+    format!("(colisync, {})", super::datetime_seconds(now, tz))
+}
 
 /// The order is fully shipped: its order-level problems ended.
 pub(crate) const ORDER_SHIPPED: &str = "commande expédiée";
