@@ -609,7 +609,7 @@ impl ApiClient {
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
         }
-        crate::ops::metrics::global().rate_limit_wait(self.name, waiting.elapsed());
+        crate::metrics::global().rate_limit_wait(self.name, waiting.elapsed());
         let method = call.method.to_string();
         let path = call.path();
         let url = self.url_for(call).map_err(|detail| HttpError::Invalid {
@@ -653,11 +653,11 @@ impl ApiClient {
         }
         let started = Instant::now();
         let resp = req.send().await.map_err(|e| {
-            crate::ops::metrics::global().api_request(self.name, None);
+            crate::metrics::global().api_request(self.name, None);
             self.transport_error(e, &method, &path)
         })?;
         let status = resp.status().as_u16();
-        crate::ops::metrics::global().api_request(self.name, Some(status));
+        crate::metrics::global().api_request(self.name, Some(status));
         let headers = resp.headers().clone();
         self.read_rate_headers(&headers);
         let body = resp
