@@ -14,6 +14,7 @@ use crate::fr::{LIST_DELIVERY, LIST_RESOLVED, LIST_RETURN, LIST_SHIPPING, LIST_T
 
 pub const SCHEDULE: &str = "0 */15 7-20 * * Mon-Sat";
 pub const STATE_DIR: &str = "/var/lib/colisync";
+pub const LOG_FORMAT: super::LogFormat = super::LogFormat::Text;
 pub const TIMEZONE: &str = "Europe/Paris";
 pub(crate) const CUTOFF: &str = "16:00";
 pub const LOOKBACK_DAYS: u32 = 90;

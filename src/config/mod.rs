@@ -27,8 +27,8 @@ use crate::secret::{Scrubber, Secret};
 pub mod defaults;
 mod load;
 pub use load::{
-    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, load, load_calendar, load_with_warnings, parse,
-    parse_with_env, render_warnings,
+    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, load, load_calendar, load_with_warnings,
+    log_format_of, parse, parse_with_env, render_warnings,
 };
 
 /// The whole validated configuration.
@@ -81,6 +81,29 @@ pub struct DaemonConfig {
     pub state_dir: PathBuf,
     /// Where `/healthz` and `/metrics` are served, if anywhere.
     pub listen: Option<SocketAddr>,
+    /// How the daemon's logs look (`--log-format` and `COLISYNC_LOG_FORMAT`
+    /// win over it).
+    pub log_format: LogFormat,
+}
+
+/// `daemon.log_format`: `text` (for a person, and the journal) or `json`
+/// (one object a line, for a log shipper).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    /// The spelling of the configuration file and the command line.
+    pub fn parse(s: &str) -> Option<LogFormat> {
+        match s {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -919,3 +919,29 @@ fn warns_of_listen_beyond_loopback() {
         assert_eq!(found, warned, "{listen}: {warnings:?}");
     }
 }
+
+#[test]
+fn log_format_is_text_or_json() {
+    let env = |_: &str| Some("SEKRET".to_owned());
+    let text = valid_with(
+        "state_dir = \"/var/lib/colisync\"",
+        "state_dir = \"/var/lib/colisync\"\nlog_format = \"json\"",
+    );
+    let path = Path::new("config.toml");
+    let c = config::parse_with_env(&text, path, &env);
+    match c {
+        Ok(c) => assert_eq!(c.daemon.log_format, config::LogFormat::Json),
+        Err(e) => panic!("refused: {e}"),
+    }
+    let text = valid_with(
+        "state_dir = \"/var/lib/colisync\"",
+        "state_dir = \"/var/lib/colisync\"\nlog_format = \"yaml\"",
+    );
+    let (shown, problems) = problems_of(&text, &env);
+    assert!(
+        problems.iter().any(|p| p.key == "daemon.log_format"
+            && p.line.is_some()
+            && p.message.contains("\"text\" or \"json\"")),
+        "{shown}"
+    );
+}

@@ -30,6 +30,7 @@ pub(super) struct RawDaemon {
     pub(super) schedule: S<String>,
     pub(super) state_dir: S<String>,
     pub(super) listen: S<String>,
+    pub(super) log_format: S<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -46,15 +46,10 @@ pub struct Cli {
     pub(crate) config: Option<PathBuf>,
 
     /// How logs are written to stderr: text (no timestamps under the
-    /// journal) or json (one object a line, with the pass id).
-    #[arg(
-        long,
-        global = true,
-        env = "COLISYNC_LOG_FORMAT",
-        value_enum,
-        default_value_t
-    )]
-    pub log_format: crate::logging::LogFormat,
+    /// journal) or json (one object a line, with the pass id) [default:
+    /// daemon.log_format of the configuration, else text].
+    #[arg(long, global = true, env = "COLISYNC_LOG_FORMAT", value_enum)]
+    pub log_format: Option<crate::logging::LogFormat>,
 
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -114,7 +109,7 @@ pub(crate) enum Command {
 impl Cli {
     /// The configuration file to read: `--config`, else `COLISYNC_CONFIG`,
     /// else [`DEFAULT_CONFIG`].
-    pub(crate) fn config_path(&self) -> PathBuf {
+    pub fn config_path(&self) -> PathBuf {
         self.config
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
