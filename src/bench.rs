@@ -199,6 +199,7 @@ pub fn synthetic_shop(n: usize) -> Vec<(Order, Vec<Parcel>)> {
                         events: events.clone(),
                         is_final: false,
                         product: None,
+                        info: Default::default(),
                     });
                 }
             }

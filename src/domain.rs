@@ -11,6 +11,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod carrier_info;
+pub use carrier_info::{CarrierInfo, ESTIMATE_HISTORY_CAP, EstimateChange, RemovalPoint};
+
 /// Magento order state (the coarse one; `status` is the shop's own label).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -173,6 +176,9 @@ pub struct TrackingSnapshot {
     pub is_final: bool,
     /// Carrier's product label (`Colissimo`, `Chronopost`, `Lettre suivie`).
     pub product: Option<String>,
+    /// Estimated and actual delivery, pickup point, estimate history.
+    #[serde(default)]
+    pub info: CarrierInfo,
 }
 
 impl TrackingSnapshot {
@@ -184,6 +190,7 @@ impl TrackingSnapshot {
             events: Vec::new(),
             is_final: false,
             product: None,
+            info: CarrierInfo::default(),
         }
     }
 

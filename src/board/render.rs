@@ -63,11 +63,13 @@ pub fn render(
         description: description(finding, order, parcel, ctx),
         labels: labels(finding, parcel),
         // A due date helps triage where there is a deadline that was
-        // missed; a return or an incident has none.
-        due: match finding.delay {
+        // missed; an incident has none. A rule that knows when the team
+        // must have acted (a return's expected arrival, a pickup's return
+        // day) sets its own.
+        due: finding.due.or(match finding.delay {
             Delay::None => None,
             _ => finding.deadline,
-        },
+        }),
     }
 }
 
@@ -155,7 +157,16 @@ fn title(f: &Finding, parcel: Option<&Parcel>) -> String {
         RuleId::TrackingNotFound => format!("Cmd {inc} · {case} · {carrier} · introuvable"),
         RuleId::TrackingStuck => format!("Cmd {inc} · {case} · {carrier} · bloqué"),
         RuleId::TrackingProblem => format!("Cmd {inc} · {case} · {carrier} · incident"),
-        RuleId::ReturnToSender => format!("Cmd {inc} · {case} · {carrier}"),
+        RuleId::ReturnToSender => match &f.detail {
+            Some(stage) => format!("Cmd {inc} · {case} · {carrier} · {stage}"),
+            None => format!("Cmd {inc} · {case} · {carrier}"),
+        },
+        RuleId::Pickup => match f.delay {
+            Delay::BusinessDays(n) => {
+                format!("Cmd {inc} · {case} · {carrier} · {}", fr::business_days(n))
+            }
+            _ => format!("Cmd {inc} · {case} · {carrier}"),
+        },
     }
 }
 
@@ -266,6 +277,9 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
                 None => "suivi pas encore interrogé".to_owned(),
             };
             line(format!("**Dernier événement** : {last}"));
+            for l in carrier_info::lines(p, ctx.tz) {
+                line(l);
+            }
         }
     } else if let Some(method) = order.shipping_method.as_deref() {
         let carrier = f.carrier.map(|c| format!(" ({})", c.label_fr()));
@@ -387,6 +401,8 @@ fn truncate_chars(s: &str, max: usize) -> String {
     out.push('…');
     out
 }
+
+mod carrier_info;
 
 #[cfg(test)]
 mod tests;

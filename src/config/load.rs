@@ -32,7 +32,7 @@ use url::Url;
 
 use super::{
     CalendarConfig, CarriersConfig, Config, DaemonConfig, LaPosteConfig, MagentoAuth,
-    MagentoConfig, RuleConfig, RulesConfig, TrelloConfig,
+    MagentoConfig, PickupKeep, ReturnWindow, RuleConfig, RulesConfig, TrelloConfig,
 };
 use crate::secret::Secret;
 
@@ -457,7 +457,7 @@ struct RuleView<'a> {
 /// A rule table whose threshold key is named after its unit (`days`,
 /// `business_days`, `hours`): writing the wrong unit is an unknown key.
 macro_rules! raw_rule {
-    ($(#[$doc:meta])* $name:ident, $unit:ident) => {
+    ($(#[$doc:meta])* $name:ident, $unit:ident $(, $extra:ident: $ty:ty)*) => {
         $(#[$doc])*
         #[derive(Deserialize, Default)]
         #[serde(deny_unknown_fields)]
@@ -466,6 +466,7 @@ macro_rules! raw_rule {
             list: S<String>,
             critical_factor: S<f64>,
             $unit: S<i64>,
+            $($extra: $ty,)*
         }
 
         impl $name {
@@ -487,9 +488,17 @@ raw_rule!(
     business_days
 );
 raw_rule!(
-    /// A rule whose threshold counts calendar days.
-    RawRuleDays,
-    days
+    /// A delivery rule counting calendar days; `estimate` opts in to the
+    /// carrier's estimated date as an earlier trigger.
+    RawDeliveryDays,
+    days,
+    estimate: Option<bool>
+);
+raw_rule!(
+    /// A delivery rule counting business days (Chronopost), with `estimate`.
+    RawDeliveryBusinessDays,
+    business_days,
+    estimate: Option<bool>
 );
 raw_rule!(
     /// A rule whose threshold counts elapsed hours.
@@ -525,13 +534,13 @@ struct RawRules {
     #[serde(default)]
     shipping_original: RawRuleBusinessDays,
     #[serde(default)]
-    delivery_letter: RawRuleDays,
+    delivery_letter: RawDeliveryDays,
     #[serde(default)]
-    delivery_colissimo: RawRuleDays,
+    delivery_colissimo: RawDeliveryDays,
     #[serde(default)]
-    delivery_chronopost: RawRuleBusinessDays,
+    delivery_chronopost: RawDeliveryBusinessDays,
     #[serde(default)]
-    delivery_other: RawRuleDays,
+    delivery_other: RawDeliveryDays,
     #[serde(default)]
     tracking_not_found: RawRuleHours,
     #[serde(default)]
@@ -539,7 +548,32 @@ struct RawRules {
     #[serde(default)]
     tracking_problem: RawRuleFact,
     #[serde(default)]
-    return_to_sender: RawRuleFact,
+    return_to_sender: RawRuleReturn,
+    #[serde(default)]
+    pickup: RawRulePickup,
+}
+
+/// `[rules.return_to_sender]`: a fact rule, plus how long a return takes
+/// to come back (the card's due date and its « entre le … et le … »).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRuleReturn {
+    enabled: Option<bool>,
+    list: S<String>,
+    min_days: S<i64>,
+    days: S<i64>,
+}
+
+/// `[rules.pickup]`: business days waiting before a card, and how many La
+/// Poste « jours ouvrables » the point keeps the parcel.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRulePickup {
+    enabled: Option<bool>,
+    list: S<String>,
+    business_days: S<i64>,
+    keep_days: S<i64>,
+    keep_days_chronopost: S<i64>,
 }
 
 // ---------------------------------------------------------------------------
@@ -1126,8 +1160,36 @@ impl Checker<'_> {
         let return_to_sender = self.rule(
             "return_to_sender",
             &d.return_to_sender,
-            r.return_to_sender.view(),
+            RuleView {
+                enabled: r.return_to_sender.enabled,
+                list: &r.return_to_sender.list,
+                critical_factor: &None,
+                threshold: None,
+            },
         );
+        let return_window = self.return_window(&d, &r.return_to_sender);
+        let pickup = self.rule(
+            "pickup",
+            &d.pickup,
+            RuleView {
+                enabled: r.pickup.enabled,
+                list: &r.pickup.list,
+                critical_factor: &None,
+                threshold: Some(("business_days", &r.pickup.business_days)),
+            },
+        );
+        let pickup_keep = self.pickup_keep(&d, &r.pickup);
+        let with_estimate = |rc: Option<RuleConfig>, flag: Option<bool>| {
+            rc.map(|rc| RuleConfig {
+                estimate: flag.unwrap_or(rc.estimate),
+                ..rc
+            })
+        };
+        let delivery_letter = with_estimate(delivery_letter, r.delivery_letter.estimate);
+        let delivery_colissimo = with_estimate(delivery_colissimo, r.delivery_colissimo.estimate);
+        let delivery_chronopost =
+            with_estimate(delivery_chronopost, r.delivery_chronopost.estimate);
+        let delivery_other = with_estimate(delivery_other, r.delivery_other.estimate);
         Some(RulesConfig {
             shipping_compatible: shipping_compatible?,
             shipping_original: shipping_original?,
@@ -1139,6 +1201,65 @@ impl Checker<'_> {
             tracking_stuck: tracking_stuck?,
             tracking_problem: tracking_problem?,
             return_to_sender: return_to_sender?,
+            pickup: pickup?,
+            pickup_keep: pickup_keep?,
+            return_window: return_window?,
+        })
+    }
+
+    fn return_window(&mut self, d: &RulesConfig, raw: &RawRuleReturn) -> Option<ReturnWindow> {
+        let dw = d.return_window;
+        let min = self.int(
+            "rules.return_to_sender.min_days",
+            &raw.min_days,
+            i64::from(dw.min_days),
+            0,
+            365,
+        );
+        let days = self.int(
+            "rules.return_to_sender.days",
+            &raw.days,
+            i64::from(dw.days),
+            1,
+            365,
+        );
+        let (min, days) = (min? as u32, days? as u32);
+        if min > days {
+            self.err(
+                "rules.return_to_sender.min_days",
+                raw.min_days.as_ref().map(|s| s.span()),
+                format!(
+                    "{min} is more than rules.return_to_sender.days ({days}): a return comes back \
+                     between min_days and days after it starts"
+                ),
+            );
+            return None;
+        }
+        Some(ReturnWindow {
+            min_days: min,
+            days,
+        })
+    }
+
+    fn pickup_keep(&mut self, d: &RulesConfig, raw: &RawRulePickup) -> Option<PickupKeep> {
+        let dk = d.pickup_keep;
+        let keep = self.int(
+            "rules.pickup.keep_days",
+            &raw.keep_days,
+            i64::from(dk.keep_days),
+            1,
+            60,
+        );
+        let chrono = self.int(
+            "rules.pickup.keep_days_chronopost",
+            &raw.keep_days_chronopost,
+            i64::from(dk.keep_days_chronopost),
+            1,
+            60,
+        );
+        Some(PickupKeep {
+            keep_days: keep? as u32,
+            keep_days_chronopost: chrono? as u32,
         })
     }
 
@@ -1146,7 +1267,7 @@ impl Checker<'_> {
     /// carriers, so no threshold is the seeds' to give. The rule is on once
     /// the admin writes `days` (unless `enabled = false`); `enabled = true`
     /// without `days` is refused rather than guessed.
-    fn rule_other(&mut self, default: &RuleConfig, raw: &RawRuleDays) -> Option<RuleConfig> {
+    fn rule_other(&mut self, default: &RuleConfig, raw: &RawDeliveryDays) -> Option<RuleConfig> {
         let mut rc = self.rule("delivery_other", default, raw.view())?;
         let has_days = raw.days.is_some();
         rc.enabled = raw.enabled.unwrap_or(has_days);
@@ -1196,6 +1317,7 @@ impl Checker<'_> {
             list: list?,
             threshold: threshold?,
             critical_factor: critical_factor?,
+            estimate: default.estimate,
         })
     }
 

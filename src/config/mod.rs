@@ -167,6 +167,9 @@ pub struct RuleConfig {
     /// Severity becomes `critical` once the delay reaches
     /// `critical_factor × threshold`.
     pub critical_factor: f64,
+    /// Delivery rules only: also fire once the carrier's own estimated
+    /// delivery date has passed (opt-in; the seeds' thresholds stay).
+    pub estimate: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,6 +186,26 @@ pub struct RulesConfig {
     pub tracking_stuck: RuleConfig,
     pub tracking_problem: RuleConfig,
     pub return_to_sender: RuleConfig,
+    /// A parcel waiting at a counter or pickup point (`[rules.pickup]`).
+    pub pickup: RuleConfig,
+    pub pickup_keep: PickupKeep,
+    pub return_window: ReturnWindow,
+}
+
+/// How long La Poste keeps a parcel at a counter or pickup point before
+/// sending it back, in La Poste's « jours ouvrables » (Monday to Saturday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PickupKeep {
+    pub keep_days: u32,
+    pub keep_days_chronopost: u32,
+}
+
+/// How long a return takes to come back (seed 004: « entre 10 et 20
+/// jours »), calendar days from the first return event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReturnWindow {
+    pub min_days: u32,
+    pub days: u32,
 }
 
 impl RulesConfig {
@@ -194,6 +217,7 @@ impl RulesConfig {
             list: list.to_owned(),
             threshold,
             critical_factor: 2.0,
+            estimate: false,
         };
         RulesConfig {
             shipping_compatible: rule(LIST_SHIPPING, 1),
@@ -209,6 +233,17 @@ impl RulesConfig {
             tracking_stuck: rule(LIST_TRACKING, 48),
             tracking_problem: rule(LIST_TRACKING, 0),
             return_to_sender: rule(LIST_RETURN, 0),
+            // The delivery list: a new list on every board would be a cost
+            // and a change nobody asked for; leads may point it elsewhere.
+            pickup: rule(LIST_DELIVERY, 5),
+            pickup_keep: PickupKeep {
+                keep_days: 10,
+                keep_days_chronopost: 8,
+            },
+            return_window: ReturnWindow {
+                min_days: 10,
+                days: 20,
+            },
         }
     }
 }
@@ -227,6 +262,7 @@ impl RulesConfig {
             ("tracking_stuck", &self.tracking_stuck),
             ("tracking_problem", &self.tracking_problem),
             ("return_to_sender", &self.return_to_sender),
+            ("pickup", &self.pickup),
         ]
         .into_iter()
     }

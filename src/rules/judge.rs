@@ -60,6 +60,13 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+mod estimate;
+mod pickup;
+mod returns;
+
+pub use pickup::{add_ouvrables, ouvrables_between};
+pub use returns::{ReturnStage, stage_of};
+
 use super::{Delay, Finding, ProblemKey, RuleId, Severity, fr, procedure};
 use crate::calendar::Calendar;
 use crate::config::{RuleConfig, RulesConfig};
@@ -133,6 +140,17 @@ struct Fire {
     delay: Delay,
     deadline: Option<DateTime<Utc>>,
     facts: Vec<String>,
+    /// Due date, title detail and procedure when a rule sets its own.
+    extra: Extra,
+}
+
+/// What the newer rules (pickup, the return's stages, the carrier's
+/// estimate) set beyond the common fields; empty for the others.
+#[derive(Default)]
+struct Extra {
+    due: Option<DateTime<Utc>>,
+    detail: Option<String>,
+    procedure: Option<String>,
 }
 
 /// One parcel rule, for the priority list in [`Judge::parcel`].
@@ -419,13 +437,16 @@ impl<'a> Judge<'a> {
             carrier,
             tracking_number: tracking_number.filter(|n| !n.is_empty()),
             facts: f.facts,
-            procedure: self
-                .procedures
-                .get(f.rule as usize)
-                .cloned()
-                .unwrap_or_else(|| procedure(f.rule, self.cfg, &self.cutoff)),
+            procedure: f.extra.procedure.unwrap_or_else(|| {
+                self.procedures
+                    .get(f.rule as usize)
+                    .cloned()
+                    .unwrap_or_else(|| procedure(f.rule, self.cfg, &self.cutoff))
+            }),
             validated_on: validated.map(|v| self.cal.local_date(v)),
             shipped_on: shipped.map(|s| self.cal.local_date(s)),
+            due: f.extra.due,
+            detail: f.extra.detail,
         }
     }
 
@@ -508,6 +529,7 @@ impl<'a> Judge<'a> {
             delay: Delay::BusinessDays(passed),
             deadline: Some(self.cal.start_of_day(from)),
             facts,
+            extra: Extra::default(),
         })
     }
 
@@ -558,6 +580,7 @@ impl<'a> Judge<'a> {
             delay: Delay::BusinessDays(passed),
             deadline: Some(self.cal.start_of_day(from)),
             facts,
+            extra: Extra::default(),
         })
     }
 
@@ -618,10 +641,11 @@ impl<'a> Judge<'a> {
             ];
             return self.first_of(&steps, p, t);
         }
-        let steps: [ParcelRule<'a>; 5] = [
+        let steps: [ParcelRule<'a>; 6] = [
             Self::return_to_sender,
             Self::tracking_problem,
             Self::tracking_not_found,
+            Self::pickup,
             Self::delivery,
             Self::tracking_stuck,
         ];
@@ -652,12 +676,13 @@ impl<'a> Judge<'a> {
     }
 
     fn delivery(&self, p: &Parcel, t: &mut Tracer) -> Option<Fire> {
-        match p.carrier {
+        let seed = match p.carrier {
             Carrier::Colissimo => self.delivery_days(p, RuleId::DeliveryColissimo, t),
             Carrier::Chronopost => self.delivery_chronopost(p, t),
             Carrier::Letter => self.delivery_days(p, RuleId::DeliveryLetter, t),
             Carrier::Other | Carrier::Foreign => self.delivery_days(p, RuleId::DeliveryOther, t),
-        }
+        };
+        seed.or_else(|| self.delivery_by_estimate(p, t))
     }
 
     fn status_fact(&self, p: &Parcel) -> String {
@@ -722,6 +747,7 @@ impl<'a> Judge<'a> {
             delay: Delay::Days(days),
             deadline: Some(self.cal.start_of_day(from)),
             facts,
+            extra: Extra::default(),
         })
     }
 
@@ -772,53 +798,7 @@ impl<'a> Judge<'a> {
             delay: Delay::Days(days),
             deadline: Some(self.cal.end_of_day(due)),
             facts,
-        })
-    }
-
-    fn return_to_sender(&self, p: &Parcel, t: &mut Tracer) -> Option<Fire> {
-        let rule = RuleId::ReturnToSender;
-        let rc = self.enabled(rule, t)?;
-        let status = p.status();
-        let fired = status == Some(TrackingStatus::ReturnToSender);
-        t.note(Some(rule), fired, || {
-            format!(
-                "tracking status {}: {}",
-                status_en(status),
-                if fired {
-                    "returning to the shop"
-                } else {
-                    "not returning"
-                }
-            )
-        });
-        if !fired {
-            return None;
-        }
-        // The first event that started the return (events are newest first).
-        let since = p.tracking.as_ref().and_then(|s| {
-            s.events
-                .iter()
-                .rev()
-                .find(|e| {
-                    crate::tracking::status::status_of_code(&e.code)
-                        == TrackingStatus::ReturnToSender
-                })
-                .map(|e| e.at)
-        });
-        let mut facts = Vec::with_capacity(2);
-        if let Some(at) = since {
-            facts.push(format!(
-                "Le transporteur retourne le colis à l'expéditeur depuis le {}.",
-                self.fmt_dt(at)
-            ));
-        }
-        facts.push(self.status_fact(p));
-        Some(Fire {
-            rule,
-            severity: severity(0, rc),
-            delay: Delay::None,
-            deadline: since,
-            facts,
+            extra: Extra::default(),
         })
     }
 
@@ -853,6 +833,7 @@ impl<'a> Judge<'a> {
                 "Le transporteur signale un incident sur le colis.".into(),
                 self.status_fact(p),
             ],
+            extra: Extra::default(),
         })
     }
 
@@ -939,6 +920,7 @@ impl<'a> Judge<'a> {
             delay: Delay::Hours(hours),
             deadline: Some(deadline),
             facts: vec![first, self.status_fact(p)],
+            extra: Extra::default(),
         })
     }
 
@@ -992,6 +974,7 @@ impl<'a> Judge<'a> {
                 ),
                 self.status_fact(p),
             ],
+            extra: Extra::default(),
         })
     }
 }

@@ -13,8 +13,11 @@
 pub mod fr;
 mod judge;
 mod procedures;
+mod texts;
 
-pub use judge::{Judge, Judgement, TraceLine, judge};
+pub use judge::{
+    Judge, Judgement, ReturnStage, TraceLine, add_ouvrables, judge, ouvrables_between, stage_of,
+};
 pub use procedures::procedure;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -43,11 +46,13 @@ pub enum RuleId {
     /// admin sets `[rules.delivery_other] days`.
     DeliveryOther,
     TrackingStuck,
+    /// A parcel waiting at a counter or pickup point (AG1) too long.
+    Pickup,
 }
 
 impl RuleId {
     /// Every rule, in declaration order.
-    pub const ALL: [RuleId; 10] = [
+    pub const ALL: [RuleId; 11] = [
         RuleId::ShippingCompatible,
         RuleId::ShippingOriginal,
         RuleId::ReturnToSender,
@@ -58,6 +63,7 @@ impl RuleId {
         RuleId::DeliveryChronopost,
         RuleId::DeliveryOther,
         RuleId::TrackingStuck,
+        RuleId::Pickup,
     ];
 
     /// The config table name (`[rules.shipping_compatible]`).
@@ -73,15 +79,17 @@ impl RuleId {
             RuleId::DeliveryChronopost => "delivery_chronopost",
             RuleId::DeliveryOther => "delivery_other",
             RuleId::TrackingStuck => "tracking_stuck",
+            RuleId::Pickup => "pickup",
         }
     }
 
     /// What the rule's `threshold` counts.
     pub fn threshold_unit(self) -> ThresholdUnit {
         match self {
-            RuleId::ShippingCompatible | RuleId::ShippingOriginal | RuleId::DeliveryChronopost => {
-                ThresholdUnit::BusinessDays
-            }
+            RuleId::ShippingCompatible
+            | RuleId::ShippingOriginal
+            | RuleId::DeliveryChronopost
+            | RuleId::Pickup => ThresholdUnit::BusinessDays,
             RuleId::DeliveryLetter | RuleId::DeliveryColissimo | RuleId::DeliveryOther => {
                 ThresholdUnit::Days
             }
@@ -103,6 +111,7 @@ impl RuleId {
             RuleId::DeliveryChronopost => &cfg.delivery_chronopost,
             RuleId::DeliveryOther => &cfg.delivery_other,
             RuleId::TrackingStuck => &cfg.tracking_stuck,
+            RuleId::Pickup => &cfg.pickup,
         }
     }
 
@@ -119,6 +128,7 @@ impl RuleId {
                 "Anomalie de suivi"
             }
             RuleId::ReturnToSender => "Retour expéditeur",
+            RuleId::Pickup => "À retirer",
         }
     }
 }
@@ -220,6 +230,14 @@ pub struct Finding {
     /// Local (Paris) dates shown on the card.
     pub validated_on: Option<NaiveDate>,
     pub shipped_on: Option<NaiveDate>,
+    /// The card's due date when the rule sets one itself (a return's
+    /// expected arrival, a pickup's return day); `None` keeps the rule's
+    /// deadline logic (see `board::render`).
+    #[serde(default)]
+    pub due: Option<DateTime<Utc>>,
+    /// What the title adds after the carrier (a return's stage).
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 /// Bytes a key part keeps as they are: ASCII letters and digits and `-`,

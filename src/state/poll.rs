@@ -87,11 +87,18 @@ impl ParcelRecord {
     }
 
     /// Records the answer of a poll made at `now` and schedules the next one.
-    pub fn record_poll(&mut self, snapshot: TrackingSnapshot, now: DateTime<Utc>) {
+    pub fn record_poll(&mut self, mut snapshot: TrackingSnapshot, now: DateTime<Utc>) {
+        let old_info = self.parcel.tracking.as_ref().map(|t| &t.info);
+        // A moved estimate is news the card shows: it counts as a change.
         let changed = match &self.parcel.tracking {
             None => true,
-            Some(old) => old.status != snapshot.status || old.events != snapshot.events,
+            Some(old) => {
+                old.status != snapshot.status
+                    || old.events != snapshot.events
+                    || crate::domain::CarrierInfo::estimate_changed(&old.info, &snapshot.info)
+            }
         };
+        snapshot.info = crate::domain::CarrierInfo::carry_over(old_info, snapshot.info, now);
         if changed {
             self.polls_unchanged = 0;
             self.last_change_at = now;

@@ -8,6 +8,7 @@ mod common_sync;
 mod cli;
 mod cli_pipeline;
 mod config;
+mod config_procedures;
 mod daemon;
 mod key_roundtrip;
 mod laposte_contract;
