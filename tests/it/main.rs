@@ -30,6 +30,7 @@ mod sync_odd_keys;
 mod sync_outage;
 mod sync_paging;
 mod sync_pass;
+mod sync_procedures;
 mod sync_resolve;
 mod sync_shipments;
 mod sync_throughput;
