@@ -3,7 +3,9 @@
 //! card's headings and phrases (`card.rs`), French dates and quantities (`dates.rs`),
 //! the names of carriers, product kinds, severities and cases, the default
 //! list names and Trello's cut note (`labels.rs`), the public holidays'
-//! names (`holidays.rs`).
+//! names (`holidays.rs`), the texts of the rules that depend on a stage or
+//! a trigger (pickup, a return's stages, the carrier's estimate) and the
+//! card lines of the carrier's extra facts (`stages.rs`).
 //!
 //! Pure words, used by every stage that writes for the team (rules, the
 //! renderer, the planner, the pass). It imports only the shared vocabulary
@@ -23,6 +25,7 @@ pub mod facts;
 mod holidays;
 mod labels;
 mod procedures;
+pub(crate) mod stages;
 
 pub use dates::{business_days, date, date_en, datetime, datetime_en, datetime_seconds, quantity};
 pub use labels::{

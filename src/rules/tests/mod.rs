@@ -142,6 +142,7 @@ fn snapshot(events: &[(&str, DateTime<Utc>)], is_final: bool) -> TrackingSnapsho
         fetched_at: events.first().map_or(utc(2026, 1, 1, 0, 0), |e| e.at),
         status: normalise(&events),
         is_final,
+        info: Default::default(),
         product: None,
         events,
     }
@@ -149,4 +150,5 @@ fn snapshot(events: &[(&str, DateTime<Utc>)], is_final: bool) -> TrackingSnapsho
 
 mod carriers;
 mod parcels;
+mod procedures_more;
 mod shipping;

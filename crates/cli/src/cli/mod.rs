@@ -264,7 +264,7 @@ pub(crate) fn check_config_summary(
 /// The unit of each rule's threshold key, as written in the config.
 fn threshold_unit(rule: &str) -> Option<&'static str> {
     match rule {
-        "shipping_compatible" | "shipping_original" | "delivery_chronopost" => {
+        "shipping_compatible" | "shipping_original" | "delivery_chronopost" | "pickup" => {
             Some("business day(s)")
         }
         "delivery_letter" | "delivery_colissimo" | "delivery_other" => Some("day(s)"),
