@@ -33,6 +33,7 @@ complete -c colisync -n "__fish_colisync_needs_command" -f -a "run" -d 'Run the 
 complete -c colisync -n "__fish_colisync_needs_command" -f -a "once" -d 'Run one pass now and exit'
 complete -c colisync -n "__fish_colisync_needs_command" -f -a "check-config" -d 'Validate the configuration and print what colisync understood'
 complete -c colisync -n "__fish_colisync_needs_command" -f -a "explain" -d 'Explain why an order has (or has not) a card, without touching the state: fetch the order and its parcels and judge them now'
+complete -c colisync -n "__fish_colisync_needs_command" -f -a "advise" -d 'Say, in French, what each procedure says for an order today (delay, address change, lost parcel, return), with the dates computed, for an agent answering the customer. Needs no state'
 complete -c colisync -n "__fish_colisync_needs_command" -f -a "calendar" -d 'Print the French public holidays of YEAR; with --config, also the configured extra closed days and re-opened days'
 complete -c colisync -n "__fish_colisync_needs_command" -f -a "demo" -d 'A whole pass against built-in fake Magento, La Poste and Trello services and a sample shop: no account needed'
 complete -c colisync -n "__fish_colisync_needs_command" -f -a "bench" -d 'Measure a pass over a large generated shop against the fakes'
@@ -58,6 +59,11 @@ complete -c colisync -n "__fish_colisync_using_subcommand explain" -l config -d 
 complete -c colisync -n "__fish_colisync_using_subcommand explain" -l log-format -d 'How logs are written to stderr: text (no timestamps under the journal) or json (one object a line, with the pass id)' -r -f -a "text\t'`key=value` lines (no timestamp under the journal)'
 json\t'One JSON object per line'"
 complete -c colisync -n "__fish_colisync_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c colisync -n "__fish_colisync_using_subcommand advise" -l now -d 'Advise as if it were this instant (RFC 3339)' -r
+complete -c colisync -n "__fish_colisync_using_subcommand advise" -l config -d 'Configuration file [default: /etc/colisync/config.toml]' -r -F
+complete -c colisync -n "__fish_colisync_using_subcommand advise" -l log-format -d 'How logs are written to stderr: text (no timestamps under the journal) or json (one object a line, with the pass id)' -r -f -a "text\t'`key=value` lines (no timestamp under the journal)'
+json\t'One JSON object per line'"
+complete -c colisync -n "__fish_colisync_using_subcommand advise" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c colisync -n "__fish_colisync_using_subcommand calendar" -l config -d 'Configuration file [default: /etc/colisync/config.toml]' -r -F
 complete -c colisync -n "__fish_colisync_using_subcommand calendar" -l log-format -d 'How logs are written to stderr: text (no timestamps under the journal) or json (one object a line, with the pass id)' -r -f -a "text\t'`key=value` lines (no timestamp under the journal)'
 json\t'One JSON object per line'"
@@ -70,11 +76,12 @@ complete -c colisync -n "__fish_colisync_using_subcommand bench" -l config -d 'C
 complete -c colisync -n "__fish_colisync_using_subcommand bench" -l log-format -d 'How logs are written to stderr: text (no timestamps under the journal) or json (one object a line, with the pass id)' -r -f -a "text\t'`key=value` lines (no timestamp under the journal)'
 json\t'One JSON object per line'"
 complete -c colisync -n "__fish_colisync_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain calendar demo bench help" -f -a "run" -d 'Run the daemon: a pass on every tick of daemon.schedule, until SIGTERM (SIGHUP reloads the configuration)'
-complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain calendar demo bench help" -f -a "once" -d 'Run one pass now and exit'
-complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain calendar demo bench help" -f -a "check-config" -d 'Validate the configuration and print what colisync understood'
-complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain calendar demo bench help" -f -a "explain" -d 'Explain why an order has (or has not) a card, without touching the state: fetch the order and its parcels and judge them now'
-complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain calendar demo bench help" -f -a "calendar" -d 'Print the French public holidays of YEAR; with --config, also the configured extra closed days and re-opened days'
-complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain calendar demo bench help" -f -a "demo" -d 'A whole pass against built-in fake Magento, La Poste and Trello services and a sample shop: no account needed'
-complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain calendar demo bench help" -f -a "bench" -d 'Measure a pass over a large generated shop against the fakes'
-complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain calendar demo bench help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain advise calendar demo bench help" -f -a "run" -d 'Run the daemon: a pass on every tick of daemon.schedule, until SIGTERM (SIGHUP reloads the configuration)'
+complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain advise calendar demo bench help" -f -a "once" -d 'Run one pass now and exit'
+complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain advise calendar demo bench help" -f -a "check-config" -d 'Validate the configuration and print what colisync understood'
+complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain advise calendar demo bench help" -f -a "explain" -d 'Explain why an order has (or has not) a card, without touching the state: fetch the order and its parcels and judge them now'
+complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain advise calendar demo bench help" -f -a "advise" -d 'Say, in French, what each procedure says for an order today (delay, address change, lost parcel, return), with the dates computed, for an agent answering the customer. Needs no state'
+complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain advise calendar demo bench help" -f -a "calendar" -d 'Print the French public holidays of YEAR; with --config, also the configured extra closed days and re-opened days'
+complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain advise calendar demo bench help" -f -a "demo" -d 'A whole pass against built-in fake Magento, La Poste and Trello services and a sample shop: no account needed'
+complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain advise calendar demo bench help" -f -a "bench" -d 'Measure a pass over a large generated shop against the fakes'
+complete -c colisync -n "__fish_colisync_using_subcommand help; and not __fish_seen_subcommand_from run once check-config explain advise calendar demo bench help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -6,6 +6,7 @@
 //! names (`holidays.rs`), the texts of the rules that depend on a stage or
 //! a trigger (pickup, a return's stages, the carrier's estimate) and the
 //! card lines of the carrier's extra facts (`stages.rs`).
+//! `colisync advise`'s sentences are in `advice.rs`.
 //!
 //! Pure words, used by every stage that writes for the team (rules, the
 //! renderer, the planner, the pass). It imports only the shared vocabulary
@@ -19,6 +20,7 @@
 //! (say, the pass's comments) is one more file here: `mod <group>;` below
 //! and `pub use` of what it offers, or `pub mod <group>;` for a namespace.
 
+pub(crate) mod advice;
 pub mod card;
 mod dates;
 pub mod facts;

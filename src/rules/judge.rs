@@ -69,12 +69,14 @@ use crate::domain::{
 };
 use crate::fr::{self, facts, procedure};
 
+mod advice;
 mod estimate;
 mod parcel;
 mod pickup;
 mod returns;
 mod shipping;
 
+pub use advice::AdviceSection;
 #[cfg(test)]
 pub(crate) use pickup::{add_ouvrables, ouvrables_between};
 pub use returns::{ReturnStage, stage_of};

@@ -16,7 +16,7 @@
 
 mod judge;
 
-pub use judge::{Judge, Judgement, ReturnStage, TraceLine, judge, stage_of};
+pub use judge::{AdviceSection, Judge, Judgement, ReturnStage, TraceLine, judge, stage_of};
 #[cfg(test)]
 pub(crate) use judge::{add_ouvrables, ouvrables_between};
 

@@ -148,6 +148,7 @@ fn snapshot(events: &[(&str, DateTime<Utc>)], is_final: bool) -> TrackingSnapsho
     }
 }
 
+mod advice;
 mod carriers;
 mod parcels;
 mod procedures_more;

@@ -97,6 +97,16 @@ pub(crate) enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
         now: Option<DateTime<Utc>>,
     },
+    /// Say, in French, what each procedure says for an order today (delay,
+    /// address change, lost parcel, return), with the dates computed, for
+    /// an agent answering the customer. Needs no state.
+    Advise {
+        /// Order number (Magento increment id), e.g. 100023.
+        order: String,
+        /// Advise as if it were this instant (RFC 3339).
+        #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+        now: Option<DateTime<Utc>>,
+    },
     /// Print the French public holidays of YEAR; with --config, also the
     /// configured extra closed days and re-opened days.
     Calendar {
@@ -186,6 +196,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { order, now } => {
             let config = config::load(&cli.config_path())?;
             commands::explain(config, order, *now, &mut out)
+        }
+        Command::Advise { order, now } => {
+            let config = config::load(&cli.config_path())?;
+            commands::advise(config, order, *now, &mut out)
         }
         Command::Demo => demo::demo(&mut out),
         Command::Bench => bench::bench(&mut out),
