@@ -54,7 +54,9 @@ pub(crate) const STATUS_CLASSES: [&str; 5] = ["2xx", "3xx", "4xx", "5xx", "error
 pub(crate) const ACTIONS: [&str; 5] = ["create", "update", "reopen", "resolve", "comment"];
 /// Open cards by the kind of problem (the word before `_` in a rule's
 /// name); `adopted` for a card adopted without a rule.
-pub(crate) const CARD_KINDS: [&str; 5] = ["shipping", "delivery", "tracking", "return", "adopted"];
+pub(crate) const CARD_KINDS: [&str; 6] = [
+    "shipping", "delivery", "tracking", "return", "pickup", "adopted",
+];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {

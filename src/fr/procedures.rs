@@ -99,5 +99,6 @@ pub fn procedure(rule: RuleId, threshold: u32, cutoff: &str) -> String {
              Si l'erreur vient de nous, proposez d'abord la prise en charge des frais de port ; si le client refuse, \
              laissez un commentaire détaillé (Freshdesk + Magento) et assignez le ticket au niveau 2."
             .to_owned(),
+        RuleId::Pickup => super::stages::pickup_procedure(),
     }
 }

@@ -566,7 +566,7 @@ fn example_documents_every_key() {
     .map(String::from)
     .to_vec();
     let rules = accepted_keys("rules");
-    assert_eq!(rules.len(), 10, "{rules:?}");
+    assert_eq!(rules.len(), 11, "{rules:?}");
     for rule in &rules {
         assert!(
             example.contains(&format!("[rules.{rule}]")),

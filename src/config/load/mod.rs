@@ -38,7 +38,7 @@ use url::Url;
 
 use super::{
     CalendarConfig, CarriersConfig, Config, DaemonConfig, LaPosteConfig, LogFormat, MagentoAuth,
-    MagentoConfig, RuleConfig, RulesConfig, TrelloConfig, defaults,
+    MagentoConfig, PickupKeep, ReturnWindow, RuleConfig, RulesConfig, TrelloConfig, defaults,
 };
 use crate::secret::Secret;
 

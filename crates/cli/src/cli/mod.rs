@@ -92,6 +92,16 @@ pub(crate) enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
         now: Option<DateTime<Utc>>,
     },
+    /// Say, in French, what each procedure says for an order today (delay,
+    /// address change, lost parcel, return), with the dates computed, for
+    /// an agent answering the customer. Needs no state.
+    Advise {
+        /// Order number (Magento increment id), e.g. 100023.
+        order: String,
+        /// Advise as if it were this instant (RFC 3339).
+        #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+        now: Option<DateTime<Utc>>,
+    },
     /// Print the French public holidays of YEAR; with --config, also the
     /// configured extra closed days and re-opened days.
     Calendar {
@@ -182,6 +192,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = config::load(&cli.config_path())?;
             commands::explain(config, order, *now, &mut out)
         }
+        Command::Advise { order, now } => {
+            let config = config::load(&cli.config_path())?;
+            commands::advise(config, order, *now, &mut out)
+        }
         Command::Demo => demo::demo(&mut out),
         Command::Bench => bench::bench(&mut out),
     }
@@ -259,7 +273,7 @@ pub(crate) fn check_config_summary(
 /// The unit of each rule's threshold key, as written in the config.
 fn threshold_unit(rule: &str) -> Option<&'static str> {
     match rule {
-        "shipping_compatible" | "shipping_original" | "delivery_chronopost" => {
+        "shipping_compatible" | "shipping_original" | "delivery_chronopost" | "pickup" => {
             Some("business day(s)")
         }
         "delivery_letter" | "delivery_colissimo" | "delivery_other" => Some("day(s)"),
