@@ -40,15 +40,16 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
 use governor::DefaultDirectRateLimiter;
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 use url::Url;
 
+use crate::limiter::{Answer, Limiter, retry_after};
 use crate::secret::Scrubber;
 
 /// How long an error body excerpt may be, in characters. Enough for
@@ -428,6 +429,10 @@ pub struct ApiSettings {
     /// Waited on before every attempt, retries included. Shared by every
     /// clone of the client, hence by every task using the API.
     pub limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    /// Sliding windows every attempt takes a slot in and completes with its
+    /// answer (Trello): they also read the quota headers and take 429s,
+    /// in place of `rate_headers` and the pause gate.
+    pub windows: Option<Limiter>,
     pub retry: RetryPolicy,
     /// How long every caller pauses after a 429 without Retry-After.
     pub rate_limited_pause: Duration,
@@ -458,6 +463,7 @@ impl ApiSettings {
             default_headers: HeaderMap::new(),
             signer: None,
             limiter: None,
+            windows: None,
             retry: RetryPolicy::default(),
             rate_limited_pause: Duration::from_secs(1),
             rate_headers: None,
@@ -475,6 +481,7 @@ pub struct ApiClient {
     client: reqwest::Client,
     signer: Option<Arc<dyn Signer>>,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    windows: Option<Limiter>,
     retry: RetryPolicy,
     rate_limited_pause: Duration,
     rate_headers: Option<RateHeaders>,
@@ -536,6 +543,7 @@ impl ApiClient {
             client,
             signer: settings.signer,
             limiter: settings.limiter,
+            windows: settings.windows,
             retry: settings.retry,
             rate_limited_pause: settings.rate_limited_pause,
             rate_headers: settings.rate_headers,
@@ -630,6 +638,11 @@ impl ApiClient {
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
         }
+        // Held until the answer is in (dropped on any error: counted then).
+        let permit = match &self.windows {
+            Some(w) => Some(w.acquire().await),
+            None => None,
+        };
         let method = call.method.to_string();
         let path = call.path();
         let url = self.url_for(call).map_err(|detail| HttpError::Invalid {
@@ -678,11 +691,16 @@ impl ApiClient {
             .map_err(|e| self.transport_error(e, &method, &path))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        self.read_rate_headers(&headers);
+        if permit.is_none() {
+            self.read_rate_headers(&headers);
+        }
         let body = resp
             .bytes()
             .await
             .map_err(|e| self.transport_error(e, &method, &path))?;
+        if let Some(p) = permit {
+            p.complete(Answer::new(status, &headers, &body));
+        }
         let body = scrubber.scrub_bytes(&body).into_owned();
         tracing::debug!(api = self.name, method = %method, path = %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "http");
 
@@ -697,8 +715,10 @@ impl ApiClient {
         let excerpt = excerpt(&body);
         Err(match status {
             429 => {
-                let retry_after = parse_retry_after(&headers);
-                self.close_gate(retry_after.unwrap_or(self.rate_limited_pause));
+                let retry_after = retry_after(&headers, SystemTime::now());
+                if self.windows.is_none() {
+                    self.close_gate(retry_after.unwrap_or(self.rate_limited_pause));
+                }
                 HttpError::RateLimited {
                     api: self.name,
                     retry_after,
@@ -795,14 +815,6 @@ impl ApiClient {
             tokio::time::sleep_until(until).await;
         }
     }
-}
-
-/// Retry-After in seconds (the HTTP-date form is not used by these APIs;
-/// it is ignored and the default pause applies).
-fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    let secs: f64 = v.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
 }
 
 /// `scrubber` and the credentials of `headers`: the value of a key or
@@ -940,6 +952,7 @@ pub fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::RETRY_AFTER;
 
     #[test]
     fn redact_removes_credentials() {
@@ -1008,12 +1021,15 @@ mod tests {
     fn retry_after_seconds() {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
-        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
+        let now = SystemTime::now();
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(2)));
+        // The date form is read too (see `limiter::retry_after`): a date
+        // long past is no wait.
         h.insert(
             RETRY_AFTER,
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
-        assert_eq!(parse_retry_after(&h), None);
+        assert_eq!(retry_after(&h, now), Some(Duration::ZERO));
     }
 
     mod against_fake_server {

@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod domain;
 pub mod fakes;
 pub mod http;
+pub mod limiter;
 pub mod plan;
 pub mod rules;
 pub mod secret;
