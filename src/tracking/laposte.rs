@@ -32,7 +32,7 @@
 //! One governor limiter per client (default 5 requests/s) is shared by every
 //! task using it. Errors never carry the API key nor a URL.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -194,10 +194,14 @@ impl LaPosteClient {
         // La Poste's ids are upper-case; a number typed in lower case in
         // Magento must still match the `idShip` of the answer.
         let key = |n: &str| n.trim().to_ascii_uppercase();
+        // First-seen order (the batches follow it); the set keeps the
+        // de-duplication linear in the numbers due.
         let mut valid: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for n in numbers {
             let n = key(n);
-            if is_valid_number(&n) && !valid.contains(&n) {
+            if is_valid_number(&n) && !seen.contains(&n) {
+                seen.insert(n.clone());
                 valid.push(n);
             }
         }

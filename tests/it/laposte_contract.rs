@@ -191,6 +191,37 @@ async fn invalid_numbers_are_reported_and_never_sent_and_batches_hold_ten() {
     );
 }
 
+/// Many numbers asked several times (and in either case): each is sent
+/// once, in the order first asked, and every asked number gets its answer.
+#[tokio::test]
+async fn repeated_numbers_are_sent_once_in_first_seen_order() {
+    let fake = fake().await;
+    let c = client(&fake, KEY);
+    let unique: Vec<String> = (0..1000)
+        .map(|i| format!("6A{:011}", (i * 7919) % 100_000))
+        .collect();
+    let mut asked: Vec<String> = Vec::new();
+    for round in 0..5 {
+        for (i, n) in unique.iter().enumerate() {
+            if (i + round) % 3 == 0 {
+                asked.push(n.to_ascii_lowercase());
+            } else {
+                asked.push(n.clone());
+            }
+        }
+    }
+    let r = c.track(&asked, t(4, 12)).await;
+    assert_eq!(r.len(), 5000);
+    assert!(
+        r.iter()
+            .zip(&asked)
+            .all(|((n, res), a)| n == a && res.is_ok())
+    );
+    assert_eq!(fake.requests(), 100, "⌈1000 / 10⌉ batches");
+    let sent: Vec<String> = fake.requested_ids().into_iter().flatten().collect();
+    assert_eq!(sent, unique);
+}
+
 #[tokio::test]
 async fn a_wrong_key_is_fatal_without_retry_and_never_shown() {
     let fake = fake().await;
