@@ -68,7 +68,7 @@ use crate::domain::{Order, OrderState};
 use crate::plan::Action;
 use crate::rules::{ProblemKey, RuleId, Severity};
 
-pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval};
+pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval, poll_slot};
 
 /// The schema this build reads and writes. Bump it together with a new
 /// entry in [`MIGRATIONS`].
