@@ -142,6 +142,8 @@ pub struct Engine {
     laposte: LaPosteClient,
     trello: TrelloClient,
     state: State,
+    /// Trello writes carried out at once (see `ApplyOptions::max_in_flight`).
+    max_in_flight: usize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -174,7 +176,15 @@ impl Engine {
             trello,
             state,
             config,
+            max_in_flight: plan::DEFAULT_MAX_IN_FLIGHT,
         })
+    }
+
+    /// How many Trello writes a pass carries out at once (at least 1; 1:
+    /// one at a time in plan order, as tests with faults in arrival order
+    /// need).
+    pub fn set_max_in_flight(&mut self, n: usize) {
+        self.max_in_flight = n.max(1);
     }
 
     /// SIGHUP: new settings and clients, same state.
@@ -345,6 +355,7 @@ impl Engine {
         }
         let mut opts = ApplyOptions::new(now);
         opts.stop = Some(stop.flag());
+        opts.max_in_flight = self.max_in_flight;
         let applied = plan::apply(&report.actions, &board, &self.state, &opts).await;
         report.stopped = stop.is_raised();
         merge_applied(&mut report.apply, applied);

@@ -97,7 +97,7 @@ use crate::state::{CardRecord, CardStatus};
 
 pub use apply::{
     ApplyFailure, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, CrashAt, CrashPoint,
-    WriteError, apply, settle_pending,
+    DEFAULT_MAX_IN_FLIGHT, WriteError, apply, settle_pending,
 };
 pub use table::render_plan_table;
 
