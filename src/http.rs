@@ -1,10 +1,11 @@
 //! The HTTP layer shared by the Trello, Magento and La Poste clients.
 //!
 //! [`ApiClient`] wraps a `reqwest::Client` with what every client needs: a
-//! base URL, a timeout on every request, an optional rate limiter (one per
-//! API, shared by every task), a pause gate that stops all callers after a
-//! 429, and retries with exponential backoff and jitter (backon) where they
-//! are safe. Errors are typed ([`HttpError`]) and never carry a secret: no
+//! base URL, a timeout on every request, optional sliding windows
+//! ([`crate::limiter`], shared by every task and client of the same
+//! credentials) that pace every attempt and take the 429s, a pause gate
+//! for clients without them, and retries with exponential backoff and
+//! jitter (backon) where they are safe. Errors are typed ([`HttpError`]) and never carry a secret: no
 //! URL (reqwest errors are stripped with `without_url()`), no query string,
 //! no header; only the API name, the method and the path.
 //!
@@ -43,7 +44,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
-use governor::DefaultDirectRateLimiter;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
@@ -426,12 +426,11 @@ pub struct ApiSettings {
     /// Called on every attempt for credentials that change per attempt.
     /// Its headers are marked sensitive.
     pub signer: Option<Arc<dyn Signer>>,
-    /// Waited on before every attempt, retries included. Shared by every
-    /// clone of the client, hence by every task using the API.
-    pub limiter: Option<Arc<DefaultDirectRateLimiter>>,
-    /// Sliding windows every attempt takes a slot in and completes with its
-    /// answer (Trello): they also read the quota headers and take 429s,
-    /// in place of `rate_headers` and the pause gate.
+    /// Sliding windows every attempt, retries included, takes a slot in
+    /// and completes with its answer: the one place that paces requests.
+    /// They also read the quota headers and take the 429s, in place of
+    /// `rate_headers` and the pause gate. Shared by every clone of the
+    /// client (and by clients of the same credentials).
     pub windows: Option<Limiter>,
     pub retry: RetryPolicy,
     /// How long every caller pauses after a 429 without Retry-After.
@@ -462,7 +461,6 @@ impl ApiSettings {
             timeout: Duration::from_secs(30),
             default_headers: HeaderMap::new(),
             signer: None,
-            limiter: None,
             windows: None,
             retry: RetryPolicy::default(),
             rate_limited_pause: Duration::from_secs(1),
@@ -480,7 +478,6 @@ pub struct ApiClient {
     base: Url,
     client: reqwest::Client,
     signer: Option<Arc<dyn Signer>>,
-    limiter: Option<Arc<DefaultDirectRateLimiter>>,
     windows: Option<Limiter>,
     retry: RetryPolicy,
     rate_limited_pause: Duration,
@@ -542,7 +539,6 @@ impl ApiClient {
             base: settings.base_url,
             client,
             signer: settings.signer,
-            limiter: settings.limiter,
             windows: settings.windows,
             retry: settings.retry,
             rate_limited_pause: settings.rate_limited_pause,
@@ -635,9 +631,6 @@ impl ApiClient {
     /// One attempt: gate, limiter, request, classification.
     async fn attempt(&self, call: &Call) -> Result<Reply, HttpError> {
         self.wait_gate().await;
-        if let Some(limiter) = &self.limiter {
-            limiter.until_ready().await;
-        }
         // Held until the answer is in (dropped on any error: counted then).
         let permit = match &self.windows {
             Some(w) => Some(w.acquire().await),
