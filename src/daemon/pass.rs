@@ -479,15 +479,6 @@ impl Engine {
                 return;
             }
         };
-        let mut pulled = match self.magento.orders_updated_since(cursor).await {
-            Ok(p) => p,
-            Err(e) => {
-                // The snapshot still judges: time-based rules fire anyway.
-                // (The error names Magento itself.)
-                report.errors.push(e.to_string());
-                return;
-            }
-        };
         // The cursor may move past a bad order only once its id is safe in
         // the state.
         let mut hold_cursor = false;
@@ -499,6 +490,27 @@ impl Engine {
                     .push(format!("reading the undecodable Magento orders: {e}"));
                 hold_cursor = true;
                 BTreeMap::new()
+            }
+        };
+        // The overlap re-reads the newest orders every pass: one already
+        // stored at the same `updated_at` is left out before its shipments
+        // and invoices are asked for (a track added later is the re-read
+        // of shipments' job, which such an order stays eligible for).
+        let unchanged = |id: u64, at: DateTime<Utc>| {
+            !known_bad.contains_key(&id)
+                && snapshot.orders.get(&id).is_some_and(|o| o.updated_at == at)
+        };
+        let pulled = self
+            .magento
+            .orders_updated_since_except(cursor, unchanged)
+            .await;
+        let mut pulled = match pulled {
+            Ok(p) => p,
+            Err(e) => {
+                // The snapshot still judges: time-based rules fire anyway.
+                // (The error names Magento itself.)
+                report.errors.push(e.to_string());
+                return;
             }
         };
         let seen: BTreeSet<u64> = pulled
@@ -572,7 +584,9 @@ impl Engine {
         }
         report.undecodable_orders = bad.len() + without_id;
 
-        report.orders_pulled = pulled.orders.len();
+        // Every order the pull brought back, those already stored unchanged
+        // included.
+        report.orders_pulled = pulled.orders.len() + pulled.unchanged;
         // An order that could not be stored must be pulled again: the
         // cursor stays before the first such order (one read again by id
         // stays in the set instead: it may be older than the cursor).

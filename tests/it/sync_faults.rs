@@ -170,6 +170,11 @@ async fn magento_read_faults_converge_to_the_clean_board() {
     assert_eq!(world.trello.cards().len(), 9);
 
     overnight(&world);
+    // An order touched in the admin overnight: day two's pull reads its
+    // shipments (an order brought back unchanged by the overlap is not
+    // read again), so that the shipments fault fires.
+    let touched = demo_shop().orders[0].entity_id;
+    world.magento.touch(touched, at_hours(21));
     f.times(4, "GET", "/rest/V1/orders", Fault::Reset);
     f.once("GET", "/rest/V1/shipments", Fault::Status(500));
     let (n, _) = converge(&mut engine, at_days(1)).await;
