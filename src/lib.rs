@@ -18,6 +18,7 @@ pub mod domain;
 pub mod fr;
 pub mod http;
 pub mod limiter;
+pub mod metrics;
 pub mod ops;
 pub mod pass;
 pub mod plan;

@@ -1,5 +1,5 @@
 //! Sliding-window request limiter: the one place that paces an API's
-//! requests (today Trello's), sitting inside [`crate::http::ApiClient`]'s
+//! requests (Trello's and La Poste's), sitting inside the HTTP layer's
 //! attempt, so that every request, retries and settle reads included, is
 //! counted.
 //!

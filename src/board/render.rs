@@ -60,11 +60,13 @@ pub fn render(
         description: description(finding, order, parcel, ctx),
         labels: labels(finding, parcel),
         // A due date helps triage where there is a deadline that was
-        // missed; a return or an incident has none.
-        due: match finding.delay {
+        // missed; an incident has none. A rule that knows when the team
+        // must have acted (a return's expected arrival, a pickup's return
+        // day) sets its own.
+        due: finding.due.or(match finding.delay {
             Delay::None => None,
             _ => finding.deadline,
-        },
+        }),
     }
 }
 
@@ -90,23 +92,6 @@ pub(crate) fn fingerprint(card: &CardContent) -> String {
         .unwrap_or_default();
     field("due", &due);
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The carrier's public tracking page for `number`, if it has one.
-pub(crate) fn tracking_url(carrier: Carrier, number: &str) -> Option<String> {
-    if number.is_empty() {
-        return None;
-    }
-    let n: String = url::form_urlencoded::byte_serialize(number.as_bytes()).collect();
-    match carrier {
-        Carrier::Letter | Carrier::Colissimo => Some(format!(
-            "https://www.laposte.fr/outils/suivre-vos-envois?code={n}"
-        )),
-        Carrier::Chronopost => Some(format!(
-            "https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT={n}"
-        )),
-        Carrier::Other | Carrier::Foreign => None,
-    }
 }
 
 /// `{admin_url}/sales/order/view/order_id/{entity_id}/`
@@ -156,7 +141,14 @@ fn title(f: &Finding, parcel: Option<&Parcel>) -> String {
         RuleId::TrackingNotFound => vec![order, case, carrier, words::TITLE_NOT_FOUND.into()],
         RuleId::TrackingStuck => vec![order, case, carrier, words::TITLE_STUCK.into()],
         RuleId::TrackingProblem => vec![order, case, carrier, words::TITLE_INCIDENT.into()],
-        RuleId::ReturnToSender => vec![order, case, carrier],
+        RuleId::ReturnToSender => match &f.detail {
+            Some(stage) => vec![order, case, carrier, stage.clone()],
+            None => vec![order, case, carrier],
+        },
+        RuleId::Pickup => match f.delay {
+            Delay::BusinessDays(n) => vec![order, case, carrier, fr::business_days(n)],
+            _ => vec![order, case, carrier],
+        },
     };
     parts.join(words::TITLE_SEPARATOR)
 }
@@ -256,7 +248,7 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
             line(format!("{}{}", words::TRACKING, words::NO_TRACKING_NUMBER));
         } else {
             let number = md(&p.tracking_number);
-            let shown = match tracking_url(p.carrier, &p.tracking_number) {
+            let shown = match crate::domain::tracking_url(p.carrier, &p.tracking_number) {
                 Some(u) => format!("[{number}]({u})"),
                 None => number,
             };
@@ -270,6 +262,9 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
                 None => words::NOT_ASKED_YET.to_owned(),
             };
             line(format!("{}{last}", words::LAST_EVENT));
+            for l in carrier_info::lines(p, ctx.tz) {
+                line(l);
+            }
         }
     } else if let Some(method) = order.shipping_method.as_deref() {
         let carrier = f.carrier.map(|c| format!(" ({})", c.label_fr()));
@@ -389,6 +384,8 @@ fn truncate_chars(s: &str, max: usize) -> String {
     out.push('…');
     out
 }
+
+mod carrier_info;
 
 #[cfg(test)]
 mod tests;

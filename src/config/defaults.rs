@@ -7,13 +7,14 @@
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 
-use super::{RuleConfig, RulesConfig};
+use super::{PickupKeep, ReturnWindow, RuleConfig, RulesConfig};
 use crate::domain::Classifier;
 use crate::domain::calendar::Calendar;
 use crate::fr::{LIST_DELIVERY, LIST_RESOLVED, LIST_RETURN, LIST_SHIPPING, LIST_TRACKING};
 
 pub const SCHEDULE: &str = "0 */15 7-20 * * Mon-Sat";
 pub const STATE_DIR: &str = "/var/lib/colisync";
+pub const LOG_FORMAT: super::LogFormat = super::LogFormat::Text;
 pub const TIMEZONE: &str = "Europe/Paris";
 pub(crate) const CUTOFF: &str = "16:00";
 pub const LOOKBACK_DAYS: u32 = 90;
@@ -56,6 +57,17 @@ pub const TRELLO_TIMEOUT_SECS: u64 = 30;
 pub const RESOLVED_LIST: &str = LIST_RESOLVED;
 /// Every rule's `critical_factor` unless the admin sets one.
 pub const CRITICAL_FACTOR: f64 = 2.0;
+/// `[rules.pickup] threshold`: business days at the counter before a card.
+pub const PICKUP_THRESHOLD: u32 = 5;
+/// `[rules.pickup] keep_days`: La Poste's ouvrables of keeping at a counter
+/// (Colissimo: 10).
+pub const PICKUP_KEEP_DAYS: u32 = 10;
+/// `[rules.pickup] keep_days_chronopost`: a Chronopost relay keeps 8.
+pub const PICKUP_KEEP_DAYS_CHRONOPOST: u32 = 8;
+/// `[rules.return_to_sender] min_days` and `days`: a return comes back in
+/// 10 to 20 days (seed 004).
+pub const RETURN_MIN_DAYS: u32 = 10;
+pub const RETURN_DAYS: u32 = 20;
 
 /// [`TIMEZONE`] as a zone.
 pub fn timezone() -> Tz {
@@ -109,6 +121,7 @@ impl RulesConfig {
             list: list.to_owned(),
             threshold,
             critical_factor: CRITICAL_FACTOR,
+            estimate: false,
         };
         RulesConfig {
             shipping_compatible: rule(LIST_SHIPPING, 1),
@@ -124,6 +137,17 @@ impl RulesConfig {
             tracking_stuck: rule(LIST_TRACKING, 48),
             tracking_problem: rule(LIST_TRACKING, 0),
             return_to_sender: rule(LIST_RETURN, 0),
+            // The delivery list: a new list on every board would be a cost
+            // and a change nobody asked for; leads may point it elsewhere.
+            pickup: rule(LIST_DELIVERY, PICKUP_THRESHOLD),
+            pickup_keep: PickupKeep {
+                keep_days: PICKUP_KEEP_DAYS,
+                keep_days_chronopost: PICKUP_KEEP_DAYS_CHRONOPOST,
+            },
+            return_window: ReturnWindow {
+                min_days: RETURN_MIN_DAYS,
+                days: RETURN_DAYS,
+            },
         }
     }
 }

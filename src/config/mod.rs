@@ -27,8 +27,8 @@ use crate::secret::{Scrubber, Secret};
 pub mod defaults;
 mod load;
 pub use load::{
-    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, load, load_calendar, load_with_warnings, parse,
-    parse_with_env, render_warnings,
+    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, load, load_calendar, load_with_warnings,
+    log_format_of, parse, parse_with_env, render_warnings,
 };
 
 /// The whole validated configuration.
@@ -81,6 +81,29 @@ pub struct DaemonConfig {
     pub state_dir: PathBuf,
     /// Where `/healthz` and `/metrics` are served, if anywhere.
     pub listen: Option<SocketAddr>,
+    /// How the daemon's logs look (`--log-format` and `COLISYNC_LOG_FORMAT`
+    /// win over it).
+    pub log_format: LogFormat,
+}
+
+/// `daemon.log_format`: `text` (for a person, and the journal) or `json`
+/// (one object a line, for a log shipper).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    /// The spelling of the configuration file and the command line.
+    pub fn parse(s: &str) -> Option<LogFormat> {
+        match s {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -174,6 +197,9 @@ pub struct RuleConfig {
     /// Severity becomes `critical` once the delay reaches
     /// `critical_factor × threshold`.
     pub critical_factor: f64,
+    /// Delivery rules only: also fire once the carrier's own estimated
+    /// delivery date has passed (opt-in; the seeds' thresholds stay).
+    pub estimate: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +216,26 @@ pub struct RulesConfig {
     pub(crate) tracking_stuck: RuleConfig,
     pub(crate) tracking_problem: RuleConfig,
     pub return_to_sender: RuleConfig,
+    /// A parcel waiting at a counter or pickup point (`[rules.pickup]`).
+    pub pickup: RuleConfig,
+    pub pickup_keep: PickupKeep,
+    pub return_window: ReturnWindow,
+}
+
+/// How long La Poste keeps a parcel at a counter or pickup point before
+/// sending it back, in La Poste's « jours ouvrables » (Monday to Saturday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PickupKeep {
+    pub keep_days: u32,
+    pub keep_days_chronopost: u32,
+}
+
+/// How long a return takes to come back (seed 004: « entre 10 et 20
+/// jours »), calendar days from the first return event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReturnWindow {
+    pub min_days: u32,
+    pub days: u32,
 }
 
 impl RulesConfig {
@@ -206,6 +252,7 @@ impl RulesConfig {
             ("tracking_stuck", &self.tracking_stuck),
             ("tracking_problem", &self.tracking_problem),
             ("return_to_sender", &self.return_to_sender),
+            ("pickup", &self.pickup),
         ]
         .into_iter()
     }
@@ -254,6 +301,7 @@ impl RuleId {
             RuleId::DeliveryChronopost => &cfg.delivery_chronopost,
             RuleId::DeliveryOther => &cfg.delivery_other,
             RuleId::TrackingStuck => &cfg.tracking_stuck,
+            RuleId::Pickup => &cfg.pickup,
         }
     }
 }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::carrier_info::CarrierInfo;
 use super::classify::Classifier;
 use super::order::{Order, Track};
 use super::tracking_number::{can_track, is_placeholder_number};
@@ -61,6 +62,9 @@ pub struct TrackingSnapshot {
     pub is_final: bool,
     /// Carrier's product label (`Colissimo`, `Chronopost`, `Lettre suivie`).
     pub product: Option<String>,
+    /// Estimated and actual delivery, pickup point, estimate history.
+    #[serde(default)]
+    pub info: CarrierInfo,
 }
 
 impl TrackingSnapshot {
@@ -72,6 +76,7 @@ impl TrackingSnapshot {
             events: Vec::new(),
             is_final: false,
             product: None,
+            info: CarrierInfo::default(),
         }
     }
 

@@ -23,11 +23,13 @@ pub enum RuleId {
     /// admin sets `[rules.delivery_other] days`.
     DeliveryOther,
     TrackingStuck,
+    /// A parcel waiting at a counter or pickup point (AG1) too long.
+    Pickup,
 }
 
 impl RuleId {
     /// Every rule, in declaration order.
-    pub(crate) const ALL: [RuleId; 10] = [
+    pub(crate) const ALL: [RuleId; 11] = [
         RuleId::ShippingCompatible,
         RuleId::ShippingOriginal,
         RuleId::ReturnToSender,
@@ -38,6 +40,7 @@ impl RuleId {
         RuleId::DeliveryChronopost,
         RuleId::DeliveryOther,
         RuleId::TrackingStuck,
+        RuleId::Pickup,
     ];
 
     /// The config table name (`[rules.shipping_compatible]`).
@@ -53,6 +56,7 @@ impl RuleId {
             RuleId::DeliveryChronopost => "delivery_chronopost",
             RuleId::DeliveryOther => "delivery_other",
             RuleId::TrackingStuck => "tracking_stuck",
+            RuleId::Pickup => "pickup",
         }
     }
 }

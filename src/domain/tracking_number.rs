@@ -73,3 +73,20 @@ pub fn is_placeholder_number(number: &str) -> bool {
         || lower.chars().all(|c| c == '0')
         || PLACEHOLDER_NUMBERS.contains(&lower.as_str())
 }
+
+/// The carrier's public tracking page for `number`, if it has one.
+pub fn tracking_url(carrier: super::Carrier, number: &str) -> Option<String> {
+    if number.is_empty() {
+        return None;
+    }
+    let n: String = url::form_urlencoded::byte_serialize(number.as_bytes()).collect();
+    match carrier {
+        super::Carrier::Letter | super::Carrier::Colissimo => Some(format!(
+            "https://www.laposte.fr/outils/suivre-vos-envois?code={n}"
+        )),
+        super::Carrier::Chronopost => Some(format!(
+            "https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT={n}"
+        )),
+        super::Carrier::Other | super::Carrier::Foreign => None,
+    }
+}

@@ -68,6 +68,7 @@ impl RuleId {
                 "Anomalie de suivi"
             }
             RuleId::ReturnToSender => "Retour expéditeur",
+            RuleId::Pickup => "À retirer",
         }
     }
 }

@@ -4,7 +4,10 @@
 //! the names of carriers, product kinds, severities and cases, the default
 //! list names and Trello's cut note (`labels.rs`), the public holidays'
 //! names (`holidays.rs`), the pass's reasons and the comments' signature
-//! (`pass.rs`).
+//! (`pass.rs`), the texts of the rules that depend on a stage or a trigger
+//! (pickup, a return's stages, the carrier's estimate) and the card lines
+//! of the carrier's extra facts (`stages.rs`). `colisync advise`'s
+//! sentences are in `advice.rs`.
 //!
 //! Pure words, used by every stage that writes for the team (rules, the
 //! renderer, the planner, the pass). It imports only the shared vocabulary
@@ -18,6 +21,7 @@
 //! (say, the pass's comments) is one more file here: `mod <group>;` below
 //! and `pub use` of what it offers, or `pub mod <group>;` for a namespace.
 
+pub(crate) mod advice;
 pub mod card;
 mod dates;
 pub mod facts;
@@ -25,6 +29,7 @@ mod holidays;
 mod labels;
 pub mod pass;
 mod procedures;
+pub(crate) mod stages;
 
 pub use dates::{
     business_days, date, date_en, datetime, datetime_en, datetime_seconds, quantity, weekday_name,

@@ -15,7 +15,7 @@ use crate::domain::ProblemKey;
 use crate::domain::{Order, Parcel, TrackingStatus};
 use crate::fr::pass::{self as texts, order_state_reason};
 use crate::plan::Desired;
-use crate::rules::{Finding, Judge, Judgement};
+use crate::rules::{AdviceSection, Finding, Judge, Judgement};
 
 impl Engine {
     /// Every open order of the snapshot through the rules; the cards they
@@ -64,6 +64,17 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Judgement {
         Judge::new(&self.calendar, &self.config.rules, &self.classifier, now).judge(order, parcels)
+    }
+
+    /// What each procedure says for one order now (`colisync advise`, on
+    /// the order and parcels [`Engine::explain`] pulled).
+    pub fn advise(
+        &self,
+        order: &Order,
+        parcels: &[Parcel],
+        now: DateTime<Utc>,
+    ) -> Vec<AdviceSection> {
+        Judge::new(&self.calendar, &self.config.rules, &self.classifier, now).advise(order, parcels)
     }
 
     /// The card a finding of `order` calls for.

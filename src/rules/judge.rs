@@ -69,8 +69,17 @@ use crate::domain::{
 };
 use crate::fr::{self, facts, procedure};
 
+mod advice;
+mod estimate;
 mod parcel;
+mod pickup;
+mod returns;
 mod shipping;
+
+pub use advice::AdviceSection;
+#[cfg(test)]
+pub(crate) use pickup::{add_ouvrables, ouvrables_between};
+pub use returns::{ReturnStage, stage_of};
 
 /// One step of the reasoning, fired or not, for `colisync explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +148,17 @@ struct Fire {
     delay: Delay,
     deadline: Option<DateTime<Utc>>,
     facts: Vec<String>,
+    /// Due date, title detail and procedure when a rule sets its own.
+    extra: Extra,
+}
+
+/// What the newer rules (pickup, the return's stages, the carrier's
+/// estimate) set beyond the common fields; empty for the others.
+#[derive(Default)]
+struct Extra {
+    due: Option<DateTime<Utc>>,
+    detail: Option<String>,
+    procedure: Option<String>,
 }
 
 /// One parcel rule, for the priority list in [`Judge::parcel`].
@@ -202,7 +222,7 @@ impl<'a> Judge<'a> {
         let cutoff = cal.cutoff().format("%H:%M").to_string();
         let procedures = RuleId::ALL
             .iter()
-            .map(|r| (*r as usize, procedure(*r, cfg, &cutoff)))
+            .map(|r| (*r as usize, procedure(*r, r.config(cfg).threshold, &cutoff)))
             .fold(vec![String::new(); RuleId::ALL.len()], |mut v, (i, p)| {
                 v[i] = p;
                 v
@@ -415,13 +435,18 @@ impl<'a> Judge<'a> {
             carrier,
             tracking_number: tracking_number.filter(|n| !n.is_empty()),
             facts: f.facts,
-            procedure: self
-                .procedures
-                .get(f.rule as usize)
-                .cloned()
-                .unwrap_or_else(|| procedure(f.rule, self.cfg, &self.cutoff)),
+            procedure: f.extra.procedure.unwrap_or_else(|| {
+                self.procedures
+                    .get(f.rule as usize)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        procedure(f.rule, f.rule.config(self.cfg).threshold, &self.cutoff)
+                    })
+            }),
             validated_on: validated.map(|v| self.cal.local_date(v)),
             shipped_on: shipped.map(|s| self.cal.local_date(s)),
+            due: f.extra.due,
+            detail: f.extra.detail,
         }
     }
 

@@ -8,13 +8,17 @@
 //! [`crate::domain::Parcel`]s) and plan (which turns findings into card
 //! actions, rendered by [`crate::board::render`]). `judge.rs` has the
 //! driver, priority, severity and trace, `judge/shipping.rs` the shipping
-//! rules, `judge/parcel.rs` the parcel rules; their French texts are in
+//! rules, `judge/parcel.rs` the parcel rules, `judge/pickup.rs`, `judge/returns.rs`
+//! and `judge/estimate.rs` the pickup rule, a return's two stages and the
+//! carrier's-estimate trigger; their French texts are in
 //! [`crate::fr`],
 //! their ids, keys and severities in [`crate::domain`].
 
 mod judge;
 
-pub use judge::{Judge, Judgement, TraceLine, judge};
+pub use judge::{AdviceSection, Judge, Judgement, ReturnStage, TraceLine, judge, stage_of};
+#[cfg(test)]
+pub(crate) use judge::{add_ouvrables, ouvrables_between};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -53,6 +57,14 @@ pub struct Finding {
     /// Local (Paris) dates shown on the card.
     pub validated_on: Option<NaiveDate>,
     pub shipped_on: Option<NaiveDate>,
+    /// The card's due date when the rule sets one itself (a return's
+    /// expected arrival, a pickup's return day); `None` keeps the rule's
+    /// deadline logic (see `board::render`).
+    #[serde(default)]
+    pub due: Option<DateTime<Utc>>,
+    /// What the title adds after the carrier (a return's stage).
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 #[cfg(test)]

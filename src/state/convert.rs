@@ -7,8 +7,8 @@
 use super::records as r;
 use super::{CardRecord, CardStatus, Intent, ParcelRecord, UndecodableOrder};
 use crate::domain::{
-    Carrier, Customer, Item, Order, OrderState, Parcel, Shipment, StatusChange, Track,
-    TrackingEvent, TrackingSnapshot, TrackingStatus,
+    Carrier, CarrierInfo, Customer, EstimateChange, Item, Order, OrderState, Parcel, RemovalPoint,
+    Shipment, StatusChange, Track, TrackingEvent, TrackingSnapshot, TrackingStatus,
 };
 use crate::domain::{ProblemKey, RuleId, Severity};
 
@@ -65,6 +65,7 @@ same_variants!(
         DeliveryChronopost,
         DeliveryOther,
         TrackingStuck,
+        Pickup,
     ]
 );
 
@@ -264,6 +265,7 @@ impl From<&TrackingSnapshot> for r::TrackingSnapshot {
                 .collect(),
             is_final: t.is_final,
             product: t.product.clone(),
+            info: (&t.info).into(),
         }
     }
 }
@@ -284,6 +286,51 @@ impl From<r::TrackingSnapshot> for TrackingSnapshot {
                 .collect(),
             is_final: t.is_final,
             product: t.product,
+            info: t.info.into(),
+        }
+    }
+}
+
+impl From<&CarrierInfo> for r::CarrierInfo {
+    fn from(i: &CarrierInfo) -> r::CarrierInfo {
+        r::CarrierInfo {
+            estimated_delivery: i.estimated_delivery,
+            estimated_on: i.estimated_on,
+            delivered_at: i.delivered_at,
+            removal_point: i.removal_point.as_ref().map(|p| r::RemovalPoint {
+                name: p.name.clone(),
+                kind: p.kind.clone(),
+            }),
+            estimate_history: i
+                .estimate_history
+                .iter()
+                .map(|c| r::EstimateChange {
+                    estimate: c.estimate,
+                    seen_at: c.seen_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<r::CarrierInfo> for CarrierInfo {
+    fn from(i: r::CarrierInfo) -> CarrierInfo {
+        CarrierInfo {
+            estimated_delivery: i.estimated_delivery,
+            estimated_on: i.estimated_on,
+            delivered_at: i.delivered_at,
+            removal_point: i.removal_point.map(|p| RemovalPoint {
+                name: p.name,
+                kind: p.kind,
+            }),
+            estimate_history: i
+                .estimate_history
+                .into_iter()
+                .map(|c| EstimateChange {
+                    estimate: c.estimate,
+                    seen_at: c.seen_at,
+                })
+                .collect(),
         }
     }
 }

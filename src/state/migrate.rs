@@ -13,13 +13,31 @@
 //! that the result decodes as the schema-2 record, and writes it back in a
 //! schema-2 envelope under the same key.
 //!
-//! Crash safety: each value carries its own schema number in its envelope,
-//! so the step skips values already at 2 and a run interrupted anywhere is
-//! finished by the next open (each sled insert is atomic; an insert lost in
-//! a crash leaves that value at 1, done again). `meta/schema` becomes 2
-//! only after the step returned, and is flushed (see `check_schema`).
+//! # Schema 2 → 3
 //!
-//! A value that does not decode under schema 1 either (it was already
+//! A tracking snapshot gained what La Poste says besides its events
+//! (`info`: the estimated and actual delivery, the pickup point, the
+//! estimate's history). The step rewrites every value in a schema-3
+//! envelope; a parcel whose snapshot has no `info` gets an empty one
+//! ([`fill_v2_defaults`]): nothing was decoded then, so nothing is known.
+//! The next poll fills it in. The records' rule gained `pickup`, which no
+//! older value holds.
+//!
+//! # Both steps
+//!
+//! Each step is the same walk ([`run`]) with its own fill. `records.rs`
+//! holds only today's shapes, so a step checks a value by decoding it with
+//! its own fill and every later step's applied (on a copy: what it writes
+//! is its own schema's value, finished by the next step).
+//!
+//! Crash safety: each value carries its own schema number in its envelope,
+//! so a step skips values already past its schema and a run interrupted
+//! anywhere is finished by the next open (each sled insert is atomic; an insert lost in
+//! a crash leaves that value at its old schema, done again). `meta/schema`
+//! moves on only after the step returned, and is flushed (see
+//! `check_schema`).
+//!
+//! A value that does not decode under its schema either (it was already
 //! skipped and logged by every pass) is left as it is, and reported once
 //! here: the readers go on reporting it as before, naming its tree and key.
 
@@ -32,8 +50,24 @@ use super::{StateError, sled_err};
 /// Every tree of the store, in the order they are migrated.
 const TREES: &[&str] = &["meta", "orders", "parcels", "cards", "journal"];
 
+/// A step's fill: writes out what the older schema left out.
+type Fill = fn(&str, &mut Value);
+
+/// The fill of the step from schema `n` is `FILLS[n - 1]`.
+const FILLS: &[Fill] = &[fill_v1_defaults, fill_v2_defaults];
+
 /// Schema 1 to 2: every value rewritten as a schema-2 record.
 pub(super) fn v1_to_v2(db: &sled::Db) -> Result<(), StateError> {
+    run(db, 1)
+}
+
+/// Schema 2 to 3: every value re-enveloped, snapshots given their `info`.
+pub(super) fn v2_to_v3(db: &sled::Db) -> Result<(), StateError> {
+    run(db, 2)
+}
+
+/// Every value of every tree at schema `from` rewritten at `from + 1`.
+fn run(db: &sled::Db, from: u64) -> Result<(), StateError> {
     let mut rewritten = 0usize;
     let mut left = 0usize;
     for &name in TREES {
@@ -46,7 +80,7 @@ pub(super) fn v1_to_v2(db: &sled::Db) -> Result<(), StateError> {
                 continue;
             }
             let shown = show_key(name, &k);
-            match migrate_value(name, &k, &v) {
+            match migrate_value(name, &k, &v, from) {
                 Ok(Some(bytes)) => {
                     tree.insert(&k, bytes)
                         .map_err(sled_err(format!("writing {name}/{shown}")))?;
@@ -59,42 +93,63 @@ pub(super) fn v1_to_v2(db: &sled::Db) -> Result<(), StateError> {
                         tree = name,
                         key = %shown,
                         error = %message,
-                        "state migration: value left as it was (it did not decode under schema 1 either)"
+                        "state migration: value left as it was (it did not decode under its schema either)"
                     );
                 }
             }
         }
     }
-    tracing::info!(rewritten, left, "state migration 1 → 2: values rewritten");
+    tracing::info!(
+        rewritten,
+        left,
+        "state migration {from} → {}: values rewritten",
+        from + 1
+    );
     Ok(())
 }
 
-/// The schema-2 bytes for a schema-1 value; `None` when it is at 2 already.
-fn migrate_value(tree: &str, key: &[u8], bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+/// The schema `from + 1` bytes for a schema-`from` value; `None` when it
+/// is past `from` already.
+fn migrate_value(
+    tree: &str,
+    key: &[u8],
+    bytes: &[u8],
+    from: u64,
+) -> Result<Option<Vec<u8>>, String> {
     let envelope: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let v = envelope.get("v").and_then(Value::as_u64);
     match v {
-        Some(2) => return Ok(None),
-        Some(1) => {}
-        other => return Err(format!("envelope of schema {other:?}, expected 1")),
+        Some(v) if v > from => return Ok(None),
+        Some(v) if v == from => {}
+        other => return Err(format!("envelope of schema {other:?}, expected {from}")),
     }
     let mut value = envelope
         .get("value")
         .cloned()
         .ok_or("envelope without a value")?;
-    fill_v1_defaults(tree, &mut value);
+    let fills = usize::try_from(from - 1)
+        .ok()
+        .and_then(|i| FILLS.get(i..))
+        .ok_or_else(|| format!("no migration from schema {from}"))?;
+    fills[0](tree, &mut value);
+    // Today's records are the only ones written down: the later steps'
+    // fills finish a copy for the check.
+    let mut today = value.clone();
+    for fill in &fills[1..] {
+        fill(tree, &mut today);
+    }
     match tree {
-        "orders" => check::<r::Order>(&value)?,
-        "parcels" => check::<r::ParcelRecord>(&value)?,
-        "cards" => check::<r::CardRecord>(&value)?,
-        "journal" => check::<r::Intent>(&value)?,
+        "orders" => check::<r::Order>(&today)?,
+        "parcels" => check::<r::ParcelRecord>(&today)?,
+        "cards" => check::<r::CardRecord>(&today)?,
+        "journal" => check::<r::Intent>(&today)?,
         _ => match key {
-            b"undecodable_orders" => check::<r::UndecodableOrders>(&value)?,
+            b"undecodable_orders" => check::<r::UndecodableOrders>(&today)?,
             // The cursor and the last pass's instant.
-            _ => check::<chrono::DateTime<chrono::Utc>>(&value)?,
+            _ => check::<chrono::DateTime<chrono::Utc>>(&today)?,
         },
     }
-    serde_json::to_vec(&json!({ "v": 2, "value": value }))
+    serde_json::to_vec(&json!({ "v": from + 1, "value": value }))
         .map(Some)
         .map_err(|e| e.to_string())
 }
@@ -139,6 +194,30 @@ fn fill_v1_defaults(tree: &str, value: &mut Value) {
     }
 }
 
+/// What schema 2 did not have: a snapshot's carrier info, empty.
+fn fill_v2_defaults(tree: &str, value: &mut Value) {
+    if tree != "parcels" {
+        return;
+    }
+    let tracking = value
+        .get_mut("parcel")
+        .and_then(|p| p.get_mut("tracking"))
+        .and_then(Value::as_object_mut);
+    if let Some(t) = tracking {
+        default(
+            t,
+            "info",
+            json!({
+                "estimated_delivery": null,
+                "estimated_on": null,
+                "delivered_at": null,
+                "removal_point": null,
+                "estimate_history": [],
+            }),
+        );
+    }
+}
+
 fn default(obj: &mut Map<String, Value>, field: &str, value: Value) {
     obj.entry(field).or_insert(value);
 }
@@ -159,16 +238,18 @@ mod tests {
         let card = br#"{"v":1,"value":{"card_id":"c","list_id":"l","fingerprint":"","rule":null,
             "severity":"late","status":"open","filed_at":"2026-05-19T08:00:00Z",
             "updated_at":"2026-05-19T08:00:00Z"}}"#;
-        let out = migrate_value("cards", b"order/1", card).unwrap().unwrap();
+        let out = migrate_value("cards", b"order/1", card, 1)
+            .unwrap()
+            .unwrap();
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["v"], 2);
         assert_eq!(v["value"]["label_ids"], json!([]));
         assert!(v["value"].get("due").is_some());
         // Already at 2: left alone (an interrupted migration resumes).
-        assert_eq!(migrate_value("cards", b"order/1", &out).unwrap(), None);
+        assert_eq!(migrate_value("cards", b"order/1", &out, 1).unwrap(), None);
         // Not a schema-1 value: reported, not rewritten.
-        assert!(migrate_value("cards", b"order/1", b"{\"v\":7,\"value\":1}").is_err());
-        assert!(migrate_value("cards", b"order/1", b"garbage").is_err());
+        assert!(migrate_value("cards", b"order/1", b"{\"v\":0,\"value\":1}", 1).is_err());
+        assert!(migrate_value("cards", b"order/1", b"garbage", 1).is_err());
     }
 
     #[test]
@@ -177,11 +258,37 @@ mod tests {
             "action":{"kind":"resolve","key":{"Order":{"increment_id":"1"}},"card_id":"c",
               "rule":null,"title":"t","comment":null,"move_to":null},
             "started_at":"2026-05-19T08:00:00Z","card_id":"c"}}"#;
-        let out = migrate_value("journal", &7u64.to_be_bytes(), intent)
+        let out = migrate_value("journal", &7u64.to_be_bytes(), intent, 1)
             .unwrap()
             .unwrap();
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["value"]["steps_done"], 0);
         assert_eq!(v["value"]["action"]["from_list"], "");
+    }
+
+    #[test]
+    fn a_schema_2_snapshot_gets_an_empty_carrier_info() {
+        let parcel = br#"{"v":2,"value":{"parcel":{"order_entity_id":1,"order_increment_id":"1",
+            "shipment_id":3,"tracking_number":"6A1","carrier":"colissimo",
+            "shipped_at":"2026-05-19T08:00:00Z","tracking":{"fetched_at":"2026-05-19T09:00:00Z",
+            "status":"in_transit","events":[],"is_final":false,"product":null}},
+            "next_poll_at":null,"polls_unchanged":0,"last_change_at":"2026-05-19T09:00:00Z"}}"#;
+        let out = migrate_value("parcels", b"parcel/1/6A1", parcel, 2)
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["v"], 3);
+        assert_eq!(
+            v["value"]["parcel"]["tracking"]["info"]["estimate_history"],
+            json!([])
+        );
+        assert!(check::<r::ParcelRecord>(&v["value"]).is_ok());
+        // Without the step the schema-2 value is not today's record.
+        let old: Value = serde_json::from_slice(parcel).unwrap();
+        assert!(check::<r::ParcelRecord>(&old["value"]).is_err());
+        // Already at 3: left alone; a schema-1 leftover is reported.
+        assert_eq!(migrate_value("parcels", b"k", &out, 2).unwrap(), None);
+        let v1 = br#"{"v":1,"value":{}}"#;
+        assert!(migrate_value("parcels", b"k", v1, 2).is_err());
     }
 }

@@ -84,7 +84,7 @@ pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval, 
 pub use records::IntentAction;
 /// The schema this build reads and writes. Bump it together with a new
 /// entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One migration step: upgrades a database at schema `n` to `n + 1`
 /// (`MIGRATIONS[n - 1]`). It may rewrite any tree; [`State::open`] records
@@ -94,8 +94,9 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub(crate) type Migration = fn(&sled::Db) -> Result<(), StateError>;
 
 /// Schema 1 → 2: the in-memory types as written until then become the
-/// store's records (`migrate.rs`).
-pub(crate) const MIGRATIONS: &[Migration] = &[migrate::v1_to_v2];
+/// store's records; 2 → 3: a tracking snapshot gains the carrier's extra
+/// facts (`migrate.rs`).
+pub(crate) const MIGRATIONS: &[Migration] = &[migrate::v1_to_v2, migrate::v2_to_v3];
 
 const META_SCHEMA: &str = "schema";
 

@@ -38,7 +38,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::domain::ProblemKey;
-use crate::domain::{Parcel, TrackingSnapshot, TrackingStatus};
+use crate::domain::{CarrierInfo, Parcel, TrackingSnapshot, TrackingStatus};
 
 /// How long after shipment a parcel counts as recently shipped.
 pub(crate) const FRESH_PERIOD: Duration = Duration::days(3);
@@ -97,11 +97,18 @@ impl ParcelRecord {
     }
 
     /// Records the answer of a poll made at `now` and schedules the next one.
-    pub fn record_poll(&mut self, snapshot: TrackingSnapshot, now: DateTime<Utc>) {
+    pub fn record_poll(&mut self, mut snapshot: TrackingSnapshot, now: DateTime<Utc>) {
+        let old_info = self.parcel.tracking.as_ref().map(|t| &t.info);
+        // A moved estimate is news the card shows: it counts as a change.
         let changed = match &self.parcel.tracking {
             None => true,
-            Some(old) => old.status != snapshot.status || old.events != snapshot.events,
+            Some(old) => {
+                old.status != snapshot.status
+                    || old.events != snapshot.events
+                    || CarrierInfo::estimate_changed(&old.info, &snapshot.info)
+            }
         };
+        snapshot.info = CarrierInfo::carry_over(old_info, snapshot.info, now);
         if changed {
             self.polls_unchanged = 0;
             self.last_change_at = now;

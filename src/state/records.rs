@@ -1,4 +1,4 @@
-//! The store's disk format, schema 2: the shape of every value in every
+//! The store's disk format, schema 3: the shape of every value in every
 //! tree, owned by the store and by nothing else (docs/state.md).
 //!
 //! The rest of colisync hands the store its own types (`domain::Order`,
@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 // ----- orders -----------------------------------------------------------
@@ -134,6 +134,31 @@ pub struct TrackingSnapshot {
     pub events: Vec<TrackingEvent>,
     pub is_final: bool,
     pub product: Option<String>,
+    /// Schema 3: what La Poste says besides its events.
+    pub info: CarrierInfo,
+}
+
+/// Schema 3: the carrier's estimated and actual delivery, the pickup point
+/// and the estimate's history (empty for snapshots migrated from schema 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarrierInfo {
+    pub estimated_delivery: Option<DateTime<Utc>>,
+    pub estimated_on: Option<NaiveDate>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub removal_point: Option<RemovalPoint>,
+    pub estimate_history: Vec<EstimateChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalPoint {
+    pub name: String,
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstimateChange {
+    pub estimate: NaiveDate,
+    pub seen_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +220,7 @@ pub enum Rule {
     DeliveryChronopost,
     DeliveryOther,
     TrackingStuck,
+    Pickup,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -349,3 +349,61 @@ async fn once_reset_clock_is_the_way_out_of_a_mistaken_future_now() {
     let out = once(&["--dry-run", "--reset-clock"]).await;
     assert!(!out.status.success());
 }
+
+/// `advise` needs no state: against the fakes, with no state directory, it
+/// prints each procedure's advice in French, touches neither the state nor
+/// the board, and fails on an unknown order as `explain` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advise_speaks_french_without_a_state() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
+
+    // Originals validated exactly 10 business days ago: still in time.
+    let mut cmd = colisync(&config);
+    cmd.args(["advise", "100004", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    for needle in [
+        "Retard d'expédition",
+        "10 j ouvrés sur 10",
+        "« Origine – délai »",
+        "Modification d'adresse",
+        "informez un lead tout de suite",
+        "Colis perdu (livré mais pas reçu)",
+        "Aucun retour en cours.",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing from\n{stdout}");
+    }
+    // The demo's Chronopost parcel on its way back.
+    let mut cmd = colisync(&config);
+    cmd.args(["advise", "100010", "--now", NOW]);
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("en retour depuis le"), "{stdout}");
+    assert!(
+        stdout.contains("retourné à l'expéditeur : voir « Retour expéditeur »"),
+        "{stdout}"
+    );
+    assert_no_secret(&stdout);
+
+    let mut cmd = colisync(&config);
+    cmd.args(["advise", "999999", "--now", NOW]);
+    let out = run(cmd).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("999999"));
+
+    assert!(!state_dir.exists(), "advise created the state directory");
+    let writes = world
+        .trello
+        .requests()
+        .all()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .count();
+    assert_eq!(writes, 0);
+}

@@ -566,7 +566,7 @@ fn example_documents_every_key() {
     .map(String::from)
     .to_vec();
     let rules = accepted_keys("rules");
-    assert_eq!(rules.len(), 10, "{rules:?}");
+    assert_eq!(rules.len(), 11, "{rules:?}");
     for rule in &rules {
         assert!(
             example.contains(&format!("[rules.{rule}]")),
@@ -918,4 +918,30 @@ fn warns_of_listen_beyond_loopback() {
             .any(|w| w.key == "daemon.listen" && w.message.contains("not a loopback"));
         assert_eq!(found, warned, "{listen}: {warnings:?}");
     }
+}
+
+#[test]
+fn log_format_is_text_or_json() {
+    let env = |_: &str| Some("SEKRET".to_owned());
+    let text = valid_with(
+        "state_dir = \"/var/lib/colisync\"",
+        "state_dir = \"/var/lib/colisync\"\nlog_format = \"json\"",
+    );
+    let path = Path::new("config.toml");
+    let c = config::parse_with_env(&text, path, &env);
+    match c {
+        Ok(c) => assert_eq!(c.daemon.log_format, config::LogFormat::Json),
+        Err(e) => panic!("refused: {e}"),
+    }
+    let text = valid_with(
+        "state_dir = \"/var/lib/colisync\"",
+        "state_dir = \"/var/lib/colisync\"\nlog_format = \"yaml\"",
+    );
+    let (shown, problems) = problems_of(&text, &env);
+    assert!(
+        problems.iter().any(|p| p.key == "daemon.log_format"
+            && p.line.is_some()
+            && p.message.contains("\"text\" or \"json\"")),
+        "{shown}"
+    );
 }

@@ -80,6 +80,8 @@ fn finding(key: &ProblemKey) -> Finding {
         procedure: "Une procédure.".into(),
         validated_on: None,
         shipped_on: None,
+        due: None,
+        detail: None,
     }
 }
 

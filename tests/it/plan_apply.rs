@@ -322,6 +322,8 @@ fn desired(k: &str, rule: RuleId, severity: Severity) -> (ProblemKey, Desired) {
         procedure: String::new(),
         validated_on: None,
         shipped_on: None,
+        due: None,
+        detail: None,
     };
     (
         key,

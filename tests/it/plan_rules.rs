@@ -61,6 +61,8 @@ fn want(k: &str, rule: RuleId, severity: Severity, version: u32) -> (ProblemKey,
         procedure: String::new(),
         validated_on: None,
         shipped_on: None,
+        due: None,
+        detail: None,
     };
     let fingerprint = format!("fp:{}:{}", content.title, content.description);
     (

@@ -100,7 +100,7 @@ fn writes_since(world: &World, skip: usize) -> Vec<colisync_testkit::LoggedReque
 }
 
 #[tokio::test]
-async fn a_schema_1_state_is_migrated_and_the_next_pass_writes_nothing() {
+async fn a_schema_1_state_is_migrated_and_only_the_return_card_is_updated() {
     let (_tmp, dir) = v1_copy();
     let now = recorded_now();
     let state = State::open(&dir).expect("the schema-1 state opens");
@@ -136,17 +136,24 @@ async fn a_schema_1_state_is_migrated_and_the_next_pass_writes_nothing() {
     assert!(note.contains(&archived.card_id), "{note}");
     assert_ne!(archived.card_id, new_card);
 
-    // The next pass settles the intent from the board and writes nothing.
+    // The next pass settles the intent from the board. Its only writes are
+    // the return card's one update to the two-stage reading of returns
+    // (its stage in the title, its due date): the schema-1 passes filed it
+    // before that reading existed. Nothing else changes.
     let world = world().await;
-    let cards_before = world.trello.cards();
     let mut engine = engine(&world, &dir, state);
     let before = world.trello.request_count();
     let r = engine.run_pass(now, &Stop::default(), false).await;
     assert!(r.is_success(), "{:#?}", r.all_errors());
     assert_eq!(r.apply.settled, 1, "{r:#?}");
-    assert!(r.actions.is_empty(), "{:#?}", r.actions);
-    assert_eq!(writes_since(&world, before), vec![]);
-    assert_eq!(world.trello.cards(), cards_before);
+    assert_eq!(r.actions.len(), 1, "{:#?}", r.actions);
+    let Action::Update { rule, content, .. } = &r.actions[0] else {
+        panic!("an update: {:#?}", r.actions);
+    };
+    assert_eq!(*rule, colisync::domain::RuleId::ReturnToSender);
+    assert!(content.title.ends_with(" · en retour"), "{}", content.title);
+    assert!(content.due.is_some());
+    assert_eq!(writes_since(&world, before).len(), 1);
     let state = engine.state();
     assert!(state.pending_intents().unwrap().is_empty());
     let filed = state.card(&key("order/100001")).unwrap().unwrap();

@@ -22,6 +22,7 @@ fn snapshot(status: TrackingStatus, codes: &[&str], final_: bool) -> TrackingSna
             .collect(),
         is_final: final_,
         product: None,
+        info: Default::default(),
     }
 }
 

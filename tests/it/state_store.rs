@@ -217,6 +217,7 @@ fn upserting_a_parcel_keeps_what_la_poste_said() {
             events: vec![],
             is_final: false,
             product: None,
+            info: Default::default(),
         },
         at(11),
     );

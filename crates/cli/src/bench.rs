@@ -201,6 +201,7 @@ pub(crate) fn synthetic_shop(n: usize) -> Vec<(Order, Vec<Parcel>)> {
                         events: events.clone(),
                         is_final: false,
                         product: None,
+                        info: Default::default(),
                     });
                 }
             }

@@ -20,6 +20,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// The format to log in: the command line's (or `COLISYNC_LOG_FORMAT`),
+/// else the configuration file's `daemon.log_format`, else text.
+pub fn resolve(flag: Option<LogFormat>, config: &std::path::Path) -> LogFormat {
+    flag.unwrap_or_else(|| match colisync::config::log_format_of(config) {
+        Some(colisync::config::LogFormat::Json) => LogFormat::Json,
+        Some(colisync::config::LogFormat::Text) | None => LogFormat::Text,
+    })
+}
+
 /// Installs the global subscriber. Calling it twice is harmless (the second
 /// call does nothing).
 pub fn init(format: LogFormat) {
@@ -55,4 +64,24 @@ pub fn init(format: LogFormat) {
 /// (systemd.exec(5), "Environment variables in spawned processes").
 fn under_journal() -> bool {
     std::env::var_os("JOURNAL_STREAM").is_some_and(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_wins_then_the_configuration_then_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("json.toml");
+        std::fs::write(&json, "[daemon]\nlog_format = \"json\"\n").unwrap();
+        let silent = dir.path().join("silent.toml");
+        std::fs::write(&silent, "[daemon]\nschedule = \"0 0 8 * * *\"\n").unwrap();
+        let missing = dir.path().join("missing.toml");
+        assert_eq!(resolve(None, &json), LogFormat::Json);
+        assert_eq!(resolve(Some(LogFormat::Text), &json), LogFormat::Text);
+        assert_eq!(resolve(None, &silent), LogFormat::Text);
+        assert_eq!(resolve(None, &missing), LogFormat::Text);
+        assert_eq!(resolve(Some(LogFormat::Json), &missing), LogFormat::Json);
+    }
 }

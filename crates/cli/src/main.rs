@@ -9,7 +9,10 @@ use colisync_cli::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    colisync_cli::logging::init(cli.log_format);
+    colisync_cli::logging::init(colisync_cli::logging::resolve(
+        cli.log_format,
+        &cli.config_path(),
+    ));
     match cli::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -94,6 +94,8 @@ struct Poste {
     return_codes: HashMap<String, u64>,
     /// Per number: the `estimDate` served.
     estimated: HashMap<String, DateTime<Utc>>,
+    /// Per number: the `contextData.removalPoint` served (name, type).
+    removal_points: HashMap<String, (String, String)>,
     unauthorized_shape: UnauthorizedShape,
 }
 
@@ -123,6 +125,7 @@ impl FakeLaPoste {
             verbatim: HashMap::new(),
             return_codes: HashMap::new(),
             estimated: HashMap::new(),
+            removal_points: HashMap::new(),
             unauthorized_shape: UnauthorizedShape::default(),
         }));
         let router = Router::new()
@@ -239,6 +242,15 @@ impl FakeLaPoste {
             Some(at) => p.estimated.insert(number.to_owned(), at),
             None => p.estimated.remove(number),
         };
+    }
+
+    /// The pickup point `number` waits at, served as
+    /// `contextData.removalPoint` with the extra keys a real answer carries
+    /// (`idPoint`, `isDiffPoint`) so that tests prove they are ignored.
+    pub fn set_removal_point(&self, number: &str, name: &str, kind: &str) {
+        self.poste()
+            .removal_points
+            .insert(number.to_owned(), (name.to_owned(), kind.to_owned()));
     }
 
     /// A recorded answer for `number`: served byte for byte (with this
@@ -478,6 +490,10 @@ fn envelope(id: &str, p: &Poste) -> (u16, Value) {
     });
     if let Some(entry) = entry {
         shipment["entryDate"] = json!(entry);
+    }
+    if let Some((name, kind)) = p.removal_points.get(id) {
+        shipment["contextData"]["removalPoint"] =
+            json!({"idPoint": "319220", "type": kind, "name": name, "isDiffPoint": false});
     }
     let estimated = p.estimated.get(id).map(|at| paris_date(*at));
     if let Some(done) = &delivered {

@@ -85,6 +85,7 @@ impl World {
                 schedule_text: "0 */15 7-20 * * Mon-Sat".to_owned(),
                 state_dir: state_dir.to_owned(),
                 listen: None,
+                log_format: Default::default(),
             },
             calendar: CalendarConfig {
                 timezone: chrono_tz::Europe::Paris,

@@ -88,6 +88,7 @@ fn shipped_order(code: &str, last: DateTime<Utc>) -> (Order, Parcel) {
         events,
         is_final: false,
         product: Some("Colissimo".into()),
+        info: Default::default(),
     });
     (o, p)
 }
@@ -182,19 +183,23 @@ fn delivery_card_title_links_and_labels() {
     let names: Vec<_> = card.labels.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["Colissimo", "Compatible", "En retard"]);
     assert_eq!(
-        tracking_url(Carrier::Chronopost, "XY123456789FR").as_deref(),
+        crate::domain::tracking_url(Carrier::Chronopost, "XY123456789FR").as_deref(),
         Some("https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT=XY123456789FR")
     );
-    assert_eq!(tracking_url(Carrier::Other, "X"), None);
+    assert_eq!(crate::domain::tracking_url(Carrier::Other, "X"), None);
 
-    // Return to sender: no delay in the title, no due date.
+    // Return to sender: no delay in the title but its stage; due when the
+    // return should be back at the latest (start + 20 days, end of day).
     let (mut o, p) = shipped_order("RE1", paris(2026, 5, 8, 9, 0));
     o.increment_id = "100040".into();
     let mut p = p;
     p.order_increment_id = "100040".into();
     let card = card_at(&o, Some(&p), paris(2026, 5, 9, 9, 0));
-    assert_eq!(card.title, "Cmd 100040 · Retour expéditeur · Colissimo");
-    assert_eq!(card.due, None);
+    assert_eq!(
+        card.title,
+        "Cmd 100040 · Retour expéditeur · Colissimo · en retour"
+    );
+    assert_eq!(card.due, Some(paris(2026, 5, 29, 0, 0)));
     assert!(
         card.description
             .contains("**Depuis** : ven. 8 mai 2026 à 09:00")
@@ -390,6 +395,7 @@ mod properties {
                         events: events.clone(),
                         is_final: false,
                         product: None,
+                        info: Default::default(),
                     });
                 }
             }

@@ -146,11 +146,26 @@ impl Checker<'_> {
                 }
             },
         };
+        let log_format = match &raw.log_format {
+            None => defaults::LOG_FORMAT,
+            Some(s) => LogFormat::parse(s.get_ref()).unwrap_or_else(|| {
+                self.err(
+                    "daemon.log_format",
+                    Some(s.span()),
+                    format!(
+                        "{:?} is not a log format: use \"text\" or \"json\"",
+                        s.get_ref()
+                    ),
+                );
+                defaults::LOG_FORMAT
+            }),
+        };
         Some(DaemonConfig {
             schedule: schedule?,
             schedule_text: text,
             state_dir,
             listen,
+            log_format,
         })
     }
 

@@ -166,8 +166,36 @@ impl Checker<'_> {
         let return_to_sender = self.rule(
             "return_to_sender",
             &d.return_to_sender,
-            r.return_to_sender.view(),
+            RuleView {
+                enabled: r.return_to_sender.enabled,
+                list: &r.return_to_sender.list,
+                critical_factor: &None,
+                threshold: None,
+            },
         );
+        let return_window = self.return_window(&d, &r.return_to_sender);
+        let pickup = self.rule(
+            "pickup",
+            &d.pickup,
+            RuleView {
+                enabled: r.pickup.enabled,
+                list: &r.pickup.list,
+                critical_factor: &None,
+                threshold: Some(("business_days", &r.pickup.business_days)),
+            },
+        );
+        let pickup_keep = self.pickup_keep(&d, &r.pickup);
+        let with_estimate = |rc: Option<RuleConfig>, flag: Option<bool>| {
+            rc.map(|rc| RuleConfig {
+                estimate: flag.unwrap_or(rc.estimate),
+                ..rc
+            })
+        };
+        let delivery_letter = with_estimate(delivery_letter, r.delivery_letter.estimate);
+        let delivery_colissimo = with_estimate(delivery_colissimo, r.delivery_colissimo.estimate);
+        let delivery_chronopost =
+            with_estimate(delivery_chronopost, r.delivery_chronopost.estimate);
+        let delivery_other = with_estimate(delivery_other, r.delivery_other.estimate);
         Some(RulesConfig {
             shipping_compatible: shipping_compatible?,
             shipping_original: shipping_original?,
@@ -179,6 +207,65 @@ impl Checker<'_> {
             tracking_stuck: tracking_stuck?,
             tracking_problem: tracking_problem?,
             return_to_sender: return_to_sender?,
+            pickup: pickup?,
+            pickup_keep: pickup_keep?,
+            return_window: return_window?,
+        })
+    }
+
+    fn return_window(&mut self, d: &RulesConfig, raw: &RawRuleReturn) -> Option<ReturnWindow> {
+        let dw = d.return_window;
+        let min = self.int(
+            "rules.return_to_sender.min_days",
+            &raw.min_days,
+            i64::from(dw.min_days),
+            0,
+            365,
+        );
+        let days = self.int(
+            "rules.return_to_sender.days",
+            &raw.days,
+            i64::from(dw.days),
+            1,
+            365,
+        );
+        let (min, days) = (min? as u32, days? as u32);
+        if min > days {
+            self.err(
+                "rules.return_to_sender.min_days",
+                raw.min_days.as_ref().map(|s| s.span()),
+                format!(
+                    "{min} is more than rules.return_to_sender.days ({days}): a return comes back \
+                     between min_days and days after it starts"
+                ),
+            );
+            return None;
+        }
+        Some(ReturnWindow {
+            min_days: min,
+            days,
+        })
+    }
+
+    fn pickup_keep(&mut self, d: &RulesConfig, raw: &RawRulePickup) -> Option<PickupKeep> {
+        let dk = d.pickup_keep;
+        let keep = self.int(
+            "rules.pickup.keep_days",
+            &raw.keep_days,
+            i64::from(dk.keep_days),
+            1,
+            60,
+        );
+        let chrono = self.int(
+            "rules.pickup.keep_days_chronopost",
+            &raw.keep_days_chronopost,
+            i64::from(dk.keep_days_chronopost),
+            1,
+            60,
+        );
+        Some(PickupKeep {
+            keep_days: keep? as u32,
+            keep_days_chronopost: chrono? as u32,
         })
     }
 
@@ -189,7 +276,7 @@ impl Checker<'_> {
     pub(super) fn rule_other(
         &mut self,
         default: &RuleConfig,
-        raw: &RawRuleDays,
+        raw: &RawDeliveryDays,
     ) -> Option<RuleConfig> {
         let mut rc = self.rule("delivery_other", default, raw.view())?;
         let has_days = raw.days.is_some();
@@ -245,6 +332,7 @@ impl Checker<'_> {
             list: list?,
             threshold: threshold?,
             critical_factor: critical_factor?,
+            estimate: default.estimate,
         })
     }
 

@@ -37,8 +37,8 @@ use toml::Spanned;
 use url::Url;
 
 use super::{
-    CalendarConfig, CarriersConfig, Config, DaemonConfig, LaPosteConfig, MagentoAuth,
-    MagentoConfig, RuleConfig, RulesConfig, TrelloConfig, defaults,
+    CalendarConfig, CarriersConfig, Config, DaemonConfig, LaPosteConfig, LogFormat, MagentoAuth,
+    MagentoConfig, PickupKeep, ReturnWindow, RuleConfig, RulesConfig, TrelloConfig, defaults,
 };
 use crate::secret::Secret;
 
@@ -151,6 +151,16 @@ fn render_problems(origin: &Path, problems: &[Problem]) -> String {
         out.push_str(&p.message);
     }
     out
+}
+
+/// `daemon.log_format` of the file at `path`, read before logging starts
+/// (so before the whole file is checked): `None` when the file cannot be
+/// read or parsed or says nothing valid. A wrong value is reported by the
+/// full check that every command runs next.
+pub fn log_format_of(path: &Path) -> Option<super::LogFormat> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: toml::Table = toml::from_str(&text).ok()?;
+    super::LogFormat::parse(value.get("daemon")?.get("log_format")?.as_str()?)
 }
 
 /// Reads and validates the configuration file at `path`.

@@ -30,6 +30,7 @@ pub(super) struct RawDaemon {
     pub(super) schedule: S<String>,
     pub(super) state_dir: S<String>,
     pub(super) listen: S<String>,
+    pub(super) log_format: S<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -127,7 +128,7 @@ pub(super) struct RuleView<'a> {
 /// A rule table whose threshold key is named after its unit (`days`,
 /// `business_days`, `hours`): writing the wrong unit is an unknown key.
 macro_rules! raw_rule {
-    ($(#[$doc:meta])* $name:ident, $unit:ident) => {
+    ($(#[$doc:meta])* $name:ident, $unit:ident $(, $extra:ident: $ty:ty)*) => {
         $(#[$doc])*
         #[derive(Deserialize, Default)]
         #[serde(deny_unknown_fields)]
@@ -136,6 +137,7 @@ macro_rules! raw_rule {
             pub(super) list: S<String>,
             pub(super) critical_factor: S<f64>,
             pub(super) $unit: S<i64>,
+            $(pub(super) $extra: $ty,)*
         }
 
         impl $name {
@@ -157,9 +159,17 @@ raw_rule!(
     business_days
 );
 raw_rule!(
-    /// A rule whose threshold counts calendar days.
-    RawRuleDays,
-    days
+    /// A delivery rule counting calendar days; `estimate` opts in to the
+    /// carrier's estimated date as an earlier trigger.
+    RawDeliveryDays,
+    days,
+    estimate: Option<bool>
+);
+raw_rule!(
+    /// A delivery rule counting business days (Chronopost), with `estimate`.
+    RawDeliveryBusinessDays,
+    business_days,
+    estimate: Option<bool>
 );
 raw_rule!(
     /// A rule whose threshold counts elapsed hours.
@@ -195,13 +205,13 @@ pub(super) struct RawRules {
     #[serde(default)]
     pub(super) shipping_original: RawRuleBusinessDays,
     #[serde(default)]
-    pub(super) delivery_letter: RawRuleDays,
+    pub(super) delivery_letter: RawDeliveryDays,
     #[serde(default)]
-    pub(super) delivery_colissimo: RawRuleDays,
+    pub(super) delivery_colissimo: RawDeliveryDays,
     #[serde(default)]
-    pub(super) delivery_chronopost: RawRuleBusinessDays,
+    pub(super) delivery_chronopost: RawDeliveryBusinessDays,
     #[serde(default)]
-    pub(super) delivery_other: RawRuleDays,
+    pub(super) delivery_other: RawDeliveryDays,
     #[serde(default)]
     pub(super) tracking_not_found: RawRuleHours,
     #[serde(default)]
@@ -209,5 +219,30 @@ pub(super) struct RawRules {
     #[serde(default)]
     pub(super) tracking_problem: RawRuleFact,
     #[serde(default)]
-    pub(super) return_to_sender: RawRuleFact,
+    pub(super) return_to_sender: RawRuleReturn,
+    #[serde(default)]
+    pub(super) pickup: RawRulePickup,
+}
+
+/// `[rules.return_to_sender]`: a fact rule, plus how long a return takes
+/// to come back (the card's due date and its « entre le … et le … »).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRuleReturn {
+    pub(super) enabled: Option<bool>,
+    pub(super) list: S<String>,
+    pub(super) min_days: S<i64>,
+    pub(super) days: S<i64>,
+}
+
+/// `[rules.pickup]`: business days waiting before a card, and how many La
+/// Poste « jours ouvrables » the point keeps the parcel.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRulePickup {
+    pub(super) enabled: Option<bool>,
+    pub(super) list: S<String>,
+    pub(super) business_days: S<i64>,
+    pub(super) keep_days: S<i64>,
+    pub(super) keep_days_chronopost: S<i64>,
 }

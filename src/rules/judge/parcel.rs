@@ -62,10 +62,11 @@ impl<'a> Judge<'a> {
             ];
             return self.first_of(&steps, p, t);
         }
-        let steps: [ParcelRule<'a>; 5] = [
+        let steps: [ParcelRule<'a>; 6] = [
             Self::return_to_sender,
             Self::tracking_problem,
             Self::tracking_not_found,
+            Self::pickup,
             Self::delivery,
             Self::tracking_stuck,
         ];
@@ -101,12 +102,13 @@ impl<'a> Judge<'a> {
     }
 
     pub(super) fn delivery(&self, p: &Parcel, t: &mut Tracer) -> Option<Fire> {
-        match p.carrier {
+        let seed = match p.carrier {
             Carrier::Colissimo => self.delivery_days(p, RuleId::DeliveryColissimo, t),
             Carrier::Chronopost => self.delivery_chronopost(p, t),
             Carrier::Letter => self.delivery_days(p, RuleId::DeliveryLetter, t),
             Carrier::Other | Carrier::Foreign => self.delivery_days(p, RuleId::DeliveryOther, t),
-        }
+        };
+        seed.or_else(|| self.delivery_by_estimate(p, t))
     }
 
     pub(super) fn status_fact(&self, p: &Parcel) -> String {
@@ -169,6 +171,7 @@ impl<'a> Judge<'a> {
             delay: Delay::Days(days),
             deadline: Some(self.cal.start_of_day(from)),
             facts,
+            extra: Extra::default(),
         })
     }
 
@@ -211,50 +214,7 @@ impl<'a> Judge<'a> {
             delay: Delay::Days(days),
             deadline: Some(self.cal.end_of_day(due)),
             facts,
-        })
-    }
-
-    pub(super) fn return_to_sender(&self, p: &Parcel, t: &mut Tracer) -> Option<Fire> {
-        let rule = RuleId::ReturnToSender;
-        let rc = self.enabled(rule, t)?;
-        let status = p.status();
-        let fired = status == Some(TrackingStatus::ReturnToSender);
-        t.note(Some(rule), fired, || {
-            format!(
-                "tracking status {}: {}",
-                status_en(status),
-                if fired {
-                    "returning to the shop"
-                } else {
-                    "not returning"
-                }
-            )
-        });
-        if !fired {
-            return None;
-        }
-        // The first event that started the return (events are newest first).
-        let since = p.tracking.as_ref().and_then(|s| {
-            s.events
-                .iter()
-                .rev()
-                .find(|e| {
-                    crate::tracking::status::status_of_code(&e.code)
-                        == TrackingStatus::ReturnToSender
-                })
-                .map(|e| e.at)
-        });
-        let mut facts = Vec::with_capacity(2);
-        if let Some(at) = since {
-            facts.push(facts::returning_since(&self.fmt_dt(at)));
-        }
-        facts.push(self.status_fact(p));
-        Some(Fire {
-            rule,
-            severity: severity(0, rc),
-            delay: Delay::None,
-            deadline: since,
-            facts,
+            extra: Extra::default(),
         })
     }
 
@@ -286,6 +246,7 @@ impl<'a> Judge<'a> {
             delay: Delay::None,
             deadline: p.last_event().map(|e| e.at),
             facts: vec![facts::INCIDENT.to_owned(), self.status_fact(p)],
+            extra: Extra::default(),
         })
     }
 
@@ -365,6 +326,7 @@ impl<'a> Judge<'a> {
             delay: Delay::Hours(hours),
             deadline: Some(deadline),
             facts: vec![first, self.status_fact(p)],
+            extra: Extra::default(),
         })
     }
 
@@ -413,6 +375,7 @@ impl<'a> Judge<'a> {
                 facts::no_new_event(&self.fmt_dt(last.at), rc.threshold, &self.fmt_dt(deadline)),
                 self.status_fact(p),
             ],
+            extra: Extra::default(),
         })
     }
 }

@@ -58,6 +58,7 @@ impl<'a> Judge<'a> {
             delay: Delay::BusinessDays(passed),
             deadline: Some(self.cal.start_of_day(from)),
             facts,
+            extra: Extra::default(),
         })
     }
 
@@ -99,6 +100,7 @@ impl<'a> Judge<'a> {
             delay: Delay::BusinessDays(passed),
             deadline: Some(self.cal.start_of_day(from)),
             facts,
+            extra: Extra::default(),
         })
     }
 }

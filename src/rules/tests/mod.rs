@@ -142,11 +142,14 @@ fn snapshot(events: &[(&str, DateTime<Utc>)], is_final: bool) -> TrackingSnapsho
         fetched_at: events.first().map_or(utc(2026, 1, 1, 0, 0), |e| e.at),
         status: normalise(&events),
         is_final,
+        info: Default::default(),
         product: None,
         events,
     }
 }
 
+mod advice;
 mod carriers;
 mod parcels;
+mod procedures_more;
 mod shipping;

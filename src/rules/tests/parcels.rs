@@ -335,12 +335,19 @@ fn parcel_rules_priority() {
     let j = run(&o, &parcels, &cfg, paris(2026, 5, 7, 10, 0));
     assert_eq!(verdict(&j), Some((DeliveryChronopost, Critical)));
     assert!(trace_text(&j).contains("[parcel XY123456789FR] tracking_stuck: would fire, but delivery_chronopost takes priority"), "{}", trace_text(&j));
-    // Return-to-sender procedure (seed 000 §3).
+    // Return-to-sender procedure (seed 000 §3): while returning, check the
+    // address and inform the customer; once back, re-ship or refund.
     let (o, parcels) = shipped(Carrier::Colissimo, ship, Some(&[e("RE1", 8)]));
     let f = &run(&o, &parcels, &cfg, now).findings[0];
     assert_eq!(f.severity, Late);
     assert_eq!(f.delay, Delay::None);
     assert_eq!(f.deadline, Some(paris(2026, 5, 8, 9, 0)));
+    assert!(
+        f.procedure
+            .contains("Vérifiez d'abord l'adresse de livraison")
+    );
+    let (o, parcels) = shipped(Carrier::Colissimo, ship, Some(&[e("DI2", 12), e("RE1", 8)]));
+    let f = &run(&o, &parcels, &cfg, now).findings[0];
     for needle in [
         "5,95 €",
         "9,95 €",

@@ -25,9 +25,11 @@
 //!   with [`TrackError::is_retryable`] judging the decoded answer.
 //! - Events come newest first; they are normalised with `isFinal` by
 //!   [`crate::tracking::status::normalise_snapshot`], unknown codes logged
-//!   and kept. `estimDate` and `deliveryDate` are decoded alongside
-//!   ([`Tracked`]); `timeline`, `contextData` and the events' `order` are
-//!   not needed and ignored.
+//!   and kept. `estimDate`, `deliveryDate` and `contextData.removalPoint`
+//!   (`name` and `type` only) go into the snapshot's
+//!   [`CarrierInfo`](crate::domain::CarrierInfo) (`carrier_info.rs` here);
+//!   `timeline`, the rest of `contextData` and the events' `order` are not
+//!   needed and ignored.
 //!
 //! The requests are paced by one sliding window per API key
 //! ([`crate::limiter`], `requests_per_second` per second, default 5),
@@ -567,18 +569,7 @@ fn batch_error(
     }
 }
 
-/// An optional date of the shipment. A malformed one is La Poste's slip on
-/// a field the rules do not need: logged, not a failed parcel.
-fn shipment_date(id: &str, shipment: &Value, field: &str) -> Option<DateTime<Utc>> {
-    let text = shipment.get(field).and_then(Value::as_str)?;
-    match DateTime::parse_from_rfc3339(text) {
-        Ok(d) => Some(d.with_timezone(&Utc)),
-        Err(err) => {
-            tracing::warn!(api = API, number = %id, field, error = %err, "unreadable La Poste date, ignored");
-            None
-        }
-    }
-}
+mod carrier_info;
 
 /// A snapshot from a `shipment` object.
 fn tracked(id: &str, shipment: &Value, now: DateTime<Utc>) -> Result<Tracked, TrackError> {
@@ -615,7 +606,10 @@ fn tracked(id: &str, shipment: &Value, now: DateTime<Utc>) -> Result<Tracked, Tr
         .get("isFinal")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let info = carrier_info::decode(id, shipment);
     Ok(Tracked {
+        estimated_delivery: info.estimated_delivery,
+        delivered_at: info.delivered_at,
         snapshot: TrackingSnapshot {
             fetched_at: now,
             status: normalise_snapshot(&events, is_final),
@@ -625,9 +619,8 @@ fn tracked(id: &str, shipment: &Value, now: DateTime<Utc>) -> Result<Tracked, Tr
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             events,
+            info,
         },
-        estimated_delivery: shipment_date(id, shipment, "estimDate"),
-        delivered_at: shipment_date(id, shipment, "deliveryDate"),
     })
 }
 

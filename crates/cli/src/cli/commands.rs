@@ -216,25 +216,7 @@ pub fn explain(
         let tz = config.calendar.timezone;
         let engine = Engine::new(config, opened.state)?;
         let explained = engine.explain(order_number, now).await?;
-        for note in &explained.notes {
-            match note {
-                Note::MagentoUnreachable(e) => writeln!(
-                    out,
-                    "Magento could not be asked ({e}); using the local snapshot."
-                )?,
-                Note::NumberRefused { number, message } => {
-                    writeln!(out, "La Poste refuses the number {number} ({message}).")?
-                }
-                Note::KeyRefused(e) => writeln!(
-                    out,
-                    "La Poste refused the API key ({e}); check laposte.api_key."
-                )?,
-                Note::NotAsked { number, error } => {
-                    writeln!(out, "La Poste could not be asked for {number} ({error}).")?
-                }
-                Note::LocalTracking => writeln!(out, "  using the tracking known locally.")?,
-            }
-        }
+        print_notes(&explained.notes, out)?;
         let order = &explained.order;
         writeln!(
             out,
@@ -271,6 +253,69 @@ pub fn explain(
             match &card.record {
                 Some(r) => writeln!(out, "  on the board as card {} ({:?})", r.card_id, r.status)?,
                 None => writeln!(out, "  not filed yet (the next pass files it)")?,
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// What `explain` and `advise` had to do without.
+fn print_notes(notes: &[Note], out: &mut dyn Write) -> anyhow::Result<()> {
+    for note in notes {
+        match note {
+            Note::MagentoUnreachable(e) => writeln!(
+                out,
+                "Magento could not be asked ({e}); using the local snapshot."
+            )?,
+            Note::NumberRefused { number, message } => {
+                writeln!(out, "La Poste refuses the number {number} ({message}).")?
+            }
+            Note::KeyRefused(e) => writeln!(
+                out,
+                "La Poste refused the API key ({e}); check laposte.api_key."
+            )?,
+            Note::NotAsked { number, error } => {
+                writeln!(out, "La Poste could not be asked for {number} ({error}).")?
+            }
+            Note::LocalTracking => writeln!(out, "  using the tracking known locally.")?,
+        }
+    }
+    Ok(())
+}
+
+/// `colisync advise ORDER [--now]`: in French, what each procedure says for
+/// this order today (`Engine::advise`), on the order and parcels `explain`
+/// pulls. Needs no state, like `explain`.
+pub fn advise(
+    config: Config,
+    order_number: &str,
+    now: Option<DateTime<Utc>>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let now = now.unwrap_or_else(Utc::now);
+        let opened = match CommandState::open(&config.daemon.state_dir, true) {
+            Ok(opened) => opened,
+            Err(_) => CommandState::empty()?,
+        };
+        let tz = config.calendar.timezone;
+        let engine = Engine::new(config, opened.state)?;
+        let explained = engine.explain(order_number, now).await?;
+        print_notes(&explained.notes, out)?;
+        let order = &explained.order;
+        writeln!(
+            out,
+            "Commande {} ({}), client {}, le {}",
+            order.increment_id,
+            order.status,
+            order.customer_name(),
+            now.with_timezone(&tz).format("%d/%m/%Y %H:%M")
+        )?;
+        for section in engine.advise(order, &explained.parcels, now) {
+            writeln!(out, "\n{}", section.title)?;
+            for line in &section.lines {
+                writeln!(out, "  {line}")?;
             }
         }
         Ok(ExitCode::SUCCESS)

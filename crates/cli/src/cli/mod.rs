@@ -46,15 +46,10 @@ pub struct Cli {
     pub(crate) config: Option<PathBuf>,
 
     /// How logs are written to stderr: text (no timestamps under the
-    /// journal) or json (one object a line, with the pass id).
-    #[arg(
-        long,
-        global = true,
-        env = "COLISYNC_LOG_FORMAT",
-        value_enum,
-        default_value_t
-    )]
-    pub log_format: crate::logging::LogFormat,
+    /// journal) or json (one object a line, with the pass id) [default:
+    /// daemon.log_format of the configuration, else text].
+    #[arg(long, global = true, env = "COLISYNC_LOG_FORMAT", value_enum)]
+    pub log_format: Option<crate::logging::LogFormat>,
 
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -97,6 +92,16 @@ pub(crate) enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
         now: Option<DateTime<Utc>>,
     },
+    /// Say, in French, what each procedure says for an order today (delay,
+    /// address change, lost parcel, return), with the dates computed, for
+    /// an agent answering the customer. Needs no state.
+    Advise {
+        /// Order number (Magento increment id), e.g. 100023.
+        order: String,
+        /// Advise as if it were this instant (RFC 3339).
+        #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+        now: Option<DateTime<Utc>>,
+    },
     /// Print the French public holidays of YEAR; with --config, also the
     /// configured extra closed days and re-opened days.
     Calendar {
@@ -128,7 +133,7 @@ pub(crate) enum Command {
 impl Cli {
     /// The configuration file to read: `--config`, else `COLISYNC_CONFIG`,
     /// else [`DEFAULT_CONFIG`].
-    pub(crate) fn config_path(&self) -> PathBuf {
+    pub fn config_path(&self) -> PathBuf {
         self.config
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
@@ -200,6 +205,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { order, now } => {
             let config = config::load(&cli.config_path())?;
             commands::explain(config, order, *now, &mut out)
+        }
+        Command::Advise { order, now } => {
+            let config = config::load(&cli.config_path())?;
+            commands::advise(config, order, *now, &mut out)
         }
         Command::Demo => demo::demo(&mut out),
         Command::Bench {
@@ -283,7 +292,7 @@ pub(crate) fn check_config_summary(
 /// The unit of each rule's threshold key, as written in the config.
 fn threshold_unit(rule: &str) -> Option<&'static str> {
     match rule {
-        "shipping_compatible" | "shipping_original" | "delivery_chronopost" => {
+        "shipping_compatible" | "shipping_original" | "delivery_chronopost" | "pickup" => {
             Some("business day(s)")
         }
         "delivery_letter" | "delivery_colissimo" | "delivery_other" => Some("day(s)"),
