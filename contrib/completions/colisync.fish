@@ -72,6 +72,12 @@ complete -c colisync -n "__fish_colisync_using_subcommand demo" -l config -d 'Co
 complete -c colisync -n "__fish_colisync_using_subcommand demo" -l log-format -d 'How logs are written to stderr: text (no timestamps under the journal) or json (one object a line, with the pass id) [default: daemon.log_format of the configuration, else text]' -r -f -a "text\t'`key=value` lines (no timestamp under the journal)'
 json\t'One JSON object per line'"
 complete -c colisync -n "__fish_colisync_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c colisync -n "__fish_colisync_using_subcommand bench" -l scenario -d '`judge`, `backfill`, or `all` (the judge over 100,000 orders, then 250-card backfills at 0 and 150 ms a Trello answer)' -r -f -a "all\t''
+judge\t''
+backfill\t''"
+complete -c colisync -n "__fish_colisync_using_subcommand bench" -l orders -d 'Open orders of the judge scenario' -r
+complete -c colisync -n "__fish_colisync_using_subcommand bench" -l cards -d 'Cards to file in the backfill scenario' -r
+complete -c colisync -n "__fish_colisync_using_subcommand bench" -l latency-ms -d 'How long the Trello fake holds back each answer (backfill)' -r
 complete -c colisync -n "__fish_colisync_using_subcommand bench" -l config -d 'Configuration file [default: /etc/colisync/config.toml]' -r -F
 complete -c colisync -n "__fish_colisync_using_subcommand bench" -l log-format -d 'How logs are written to stderr: text (no timestamps under the journal) or json (one object a line, with the pass id) [default: daemon.log_format of the configuration, else text]' -r -f -a "text\t'`key=value` lines (no timestamp under the journal)'
 json\t'One JSON object per line'"

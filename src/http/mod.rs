@@ -1,10 +1,11 @@
 //! The HTTP layer shared by the Trello, Magento and La Poste clients.
 //!
 //! [`ApiClient`] wraps a `reqwest::Client` with what every client needs: a
-//! base URL, a timeout on every request, an optional rate limiter (one per
-//! API, shared by every task), a pause gate that stops all callers after a
-//! 429, and retries with exponential backoff and jitter (backon) where they
-//! are safe. Errors are typed ([`HttpError`]) and never carry a secret: no
+//! base URL, a timeout on every request, optional sliding windows
+//! ([`crate::limiter`], shared by every task and client of the same
+//! credentials) that pace every attempt and take the 429s, a pause gate
+//! for clients without them, and retries with exponential backoff and
+//! jitter (backon) where they are safe. Errors are typed ([`HttpError`]) and never carry a secret: no
 //! URL (reqwest errors are stripped with `without_url()`), no query string,
 //! no header; only the API name, the method and the path.
 //!
@@ -40,15 +41,15 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use backon::Retryable;
-use governor::DefaultDirectRateLimiter;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName};
 use tokio::time::Instant;
 use url::Url;
 
+use crate::limiter::{Answer, Limiter, retry_after};
 use crate::secret::Scrubber;
 
 mod error;
@@ -62,7 +63,6 @@ pub(crate) use error::{decode_error, is_retryable};
 use redact::{error_chain, excerpt, with_header_credentials};
 pub(crate) use redact::{redact, redact_url};
 pub use retry::RetryPolicy;
-use retry::parse_retry_after;
 
 /// Names of the headers by which an API tells how much of its quota is
 /// left (Trello: `x-rate-limit-api-token-remaining`, `…-interval-ms`).
@@ -209,9 +209,12 @@ pub struct ApiSettings {
     /// Called on every attempt for credentials that change per attempt.
     /// Its headers are marked sensitive.
     pub signer: Option<Arc<dyn Signer>>,
-    /// Waited on before every attempt, retries included. Shared by every
-    /// clone of the client, hence by every task using the API.
-    pub(crate) limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    /// Sliding windows every attempt, retries included, takes a slot in
+    /// and completes with its answer: the one place that paces requests.
+    /// They also read the quota headers and take the 429s, in place of
+    /// `rate_headers` and the pause gate. Shared by every clone of the
+    /// client (and by clients of the same credentials).
+    pub(crate) windows: Option<Limiter>,
     pub retry: RetryPolicy,
     /// How long every caller pauses after a 429 without Retry-After.
     pub rate_limited_pause: Duration,
@@ -241,7 +244,7 @@ impl ApiSettings {
             timeout: Duration::from_secs(30),
             default_headers: HeaderMap::new(),
             signer: None,
-            limiter: None,
+            windows: None,
             retry: RetryPolicy::default(),
             rate_limited_pause: Duration::from_secs(1),
             rate_headers: None,
@@ -258,7 +261,7 @@ pub struct ApiClient {
     base: Url,
     client: reqwest::Client,
     signer: Option<Arc<dyn Signer>>,
-    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    windows: Option<Limiter>,
     retry: RetryPolicy,
     rate_limited_pause: Duration,
     rate_headers: Option<RateHeaders>,
@@ -319,7 +322,7 @@ impl ApiClient {
             base: settings.base_url,
             client,
             signer: settings.signer,
-            limiter: settings.limiter,
+            windows: settings.windows,
             retry: settings.retry,
             rate_limited_pause: settings.rate_limited_pause,
             rate_headers: settings.rate_headers,
@@ -408,9 +411,11 @@ impl ApiClient {
     async fn attempt(&self, call: &Call) -> Result<Reply, HttpError> {
         let waiting = Instant::now();
         self.wait_gate().await;
-        if let Some(limiter) = &self.limiter {
-            limiter.until_ready().await;
-        }
+        // Held until the answer is in (dropped on any error: counted then).
+        let permit = match &self.windows {
+            Some(w) => Some(w.acquire().await),
+            None => None,
+        };
         crate::metrics::global().rate_limit_wait(self.name, waiting.elapsed());
         let method = call.method.to_string();
         let path = call.path();
@@ -461,11 +466,16 @@ impl ApiClient {
         let status = resp.status().as_u16();
         crate::metrics::global().api_request(self.name, Some(status));
         let headers = resp.headers().clone();
-        self.read_rate_headers(&headers);
+        if permit.is_none() {
+            self.read_rate_headers(&headers);
+        }
         let body = resp
             .bytes()
             .await
             .map_err(|e| self.transport_error(e, &method, &path))?;
+        if let Some(p) = permit {
+            p.complete(Answer::new(status, &headers, &body));
+        }
         let body = scrubber.scrub_bytes(&body).into_owned();
         tracing::debug!(api = self.name, method = %method, path = %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "http");
 
@@ -479,8 +489,10 @@ impl ApiClient {
         let excerpt = excerpt(&body);
         Err(match status {
             429 => {
-                let retry_after = parse_retry_after(&headers);
-                self.close_gate(retry_after.unwrap_or(self.rate_limited_pause));
+                let retry_after = retry_after(&headers, SystemTime::now());
+                if self.windows.is_none() {
+                    self.close_gate(retry_after.unwrap_or(self.rate_limited_pause));
+                }
                 HttpError::RateLimited {
                     api: self.name,
                     retry_after,

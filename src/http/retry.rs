@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use backon::ExponentialBuilder;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// Backoff settings. Bounded in attempts and in total time so that a pass
 /// finishes even when an API is down.
@@ -59,12 +58,4 @@ impl RetryPolicy {
             .with_max_times(self.max_retries)
             .with_jitter()
     }
-}
-
-/// Retry-After in seconds (the HTTP-date form is not used by these APIs;
-/// it is ignored and the default pause applies).
-pub(super) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    let secs: f64 = v.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
 }

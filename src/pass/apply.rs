@@ -119,6 +119,7 @@ impl Engine {
         let now = now_of(&report);
         let mut opts = ApplyOptions::new(now);
         opts.stop = Some(stop.flag());
+        opts.max_in_flight = self.max_in_flight;
         let applied = plan::apply(&report.actions, board, &self.state, &opts).await;
         report.stopped = stop.is_raised();
         merge_applied(&mut report.apply, applied);

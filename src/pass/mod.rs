@@ -177,6 +177,8 @@ pub struct Engine {
     laposte: LaPosteClient,
     trello: TrelloClient,
     state: State,
+    /// Trello writes carried out at once (see `ApplyOptions::max_in_flight`).
+    max_in_flight: usize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -239,7 +241,15 @@ impl Engine {
             trello,
             state,
             config,
+            max_in_flight: plan::DEFAULT_MAX_IN_FLIGHT,
         })
+    }
+
+    /// How many Trello writes a pass carries out at once (at least 1; 1:
+    /// one at a time in plan order, as tests with faults in arrival order
+    /// need).
+    pub fn set_max_in_flight(&mut self, n: usize) {
+        self.max_in_flight = n.max(1);
     }
 
     /// SIGHUP: new settings and clients, same state.

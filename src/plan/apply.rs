@@ -54,14 +54,31 @@
 //! [`WriteError::Fatal`] one (401: bad key or token) stops the pass. In every
 //! case the pass goes on with the next action and the report lists what
 //! failed, so the command can exit non-zero after finishing everything else.
+//!
+//! # Writes in flight
+//!
+//! [`apply`] runs up to [`ApplyOptions::max_in_flight`] actions at once,
+//! each for a different card, so that Trello's latency does not set the
+//! pace (the client's rate limiter does). Actions are grouped into lanes:
+//! every action of one key, and every action naming one card id, in one
+//! lane, in plan order; lanes run side by side, polled by the pass's own
+//! task (no spawned task, so the borrows of the state and the board stay
+//! as they are). Each action keeps the protocol above on its own: intent
+//! and flush, steps, settle and flush; sled's flush makes everything
+//! written so far durable, whichever lane calls it. A pending write blocks
+//! its key's later actions (they are in its lane); a fatal error stops
+//! every lane from starting another action, those in flight finish; a stop
+//! request likewise. Labels are looked up and created by one lane at a
+//! time so that a missing label is created once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use super::Action;
 use crate::board::{BoardCard, CardContent, LabelSpec};
@@ -195,9 +212,17 @@ pub struct ApplyOptions {
     #[cfg(feature = "test-hooks")]
     pub crash: Option<CrashPoint>,
     /// Raised by SIGTERM: checked between actions, never inside one, so the
-    /// action in hand is always settled before the pass stops.
+    /// actions in hand are always settled before the pass stops.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Actions carried out at once, each for a different card (1: one at
+    /// a time, in plan order). The client's rate limiter paces them.
+    pub max_in_flight: usize,
 }
+
+/// Writes in flight by default: enough to keep Trello's 100 requests per
+/// 10 s busy at a few hundred milliseconds a request (the limiter, not
+/// this, sets the pace).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
 
 impl ApplyOptions {
     pub fn new(now: DateTime<Utc>) -> Self {
@@ -206,6 +231,7 @@ impl ApplyOptions {
             #[cfg(feature = "test-hooks")]
             crash: None,
             stop: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -285,12 +311,14 @@ pub async fn settle_pending<B: BoardWriter>(
             return report;
         }
     };
+    let labels_lock = tokio::sync::Mutex::new(());
     for (id, intent) in pending {
         let action = Action::from(intent.action.clone());
         let mut run = Run {
             board,
             state,
             now,
+            labels_lock: &labels_lock,
             #[cfg(feature = "test-hooks")]
             crash: None,
             #[cfg(feature = "test-hooks")]
@@ -321,33 +349,195 @@ pub async fn settle_pending<B: BoardWriter>(
     report
 }
 
-/// Carries out `actions` in order (see the module docs for the protocol).
-/// Never stops at a failed action; stops at a fatal error or a simulated
-/// crash. Intents still pending in the journal block their key's actions.
+/// What the lanes of one [`apply`] share.
+struct Shared<'a> {
+    /// Journal intents pending before this pass: their keys' actions wait.
+    pending_before: &'a BTreeSet<ProblemKey>,
+    /// Counts, and failures tagged with their action's index (sorted into
+    /// plan order at the end): written as each action ends, so that what
+    /// the lanes did before a crash is in the report.
+    acc: Mutex<(ApplyReport, Vec<(usize, ApplyFailure)>)>,
+    /// A fatal error: no lane starts another action.
+    fatal: AtomicBool,
+    /// Actions started, for the stop message; whether it was logged.
+    started: AtomicUsize,
+    stop_logged: AtomicBool,
+    /// Held across "look up, create if missing" of labels, so that two
+    /// lanes never create the same missing label twice.
+    labels: tokio::sync::Mutex<()>,
+}
+
+impl Shared<'_> {
+    fn with<T>(&self, f: impl FnOnce(&mut ApplyReport, &mut Vec<(usize, ApplyFailure)>) -> T) -> T {
+        let mut g = self.acc.lock().unwrap_or_else(|e| e.into_inner());
+        let (report, failures) = &mut *g;
+        f(report, failures)
+    }
+
+    fn fail(&self, index: usize, action: &Action, message: impl Into<String>) {
+        let mut one = ApplyReport::default();
+        one.fail(action, message);
+        self.with(|_, failures| failures.extend(one.failures.into_iter().map(|f| (index, f))));
+    }
+}
+
+/// The actions of `actions` grouped into lanes, each in plan order: all of
+/// one key, and all naming one card, in the same lane (so one card's
+/// writes keep their order); lanes ordered by their first action. With
+/// `max_in_flight` 1, one lane: exactly the plan's order.
+fn lanes(actions: &[Action], max_in_flight: usize) -> Vec<Vec<usize>> {
+    if max_in_flight <= 1 {
+        return vec![(0..actions.len()).collect()];
+    }
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut parent: Vec<usize> = (0..actions.len()).collect();
+    let mut by_key: HashMap<&ProblemKey, usize> = HashMap::new();
+    let mut by_card: HashMap<String, usize> = HashMap::new();
+    for (i, action) in actions.iter().enumerate() {
+        let join = |other: usize, parent: &mut Vec<usize>| {
+            let (a, b) = (root(parent, other), root(parent, i));
+            // The earlier action's root stays the root: lanes keep the
+            // index of their first action.
+            let (lo, hi) = (a.min(b), a.max(b));
+            parent[hi] = lo;
+        };
+        if let Some(&j) = by_key.get(action.key()) {
+            join(j, &mut parent);
+        } else {
+            by_key.insert(action.key(), i);
+        }
+        if let Some(card) = initial_card_id(action) {
+            if let Some(&j) = by_card.get(&card) {
+                join(j, &mut parent);
+            } else {
+                by_card.insert(card, i);
+            }
+        }
+    }
+    let mut lanes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..actions.len() {
+        let r = root(&mut parent, i);
+        lanes.entry(r).or_default().push(i);
+    }
+    lanes.into_values().collect()
+}
+
+/// Carries out `actions` (see the module docs for the protocol), up to
+/// `opts.max_in_flight` actions at once, each for a different card: the
+/// actions of one key or one card run one after another in plan order, in
+/// one lane; each action follows the journal protocol on its own. Never
+/// stops at a failed action; a fatal error stops launching actions (those
+/// in flight finish); a simulated crash drops every lane at its current
+/// await, as a killed process would (the crashing lane's unflushed notes
+/// are lost if asked; the other lanes' notes, written without a flush, are
+/// kept: losing those is not simulated). Intents still pending in the
+/// journal block their key's actions. Failures are reported in plan order.
 pub async fn apply<B: BoardWriter>(
     actions: &[Action],
     board: &B,
     state: &State,
     opts: &ApplyOptions,
 ) -> ApplyReport {
-    let mut report = ApplyReport::default();
-    let mut blocked: BTreeSet<ProblemKey> = match state.pending_intents() {
+    let pending_before: BTreeSet<ProblemKey> = match state.pending_intents() {
         Ok(p) => p.into_iter().map(|(_, i)| i.key).collect(),
         Err(e) => {
-            report.fatal = Some(ApplyFatal::state(e));
-            return report;
+            return ApplyReport {
+                fatal: Some(ApplyFatal::state(e)),
+                ..ApplyReport::default()
+            };
         }
     };
-    for (index, action) in actions.iter().enumerate() {
-        if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
-            tracing::info!(
-                left = actions.len() - index,
-                "stopping: the remaining actions wait for the next pass"
-            );
+    let shared = Shared {
+        pending_before: &pending_before,
+        acc: Mutex::new((ApplyReport::default(), Vec::new())),
+        fatal: AtomicBool::new(false),
+        started: AtomicUsize::new(0),
+        stop_logged: AtomicBool::new(false),
+        labels: tokio::sync::Mutex::new(()),
+    };
+    let max = opts.max_in_flight.max(1);
+    let mut waiting = lanes(actions, max).into_iter();
+    let mut running = FuturesUnordered::new();
+    #[cfg(feature = "test-hooks")]
+    let mut crashed = false;
+    #[cfg(not(feature = "test-hooks"))]
+    let crashed = false;
+    loop {
+        while running.len() < max && !shared.fatal.load(Ordering::SeqCst) {
+            let Some(lane) = waiting.next() else { break };
+            running.push(run_lane(lane, actions, board, state, opts, &shared));
+        }
+        match running.next().await {
+            None => break,
+            Some(LaneEnd::Finished) => {}
+            #[cfg(feature = "test-hooks")]
+            Some(LaneEnd::Crashed) => {
+                crashed = true;
+                break;
+            }
+        }
+    }
+    // Dropping the lanes still running is the crash: they stop where they
+    // are, mid-request or between two steps, and write nothing more.
+    drop(running);
+    let (mut report, mut failures) = shared.acc.into_inner().unwrap_or_else(|e| e.into_inner());
+    failures.sort_by_key(|(i, _)| *i);
+    report.failures = failures.into_iter().map(|(_, f)| f).collect();
+    if crashed {
+        #[cfg(feature = "test-hooks")]
+        {
+            report.crashed = true;
+        }
+        return report;
+    }
+    if let Err(e) = state.flush() {
+        report.fatal.get_or_insert(ApplyFatal::state(e));
+    }
+    report
+}
+
+enum LaneEnd {
+    Finished,
+    /// Tests only: a simulated crash.
+    #[cfg(feature = "test-hooks")]
+    Crashed,
+}
+
+/// One lane's actions, one after another. A pending write blocks the rest
+/// of its key's actions, as across passes.
+async fn run_lane<B: BoardWriter>(
+    lane: Vec<usize>,
+    actions: &[Action],
+    board: &B,
+    state: &State,
+    opts: &ApplyOptions,
+    shared: &Shared<'_>,
+) -> LaneEnd {
+    let mut blocked: BTreeSet<ProblemKey> = BTreeSet::new();
+    for index in lane {
+        let action = &actions[index];
+        if shared.fatal.load(Ordering::SeqCst) {
             break;
         }
-        if blocked.contains(action.key()) {
-            report.fail(
+        if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+            if !shared.stop_logged.swap(true, Ordering::SeqCst) {
+                tracing::info!(
+                    left = actions.len() - shared.started.load(Ordering::SeqCst),
+                    "stopping: the remaining actions wait for the next pass"
+                );
+            }
+            break;
+        }
+        shared.started.fetch_add(1, Ordering::SeqCst);
+        if shared.pending_before.contains(action.key()) || blocked.contains(action.key()) {
+            shared.fail(
+                index,
                 action,
                 "an earlier write for this problem is not settled yet; retried next pass",
             );
@@ -363,6 +553,7 @@ pub async fn apply<B: BoardWriter>(
             crash: crash.map(|c| c.at),
             #[cfg(feature = "test-hooks")]
             lose_unflushed: crash.is_some_and(|c| c.lose_unflushed),
+            labels_lock: &shared.labels,
         };
         let outcome = if action.writes_board() {
             let intent = Intent {
@@ -389,30 +580,27 @@ pub async fn apply<B: BoardWriter>(
             run.record_state_only(action)
         };
         match outcome {
-            Outcome::Done => report.count(action),
+            Outcome::Done => shared.with(|r, _| r.count(action)),
             Outcome::Dropped => {}
-            Outcome::Failed(m) => report.fail(action, m),
+            Outcome::Failed(m) => shared.fail(index, action, m),
             Outcome::Pending(m) => {
-                report.pending += 1;
+                shared.with(|r, _| r.pending += 1);
                 blocked.insert(action.key().clone());
-                report.fail(action, m);
+                shared.fail(index, action, m);
             }
             Outcome::Fatal(m) => {
-                report.fail(action, m.to_string());
-                report.fatal = Some(m);
+                shared.fail(index, action, m.to_string());
+                shared.with(|r, _| {
+                    r.fatal.get_or_insert(m);
+                });
+                shared.fatal.store(true, Ordering::SeqCst);
                 break;
             }
             #[cfg(feature = "test-hooks")]
-            Outcome::Crashed => {
-                report.crashed = true;
-                return report;
-            }
+            Outcome::Crashed => return LaneEnd::Crashed,
         }
     }
-    if let Err(e) = state.flush() {
-        report.fatal.get_or_insert(ApplyFatal::state(e));
-    }
-    report
+    LaneEnd::Finished
 }
 
 fn initial_card_id(action: &Action) -> Option<String> {

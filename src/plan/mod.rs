@@ -100,7 +100,7 @@ use crate::state::{CardRecord, CardStatus};
 
 pub use apply::{
     ApplyFailure, ApplyFatal, ApplyOptions, ApplyReport, BoardWriter, CardUpdate, Cause,
-    WriteError, apply, settle_pending,
+    DEFAULT_MAX_IN_FLIGHT, WriteError, apply, settle_pending,
 };
 #[cfg(feature = "test-hooks")]
 pub use apply::{CrashAt, CrashPoint};

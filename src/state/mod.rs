@@ -80,7 +80,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ProblemKey, RuleId, Severity};
 
 pub use error::StateError;
-pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval};
+pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval, poll_slot};
 pub use records::IntentAction;
 /// The schema this build reads and writes. Bump it together with a new
 /// entry in [`MIGRATIONS`].

@@ -22,9 +22,20 @@
 //!   (the 24 h `tracking_not_found` and Chronopost's 24 h guarantee need it);
 //! - afterwards every [`BASE_INTERVAL`], doubling every two polls in a row
 //!   that saw nothing new, capped at [`MAX_INTERVAL`] (so a stuck parcel is
-//!   still seen well within the 48 h of `tracking_stuck`).
+//!   still seen well within the 48 h of `tracking_stuck`);
+//! - a polled parcel's next poll falls on its own grid: the instants
+//!   `phase + k × interval` (Unix seconds), the phase fixed per tracking
+//!   number by its hash ([`poll_slot`]), the first at least half an interval
+//!   away. Parcels shipped or polled in the same pass thus spread over the
+//!   next interval instead of staying together for ever (a morning after a
+//!   night without passes would otherwise poll everything at once, then
+//!   again all at once); the gap is in `[interval/2, 3 × interval/2)`, so a
+//!   fresh parcel is asked about at least every 1.5 h and a stuck one at
+//!   least every 36 h, still well within the 48 h of `tracking_stuck`;
+//!   a parcel polled at its slot is next polled exactly one interval later.
 
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 
 use crate::domain::ProblemKey;
 use crate::domain::{CarrierInfo, Parcel, TrackingSnapshot, TrackingStatus};
@@ -139,7 +150,26 @@ pub fn next_poll_at(
     if parcel.tracking.is_none() {
         return Some(now);
     }
-    Some(now + poll_interval(now - parcel.shipped_at, polls_unchanged))
+    let interval = poll_interval(now - parcel.shipped_at, polls_unchanged);
+    Some(poll_slot(&parcel.tracking_number, interval, now))
+}
+
+/// The next poll of the parcel with `number`, polled at `now` with
+/// `interval` between polls: the first instant `phase + k × interval`
+/// (Unix seconds) at least `interval / 2` after `now`, where `phase` is
+/// the first 8 bytes of SHA-256 of the trimmed, upper-cased number modulo
+/// the interval (SHA-256 rather than std's hasher, whose output may change
+/// between Rust releases: a phase must survive an upgrade).
+pub fn poll_slot(number: &str, interval: Duration, now: DateTime<Utc>) -> DateTime<Utc> {
+    let i = interval.num_seconds().max(2);
+    let digest = Sha256::digest(number.trim().to_ascii_uppercase().as_bytes());
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    let phase = (u64::from_be_bytes(head) % i as u64) as i64;
+    let earliest = now + Duration::seconds(i / 2);
+    let e = earliest.timestamp() + i64::from(earliest.timestamp_subsec_nanos() > 0);
+    let k = (e - phase + i - 1).div_euclid(i);
+    DateTime::from_timestamp(phase + k * i, 0).unwrap_or(earliest)
 }
 
 /// The interval between two polls of a trackable, non-final parcel shipped

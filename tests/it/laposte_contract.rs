@@ -173,10 +173,10 @@ async fn invalid_numbers_are_reported_and_never_sent_and_batches_hold_ten() {
         }
     }
     let sent = fake.requested_ids();
-    assert_eq!(
-        sent.iter().map(Vec::len).collect::<Vec<_>>(),
-        vec![10, 10, 3]
-    );
+    // The first batch goes alone, the others concurrently (in any order).
+    let mut lens = sent.iter().map(Vec::len).collect::<Vec<_>>();
+    lens[1..].sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(lens, vec![10, 10, 3]);
     assert!(sent.iter().flatten().all(|id| id.len() == 13));
     // Ids travel comma-separated in the path, not percent-encoded.
     let paths: Vec<String> = fake
@@ -189,6 +189,42 @@ async fn invalid_numbers_are_reported_and_never_sent_and_batches_hold_ten() {
         paths[0].starts_with("/suivi/v2/idships/6A00000000000,6A00000000001,"),
         "{paths:?}"
     );
+}
+
+/// Many numbers asked several times (and in either case): each is sent
+/// once, in the order first asked, and every asked number gets its answer.
+#[tokio::test]
+async fn repeated_numbers_are_sent_once_in_first_seen_order() {
+    let fake = fake().await;
+    let c = client(&fake, KEY);
+    let unique: Vec<String> = (0..1000)
+        .map(|i| format!("6A{:011}", (i * 7919) % 100_000))
+        .collect();
+    let mut asked: Vec<String> = Vec::new();
+    for round in 0..5 {
+        for (i, n) in unique.iter().enumerate() {
+            if (i + round) % 3 == 0 {
+                asked.push(n.to_ascii_lowercase());
+            } else {
+                asked.push(n.clone());
+            }
+        }
+    }
+    let r = c.track(&asked, t(4, 12)).await;
+    assert_eq!(r.len(), 5000);
+    assert!(
+        r.iter()
+            .zip(&asked)
+            .all(|((n, res), a)| n == a && res.is_ok())
+    );
+    assert_eq!(fake.requests(), 100, "⌈1000 / 10⌉ batches");
+    // Batches after the first go out concurrently: compared as a set, each
+    // batch is ten consecutive numbers of the first-seen order.
+    let mut sent = fake.requested_ids();
+    sent.sort();
+    let mut want: Vec<Vec<String>> = unique.chunks(10).map(<[String]>::to_vec).collect();
+    want.sort();
+    assert_eq!(sent, want);
 }
 
 #[tokio::test]
@@ -272,12 +308,31 @@ async fn the_client_side_limit_spaces_requests() {
     let r = c.track(&asked, t(4, 12)).await;
     assert!(r.iter().all(|(_, res)| res.is_ok()));
     assert_eq!(fake.requests(), 15);
-    // 10 at once (the burst), then one every 100 ms.
+    // 10 at once (the window), the 11th once the first was answered a
+    // second before.
     assert!(
         started.elapsed() >= Duration::from_millis(450),
         "{:?}",
         started.elapsed()
     );
+}
+
+/// Against a gateway allowing exactly the client's rate, answering after
+/// 100 ms: batches go out several at a time, and never one too many.
+#[tokio::test]
+async fn batches_go_concurrently_within_the_gateways_rate() {
+    let fake = fake().await;
+    fake.set_rate_limit(Some(5));
+    fake.set_latency(Duration::from_millis(100));
+    let c = LaPosteClient::new(&config(fake.base_url(), KEY, 5))
+        .expect("client")
+        .with_retry(RetryPolicy::fast());
+    let asked: Vec<String> = (0..120).map(|i| format!("6A{i:011}")).collect();
+    let r = c.track(&asked, t(4, 12)).await;
+    assert!(r.iter().all(|(_, res)| res.is_ok()), "{r:?}");
+    assert_eq!(fake.requests(), 12, "one request per batch of ten");
+    assert_eq!(fake.request_log().len(), 12, "no 429 from the gateway");
+    assert!(fake.max_in_flight() >= 2, "{}", fake.max_in_flight());
 }
 
 #[tokio::test]

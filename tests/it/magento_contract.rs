@@ -170,6 +170,45 @@ async fn an_order_changed_while_paging_does_not_hide_another() {
     assert_eq!(pull.max_updated_at, Some(t(3, 12, 0, 0)));
 }
 
+/// Orders the caller already has at the same `updated_at` (the overlap
+/// brings the newest back every pass) cost no shipments or invoices
+/// request and are only counted; the cursor still sees them.
+#[tokio::test]
+async fn orders_the_caller_has_unchanged_are_not_read_further() {
+    let fake = bearer_shop().await;
+    fake.insert_order(&order(1, t(3, 10, 0, 0)));
+    fake.insert_order(&order(2, t(3, 11, 0, 0)));
+    let c = client(&fake, bearer(TOKEN), 10);
+    let related = |fake: &FakeMagento| {
+        fake.request_log()
+            .all()
+            .iter()
+            .filter(|r| r.path.contains("/shipments") || r.path.contains("/invoices"))
+            .count()
+    };
+    let all_known = c
+        .orders_updated_since_except(t(1, 0, 0, 0), |id, at| {
+            (id == 1 && at == t(3, 10, 0, 0)) || (id == 2 && at == t(3, 11, 0, 0))
+        })
+        .await
+        .expect("pull");
+    assert!(all_known.orders.is_empty());
+    assert_eq!(all_known.unchanged, 2);
+    assert_eq!(all_known.max_updated_at, Some(t(3, 11, 0, 0)));
+    assert_eq!(related(&fake), 0, "no shipments or invoices asked for");
+    assert_eq!(fake.request_log().len(), 1, "the orders search alone");
+
+    // Known at another `updated_at`: changed, read in full.
+    let one_changed = c
+        .orders_updated_since_except(t(1, 0, 0, 0), |id, at| id == 1 && at == t(3, 10, 0, 0))
+        .await
+        .expect("pull");
+    let ids: Vec<u64> = one_changed.orders.iter().map(|o| o.entity_id).collect();
+    assert_eq!(ids, vec![2]);
+    assert_eq!(one_changed.unchanged, 1);
+    assert_eq!(related(&fake), 2, "shipments and invoices of order 2");
+}
+
 #[tokio::test]
 async fn the_cursor_overlaps_by_a_second_and_filters_by_updated_at() {
     let fake = bearer_shop().await;

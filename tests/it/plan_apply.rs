@@ -47,12 +47,67 @@ struct Inner {
     /// Card writes (create, update, comment, label creation).
     writes: usize,
     faults: Vec<(Op, Fault)>,
+    /// `ApplyOptions::max_in_flight` of the passes on this board (0: 1).
+    lanes: usize,
+    /// Writes between their start and their answer, and the most at once.
+    in_flight: usize,
+    max_in_flight: usize,
+    /// Each write as (the key of the card's marker, what it did), in the
+    /// order the writes were made.
+    calls: Vec<(ProblemKey, String)>,
 }
 
 #[derive(Default)]
 struct FakeBoard(Mutex<Inner>);
 
 impl FakeBoard {
+    fn with_lanes(lanes: usize) -> Self {
+        let b = FakeBoard::default();
+        b.0.lock().unwrap().lanes = lanes;
+        b
+    }
+
+    fn lanes(&self) -> usize {
+        self.0.lock().unwrap().lanes.max(1)
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.0.lock().unwrap().max_in_flight
+    }
+
+    /// The writes made for each key, in order.
+    fn calls_by_key(&self) -> BTreeMap<ProblemKey, Vec<String>> {
+        let mut m: BTreeMap<ProblemKey, Vec<String>> = BTreeMap::new();
+        for (k, c) in &self.0.lock().unwrap().calls {
+            m.entry(k.clone()).or_default().push(c.clone());
+        }
+        m
+    }
+
+    /// The request's trip: counted in flight while it yields to the other
+    /// writes of the pass (a real request would await its answer there).
+    async fn trip(&self) {
+        {
+            let mut inner = self.0.lock().unwrap();
+            inner.in_flight += 1;
+            inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
+        }
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        self.0.lock().unwrap().in_flight -= 1;
+    }
+
+    fn log_call(inner: &mut Inner, card_id: &str, what: String) {
+        let key = inner
+            .cards
+            .iter()
+            .find(|c| c.id == card_id)
+            .and_then(|c| parse_marker(&c.desc));
+        if let Some(key) = key {
+            inner.calls.push((key, what));
+        }
+    }
+
     fn inject(&self, op: Op, fault: Fault) {
         self.0.lock().unwrap().faults.push((op, fault));
     }
@@ -148,6 +203,7 @@ impl BoardWriter for FakeBoard {
         content: &CardContent,
         label_ids: &[String],
     ) -> Result<BoardCard, WriteError> {
+        self.trip().await;
         let mut inner = self.0.lock().unwrap();
         let lose = Self::fault(&mut inner, Op::Create)?;
         inner.next_id += 1;
@@ -162,12 +218,15 @@ impl BoardWriter for FakeBoard {
         };
         inner.cards.push(card.clone());
         inner.writes += 1;
+        Self::log_call(&mut inner, &card.id, "create".into());
         lost(lose, card)
     }
 
     async fn update_card(&self, card_id: &str, update: &CardUpdate) -> Result<(), WriteError> {
+        self.trip().await;
         let mut inner = self.0.lock().unwrap();
         let lose = Self::fault(&mut inner, Op::Update)?;
+        Self::log_call(&mut inner, card_id, format!("update {:?}", update.id_list));
         let Some(card) = inner.cards.iter_mut().find(|c| c.id == card_id) else {
             return Err(WriteError::Definite(
                 "The requested resource was not found.".into(),
@@ -193,8 +252,10 @@ impl BoardWriter for FakeBoard {
     }
 
     async fn add_comment(&self, card_id: &str, text: &str) -> Result<(), WriteError> {
+        self.trip().await;
         let mut inner = self.0.lock().unwrap();
         let lose = Self::fault(&mut inner, Op::Comment)?;
+        Self::log_call(&mut inner, card_id, format!("comment {text}"));
         inner
             .comments
             .entry(card_id.to_owned())
@@ -359,6 +420,7 @@ async fn pass_at(
             now,
             crash,
             stop: None,
+            max_in_flight: board.lanes(),
         },
     )
     .await;
@@ -403,6 +465,80 @@ async fn setup(dir: &Path) -> FakeBoard {
 }
 
 // ----- the tests ---------------------------------------------------------
+
+/// With four writes allowed at once, the writes of different cards
+/// overlap, each card's writes keep the plan's order, and the board ends
+/// exactly as with one write at a time.
+#[tokio::test]
+async fn writes_of_different_cards_overlap_and_each_cards_keep_their_order() {
+    async fn run(lanes: usize) -> (usize, BTreeMap<ProblemKey, Vec<String>>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let board = FakeBoard::with_lanes(lanes);
+        let state = State::open(dir.path()).unwrap();
+        for (at, world) in [
+            (now(), world_before()),
+            (now() + chrono::Duration::hours(1), world_after()),
+        ] {
+            let r = pass_at(at, &state, &board, &world, None).await;
+            assert!(r.is_success(), "{r:?}");
+        }
+        let mut cards: Vec<String> = board
+            .snapshot()
+            .cards
+            .iter()
+            .map(|c| {
+                format!(
+                    "{:?} {} {} {}",
+                    parse_marker(&c.desc),
+                    c.name,
+                    c.id_list,
+                    c.closed
+                )
+            })
+            .collect();
+        cards.sort();
+        (board.max_in_flight(), board.calls_by_key(), cards)
+    }
+    let (one, calls_one, board_one) = run(1).await;
+    let (four, calls_four, board_four) = run(4).await;
+    assert_eq!(one, 1);
+    assert!(four >= 2, "writes in flight at once: {four}");
+    assert!(calls_one.values().any(|c| c.len() >= 2), "{calls_one:#?}");
+    assert_eq!(
+        calls_four, calls_one,
+        "each card's writes in the same order"
+    );
+    assert_eq!(board_four, board_one);
+}
+
+/// A fatal answer stops launching writes: the writes already in flight
+/// finish and are recorded, nothing after them starts.
+#[tokio::test]
+async fn a_fatal_answer_stops_launching_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = FakeBoard::with_lanes(4);
+    let state = State::open(dir.path()).unwrap();
+    let world: World = (20..30)
+        .map(|i| {
+            desired(
+                &format!("order/{i}"),
+                RuleId::ShippingCompatible,
+                Severity::Late,
+            )
+        })
+        .collect();
+    board.inject(Op::Create, Fault::Unauthorized);
+    let r = pass(&state, &board, &world, None).await;
+    assert!(r.fatal.is_some(), "{r:?}");
+    // The first write failed; at most the three others in flight with it
+    // were made, and recorded.
+    assert!(r.created <= 3, "{r:?}");
+    assert_eq!(board.snapshot().cards.len(), r.created);
+    assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
+    let r = pass(&state, &board, &world, None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(board.snapshot().cards.len(), 10);
+}
 
 #[tokio::test]
 async fn a_pass_files_the_cards_and_the_next_one_writes_nothing() {
@@ -951,12 +1087,14 @@ mod converge {
 
         #[test]
         fn passes_under_faults_and_crashes_converge_to_the_exact_board(
-            steps in proptest::collection::vec(step(), 1..5)
+            steps in proptest::collection::vec(step(), 1..5),
+            lanes in prop_oneof![Just(1usize), Just(4)],
         ) {
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             rt.block_on(async {
                 let dir = tempfile::tempdir().unwrap();
-                let board = FakeBoard::default();
+                // 4: the crash drops the other lanes mid-write.
+                let board = FakeBoard::with_lanes(lanes);
                 let mut state = State::open(dir.path()).unwrap();
                 let mut allowed: BTreeMap<ProblemKey, Allowed> = BTreeMap::new();
                 let mut before = World::new();

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use colisync::domain::{Carrier, Parcel, TrackingEvent, TrackingSnapshot, TrackingStatus};
-use colisync::state::{ParcelRecord, next_poll_at, poll_interval};
+use colisync::state::{ParcelRecord, next_poll_at, poll_interval, poll_slot};
 
 fn shipped() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 11, 14, 0, 0).unwrap()
@@ -77,9 +77,9 @@ fn who_is_polled_at_all() {
             Some(now),
         ),
         (
-            "in transit: later",
+            "in transit: later, on its number's slot",
             parcel(Carrier::Colissimo, "6A12345678901", in_transit.clone()),
-            Some(now + Duration::hours(2)),
+            Some(poll_slot("6A12345678901", Duration::hours(2), now)),
         ),
         (
             "letter without number: never",
@@ -149,7 +149,7 @@ fn who_is_polled_at_all() {
                 "6A12345678901",
                 Some(snapshot(TrackingStatus::ReturnToSender, &["RE1"], false)),
             ),
-            Some(now + Duration::hours(2)),
+            Some(poll_slot("6A12345678901", Duration::hours(2), now)),
         ),
         (
             "isFinal: never again",
@@ -168,22 +168,30 @@ fn who_is_polled_at_all() {
 
 #[test]
 fn unchanged_polls_back_off_and_news_resets() {
+    // The next poll is the number's slot for the interval in force (see
+    // `poll_slot`), in [interval/2, 3 × interval/2) from the poll.
+    let n = "6A12345678901";
     let start = shipped() + Duration::days(5);
-    let mut r = ParcelRecord::new(parcel(Carrier::Colissimo, "6A12345678901", None), start);
+    let mut r = ParcelRecord::new(parcel(Carrier::Colissimo, n, None), start);
     assert!(r.is_due(start));
     let transit = snapshot(TrackingStatus::InTransit, &["PC1"], false);
     r.record_poll(transit.clone(), start);
     assert_eq!(r.polls_unchanged, 0);
-    assert_eq!(r.next_poll_at, Some(start + Duration::hours(2)));
+    assert_eq!(
+        r.next_poll_at,
+        Some(poll_slot(n, Duration::hours(2), start))
+    );
     let mut now = start;
     for _ in 0..4 {
         now += Duration::hours(3);
         r.record_poll(transit.clone(), now);
     }
     assert_eq!(r.polls_unchanged, 4);
-    assert_eq!(r.next_poll_at, Some(now + Duration::hours(8)));
-    assert!(!r.is_due(now + Duration::hours(7)));
-    assert!(r.is_due(now + Duration::hours(8)));
+    let next = poll_slot(n, Duration::hours(8), now);
+    assert_eq!(r.next_poll_at, Some(next));
+    assert!(next >= now + Duration::hours(4) && next < now + Duration::hours(12));
+    assert!(!r.is_due(next - Duration::seconds(1)));
+    assert!(r.is_due(next));
     let moved = snapshot(TrackingStatus::OutForDelivery, &["MD2", "PC1"], false);
     r.record_poll(moved, now);
     assert_eq!((r.polls_unchanged, r.last_change_at), (0, now));
@@ -193,6 +201,58 @@ fn unchanged_polls_back_off_and_news_resets() {
     );
     assert_eq!(r.next_poll_at, None);
     assert!(!r.is_due(now + Duration::days(365)));
+}
+
+fn numbers(count: u32) -> Vec<String> {
+    (0..count).map(|i| format!("6A{:011}", i * 7 + 3)).collect()
+}
+
+#[test]
+fn a_slot_is_half_to_one_and_a_half_intervals_away_and_then_one_interval() {
+    let now = shipped() + Duration::days(4);
+    for (k, n) in numbers(500).iter().enumerate() {
+        for hours in [1, 2, 4, 8, 16, 24] {
+            let i = Duration::hours(hours);
+            // Polls at odd instants, sub-second ones included.
+            let at = now + Duration::seconds(k as i64 * 37) + Duration::milliseconds(k as i64 % 3);
+            let slot = poll_slot(n, i, at);
+            assert!(
+                slot >= at + i / 2 && slot < at + i + i / 2,
+                "{n} {hours} h: {slot} from {at}"
+            );
+            assert_eq!(
+                poll_slot(n, i, slot),
+                slot + i,
+                "polled on its slot: one interval on"
+            );
+            assert_eq!(poll_slot(n, i, at), slot, "deterministic");
+        }
+        assert_eq!(
+            poll_slot(&format!(" {} ", n.to_lowercase()), Duration::hours(2), now),
+            poll_slot(n, Duration::hours(2), now)
+        );
+    }
+}
+
+#[test]
+fn parcels_polled_together_spread_over_the_next_interval() {
+    // 10,000 parcels polled in one pass (a morning after a night without
+    // passes): their next polls fill the 15-minute slices of the next
+    // interval about evenly instead of all falling in one pass.
+    let now = shipped() + Duration::days(4);
+    let i = Duration::hours(2);
+    let mut buckets = [0u32; 8];
+    for n in numbers(10_000) {
+        let slot = poll_slot(&n, i, now);
+        let b = ((slot - (now + i / 2)).num_minutes() / 15) as usize;
+        buckets[b] += 1;
+    }
+    let mean = 10_000 / 8;
+    assert!(
+        buckets.iter().all(|b| *b * 2 <= mean * 3),
+        "max ≤ 1.5 × mean: {buckets:?}"
+    );
+    assert!(buckets.iter().all(|b| *b * 2 >= mean), "{buckets:?}");
 }
 
 #[test]
@@ -217,7 +277,10 @@ fn a_record_of_an_older_policy_is_polled_once_it_can_be() {
     assert!(record.is_due(now));
     // Once polled, the schedule is the policy's again.
     record.record_poll(snapshot(TrackingStatus::InTransit, &["PC1"], false), now);
-    assert_eq!(record.next_poll_at, Some(now + Duration::hours(1)));
+    assert_eq!(
+        record.next_poll_at,
+        Some(poll_slot("1L01234567890", Duration::hours(1), now))
+    );
     // A letter without number, or another carrier's parcel, stays unpolled.
     for p in [
         parcel(Carrier::Letter, "", None),

@@ -14,6 +14,8 @@
 
 use crate::common_sync;
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use colisync::daemon::Stop;
 use colisync::domain::{OrderState, Shipment, TrackingEvent};
@@ -143,12 +145,16 @@ fn crash_points(a: &Action) -> Vec<CrashAt> {
 }
 
 /// Crashes the phase's apply at `point`, restarts, and checks the board.
-async fn crash_and_restart(phase: Phase, point: CrashPoint, expected: &View) {
+/// The crashing apply runs with four writes in flight and a fake Trello
+/// that answers after 20 ms, so that other writes are mid-request (sent or
+/// not, answered or not) when the process dies.
+async fn crash_and_restart(phase: Phase, point: CrashPoint, expected: &View) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let (world, mut engine) = setup(phase, dir.path()).await;
     let now = phase.now();
     let dry = engine.run_pass(now, &Stop::default(), true).await;
     assert!(dry.is_success(), "{:#?}", dry.all_errors());
+    let in_flight;
     {
         let board = TrelloBoard::new(engine.trello());
         board.remember_labels(&engine.trello().labels().await.unwrap());
@@ -156,8 +162,13 @@ async fn crash_and_restart(phase: Phase, point: CrashPoint, expected: &View) {
             now,
             crash: Some(point),
             stop: None,
+            max_in_flight: 4,
         };
+        world.trello.set_latency(Duration::from_millis(20));
+        world.trello.reset_max_in_flight();
         let r = plan::apply(&dry.actions, &board, engine.state(), &opts).await;
+        in_flight = world.trello.max_in_flight();
+        world.trello.set_latency(Duration::ZERO);
         assert!(r.crashed, "{point:?} did not crash: {r:#?}");
     }
     drop(engine); // killed
@@ -179,6 +190,7 @@ async fn crash_and_restart(phase: Phase, point: CrashPoint, expected: &View) {
         r.actions
     );
     assert!(writes_since(&world, before).is_empty());
+    in_flight
 }
 
 /// One card per key, but for order 100001 on the next day: its archived
@@ -197,6 +209,7 @@ fn assert_no_duplicate_but_replaced(world: &World, phase: Phase) {
 async fn crash_everywhere(phase: Phase) {
     let (expected, actions) = clean(phase).await;
     let mut scenarios = 0;
+    let mut most_in_flight = 0;
     for (i, a) in actions.iter().enumerate() {
         for at in crash_points(a) {
             for lose_unflushed in [false, true] {
@@ -205,11 +218,16 @@ async fn crash_everywhere(phase: Phase) {
                     at,
                     lose_unflushed,
                 };
-                crash_and_restart(phase, point, &expected).await;
+                let n = crash_and_restart(phase, point, &expected).await;
+                most_in_flight = most_in_flight.max(n);
                 scenarios += 1;
             }
         }
     }
+    assert!(
+        most_in_flight >= 2,
+        "crashes happened with writes in flight: {most_in_flight}"
+    );
     println!(
         "{phase:?}: {scenarios} crash points, {} actions",
         actions.len()
@@ -249,6 +267,9 @@ async fn lost_answers_then_a_kill_leave_no_duplicate_and_lose_nothing() {
     let world = World::start(&demo_shop(), None).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut engine = fast_engine(&world, dir.path());
+    // The faults hit the creates in the order they arrive: one write at a
+    // time makes "the next create is reset twice" (its retry included).
+    engine.set_max_in_flight(1);
     let f = world.trello.faults();
     f.once("POST", "/1/cards", Fault::LoseAnswer);
     f.times(2, "POST", "/1/cards", Fault::Reset);

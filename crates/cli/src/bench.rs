@@ -6,11 +6,14 @@
 //!   so judge runs over every open order on every pass). Target: 100,000
 //!   orders in under 200 ms on one core.
 //!   `cargo run --release -p colisync-cli --example bench_judge`.
-//! - `sync`: one real pass of the engine filing N cards against the fakes,
-//!   the Trello fake enforcing its 100 requests / 10 s window, then a
-//!   second pass. Targets: at most 1.05 Trello requests per card,
-//!   no 429, at least 90 % of the limit's throughput; the second pass
-//!   writes nothing. `cargo run --release -p colisync-cli --example bench_sync`.
+//! - `sync` (the backfill): one real pass of the engine filing N cards
+//!   against the fakes, the Trello fake enforcing its 100 requests / 10 s
+//!   window and holding each answer back by a chosen latency, then a
+//!   second pass. Targets: at most 1.05 Trello requests per card, no 429,
+//!   at least 90 % of the limit's throughput at 150 ms a request; the
+//!   second pass writes nothing. `colisync bench --scenario backfill
+//!   --cards N --latency-ms L`, or `cargo run --release -p colisync-cli
+//!   --example bench_sync`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -259,6 +262,10 @@ pub struct SyncBenchReport {
     /// Late orders in the shop (each calls for one card).
     pub(crate) orders: u32,
     pub(crate) limit: (u32, Duration),
+    /// How long the Trello fake held back each answer.
+    pub(crate) latency: Duration,
+    /// The most requests the Trello fake was answering at once.
+    pub(crate) max_in_flight: usize,
     // ---- pass 1
     /// Cards on the fake board after pass 1.
     pub(crate) cards: usize,
@@ -321,6 +328,23 @@ impl SyncBenchReport {
     pub(crate) fn trello_percent_of_limit(&self) -> f64 {
         100.0 * self.trello_rate() / self.limit_rate()
     }
+
+    /// The shortest span any client can send pass 1's requests in under a
+    /// sliding window: the first `limit` at once, then `limit` per window,
+    /// `window × ⌊(n − 1) / limit⌋` from the first to the last.
+    pub fn floor(&self) -> Duration {
+        let n = self.trello_requests.max(1) as u32;
+        self.limit.1 * ((n - 1) / self.limit.0.max(1))
+    }
+
+    /// [`Self::floor`] as a percentage of the span pass 1 took (100: as
+    /// fast as the window allows).
+    pub fn percent_of_floor(&self) -> f64 {
+        if self.trello_span.is_zero() {
+            return 100.0;
+        }
+        100.0 * self.floor().as_secs_f64() / self.trello_span.as_secs_f64()
+    }
 }
 
 fn rate(requests: usize, span: Duration) -> f64 {
@@ -341,11 +365,12 @@ impl fmt::Display for SyncBenchReport {
         };
         writeln!(
             f,
-            "sync: {} late orders, Trello fake limited to {} requests / {} s ({:.1} req/s)",
+            "sync: {} late orders, Trello fake limited to {} requests / {} s ({:.1} req/s), answering after {} ms",
             self.orders,
             self.limit.0,
             self.limit.1.as_secs_f64(),
-            self.limit_rate()
+            self.limit_rate(),
+            self.latency.as_millis()
         )?;
         writeln!(
             f,
@@ -373,6 +398,14 @@ impl fmt::Display for SyncBenchReport {
             self.trello_percent_of_limit(),
             self.max_in_window,
             self.limit.1.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "    sliding-window floor for {} requests: {:.1} s = {:.1} % of the span taken; at most {} requests in flight",
+            self.trello_requests,
+            self.floor().as_secs_f64(),
+            self.percent_of_floor(),
+            self.max_in_flight
         )?;
         if !self.pass1_errors.is_empty() {
             writeln!(f, "    errors: {:?}", self.pass1_errors)?;
@@ -409,20 +442,6 @@ fn per_route(requests: &[LoggedRequest]) -> BTreeMap<String, usize> {
     m
 }
 
-/// The most arrival times within any half-open window `[t, t + window)`,
-/// the fake's accounting.
-fn max_in_window(times: &[tokio::time::Instant], window: Duration) -> usize {
-    let mut best = 0;
-    let mut start = 0;
-    for (end, t) in times.iter().enumerate() {
-        while t.duration_since(times[start]) >= window {
-            start += 1;
-        }
-        best = best.max(end + 1 - start);
-    }
-    best
-}
-
 /// A fresh state directory under the system's temporary directory,
 /// removed on drop.
 struct TempDir(PathBuf);
@@ -448,13 +467,20 @@ impl Drop for TempDir {
     }
 }
 
-/// One real pass filing `cards` cards (a shop of `cards` late orders)
-/// against the fakes, the Trello fake enforcing [`SYNC_BENCH_LIMIT`] and the
-/// engine using the default retry policy, then a second pass at the same
-/// instant. Takes about `cards / 9.4` seconds: the limit sets the pace.
+/// [`sync_bench_with`] with answers at once.
 pub async fn sync_bench(cards: u32) -> anyhow::Result<SyncBenchReport> {
+    sync_bench_with(cards, Duration::ZERO).await
+}
+
+/// One real pass filing `cards` cards (a shop of `cards` late orders)
+/// against the fakes, the Trello fake enforcing [`SYNC_BENCH_LIMIT`] and
+/// answering each request `latency` after handling it, the engine using
+/// the default retry policy and writes in flight, then a second pass at the
+/// same instant. Takes about `cards / 10` seconds: the limit sets the pace.
+pub async fn sync_bench_with(cards: u32, latency: Duration) -> anyhow::Result<SyncBenchReport> {
     let limit = SYNC_BENCH_LIMIT;
     let world = World::start(&late_orders(cards), Some(limit)).await?;
+    world.trello.set_latency(latency);
     let dir = TempDir::new()?;
     let config = world.config(&dir.0);
     let state = State::open(&dir.0)?;
@@ -467,7 +493,6 @@ pub async fn sync_bench(cards: u32) -> anyhow::Result<SyncBenchReport> {
     let first = engine.run_pass(now, &stop, false).await;
     let pass1_wall = started.elapsed();
     let pass1: Vec<LoggedRequest> = world.trello.requests().all();
-    let times: Vec<tokio::time::Instant> = pass1.iter().map(|r| r.at).collect();
     let span = |rs: &[&LoggedRequest]| match (rs.first(), rs.last()) {
         (Some(a), Some(b)) => b.at.duration_since(a.at),
         _ => Duration::ZERO,
@@ -485,6 +510,7 @@ pub async fn sync_bench(cards: u32) -> anyhow::Result<SyncBenchReport> {
         _ => 0,
     };
     let cards_filed = world.trello.cards().len();
+    let max_in_flight = world.trello.max_in_flight();
 
     // ---- pass 2
     let magento_before = world.magento.request_log().len();
@@ -503,6 +529,8 @@ pub async fn sync_bench(cards: u32) -> anyhow::Result<SyncBenchReport> {
     Ok(SyncBenchReport {
         orders: cards,
         limit,
+        latency,
+        max_in_flight,
         cards: cards_filed,
         trello_requests: pass1.len(),
         trello_routes: per_route(&pass1),
@@ -511,7 +539,7 @@ pub async fn sync_bench(cards: u32) -> anyhow::Result<SyncBenchReport> {
         trello_span: span(&all),
         create_span: span(&creates),
         requests_in_create_span,
-        max_in_window: max_in_window(&times, limit.1),
+        max_in_window: world.trello.requests().max_in_window(limit.1),
         pass1_errors: first.all_errors(),
         pass2_wall,
         pass2_trello: pass2.len(),

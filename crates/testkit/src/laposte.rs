@@ -200,6 +200,16 @@ impl FakeLaPoste {
         self.poste().unknown_without_body = bare;
     }
 
+    /// Holds back every answer by `latency` (see [`FakeServer::set_latency`]).
+    pub fn set_latency(&self, latency: Duration) {
+        self.server.set_latency(latency);
+    }
+
+    /// The most requests the fake was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.server.max_in_flight()
+    }
+
     /// Requests per second before the gateway answers 429 (None: no limit).
     pub fn set_rate_limit(&self, per_second: Option<u32>) {
         self.poste().rate_limit = per_second;

@@ -279,6 +279,21 @@ impl RequestLog {
             .count()
     }
 
+    /// The most requests that arrived within any half-open window
+    /// `[t, t + window)`: how a server counting a sliding window sees them.
+    pub fn max_in_window(&self, window: Duration) -> usize {
+        let times: Vec<tokio::time::Instant> = lock(&self.0).iter().map(|r| r.at).collect();
+        let mut best = 0;
+        let mut start = 0;
+        for (end, t) in times.iter().enumerate() {
+            while t.duration_since(times[start]) >= window {
+                start += 1;
+            }
+            best = best.max(end + 1 - start);
+        }
+        best
+    }
+
     /// Counts per `"METHOD route"` (see [`route_of`]), e.g.
     /// `"PUT /1/cards/{id}"`.
     pub fn per_route(&self) -> BTreeMap<String, usize> {
@@ -417,11 +432,55 @@ impl AsyncWrite for KillableIo {
 struct Shared {
     faults: Faults,
     log: RequestLog,
+    pace: Arc<Pace>,
 }
 
-/// The middleware in front of every route of a fake: logs the request,
-/// then applies the first matching fault, if any.
+/// The fake's network: a delay added to every answer, and a gauge of the
+/// requests being answered at once.
+#[derive(Default)]
+struct Pace {
+    latency: Mutex<Duration>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    max_in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts one request in flight until dropped (answered, or the client
+/// went away).
+struct InFlight<'a>(&'a Pace);
+
+impl<'a> InFlight<'a> {
+    fn new(pace: &'a Pace) -> Self {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = pace.in_flight.fetch_add(1, SeqCst) + 1;
+        pace.max_in_flight.fetch_max(now, SeqCst);
+        InFlight(pace)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The outermost layer: the request is logged on arrival, handled (faults,
+/// then the route), and its answer held back by the set latency: the
+/// server has acted, the client does not know yet.
 async fn fault_middleware(State(shared): State<Shared>, req: Request, next: Next) -> Response {
+    let pace = shared.pace.clone();
+    let _gauge = InFlight::new(&pace);
+    let resp = faults_then_route(shared, req, next).await;
+    let latency = *lock(&pace.latency);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    resp
+}
+
+/// Logs the request, then applies the first matching fault, if any.
+async fn faults_then_route(shared: Shared, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     shared
@@ -551,6 +610,7 @@ pub struct FakeServer {
     pub addr: SocketAddr,
     faults: Faults,
     log: RequestLog,
+    pace: Arc<Pace>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -562,6 +622,7 @@ impl FakeServer {
         let shared = Shared {
             faults: Faults::default(),
             log: RequestLog::default(),
+            pace: Arc::default(),
         };
         let app = router.layer(middleware::from_fn_with_state(
             shared.clone(),
@@ -584,6 +645,7 @@ impl FakeServer {
             addr,
             faults: shared.faults,
             log: shared.log,
+            pace: shared.pace,
             stop: Some(stop),
         })
     }
@@ -602,6 +664,26 @@ impl FakeServer {
 
     pub fn requests(&self) -> &RequestLog {
         &self.log
+    }
+
+    /// Holds back every answer by `latency` after the handler ran (zero:
+    /// at once, the default).
+    pub fn set_latency(&self, latency: Duration) {
+        *lock(&self.pace.latency) = latency;
+    }
+
+    /// The most requests this server was answering at once (since the
+    /// last [`FakeServer::reset_max_in_flight`]).
+    pub fn max_in_flight(&self) -> usize {
+        self.pace
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn reset_max_in_flight(&self) {
+        self.pace
+            .max_in_flight
+            .store(0, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

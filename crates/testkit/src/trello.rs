@@ -318,6 +318,22 @@ impl FakeTrello {
         self.server.requests()
     }
 
+    /// Holds back every answer by `latency` (Trello answers in about
+    /// 100-250 ms; see [`FakeServer::set_latency`]).
+    pub fn set_latency(&self, latency: Duration) {
+        self.server.set_latency(latency);
+    }
+
+    /// The most requests the fake was answering at once (since the last
+    /// reset).
+    pub fn max_in_flight(&self) -> usize {
+        self.server.max_in_flight()
+    }
+
+    pub fn reset_max_in_flight(&self) {
+        self.server.reset_max_in_flight();
+    }
+
     /// Requests that reached the server (faulted ones included).
     pub fn request_count(&self) -> usize {
         self.server.requests().len()

@@ -9,9 +9,10 @@
 //! - name, desc and comment text sent as a JSON body and cut to Trello's
 //!   [`TEXT_LIMIT`] visibly, the description keeping its marker line
 //!   (see [`fit_description`]);
-//! - one rate limiter per client (clones share it) under Trello's sliding
-//!   window of `rate_limit` requests per `rate_window` per token (see
-//!   [`trello_quota`]), plus the `x-rate-limit-api-token-*` headers and 429s;
+//! - every request paced by [`Limiter::trello`]: the token's sliding window
+//!   of `rate_limit` requests per `rate_window` and the key's (three times
+//!   that, shared by every board of the key), which also read the
+//!   `x-rate-limit-api-*` headers and the 429s;
 //! - Trello's plain-text errors mapped to [`TrelloError`]: an unknown list
 //!   tells the caller to re-resolve lists by name, a 401 is fatal.
 //!
@@ -22,22 +23,19 @@
 //! true and the caller settles it by reading the board (marker line).
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use governor::{Quota, RateLimiter};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
 use crate::board::{BoardCard, BoardLabel, BoardList, MARKER_PREFIX, TEXT_LIMIT};
 use crate::config::TrelloConfig;
-use crate::http::{
-    self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RateHeaders, RetryPolicy,
-};
+use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy};
+use crate::limiter::Limiter;
 
 /// Trello's largest `limit`: cards per page of the board listing, labels
 /// per call (swagger.v3.json: "between 0 and 1000").
@@ -57,30 +55,6 @@ pub use wire::{CardUpdate, NewCard, id_second};
 
 /// The card fields colisync reads.
 const CARD_FIELDS: &str = "id,name,desc,idList,closed,idLabels,due";
-
-/// The governor quota that keeps a client under Trello's sliding window of
-/// `limit` requests per `window`.
-///
-/// A GCRA limiter with burst `b` and one request per `p` lets at most
-/// `b + window/p` requests through in any interval of length `window`.
-/// Trello counts a sliding window, so that sum must stay below `limit`,
-/// with one request of margin for network jitter: `b = max(1, limit/20)`
-/// and `window/p = limit − b − 1`. For 100 / 10 s: bursts of 5, then 94
-/// per 10 s (94 % of the limit) and never more than 99 in any 10 s.
-/// Limits below 3 get one request per window.
-pub(crate) fn trello_quota(limit: u32, window: Duration) -> Quota {
-    let burst = (limit / 20).max(1);
-    let window = window.max(Duration::from_millis(1));
-    let period = match limit.saturating_sub(burst + 1) {
-        // Limits of 1 or 2: one request per window and a bit, never two.
-        0 => window + window / 10,
-        rate => window / rate,
-    };
-    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-    Quota::with_period(period.max(Duration::from_nanos(1)))
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(burst)
-}
 
 /// The Trello client of one board. Cheap to clone: clones share the
 /// connection pool, the rate limiter and the resolved board id.
@@ -114,19 +88,23 @@ impl TrelloClient {
             reqwest::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
-        let limiter = RateLimiter::direct(trello_quota(cfg.rate_limit, cfg.rate_window));
         let mut settings = ApiSettings::new("trello", cfg.base_url.clone());
         settings.timeout = cfg.timeout;
         settings.default_headers = headers;
-        settings.limiter = Some(Arc::new(limiter));
+        // The key's and the token's sliding windows, shared with every
+        // client of the same credentials; they pace every request, read
+        // the x-rate-limit-* headers and take the 429s.
+        settings.windows = Some(Limiter::trello(
+            cfg.base_url.as_str(),
+            cfg.key.expose(),
+            cfg.token.expose(),
+            cfg.rate_limit,
+            cfg.rate_window,
+        ));
         settings.retry = retry;
         // Without Retry-After, a 429 means the sliding window is full:
         // waiting one whole window is the only wait sure to clear it.
         settings.rate_limited_pause = cfg.rate_window;
-        settings.rate_headers = Some(RateHeaders {
-            remaining: HeaderName::from_static("x-rate-limit-api-token-remaining"),
-            interval_ms: HeaderName::from_static("x-rate-limit-api-token-interval-ms"),
-        });
         Ok(TrelloClient {
             api: ApiClient::new(settings)?,
             board: cfg.board.clone(),

@@ -34,22 +34,6 @@ fn long_names_and_comments_are_cut_visibly() {
 }
 
 #[test]
-fn quota_stays_under_the_window() {
-    for (limit, window) in [(100, 10), (10, 1), (50, 1), (1, 1), (3, 1)] {
-        let q = trello_quota(limit, Duration::from_secs(window));
-        let per_window = q.burst_size().get() as u128
-            + Duration::from_secs(window).as_nanos() / q.replenish_interval().as_nanos();
-        assert!(
-            per_window < limit as u128 || (limit == 1 && per_window == 1),
-            "{limit}: {per_window}"
-        );
-    }
-    let q = trello_quota(100, Duration::from_secs(10));
-    assert_eq!(q.burst_size().get(), 5);
-    assert!(Duration::from_secs(10).as_nanos() / q.replenish_interval().as_nanos() >= 90);
-}
-
-#[test]
 fn errors_map_from_trello_messages() {
     let status = |status: u16, body: &str| HttpError::Status {
         api: "trello",

@@ -60,6 +60,9 @@ pub(super) struct Run<'a, B> {
     /// Tests: skip the unflushed writes the simulated crash would lose.
     #[cfg(feature = "test-hooks")]
     pub(crate) lose_unflushed: bool,
+    /// Shared by the lanes of one apply: labels are looked up and created
+    /// by one lane at a time, so that a missing label is created once.
+    pub(crate) labels_lock: &'a tokio::sync::Mutex<()>,
 }
 
 impl<B: BoardWriter> Run<'_, B> {
@@ -350,6 +353,7 @@ impl<B: BoardWriter> Run<'_, B> {
     /// Label ids for the content's labels. Creating a missing label is not a
     /// card write: whatever went wrong, nothing happened to the card.
     async fn labels(&self, content: &CardContent) -> Result<Vec<String>, StepError> {
+        let _one_at_a_time = self.labels_lock.lock().await;
         self.board
             .ensure_labels(&content.labels)
             .await

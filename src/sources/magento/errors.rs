@@ -122,6 +122,10 @@ pub struct PullResult {
     /// is bad, re-pulling them by time would not fix it; the caller keeps
     /// their ids instead): the caller's next cursor.
     pub max_updated_at: Option<DateTime<Utc>>,
+    /// Orders the pull brought back that the caller already had at the same
+    /// `updated_at` (see [`super::MagentoClient::orders_updated_since_except`]):
+    /// counted, not read further.
+    pub unchanged: usize,
 }
 
 impl PullResult {

@@ -219,20 +219,48 @@ impl MagentoClient {
     /// Orders whose `updated_at` is at or after `since` minus the configured
     /// overlap (Magento has one-second timestamps: an order updated in the
     /// same second as the cursor must not be missed), with their shipments
-    /// and invoices.
+    /// and invoices ([`Self::orders_updated_since_except`] with every order
+    /// read in full).
     pub async fn orders_updated_since(
         &self,
         since: DateTime<Utc>,
     ) -> Result<PullResult, MagentoError> {
+        self.orders_updated_since_except(since, |_, _| false).await
+    }
+
+    /// Like [`Self::orders_updated_since`], but an order for which
+    /// `unchanged(entity_id, updated_at)` holds (the caller already has it
+    /// at that `updated_at`: the overlap re-reads the newest orders on
+    /// every pass) is left out before its shipments and invoices are
+    /// fetched, and is not in [`PullResult::orders`]. It still counts for
+    /// [`PullResult::max_updated_at`]. Magento moves an order's
+    /// `updated_at` when a shipment or invoice is created for it; a track
+    /// added to an existing shipment does not move it, and is what the
+    /// caller's re-read of shipments is for.
+    pub async fn orders_updated_since_except(
+        &self,
+        since: DateTime<Utc>,
+        unchanged: impl Fn(u64, DateTime<Utc>) -> bool,
+    ) -> Result<PullResult, MagentoError> {
         let overlap = chrono::Duration::from_std(self.overlap).unwrap_or_default();
         let from = since - overlap;
         let from = from.with_nanosecond(0).unwrap_or(from);
-        let raw = self.orders_since(from).await?;
+        let mut raw = self.orders_since(from).await?;
         let max_updated_at = raw
             .iter()
             .filter_map(|o| o.get("updated_at").and_then(Value::as_str))
             .filter_map(|s| parse_magento_time(s).ok())
             .max();
+        let before = raw.len();
+        raw.retain(|o| {
+            let id = o.get("entity_id").and_then(as_u64);
+            let at = o
+                .get("updated_at")
+                .and_then(Value::as_str)
+                .and_then(|s| parse_magento_time(s).ok());
+            !matches!((id, at), (Some(id), Some(at)) if unchanged(id, at))
+        });
+        let unchanged = before - raw.len();
         let mut d = self.complete(raw).await?;
         d.orders.sort_by_key(|o| (o.updated_at, o.entity_id));
         Ok(PullResult {
@@ -240,6 +268,7 @@ impl MagentoClient {
             rejected: d.rejected,
             flawed: d.flawed,
             max_updated_at,
+            unchanged,
         })
     }
 
@@ -276,6 +305,7 @@ impl MagentoClient {
             rejected: d.rejected,
             flawed: d.flawed,
             max_updated_at: None,
+            unchanged: 0,
         })
     }
 

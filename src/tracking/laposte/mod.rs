@@ -31,17 +31,21 @@
 //!   `timeline`, the rest of `contextData` and the events' `order` are not
 //!   needed and ignored.
 //!
-//! One governor limiter per client (default 5 requests/s) is shared by every
-//! task using it. Errors never carry the API key nor a URL.
+//! The requests are paced by one sliding window per API key
+//! ([`crate::limiter`], `requests_per_second` per second, default 5),
+//! shared by every client of that key: at most that many requests in any
+//! second, however many are in flight, so also within La Poste's fixed
+//! windows. Batches after the first go out concurrently up to that rate.
+//! Errors never carry the API key nor a URL.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use serde_json::Value;
 use url::Url;
@@ -49,6 +53,7 @@ use url::Url;
 use crate::config::LaPosteConfig;
 use crate::domain::{TrackingEvent, TrackingSnapshot, is_valid_number};
 use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy};
+use crate::limiter;
 use crate::tracking::status::{is_known_code, normalise_snapshot};
 
 /// The API's name in errors and logs.
@@ -133,10 +138,19 @@ impl From<HttpError> for TrackError {
     }
 }
 
+/// One batch's answer: per id, or for the whole request.
+type BatchResult = Result<HashMap<String, Result<Tracked, TrackError>>, TrackError>;
+
+/// The most batches in flight at once, whatever the rate: enough to keep
+/// a few requests per second busy at La Poste's latency.
+const MAX_BATCHES_IN_FLIGHT: usize = 8;
+
 /// The Suivi v2 client. Share it (`Arc`) so that the limiter is shared.
 pub struct LaPosteClient {
     /// The shared HTTP layer: timeout, limiter, key header, retries.
     api: ApiClient,
+    /// Batches sent at once after the first (the limiter sets the pace).
+    in_flight: usize,
     /// Kept for `Debug`: the API root.
     base: Url,
 }
@@ -151,12 +165,24 @@ impl fmt::Debug for LaPosteClient {
 
 impl LaPosteClient {
     pub fn new(config: &LaPosteConfig) -> Result<Self, TrackError> {
-        let rate = NonZeroU32::new(config.requests_per_second).unwrap_or(NonZeroU32::MIN);
-        let limiter: Arc<DefaultDirectRateLimiter> =
-            Arc::new(RateLimiter::direct(Quota::per_second(rate)));
+        let rate = config.requests_per_second.max(1);
+        let window = limiter::shared_window(
+            &[
+                config.base_url.as_str().as_bytes(),
+                b"key",
+                config.api_key.expose().as_bytes(),
+            ],
+            limiter::WindowSpec {
+                name: API,
+                limit: rate,
+                span: Duration::from_secs(1),
+                headers: None,
+                refusal: None,
+            },
+        );
         let mut settings = ApiSettings::new(API, config.base_url.clone());
         settings.timeout = config.timeout;
-        settings.limiter = Some(limiter);
+        settings.windows = Some(limiter::Limiter::new(vec![window]));
         let key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
             TrackError::Http(HttpError::Invalid {
                 api: API,
@@ -173,6 +199,7 @@ impl LaPosteClient {
             .insert(ACCEPT, HeaderValue::from_static("application/json"));
         Ok(LaPosteClient {
             api: ApiClient::new(settings)?,
+            in_flight: (rate as usize).clamp(1, MAX_BATCHES_IN_FLIGHT),
             base: config.base_url.clone(),
         })
     }
@@ -194,36 +221,59 @@ impl LaPosteClient {
         // La Poste's ids are upper-case; a number typed in lower case in
         // Magento must still match the `idShip` of the answer.
         let key = |n: &str| n.trim().to_ascii_uppercase();
+        // First-seen order (the batches follow it); the set keeps the
+        // de-duplication linear in the numbers due.
         let mut valid: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for n in numbers {
             let n = key(n);
-            if is_valid_number(&n) && !valid.contains(&n) {
+            if is_valid_number(&n) && !seen.contains(&n) {
+                seen.insert(n.clone());
                 valid.push(n);
             }
         }
         let mut results: HashMap<String, Result<TrackingSnapshot, TrackError>> = HashMap::new();
-        let mut fatal: Option<TrackError> = None;
-        for batch in valid.chunks(MAX_IDS_PER_REQUEST) {
-            // After a 401 every batch would get one too: do not hammer the
-            // gateway with a bad key.
-            if let Some(e) = &fatal {
-                results.extend(batch.iter().map(|id| (id.clone(), Err(e.clone()))));
-                continue;
-            }
-            match self.fetch_batch(batch, now).await {
-                Ok(per_id) => results.extend(
+        let mut batches = valid.chunks(MAX_IDS_PER_REQUEST);
+        // After a 401 every batch would get one too: do not hammer the
+        // gateway with a bad key. The first batch goes alone, so that a
+        // refused key costs exactly one request.
+        let fatal: Mutex<Option<TrackError>> = Mutex::new(None);
+        let stop = AtomicBool::new(false);
+        let record = |results: &mut HashMap<String, Result<TrackingSnapshot, TrackError>>,
+                      batch: &[String],
+                      outcome: Option<BatchResult>| {
+            match outcome {
+                Some(Ok(per_id)) => results.extend(
                     per_id
                         .into_iter()
                         .map(|(id, r)| (id, r.map(|t| t.snapshot))),
                 ),
-                Err(e) => {
+                Some(Err(e)) => {
                     tracing::warn!(api = API, ids = batch.len(), error = %e, "a La Poste batch failed");
-                    if e.is_fatal() {
-                        fatal = Some(e.clone());
-                    }
+                    results.extend(batch.iter().map(|id| (id.clone(), Err(e.clone()))));
+                }
+                // Not sent: a batch before it met a refused key.
+                None => {
+                    let e = fatal
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone()
+                        .unwrap_or(TrackError::Missing);
                     results.extend(batch.iter().map(|id| (id.clone(), Err(e.clone()))));
                 }
             }
+        };
+        if let Some(first) = batches.next() {
+            let (batch, outcome) = self.send_batch(first, now, &fatal, &stop).await;
+            record(&mut results, batch, outcome);
+        }
+        let rest: Vec<_> = futures_util::stream::iter(batches)
+            .map(|b| self.send_batch(b, now, &fatal, &stop))
+            .buffer_unordered(self.in_flight)
+            .collect()
+            .await;
+        for (batch, outcome) in rest {
+            record(&mut results, batch, outcome);
         }
         numbers
             .iter()
@@ -240,6 +290,31 @@ impl LaPosteClient {
                 (n.clone(), r)
             })
             .collect()
+    }
+
+    /// [`Self::fetch_batch`] unless a refused key already stopped the
+    /// call (then `None`); a refused key stops it for the batches after.
+    async fn send_batch<'b>(
+        &self,
+        batch: &'b [String],
+        now: DateTime<Utc>,
+        fatal: &Mutex<Option<TrackError>>,
+        stop: &AtomicBool,
+    ) -> (&'b [String], Option<BatchResult>) {
+        if stop.load(Ordering::SeqCst) {
+            return (batch, None);
+        }
+        let r = self.fetch_batch(batch, now).await;
+        if let Err(e) = &r {
+            if e.is_fatal() {
+                stop.store(true, Ordering::SeqCst);
+                fatal
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert_with(|| e.clone());
+            }
+        }
+        (batch, Some(r))
     }
 
     /// One request (with retries) for up to ten valid ids.

@@ -3,19 +3,37 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use crate::bench::{judge_bench, sync_bench};
+use crate::bench::{judge_bench, sync_bench_with};
 
 use super::commands::runtime;
 
-pub(crate) fn bench(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    writeln!(out, "{}", judge_bench(100_000))?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "sync: 250 late orders against the Trello fake at 100 requests / 10 s (about 30 s)…"
-    )?;
-    let report = runtime()?.block_on(sync_bench(250))?;
-    writeln!(out, "{report}")?;
+pub(crate) fn bench(
+    out: &mut dyn Write,
+    scenario: &str,
+    orders: usize,
+    cards: u32,
+    latency_ms: u64,
+) -> anyhow::Result<ExitCode> {
+    if matches!(scenario, "all" | "judge") {
+        writeln!(out, "{}", judge_bench(orders))?;
+        writeln!(out)?;
+    }
+    let latencies: Vec<u64> = match scenario {
+        "all" => vec![0, 150],
+        "backfill" => vec![latency_ms],
+        _ => Vec::new(),
+    };
+    for latency in latencies {
+        writeln!(
+            out,
+            "backfill: {cards} late orders against the Trello fake at 100 requests / 10 s, {latency} ms an answer (about {} s)…",
+            u64::from(cards) / 10 + 2
+        )?;
+        let report = runtime()?.block_on(sync_bench_with(cards, Duration::from_millis(latency)))?;
+        writeln!(out, "{report}")?;
+        writeln!(out)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

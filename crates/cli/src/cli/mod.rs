@@ -113,7 +113,21 @@ pub(crate) enum Command {
     /// services and a sample shop: no account needed.
     Demo,
     /// Measure a pass over a large generated shop against the fakes.
-    Bench,
+    Bench {
+        /// `judge`, `backfill`, or `all` (the judge over 100,000 orders,
+        /// then 250-card backfills at 0 and 150 ms a Trello answer).
+        #[arg(long, default_value = "all", value_parser = ["all", "judge", "backfill"])]
+        scenario: String,
+        /// Open orders of the judge scenario.
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        /// Cards to file in the backfill scenario.
+        #[arg(long, default_value_t = 250)]
+        cards: u32,
+        /// How long the Trello fake holds back each answer (backfill).
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+    },
 }
 
 impl Cli {
@@ -197,7 +211,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::advise(config, order, *now, &mut out)
         }
         Command::Demo => demo::demo(&mut out),
-        Command::Bench => bench::bench(&mut out),
+        Command::Bench {
+            scenario,
+            orders,
+            cards,
+            latency_ms,
+        } => bench::bench(&mut out, scenario, *orders, *cards, *latency_ms),
     }
 }
 
