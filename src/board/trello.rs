@@ -294,7 +294,9 @@ impl TrelloClient {
         settings.rate_limited_pause = cfg.rate_window;
         settings.rate_headers = Some(RateHeaders {
             remaining: HeaderName::from_static("x-rate-limit-api-token-remaining"),
-            interval_ms: HeaderName::from_static("x-rate-limit-api-token-interval-ms"),
+            interval_ms: Some(HeaderName::from_static(
+                "x-rate-limit-api-token-interval-ms",
+            )),
         });
         Ok(TrelloClient {
             api: ApiClient::new(settings)?,

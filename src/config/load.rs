@@ -36,6 +36,8 @@ use super::{
 };
 use crate::secret::Secret;
 
+mod freshdesk;
+
 /// Default values of the keys that have one (config.toml.example documents each).
 pub mod defaults {
     pub const SCHEDULE: &str = "0 */15 7-20 * * Mon-Sat";
@@ -352,6 +354,7 @@ struct RawConfig {
     trello: RawTrello,
     #[serde(default)]
     rules: RawRules,
+    freshdesk: Option<freshdesk::RawFreshdesk>,
 }
 
 #[derive(Deserialize, Default)]
@@ -407,6 +410,7 @@ struct RawMagento {
     page_size: S<i64>,
     overlap_secs: S<i64>,
     timeout_secs: S<i64>,
+    order_notes: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -625,6 +629,7 @@ impl Checker<'_> {
         if let (Some(t), Some(r)) = (&trello, &rules) {
             self.resolved_list_distinct(&raw.trello, t, r);
         }
+        let freshdesk = raw.freshdesk.as_ref().map(|f| self.freshdesk(f));
         Some(Config {
             daemon: daemon?,
             calendar: calendar?,
@@ -633,6 +638,10 @@ impl Checker<'_> {
             laposte: laposte?,
             trello: trello?,
             rules: rules?,
+            freshdesk: match freshdesk {
+                None => None,
+                Some(f) => Some(f?),
+            },
         })
     }
 
@@ -873,6 +882,7 @@ impl Checker<'_> {
             page_size: page_size? as u32,
             overlap: Duration::from_secs(overlap? as u64),
             timeout: Duration::from_secs(timeout? as u64),
+            order_notes: raw.order_notes.unwrap_or(false),
         })
     }
 
