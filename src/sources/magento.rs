@@ -60,6 +60,9 @@ use crate::domain::{Customer, Item, Order, OrderState, Shipment, StatusChange, T
 use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy, Signer};
 use crate::sources::oauth1::{self, Credentials};
 
+mod notes;
+pub use notes::{NOTE_MARKER_PREFIX, OrderForNote, is_colisync_note};
+
 /// Magento's timestamp format, always UTC.
 pub const MAGENTO_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -126,6 +129,9 @@ pub enum MagentoError {
     NotFound { message: String },
     #[error("Magento rejected the request (400, bad search criteria?): {message}")]
     BadRequest { message: String },
+    /// 400 to a write: Magento will not apply it as sent.
+    #[error("Magento refused {what} (400): {message}")]
+    Refused { what: &'static str, message: String },
     /// Transport errors, timeouts, 5xx, 429 (after the retries allowed).
     #[error(transparent)]
     Http(#[from] HttpError),
@@ -1195,6 +1201,10 @@ fn decode_order(
         let Some(status) = str_of(h, "status") else {
             continue;
         };
+        // colisync's own notes carry the status they found: not a change.
+        if str_of(h, "comment").is_some_and(|c| is_colisync_note(&c)) {
+            continue;
+        }
         match time(h, "created_at", format!("status_histories[{n}].created_at")) {
             Ok(Some(at)) => status_history.push(StatusChange { status, at }),
             Ok(None) => {}

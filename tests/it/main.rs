@@ -15,6 +15,7 @@ mod key_roundtrip;
 mod laposte_contract;
 mod layering;
 mod magento_contract;
+mod magento_notes;
 mod plan_apply;
 mod plan_rules;
 mod secrets;
