@@ -20,3 +20,4 @@ pub mod secret;
 pub mod sources;
 pub mod state;
 pub mod tracking;
+pub mod writeback;

@@ -71,6 +71,11 @@ pub struct PassReport {
     /// directory aside and starts over empty (cards are adopted back from
     /// the board).
     pub state_corrupt: Option<String>,
+    /// The write-back notes (Magento order comments, Freshdesk private
+    /// notes): what this pass wrote; its failures are in `errors`.
+    pub writeback: crate::writeback::apply::WritebackReport,
+    /// `--dry-run`: the notes this plan would write, and those pending.
+    pub writeback_plan: Vec<writeback::PlannedWrite>,
 }
 
 impl PassReport {
@@ -132,6 +137,9 @@ impl PassReport {
     }
 }
 
+mod writeback;
+pub use writeback::{PlannedWrite, render_writeback_table};
+
 /// The clients, the state and the settings of the pure stages.
 pub struct Engine {
     config: Config,
@@ -141,7 +149,11 @@ pub struct Engine {
     magento: MagentoClient,
     laposte: LaPosteClient,
     trello: TrelloClient,
+    /// `None` without `[freshdesk]`.
+    freshdesk: Option<crate::sources::freshdesk::FreshdeskClient>,
     state: State,
+    /// Tests only: where a simulated crash stops the write-back.
+    writeback_crash: Option<crate::writeback::apply::WriteCrash>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -161,7 +173,11 @@ impl Engine {
     pub fn with_retry(config: Config, state: State, retry: RetryPolicy) -> anyhow::Result<Self> {
         let magento = MagentoClient::new(&config.magento)?.with_retry(retry.clone());
         let laposte = LaPosteClient::new(&config.laposte)?.with_retry(retry.clone());
-        let trello = TrelloClient::with_retry(&config.trello, retry)?;
+        let trello = TrelloClient::with_retry(&config.trello, retry.clone())?;
+        let freshdesk = match &config.freshdesk {
+            Some(f) => Some(crate::sources::freshdesk::FreshdeskClient::new(f)?.with_retry(retry)),
+            None => None,
+        };
         Ok(Engine {
             calendar: Calendar::new(&config.calendar),
             classifier: Classifier::new(&config.magento, &config.carriers),
@@ -172,8 +188,10 @@ impl Engine {
             magento,
             laposte,
             trello,
+            freshdesk,
             state,
             config,
+            writeback_crash: None,
         })
     }
 
@@ -182,6 +200,11 @@ impl Engine {
         let magento = MagentoClient::new(&config.magento)?;
         let laposte = LaPosteClient::new(&config.laposte)?;
         let trello = TrelloClient::new(&config.trello)?;
+        let freshdesk = match &config.freshdesk {
+            Some(f) => Some(crate::sources::freshdesk::FreshdeskClient::new(f)?),
+            None => None,
+        };
+        self.freshdesk = freshdesk;
         self.calendar = Calendar::new(&config.calendar);
         self.classifier = Classifier::new(&config.magento, &config.carriers);
         self.render_ctx =
@@ -270,6 +293,10 @@ impl Engine {
                 }
                 return report;
             }
+            // Notes journaled by a pass that stopped before arming them:
+            // armed or dropped on what the settled journal recorded,
+            // before this pass writes cards of its own.
+            self.arm_writebacks(&mut report);
         }
 
         let mut snapshot = match Snapshot::load(&self.state) {
@@ -327,7 +354,12 @@ impl Engine {
             .await;
         board.remember_labels(&input.board.labels);
         report.actions = plan::plan(&input);
+        let followups = self.followups_of(&report.actions);
         if dry_run {
+            self.plan_writebacks(&followups, &mut report);
+            return report;
+        }
+        if !self.enqueue_writebacks(followups, &snapshot, now, &mut report) {
             return report;
         }
         if report.actions.iter().any(Action::writes_board) {
@@ -348,6 +380,7 @@ impl Engine {
         let applied = plan::apply(&report.actions, &board, &self.state, &opts).await;
         report.stopped = stop.is_raised();
         merge_applied(&mut report.apply, applied);
+        self.run_writebacks(now, &mut report).await;
         let horizon = now - chrono::Duration::days(i64::from(self.config.magento.lookback_days));
         match self.state.prune_orders(horizon) {
             Ok(0) => {}

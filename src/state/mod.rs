@@ -53,6 +53,7 @@
 //! files 0600 at every open, whatever the umask of an admin running
 //! colisync by hand (the unit's `UMask=0077` does the same for the daemon).
 
+pub mod outbox;
 pub mod poll;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -36,5 +36,6 @@ mod sync_resolve;
 mod sync_shipments;
 mod sync_throughput;
 mod sync_undecodable;
+mod sync_writeback;
 mod systemd_unit;
 mod trello_contract;

@@ -1,0 +1,188 @@
+//! Write-back: the notes colisync leaves where the team works besides
+//! Trello, a comment on the Magento order and a private note on the
+//! customer's open Freshdesk tickets, when a card is filed, changes case or
+//! is resolved.
+//!
+//! Where it sits: after `plan::apply`. The pass turns the plan's card
+//! actions into [`FollowUp`]s ([`followups`], pure: no client, no store, no
+//! clock) and journals each one in the state's outbox before the card's
+//! own write; `apply.rs` then arms an entry once the card's write is
+//! recorded (or drops it when the write did not happen: the next plan asks
+//! again) and carries it out with the same protocol as the Trello writes:
+//! the entry is on disk before any call, each call is settled by reading
+//! back for the entry's marker (`text.rs`), and an entry leaves the outbox
+//! only once settled. A Magento or Freshdesk outage leaves its entries for
+//! the next pass and never blocks the cards.
+
+pub mod apply;
+pub mod text;
+
+use serde::{Deserialize, Serialize};
+
+use crate::board::CardContent;
+use crate::plan::Action;
+use crate::rules::{ProblemKey, RuleId};
+
+/// Where a follow-up is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteTarget {
+    /// A comment on the order's history (`[magento] order_notes`).
+    MagentoOrderNote,
+    /// A private note on each of the customer's open tickets (`[freshdesk]`).
+    FreshdeskNotes,
+}
+
+impl WriteTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteTarget::MagentoOrderNote => "magento:order-note",
+            WriteTarget::FreshdeskNotes => "freshdesk:notes",
+        }
+    }
+}
+
+/// What happened to the card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteEvent {
+    Filed,
+    CaseChanged { from: RuleId, to: RuleId },
+    Resolved,
+}
+
+impl WriteEvent {
+    /// The event's part of a marker: ASCII, no `:` nor space.
+    pub fn slug(&self) -> String {
+        match self {
+            WriteEvent::Filed => "filed".into(),
+            WriteEvent::CaseChanged { from, to } => {
+                format!("case-{}-{}", from.as_str(), to.as_str())
+            }
+            WriteEvent::Resolved => "resolved".into(),
+        }
+    }
+}
+
+/// One note to write for one card action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub key: ProblemKey,
+    pub target: WriteTarget,
+    pub event: WriteEvent,
+    /// The card's title.
+    pub title: String,
+    /// The card's text without its marker line (facts, procedure), plain.
+    pub details: Vec<String>,
+    /// For a filing: the card the key had before (an archived one being
+    /// replaced), so that the new card is told from it.
+    pub card_before: Option<String>,
+}
+
+/// Which write-back targets are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Targets {
+    pub order_notes: bool,
+    pub freshdesk: bool,
+}
+
+impl Targets {
+    fn list(self) -> Vec<WriteTarget> {
+        let mut out = Vec::new();
+        if self.order_notes {
+            out.push(WriteTarget::MagentoOrderNote);
+        }
+        if self.freshdesk {
+            out.push(WriteTarget::FreshdeskNotes);
+        }
+        out
+    }
+}
+
+fn details_of(content: &CardContent) -> Vec<String> {
+    content
+        .description
+        .lines()
+        .map(|l| l.trim().trim_start_matches(['#', '*', '-', '>']).trim())
+        .filter(|l| !l.is_empty() && !l.contains(crate::board::MARKER_PREFIX))
+        .map(|l| plain(&l.replace("**", "").replace('`', "").replace("\\", "")))
+        .collect()
+}
+
+/// `[text](url)` → `text (url)`: the notes are not Markdown.
+fn plain(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('[') {
+        let Some(mid) = rest[open..].find("](").map(|m| open + m) else {
+            break;
+        };
+        let Some(close) = rest[mid..].find(')').map(|c| mid + c) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(&rest[open + 1..mid]);
+        out.push_str(" (");
+        out.push_str(&rest[mid + 2..close]);
+        out.push(')');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The rule and card id a key's record had before the plan.
+pub type Prior = (Option<RuleId>, String);
+
+/// The follow-ups of a plan: a filing (`Create`), a case change (an
+/// `Update` that changes the rule) and a resolution (`Resolve` with its
+/// comment). A delay that grows within the same case writes nothing, nor
+/// do adoptions (a card found again after a lost state says nothing new).
+/// `prior` gives the rule and card id a key's record had before the plan.
+pub fn followups(
+    actions: &[Action],
+    prior: &dyn Fn(&ProblemKey) -> Option<Prior>,
+    targets: Targets,
+) -> Vec<FollowUp> {
+    let mut out = Vec::new();
+    for a in actions {
+        let (event, title, details) = match a {
+            Action::Create { content, .. } => (
+                WriteEvent::Filed,
+                content.title.clone(),
+                details_of(content),
+            ),
+            Action::Update {
+                key, rule, content, ..
+            } => match prior(key) {
+                Some((Some(from), _)) if from != *rule => (
+                    WriteEvent::CaseChanged { from, to: *rule },
+                    content.title.clone(),
+                    details_of(content),
+                ),
+                _ => continue,
+            },
+            Action::Resolve {
+                title,
+                comment: Some(comment),
+                ..
+            } => (WriteEvent::Resolved, title.clone(), vec![comment.clone()]),
+            _ => continue,
+        };
+        let card_before = match &event {
+            WriteEvent::Filed => prior(a.key()).map(|(_, id)| id),
+            _ => None,
+        };
+        for target in targets.list() {
+            out.push(FollowUp {
+                key: a.key().clone(),
+                target,
+                event: event.clone(),
+                title: title.clone(),
+                details: details.clone(),
+                card_before: card_before.clone(),
+            });
+        }
+    }
+    out
+}
