@@ -396,3 +396,47 @@ async fn without_the_options_nothing_is_written_anywhere_else() {
     assert_eq!(comment_posts(&s), 0);
     assert!(s.fd.requests().is_empty());
 }
+
+#[tokio::test]
+async fn an_echoed_freshdesk_key_never_reaches_the_report() {
+    let s = setup().await;
+    s.fd.faults().always(
+        "*",
+        "/api/v2",
+        Fault::EchoCredentials {
+            status: 503,
+            content_type: "application/json".into(),
+            template: r#"{"code":"down","message":"key {creds} / {creds_pct}"}"#.into(),
+        },
+    );
+    let mut engine = engine_of(&s);
+    let mut r = pass(&mut engine, at_days(0)).await;
+    colisync::daemon::scrub_report(&mut r, &engine_config_scrubber(&s));
+    let shown = format!("{:?} {:?}", r.all_errors(), r);
+    assert!(
+        r.all_errors().iter().any(|e| e.contains("freshdesk")),
+        "{shown}"
+    );
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{FD_KEY}:X"));
+    assert!(
+        !shown.contains(FD_KEY) && !shown.contains(&basic),
+        "{shown}"
+    );
+}
+
+fn engine_config_scrubber(s: &Setup) -> colisync::secret::Scrubber {
+    let mut config = s.world.config(s.dir.path());
+    config.freshdesk = Some(FreshdeskConfig {
+        base_url: s.fd.base_url(),
+        api_key: Secret::new(FD_KEY),
+        escalation_group: None,
+        escalation_rules: Vec::new(),
+        requester_email: None,
+        order_number_field: None,
+        ticket_lookback_days: 90,
+        requests_per_minute: 1000,
+        timeout: std::time::Duration::from_millis(500),
+    });
+    config.scrubber()
+}
