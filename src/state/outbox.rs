@@ -19,6 +19,9 @@ use super::{State, StateError, decode, encode, sled_err, u64_key};
 use crate::writeback::FollowUp;
 
 const TREE: &str = "outbox";
+/// Problem key → the ticket its escalation went to: "once per problem,
+/// ever" outlives the outbox entry.
+const ESCALATIONS: &str = "escalations";
 
 /// The order a note is about, captured when the note was planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +83,39 @@ impl State {
         self.outbox()?
             .remove(id.0.to_be_bytes())
             .map_err(sled_err(format!("removing outbox/{}", id.0)))?;
+        Ok(())
+    }
+
+    /// The ticket a problem was escalated to, if it was.
+    pub fn escalation(&self, key: &crate::rules::ProblemKey) -> Result<Option<u64>, StateError> {
+        let tree = self
+            .db
+            .open_tree(ESCALATIONS)
+            .map_err(sled_err("opening escalations"))?;
+        let k = key.to_string();
+        match tree
+            .get(k.as_bytes())
+            .map_err(sled_err(format!("reading escalations/{k}")))?
+        {
+            None => Ok(None),
+            Some(v) => decode(ESCALATIONS, &k, &v).map(Some),
+        }
+    }
+
+    /// Records a problem's escalation (not flushed).
+    pub fn record_escalation(
+        &self,
+        key: &crate::rules::ProblemKey,
+        ticket: u64,
+    ) -> Result<(), StateError> {
+        let tree = self
+            .db
+            .open_tree(ESCALATIONS)
+            .map_err(sled_err("opening escalations"))?;
+        let k = key.to_string();
+        let bytes = encode(ESCALATIONS, &k, &ticket)?;
+        tree.insert(k.as_bytes(), bytes)
+            .map_err(sled_err(format!("writing escalations/{k}")))?;
         Ok(())
     }
 

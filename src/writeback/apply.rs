@@ -25,9 +25,9 @@ use chrono::{DateTime, Utc};
 
 use super::text;
 use super::{FollowUp, WriteEvent, WriteTarget};
-use crate::config::FreshdeskConfig;
+use crate::config::{FreshdeskConfig, GroupRef};
 use crate::sources::freshdesk::{
-    FreshdeskClient, FreshdeskError, TicketFilter, order_number_query,
+    FreshdeskClient, FreshdeskError, NewTicket, Ticket, TicketFilter, order_number_query,
 };
 use crate::sources::magento::{MagentoClient, MagentoError};
 use crate::state::outbox::{OrderRef, WriteId, WriteIntent};
@@ -56,6 +56,8 @@ pub struct Writers<'a> {
 pub struct WritebackReport {
     pub magento_notes: usize,
     pub freshdesk_notes: usize,
+    /// Problems escalated in Freshdesk (a ticket assigned or opened).
+    pub escalations: usize,
     /// Freshdesk entries settled without a note: no contact or no open
     /// ticket (not an error).
     pub no_ticket: usize,
@@ -94,7 +96,10 @@ pub fn enqueue(
             ));
             continue;
         };
-        let marker = text::marker(&f.key, &f.event, now);
+        let marker = match f.target {
+            WriteTarget::FreshdeskEscalation => text::escalation_marker(&f.key),
+            _ => text::marker(&f.key, &f.event, now),
+        };
         state.enqueue_write(&WriteIntent {
             follow_up: f,
             order,
@@ -199,6 +204,9 @@ pub async fn apply_outbox(
             (WriteTarget::FreshdeskNotes, _, Some((fd, cfg))) => {
                 freshdesk_notes(state, fd, cfg, id, &mut w, &card_id, now, crash).await
             }
+            (WriteTarget::FreshdeskEscalation, _, Some((fd, cfg))) => {
+                escalate(state, fd, cfg, &w, &card_id, now, crash).await
+            }
             // The target was turned off since the note was planned.
             _ => Outcome::Failed("its target is no longer configured".into()),
         };
@@ -214,6 +222,7 @@ pub async fn apply_outbox(
                 match target {
                     WriteTarget::MagentoOrderNote => report.magento_notes += notes,
                     WriteTarget::FreshdeskNotes => report.freshdesk_notes += notes,
+                    WriteTarget::FreshdeskEscalation => report.escalations += notes,
                 }
                 if no_ticket {
                     report.no_ticket += 1;
@@ -299,16 +308,16 @@ async fn magento_note(
     Outcome::Pending(format!("outcome unknown after two attempts ({last})"))
 }
 
-/// The customer's open tickets: by requester on the list endpoint (always
-/// current), plus by order number through the search when the shop keeps
-/// it in a field. `Ok(None)`: no contact.
+/// The customer's open tickets, most recently updated first: by requester
+/// on the list endpoint (always current), plus by order number through the
+/// search when the shop keeps it in a field. `Ok(None)`: none.
 async fn open_tickets(
     fd: &FreshdeskClient,
     cfg: &FreshdeskConfig,
     order: &OrderRef,
     now: DateTime<Utc>,
-) -> Result<Option<BTreeSet<u64>>, FreshdeskError> {
-    let mut ids = BTreeSet::new();
+) -> Result<Option<Vec<Ticket>>, FreshdeskError> {
+    let mut found: Vec<Ticket> = Vec::new();
     if !order.email.is_empty() {
         if let Some(contact) = fd.contact_by_email(&order.email).await? {
             let since = now - chrono::Duration::days(i64::from(cfg.ticket_lookback_days));
@@ -321,17 +330,20 @@ async fn open_tickets(
                     TICKET_PAGES,
                 )
                 .await?;
-            ids.extend(listed.items.iter().filter(|t| t.is_open()).map(|t| t.id));
+            found.extend(listed.items.into_iter().filter(Ticket::is_open));
         }
     }
     if let Some(field) = &cfg.order_number_field {
         // An increment id the search cannot carry is not searched for.
         if let Ok(q) = order_number_query(field, &order.increment_id) {
             let page = fd.search_tickets(&q, 1).await?;
-            ids.extend(page.results.iter().filter(|t| t.is_open()).map(|t| t.id));
+            found.extend(page.results.into_iter().filter(Ticket::is_open));
         }
     }
-    Ok((!ids.is_empty()).then_some(ids))
+    found.sort_by_key(|t| std::cmp::Reverse((t.updated_at, t.id)));
+    let mut seen = BTreeSet::new();
+    found.retain(|t| seen.insert(t.id));
+    Ok((!found.is_empty()).then_some(found))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -353,7 +365,7 @@ async fn freshdesk_notes(
         }
     };
     let tickets = match open_tickets(fd, cfg, &w.order, now).await {
-        Ok(Some(t)) => t,
+        Ok(Some(t)) => t.into_iter().map(|t| t.id).collect::<BTreeSet<u64>>(),
         Ok(None) => {
             return Outcome::Done {
                 notes: 0,
@@ -438,4 +450,161 @@ async fn note_ticket(
         }
     }
     Err(last.unwrap_or_else(|| FreshdeskError::Query("outcome unknown".into())))
+}
+
+/// The configured group's id: as given, or found by name (exactly, then
+/// ignoring case).
+async fn group_id(
+    fd: &FreshdeskClient,
+    group: &GroupRef,
+) -> Result<Result<u64, String>, FreshdeskError> {
+    match group {
+        GroupRef::Id(id) => Ok(Ok(*id)),
+        GroupRef::Name(name) => {
+            let groups = fd.groups().await?;
+            let found = groups
+                .iter()
+                .find(|g| g.name == *name)
+                .or_else(|| groups.iter().find(|g| g.name.eq_ignore_ascii_case(name)));
+            Ok(match found {
+                Some(g) => Ok(g.id),
+                None => Err(format!(
+                    "freshdesk.escalation_group {name:?} is not a group of the account (groups: {})",
+                    groups
+                        .iter()
+                        .map(|g| g.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            })
+        }
+    }
+}
+
+/// Once per problem: the customer's most recent open ticket goes to the
+/// group with a note; without one, a ticket is opened for the internal
+/// requester (never the customer), found again by its subject after a lost
+/// answer.
+async fn escalate(
+    state: &State,
+    fd: &FreshdeskClient,
+    cfg: &FreshdeskConfig,
+    w: &WriteIntent,
+    card_id: &str,
+    now: DateTime<Utc>,
+    crash: Option<WriteCrash>,
+) -> Outcome {
+    let fail = |e: FreshdeskError| {
+        if e.is_fatal() {
+            Outcome::Fatal(e.to_string())
+        } else {
+            Outcome::Pending(e.to_string())
+        }
+    };
+    let key = &w.follow_up.key;
+    match state.escalation(key) {
+        Ok(Some(_)) => {
+            return Outcome::Done {
+                notes: 0,
+                no_ticket: false,
+            };
+        }
+        Ok(None) => {}
+        Err(e) => return Outcome::Pending(e.to_string()),
+    }
+    let Some(group) = &cfg.escalation_group else {
+        return Outcome::Failed("no freshdesk.escalation_group".into());
+    };
+    let group = match group_id(fd, group).await {
+        Ok(Ok(g)) => g,
+        Ok(Err(why)) => return Outcome::Failed(why),
+        Err(e) => return fail(e),
+    };
+    let record = |ticket: u64| match state.record_escalation(key, ticket) {
+        Ok(()) => Outcome::Done {
+            notes: 1,
+            no_ticket: false,
+        },
+        Err(e) => Outcome::Pending(e.to_string()),
+    };
+    let customer = format!("commande {} ({})", w.order.increment_id, w.order.email);
+    let body = text::escalation_note(&w.follow_up, card_id, &w.marker, &customer);
+    match open_tickets(fd, cfg, &w.order, now).await {
+        Err(e) => return fail(e),
+        Ok(Some(tickets)) => {
+            let Some(t) = tickets.first() else {
+                return Outcome::Pending("no ticket".into());
+            };
+            if let Err(e) = fd.set_group(t.id, group).await {
+                return fail(e);
+            }
+            return match note_ticket(fd, t.id, &body, &w.marker, crash).await {
+                Ok(TicketNote::Crashed) => Outcome::Crashed,
+                Ok(_) => record(t.id),
+                Err(e) => fail(e),
+            };
+        }
+        Ok(None) => {}
+    }
+    let Some(requester) = &cfg.requester_email else {
+        return Outcome::Done {
+            notes: 0,
+            no_ticket: true,
+        };
+    };
+    let subject = text::escalation_subject(&w.follow_up);
+    let prefix = format!("[colisync {key}]");
+    let mut custom_fields = serde_json::Map::new();
+    if let Some(field) = &cfg.order_number_field {
+        custom_fields.insert(field.clone(), serde_json::json!(w.order.increment_id));
+    }
+    let new = NewTicket {
+        requester_email: requester.clone(),
+        subject,
+        description: body,
+        group_id: Some(group),
+        tags: vec!["colisync".into()],
+        custom_fields,
+    };
+    let since = w.created_at - chrono::Duration::days(1);
+    let mut last = String::new();
+    for attempt in 0..3 {
+        // The list, not the search: the search index lags behind writes.
+        if attempt > 0 {
+            let mine = fd
+                .tickets(
+                    &TicketFilter::Email {
+                        email: requester.clone(),
+                        updated_since: since,
+                    },
+                    TICKET_PAGES,
+                )
+                .await;
+            match mine {
+                Ok(l) => {
+                    if let Some(t) = l
+                        .items
+                        .iter()
+                        .find(|t| t.subject.as_deref().is_some_and(|s| s.starts_with(&prefix)))
+                    {
+                        return record(t.id);
+                    }
+                }
+                // No contact yet for the requester: nothing was created.
+                Err(FreshdeskError::Invalid { .. }) => {}
+                Err(e) => return fail(e),
+            }
+        }
+        if attempt == 2 {
+            break;
+        }
+        match fd.create_ticket(&new).await {
+            Ok(_) if crash == Some(WriteCrash::Called) => return Outcome::Crashed,
+            Ok(t) => return record(t.id),
+            Err(e) if e.outcome_is_unknown() => last = e.to_string(),
+            Err(e @ FreshdeskError::Invalid { .. }) => return Outcome::Failed(e.to_string()),
+            Err(e) => return fail(e),
+        }
+    }
+    Outcome::Pending(format!("outcome unknown after two attempts ({last})"))
 }

@@ -31,6 +31,9 @@ pub enum WriteTarget {
     MagentoOrderNote,
     /// A private note on each of the customer's open tickets (`[freshdesk]`).
     FreshdeskNotes,
+    /// Once per problem: the customer's open ticket assigned to
+    /// `escalation_group`, or a ticket opened for `requester_email`.
+    FreshdeskEscalation,
 }
 
 impl WriteTarget {
@@ -38,6 +41,7 @@ impl WriteTarget {
         match self {
             WriteTarget::MagentoOrderNote => "magento:order-note",
             WriteTarget::FreshdeskNotes => "freshdesk:notes",
+            WriteTarget::FreshdeskEscalation => "freshdesk:escalation",
         }
     }
 }
@@ -80,14 +84,17 @@ pub struct FollowUp {
 }
 
 /// Which write-back targets are on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Targets {
     pub order_notes: bool,
     pub freshdesk: bool,
+    /// Config names of the rules whose filing (or a change of case into
+    /// them) is escalated in Freshdesk; empty: none.
+    pub escalate: Vec<String>,
 }
 
 impl Targets {
-    fn list(self) -> Vec<WriteTarget> {
+    fn list(&self) -> Vec<WriteTarget> {
         let mut out = Vec::new();
         if self.order_notes {
             out.push(WriteTarget::MagentoOrderNote);
@@ -142,7 +149,7 @@ pub type Prior = (Option<RuleId>, String);
 pub fn followups(
     actions: &[Action],
     prior: &dyn Fn(&ProblemKey) -> Option<Prior>,
-    targets: Targets,
+    targets: &Targets,
 ) -> Vec<FollowUp> {
     let mut out = Vec::new();
     for a in actions {
@@ -173,7 +180,18 @@ pub fn followups(
             WriteEvent::Filed => prior(a.key()).map(|(_, id)| id),
             _ => None,
         };
-        for target in targets.list() {
+        let into_rule = match (a, &event) {
+            (Action::Create { rule, .. }, _) => Some(*rule),
+            (_, WriteEvent::CaseChanged { to, .. }) => Some(*to),
+            _ => None,
+        };
+        let escalate = targets.freshdesk
+            && into_rule.is_some_and(|r| targets.escalate.iter().any(|e| e == r.as_str()));
+        let mut list = targets.list();
+        if escalate {
+            list.push(WriteTarget::FreshdeskEscalation);
+        }
+        for target in list {
             out.push(FollowUp {
                 key: a.key().clone(),
                 target,

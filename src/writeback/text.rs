@@ -24,6 +24,40 @@ pub fn marker(key: &ProblemKey, event: &WriteEvent, at: DateTime<Utc>) -> String
     )
 }
 
+/// The marker of a problem's escalation: one per key, ever (no instant).
+pub fn escalation_marker(key: &ProblemKey) -> String {
+    format!("colisync-ticket:{key}:escalated")
+}
+
+/// The subject of a ticket colisync opens: its key first, so that the
+/// ticket list (which returns subjects) finds it again.
+pub fn escalation_subject(f: &FollowUp) -> String {
+    format!("[colisync {}] {}", f.key, f.title)
+}
+
+/// The description of an escalation ticket, or the note that goes with
+/// an escalated ticket: the card's facts and procedure, the link, the
+/// marker.
+pub fn escalation_note(f: &FollowUp, card_id: &str, marker: &str, customer: &str) -> String {
+    let mut html = format!(
+        "<p><b>colisync · remontée pour investigation</b> — {}</p><p>Client : {}</p>",
+        escape(&f.title),
+        escape(customer)
+    );
+    if !f.details.is_empty() {
+        html.push_str("<ul>");
+        for d in &f.details {
+            html.push_str(&format!("<li>{}</li>", escape(d)));
+        }
+        html.push_str("</ul>");
+    }
+    let url = card_url(card_id);
+    html.push_str(&format!(
+        "<p>Carte Trello : <a href=\"{url}\">{url}</a></p><p>{marker}</p>"
+    ));
+    html
+}
+
 /// `&`, `<`, `>`, `"` and `'` escaped.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

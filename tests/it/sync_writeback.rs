@@ -440,3 +440,109 @@ fn engine_config_scrubber(s: &Setup) -> colisync::secret::Scrubber {
     });
     config.scrubber()
 }
+
+fn escalating_engine(s: &Setup, group: &str) -> Engine {
+    let mut config = s.world.config(s.dir.path());
+    config.freshdesk = Some(FreshdeskConfig {
+        base_url: s.fd.base_url(),
+        api_key: Secret::new(FD_KEY),
+        escalation_group: Some(colisync::config::GroupRef::Name(group.into())),
+        escalation_rules: vec![
+            "tracking_problem".into(),
+            "tracking_not_found".into(),
+            "tracking_stuck".into(),
+        ],
+        requester_email: Some("sav@shop.example".into()),
+        order_number_field: None,
+        ticket_lookback_days: 90,
+        requests_per_minute: 1000,
+        timeout: std::time::Duration::from_millis(500),
+    });
+    Engine::with_retry(
+        config,
+        State::open(s.dir.path()).unwrap(),
+        RetryPolicy::fast(),
+    )
+    .unwrap()
+}
+
+fn email_of(increment_id: &str) -> String {
+    demo_shop()
+        .orders
+        .into_iter()
+        .find(|o| o.increment_id == increment_id)
+        .map(|o| o.customer.email)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tracking_anomalies_are_escalated_once_never_in_a_customers_name() {
+    let s = setup().await;
+    let group = s.fd.add_group("Niveau 2");
+    // Order 100009's customer has an open ticket: it is assigned, not doubled.
+    let who = s.fd.add_contact("Client 9", &email_of("100009"));
+    let theirs =
+        s.fd.add_ticket(who, "Mon colis ?", 3, reference_now(), Map::new());
+    // The first ticket opened loses its answer: found again by its subject.
+    s.fd.faults()
+        .once("POST", "/api/v2/tickets", Fault::LoseAnswer);
+    let mut engine = escalating_engine(&s, "niveau 2");
+    let r = ok_pass(&mut engine, at_days(0)).await;
+    assert_eq!(r.writeback.escalations, 3, "{:?}", r.writeback);
+    let opened = s.fd.tickets_of("sav@shop.example");
+    assert_eq!(opened.len(), 2, "{opened:#?}");
+    for t in &opened {
+        assert_eq!(t["group_id"], group);
+        assert!(
+            t["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("[colisync parcel/1000")
+        );
+    }
+    let assigned = s.fd.ticket_json(theirs).unwrap();
+    assert_eq!(assigned["group_id"], group);
+    assert_eq!(
+        assigned["status"], 3,
+        "the customer's ticket keeps its status"
+    );
+    assert!(s.fd.notes_of(theirs).iter().any(|n| {
+        n["body_text"]
+            .as_str()
+            .unwrap()
+            .contains("colisync-ticket:")
+    }));
+    // Only the internal address was ever written to.
+    let to: Vec<String> = s.fd.notifications().into_iter().map(|n| n.to).collect();
+    assert!(to.iter().all(|t| t == "sav@shop.example"), "{to:?}");
+
+    // Later passes never escalate again.
+    ok_pass(&mut engine, at_hours(1)).await;
+    ok_pass(&mut engine, at_days(1)).await;
+    assert_eq!(s.fd.tickets_of("sav@shop.example").len(), 2);
+    let creates = s
+        .fd
+        .requests()
+        .all()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v2/tickets")
+        .count();
+    assert_eq!(creates, 2, "the lost answer was found again, not resent");
+}
+
+#[tokio::test]
+async fn an_unknown_group_is_reported_and_nothing_is_opened() {
+    let s = setup().await;
+    s.fd.add_group("Niveau 1");
+    let mut engine = escalating_engine(&s, "Niveau 2");
+    let r = pass(&mut engine, at_days(0)).await;
+    assert!(
+        r.all_errors()
+            .iter()
+            .any(|e| e.contains("\"Niveau 2\" is not a group") && e.contains("Niveau 1")),
+        "{:?}",
+        r.all_errors()
+    );
+    assert!(s.fd.tickets_of("sav@shop.example").is_empty());
+    assert_eq!(s.world.trello.cards().len(), 9);
+}

@@ -55,6 +55,12 @@ impl Engine {
         Targets {
             order_notes: self.config.magento.order_notes,
             freshdesk: self.freshdesk.is_some(),
+            escalate: self
+                .config
+                .freshdesk
+                .as_ref()
+                .map(|f| f.escalation_rules.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -76,7 +82,7 @@ impl Engine {
                 .flatten()
                 .map(|r| (r.rule, r.card_id))
         };
-        wb::followups(actions, &prior, targets)
+        wb::followups(actions, &prior, &targets)
     }
 
     pub(super) fn plan_writebacks(&self, followups: &[FollowUp], report: &mut PassReport) {
@@ -170,6 +176,7 @@ impl Engine {
         let w = &mut report.writeback;
         w.magento_notes += r.magento_notes;
         w.freshdesk_notes += r.freshdesk_notes;
+        w.escalations += r.escalations;
         w.no_ticket += r.no_ticket;
         w.dropped += r.dropped;
         w.pending += r.pending;
