@@ -45,7 +45,7 @@ impl fmt::Display for Secret {
 }
 
 /// What a secret becomes in text that held it.
-pub const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Removes known secret values from text that came from outside: an error
 /// body, a message, a tracking label. The values are matched as substrings
@@ -73,7 +73,7 @@ impl Scrubber {
     }
 
     /// This scrubber and the given raw values too.
-    pub fn with<'a>(&self, values: impl IntoIterator<Item = &'a str>) -> Self {
+    pub(crate) fn with<'a>(&self, values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut needles: Vec<String> = self.needles.as_ref().clone();
         for v in values {
             // Blank values cannot be told from ordinary text; the
@@ -101,7 +101,7 @@ impl Scrubber {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.needles.is_empty()
     }
 
@@ -129,7 +129,7 @@ impl Scrubber {
 
     /// [`Scrubber::scrub`] for a body that may not be UTF-8: a UTF-8 body
     /// keeps every other byte as it was; anything else is read lossily.
-    pub fn scrub_bytes<'b>(&self, bytes: &'b [u8]) -> Cow<'b, [u8]> {
+    pub(crate) fn scrub_bytes<'b>(&self, bytes: &'b [u8]) -> Cow<'b, [u8]> {
         if self.needles.is_empty() {
             return Cow::Borrowed(bytes);
         }

@@ -8,6 +8,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ProblemKey;
+
+/// Trello's limit on a card name, a description and a comment, in
+/// characters: the renderer keeps its cards within it (counting Unicode
+/// characters), the client cuts what it sends to it (counting UTF-16 code
+/// units, what Trello's JavaScript counts, never fewer than characters).
+pub const TEXT_LIMIT: usize = 16384;
+
 /// A label colisync puts on its cards (carrier, product kind, severity).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LabelSpec {
@@ -45,7 +53,7 @@ pub struct BoardCard {
 pub struct BoardList {
     pub id: String,
     pub name: String,
-    pub closed: bool,
+    pub(crate) closed: bool,
 }
 
 /// A label as read from the board.
@@ -56,12 +64,10 @@ pub struct BoardLabel {
     pub color: Option<String>,
 }
 
-use crate::rules::ProblemKey;
-
 /// Prefix of the machine marker, the last line of every card colisync
 /// files. It lets the state be rebuilt from the board (adoption) and lets an
 /// unknown-outcome create be settled by looking for the card.
-pub const MARKER_PREFIX: &str = "colisync-key: ";
+pub(crate) const MARKER_PREFIX: &str = "colisync-key: ";
 
 /// The marker line for a problem key, e.g. `` `colisync-key: order/100023` ``
 /// (in backticks so that Trello's Markdown shows it verbatim). The key's

@@ -10,8 +10,8 @@
 //!   hours): an unchanged problem renders byte-identically and has the same
 //!   [`fingerprint`]. A day passing changes only the day counts and, when
 //!   it crosses the line, the severity.
-//! - **Within Trello's limits**: title and description are at most 16384
-//!   characters; a huge order's item list is cut visibly, and the marker
+//! - **Within Trello's limits**: title and description are at most
+//!   [`TEXT_LIMIT`] characters; a huge order's item list is cut visibly, and the marker
 //!   line (the key, for adoption) always stays last.
 //!
 //! Everything that comes from outside (names, SKUs, event labels) is
@@ -23,13 +23,10 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{CardContent, LabelSpec, marker_line};
-use crate::domain::can_track;
-use crate::domain::{Carrier, Order, Parcel, ProductKind};
-use crate::rules::{Delay, Finding, RuleId, Severity, fr};
-
-/// Trello's limit on a card's name and description, in characters.
-pub const TRELLO_TEXT_LIMIT: usize = 16384;
+use super::{CardContent, LabelSpec, TEXT_LIMIT, marker_line};
+use crate::domain::{Carrier, Order, Parcel, ProductKind, RuleId, Severity, can_track};
+use crate::fr::{self, LABEL_COMPATIBLE, LABEL_ORIGINAL, card as words};
+use crate::rules::{Delay, Finding};
 
 /// Longest piece of outside text shown as is (a name, a label, a SKU).
 const FIELD_LIMIT: usize = 200;
@@ -39,9 +36,9 @@ const FIELD_LIMIT: usize = 200;
 #[derive(Debug, Clone)]
 pub struct RenderContext {
     /// `magento.admin_url`, e.g. `https://shop.example.fr/admin`.
-    pub admin_url: Url,
+    pub(crate) admin_url: Url,
     /// `calendar.timezone` (Europe/Paris).
-    pub tz: Tz,
+    pub(crate) tz: Tz,
 }
 
 impl RenderContext {
@@ -59,7 +56,7 @@ pub fn render(
     ctx: &RenderContext,
 ) -> CardContent {
     CardContent {
-        title: truncate_chars(&title(finding, parcel), TRELLO_TEXT_LIMIT),
+        title: truncate_chars(&title(finding, parcel), TEXT_LIMIT),
         description: description(finding, order, parcel, ctx),
         labels: labels(finding, parcel),
         // A due date helps triage where there is a deadline that was
@@ -73,7 +70,7 @@ pub fn render(
 
 /// SHA-256 (hex) of a canonical, length-prefixed serialization of the card:
 /// what the state stores to know whether a card needs an update.
-pub fn fingerprint(card: &CardContent) -> String {
+pub(crate) fn fingerprint(card: &CardContent) -> String {
     let mut h = Sha256::new();
     let mut field = |name: &str, value: &str| {
         h.update(name.as_bytes());
@@ -96,7 +93,7 @@ pub fn fingerprint(card: &CardContent) -> String {
 }
 
 /// The carrier's public tracking page for `number`, if it has one.
-pub fn tracking_url(carrier: Carrier, number: &str) -> Option<String> {
+pub(crate) fn tracking_url(carrier: Carrier, number: &str) -> Option<String> {
     if number.is_empty() {
         return None;
     }
@@ -113,7 +110,7 @@ pub fn tracking_url(carrier: Carrier, number: &str) -> Option<String> {
 }
 
 /// `{admin_url}/sales/order/view/order_id/{entity_id}/`
-pub fn admin_order_url(admin_url: &Url, entity_id: u64) -> String {
+pub(crate) fn admin_order_url(admin_url: &Url, entity_id: u64) -> String {
     format!(
         "{}/sales/order/view/order_id/{entity_id}/",
         admin_url.as_str().trim_end_matches('/')
@@ -128,40 +125,45 @@ fn carrier_of(finding: &Finding, parcel: Option<&Parcel>) -> Option<Carrier> {
 /// anomalies show their nature, not an hour count that would change the
 /// card every hour.
 fn title(f: &Finding, parcel: Option<&Parcel>) -> String {
-    let inc = one_line(f.key.increment_id());
-    let case = f.rule.case_fr();
-    let carrier = carrier_of(f, parcel).unwrap_or(Carrier::Other).label_fr();
-    match f.rule {
+    let order = words::title_order(&one_line(f.key.increment_id()));
+    let case = f.rule.case_fr().to_owned();
+    let carrier = carrier_of(f, parcel)
+        .unwrap_or(Carrier::Other)
+        .label_fr()
+        .to_owned();
+    let parts: Vec<String> = match f.rule {
         RuleId::ShippingCompatible | RuleId::ShippingOriginal => {
             let n = match f.delay {
                 Delay::BusinessDays(n) | Delay::Days(n) => n,
                 _ => 0,
             };
-            format!(
-                "Cmd {inc} · {case} · {} · {}",
-                f.product.label_fr(),
-                fr::business_days(n)
-            )
+            vec![
+                order,
+                case,
+                f.product.label_fr().to_owned(),
+                fr::business_days(n),
+            ]
         }
         RuleId::DeliveryLetter
         | RuleId::DeliveryColissimo
         | RuleId::DeliveryChronopost
         | RuleId::DeliveryOther => match f.delay {
             Delay::Days(n) | Delay::BusinessDays(n) => {
-                format!("Cmd {inc} · {case} · {carrier} · {n} j")
+                vec![order, case, carrier, words::title_days(n)]
             }
-            _ => format!("Cmd {inc} · {case} · {carrier}"),
+            _ => vec![order, case, carrier],
         },
-        RuleId::TrackingNotFound => format!("Cmd {inc} · {case} · {carrier} · introuvable"),
-        RuleId::TrackingStuck => format!("Cmd {inc} · {case} · {carrier} · bloqué"),
-        RuleId::TrackingProblem => format!("Cmd {inc} · {case} · {carrier} · incident"),
-        RuleId::ReturnToSender => format!("Cmd {inc} · {case} · {carrier}"),
-    }
+        RuleId::TrackingNotFound => vec![order, case, carrier, words::TITLE_NOT_FOUND.into()],
+        RuleId::TrackingStuck => vec![order, case, carrier, words::TITLE_STUCK.into()],
+        RuleId::TrackingProblem => vec![order, case, carrier, words::TITLE_INCIDENT.into()],
+        RuleId::ReturnToSender => vec![order, case, carrier],
+    };
+    parts.join(words::TITLE_SEPARATOR)
 }
 
 /// The names of every label [`render`] can put on a card: on a card found
 /// on the board, these are colisync's, every other label is a lead's.
-pub fn own_label_names() -> std::collections::BTreeSet<String> {
+pub(crate) fn own_label_names() -> std::collections::BTreeSet<String> {
     [
         Carrier::Letter,
         Carrier::Colissimo,
@@ -171,7 +173,7 @@ pub fn own_label_names() -> std::collections::BTreeSet<String> {
     ]
     .into_iter()
     .map(|c| c.label_fr().to_owned())
-    .chain(["Compatible".to_owned(), "Origine".to_owned()])
+    .chain([LABEL_COMPATIBLE.to_owned(), LABEL_ORIGINAL.to_owned()])
     .chain([
         Severity::Late.label_fr().to_owned(),
         Severity::Critical.label_fr().to_owned(),
@@ -195,8 +197,8 @@ fn labels(f: &Finding, parcel: Option<&Parcel>) -> Vec<LabelSpec> {
         out.push(label(c.label_fr(), color));
     }
     out.push(match f.product {
-        ProductKind::Compatible => label("Compatible", "green"),
-        ProductKind::Original => label("Origine", "purple"),
+        ProductKind::Compatible => label(LABEL_COMPATIBLE, "green"),
+        ProductKind::Original => label(LABEL_ORIGINAL, "purple"),
     });
     out.push(match f.severity {
         Severity::Late => label(Severity::Late.label_fr(), "orange"),
@@ -216,95 +218,98 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
     let name = order.customer_name();
     let email = &order.customer.email;
     line(format!(
-        "**Client** : {}{}",
+        "{}{}{}",
+        words::CUSTOMER,
         if name.is_empty() {
-            "(sans nom)".to_owned()
+            words::NO_NAME.to_owned()
         } else {
             md(&name)
         },
         if email.is_empty() {
             String::new()
         } else {
-            format!(" — {}", md(email))
+            format!("{}{}", words::EMAIL_SEPARATOR, md(email))
         }
     ));
     let mut cmd = format!(
-        "**Commande** : [{}]({}) · passée le {}",
+        "{}[{}]({}){}{}",
+        words::ORDER,
         md(&order.increment_id),
         admin_order_url(&ctx.admin_url, order.entity_id),
+        words::PLACED_ON,
         dt(order.created_at)
     );
     if let Some(v) = f.validated_on {
-        cmd.push_str(&format!(" · validée le {}", fr::date(v)));
+        cmd.push_str(words::VALIDATED_ON);
+        cmd.push_str(&fr::date(v));
     }
     line(cmd);
     if let Some(p) = parcel {
         line(format!(
-            "**Expédition** : {} · expédié le {}",
+            "{}{}{}{}",
+            words::SHIPMENT,
             p.carrier.label_fr(),
+            words::SHIPPED_ON,
             dt(p.shipped_at)
         ));
         if p.tracking_number.is_empty() {
-            line("**Suivi** : aucun numéro de suivi".to_owned());
+            line(format!("{}{}", words::TRACKING, words::NO_TRACKING_NUMBER));
         } else {
             let number = md(&p.tracking_number);
             let shown = match tracking_url(p.carrier, &p.tracking_number) {
                 Some(u) => format!("[{number}]({u})"),
                 None => number,
             };
-            line(format!("**Suivi** : {shown}"));
+            line(format!("{}{shown}", words::TRACKING));
             let last = match p.last_event() {
-                Some(e) => format!("{} « {} » le {}", md(&e.code), md(&e.label), dt(e.at)),
-                None if p.tracking.is_some() => "inconnu du transporteur".to_owned(),
-                None if p.carrier == Carrier::Foreign => {
-                    "sur le site du transporteur (hors La Poste)".to_owned()
-                }
+                Some(e) => words::last_event(&md(&e.code), &md(&e.label), &dt(e.at)),
+                None if p.tracking.is_some() => words::UNKNOWN_TO_CARRIER.to_owned(),
+                None if p.carrier == Carrier::Foreign => words::ON_CARRIER_SITE.to_owned(),
                 // Never sent to La Poste: no answer will ever come.
-                None if !can_track(&p.tracking_number) => {
-                    "La Poste ne peut pas suivre ce numéro".to_owned()
-                }
-                None => "suivi pas encore interrogé".to_owned(),
+                None if !can_track(&p.tracking_number) => words::CANNOT_TRACK.to_owned(),
+                None => words::NOT_ASKED_YET.to_owned(),
             };
-            line(format!("**Dernier événement** : {last}"));
+            line(format!("{}{last}", words::LAST_EVENT));
         }
     } else if let Some(method) = order.shipping_method.as_deref() {
         let carrier = f.carrier.map(|c| format!(" ({})", c.label_fr()));
         line(format!(
-            "**Mode de livraison** : {}{}",
+            "{}{}{}",
+            words::SHIPPING_METHOD,
             md(method),
             carrier.unwrap_or_default()
         ));
     }
     if let Some(d) = f.deadline {
         let what = match f.delay {
-            Delay::None => "**Depuis**",
-            _ => "**En retard depuis**",
+            Delay::None => words::SINCE,
+            _ => words::LATE_SINCE,
         };
         line(format!("{what} : {}", dt(d)));
     }
-    line(format!("**Gravité** : {}", f.severity.label_fr()));
+    line(format!("{}{}", words::SEVERITY, f.severity.label_fr()));
 
     let mut tail = String::with_capacity(2048);
-    tail.push_str("\n**Constat**\n");
+    tail.push_str(words::FACTS);
     for fact in &f.facts {
         tail.push_str("- ");
         tail.push_str(&md_n(fact, 4 * FIELD_LIMIT));
         tail.push('\n');
     }
-    tail.push_str(&format!("\n**Procédure** (règle `{}`)\n", f.rule));
+    tail.push_str(&words::procedure_heading(f.rule.as_str()));
     tail.push_str(&f.procedure);
     tail.push_str("\n\n");
     let marker = marker_line(&f.key);
 
     // Items fill what the limit leaves, cut visibly if they do not fit.
-    let items_head = "\n**Articles**\n";
+    let items_head = words::ITEMS;
     let fixed = head.chars().count()
         + items_head.chars().count()
         + tail.chars().count()
         + marker.chars().count();
     let mut items = String::from(items_head);
     let reserve = 80; // room for the "… et N autres articles" line
-    let mut budget = TRELLO_TEXT_LIMIT.saturating_sub(fixed + reserve);
+    let mut budget = TEXT_LIMIT.saturating_sub(fixed + reserve);
     for (i, item) in order.items.iter().enumerate() {
         let l = format!(
             "- {} × {} ({})\n",
@@ -314,23 +319,20 @@ fn description(f: &Finding, order: &Order, parcel: Option<&Parcel>, ctx: &Render
         );
         let n = l.chars().count();
         if n > budget {
-            items.push_str(&format!(
-                "- … et {} autres articles (voir la commande dans Magento)\n",
-                order.items.len() - i
-            ));
+            items.push_str(&words::more_items(order.items.len() - i));
             break;
         }
         budget -= n;
         items.push_str(&l);
     }
     if order.items.is_empty() {
-        items.push_str("- (aucun article)\n");
+        items.push_str(words::NO_ITEMS);
     }
 
     let mut body = head;
     body.push_str(&items);
     body.push_str(&tail);
-    let room = TRELLO_TEXT_LIMIT.saturating_sub(marker.chars().count() + 3);
+    let room = TEXT_LIMIT.saturating_sub(marker.chars().count() + 3);
     if body.chars().count() > room {
         // Only absurd facts can get here; the marker must survive.
         body = truncate_chars(&body, room);

@@ -4,9 +4,13 @@
 //! This module turns the admin's file into a [`Config`] whose every value is
 //! already checked and typed (a parsed cron schedule, a `Tz`, `NaiveDate`s,
 //! URLs, [`Secret`]s). Everything downstream takes these types and never sees
-//! TOML. Loading lives in `load.rs`: raw serde structs with
+//! TOML. Loading lives in `load/`: raw serde structs with
 //! `deny_unknown_fields`, spans kept for the checks made after parsing, so
 //! that every error names the key and, where the parser can tell, the line.
+//! Every default is in `defaults.rs`. The domain's values that the file
+//! describes (the `Calendar`, the `Classifier`, a rule's settings) are
+//! built here, at the end of this file: the domain imports nothing of the
+//! configuration.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,12 +20,15 @@ use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use url::Url;
 
+use crate::domain::calendar::Calendar;
+use crate::domain::{Classifier, RuleId};
 use crate::secret::{Scrubber, Secret};
 
+pub mod defaults;
 mod load;
 pub use load::{
-    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, defaults, load, load_calendar, load_with_warnings,
-    parse, parse_with_env, render_warnings,
+    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, load, load_calendar, load_with_warnings, parse,
+    parse_with_env, render_warnings,
 };
 
 /// The whole validated configuration.
@@ -201,7 +208,7 @@ pub struct FreshdeskConfig {
 }
 
 /// One seed rule's settings. What `threshold` counts depends on the rule
-/// (see [`crate::rules::RuleId::threshold_unit`]).
+/// (see [`RuleId::threshold_unit`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleConfig {
     pub enabled: bool,
@@ -216,45 +223,17 @@ pub struct RuleConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RulesConfig {
     pub shipping_compatible: RuleConfig,
-    pub shipping_original: RuleConfig,
-    pub delivery_letter: RuleConfig,
-    pub delivery_colissimo: RuleConfig,
-    pub delivery_chronopost: RuleConfig,
+    pub(crate) shipping_original: RuleConfig,
+    pub(crate) delivery_letter: RuleConfig,
+    pub(crate) delivery_colissimo: RuleConfig,
+    pub(crate) delivery_chronopost: RuleConfig,
     /// Off by default: colisync cannot see the tracking of a carrier other
     /// than La Poste's, so only a date rule the admin chose applies.
     pub delivery_other: RuleConfig,
-    pub tracking_not_found: RuleConfig,
-    pub tracking_stuck: RuleConfig,
-    pub tracking_problem: RuleConfig,
+    pub(crate) tracking_not_found: RuleConfig,
+    pub(crate) tracking_stuck: RuleConfig,
+    pub(crate) tracking_problem: RuleConfig,
     pub return_to_sender: RuleConfig,
-}
-
-impl RulesConfig {
-    /// The seeds' numbers (docs/rules.md); what an admin gets for
-    /// every key they leave out.
-    pub fn seed_defaults() -> Self {
-        let rule = |list: &str, threshold: u32| RuleConfig {
-            enabled: true,
-            list: list.to_owned(),
-            threshold,
-            critical_factor: 2.0,
-        };
-        RulesConfig {
-            shipping_compatible: rule(LIST_SHIPPING, 1),
-            shipping_original: rule(LIST_SHIPPING, 10),
-            delivery_letter: rule(LIST_DELIVERY, 10),
-            delivery_colissimo: rule(LIST_DELIVERY, 7),
-            delivery_chronopost: rule(LIST_DELIVERY, 1),
-            delivery_other: RuleConfig {
-                enabled: false,
-                ..rule(LIST_DELIVERY, 0)
-            },
-            tracking_not_found: rule(LIST_TRACKING, 24),
-            tracking_stuck: rule(LIST_TRACKING, 48),
-            tracking_problem: rule(LIST_TRACKING, 0),
-            return_to_sender: rule(LIST_RETURN, 0),
-        }
-    }
 }
 
 impl RulesConfig {
@@ -276,8 +255,49 @@ impl RulesConfig {
     }
 }
 
-pub const LIST_SHIPPING: &str = "Retard d'expédition";
-pub const LIST_DELIVERY: &str = "Retard de livraison";
-pub const LIST_TRACKING: &str = "Anomalie de suivi";
-pub const LIST_RETURN: &str = "Retour expéditeur";
-pub const LIST_RESOLVED: &str = "Résolu";
+// The domain knows nothing of the configuration: what builds its values
+// from the validated file is written here.
+
+impl Calendar {
+    /// The calendar `[calendar]` describes.
+    pub fn new(cfg: &CalendarConfig) -> Self {
+        Calendar::from_parts(
+            cfg.timezone,
+            cfg.cutoff,
+            cfg.extra_closed_days.iter().copied(),
+            cfg.extra_open_days.iter().copied(),
+        )
+    }
+}
+
+impl Classifier {
+    /// The classifier of `magento.original_skus`, `magento.validated_statuses`
+    /// and the `[carriers]` globs.
+    pub fn new(magento: &MagentoConfig, carriers: &CarriersConfig) -> Self {
+        Classifier {
+            original_skus: magento.original_skus.clone(),
+            letter: carriers.letter.clone(),
+            colissimo: carriers.colissimo.clone(),
+            chronopost: carriers.chronopost.clone(),
+            validated_statuses: magento.validated_statuses.clone(),
+        }
+    }
+}
+
+impl RuleId {
+    /// This rule's settings.
+    pub(crate) fn config(self, cfg: &RulesConfig) -> &RuleConfig {
+        match self {
+            RuleId::ShippingCompatible => &cfg.shipping_compatible,
+            RuleId::ShippingOriginal => &cfg.shipping_original,
+            RuleId::ReturnToSender => &cfg.return_to_sender,
+            RuleId::TrackingProblem => &cfg.tracking_problem,
+            RuleId::TrackingNotFound => &cfg.tracking_not_found,
+            RuleId::DeliveryLetter => &cfg.delivery_letter,
+            RuleId::DeliveryColissimo => &cfg.delivery_colissimo,
+            RuleId::DeliveryChronopost => &cfg.delivery_chronopost,
+            RuleId::DeliveryOther => &cfg.delivery_other,
+            RuleId::TrackingStuck => &cfg.tracking_stuck,
+        }
+    }
+}

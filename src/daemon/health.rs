@@ -1,13 +1,9 @@
 //! `/healthz` and `/metrics` for the daemon, served on `daemon.listen`.
 //!
-//! The numbers are kept in one [`Health`] shared by the loop and the HTTP
-//! handlers. Labels are bounded (per rule, per action, per API), never per
-//! order: a shop with a million orders has the same number of series as one
-//! with ten. The Prometheus text format is written by hand: a dozen series
-//! do not need an exporter crate.
+//! What `/healthz` says is kept in one [`Health`] shared by the loop and the
+//! HTTP handlers; `/metrics` is the process's registry
+//! (`ops::metrics`), which [`Health::record_pass`] feeds too.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -18,30 +14,23 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use super::pass::PassReport;
+use crate::pass::PassReport;
 
 /// What the daemon knows about itself.
 #[derive(Debug, Default)]
-pub struct HealthState {
-    pub started_at: Option<DateTime<Utc>>,
-    pub passes_ok: u64,
-    pub passes_failed: u64,
-    pub last_pass_end: Option<DateTime<Utc>>,
-    pub last_pass_seconds: f64,
+pub(crate) struct HealthState {
+    pub(crate) started_at: Option<DateTime<Utc>>,
+    pub(crate) passes_ok: u64,
+    pub(crate) passes_failed: u64,
+    pub(crate) last_pass_end: Option<DateTime<Utc>>,
+    pub(crate) last_pass_seconds: f64,
     /// `None` until the first pass ends.
-    pub last_pass_ok: Option<bool>,
+    pub(crate) last_pass_ok: Option<bool>,
     /// Problems listed by the last pass's failures (first few), for /healthz.
-    pub last_errors: Vec<String>,
-    /// Trello writes by action (create, update, resolve, ...), cumulative.
-    pub writes: BTreeMap<&'static str, u64>,
-    /// Findings of the last pass per rule.
-    pub findings: BTreeMap<&'static str, u64>,
-    /// Magento orders the last pass could not decode (reported every pass
-    /// until Magento sends them right).
-    pub undecodable_orders: usize,
-    pub next_pass: Option<DateTime<Utc>>,
+    pub(crate) last_errors: Vec<String>,
+    pub(crate) next_pass: Option<DateTime<Utc>>,
     /// When the pass in progress started, if one is.
-    pub pass_started: Option<std::time::Instant>,
+    pub(crate) pass_started: Option<std::time::Instant>,
 }
 
 /// Shared handle; cheap to clone.
@@ -60,27 +49,24 @@ impl Health {
         h.last_pass_seconds = seconds;
         h.last_pass_ok = Some(report.is_success());
         h.last_errors = report.all_errors().into_iter().take(5).collect();
-        for (action, n) in report.writes_by_action() {
-            *h.writes.entry(action).or_default() += n;
-        }
-        h.findings = report.findings.clone();
-        h.undecodable_orders = report.undecodable_orders;
+        drop(h);
+        crate::ops::metrics::global().record_pass(report, seconds, end);
     }
 
-    pub fn set_next_pass(&self, at: Option<DateTime<Utc>>) {
+    pub(crate) fn set_next_pass(&self, at: Option<DateTime<Utc>>) {
         self.lock().next_pass = at;
     }
 
-    pub fn set_pass_running(&self, since: Option<std::time::Instant>) {
+    pub(crate) fn set_pass_running(&self, since: Option<std::time::Instant>) {
         self.lock().pass_started = since;
     }
 
     /// How long the pass in progress has run, if one is.
-    pub fn pass_running_for(&self) -> Option<std::time::Duration> {
+    pub(crate) fn pass_running_for(&self) -> Option<std::time::Duration> {
         self.lock().pass_started.map(|t| t.elapsed())
     }
 
-    pub fn set_started(&self, at: DateTime<Utc>) {
+    pub(crate) fn set_started(&self, at: DateTime<Utc>) {
         self.lock().started_at = Some(at);
     }
 
@@ -89,68 +75,9 @@ impl Health {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The Prometheus text exposition.
-    pub fn render_metrics(&self) -> String {
-        let h = self.lock();
-        let mut out = String::new();
-        let _ = writeln!(out, "# HELP colisync_passes_total Passes run, by outcome.");
-        let _ = writeln!(out, "# TYPE colisync_passes_total counter");
-        let _ = writeln!(
-            out,
-            "colisync_passes_total{{outcome=\"ok\"}} {}",
-            h.passes_ok
-        );
-        let _ = writeln!(
-            out,
-            "colisync_passes_total{{outcome=\"failed\"}} {}",
-            h.passes_failed
-        );
-        let _ = writeln!(
-            out,
-            "# HELP colisync_last_pass_end_timestamp_seconds End of the last pass."
-        );
-        let _ = writeln!(out, "# TYPE colisync_last_pass_end_timestamp_seconds gauge");
-        let _ = writeln!(
-            out,
-            "colisync_last_pass_end_timestamp_seconds {}",
-            h.last_pass_end.map_or(0, |t| t.timestamp())
-        );
-        let _ = writeln!(
-            out,
-            "# HELP colisync_last_pass_duration_seconds Duration of the last pass."
-        );
-        let _ = writeln!(out, "# TYPE colisync_last_pass_duration_seconds gauge");
-        let _ = writeln!(
-            out,
-            "colisync_last_pass_duration_seconds {:.3}",
-            h.last_pass_seconds
-        );
-        let _ = writeln!(
-            out,
-            "# HELP colisync_trello_writes_total Trello writes, by action."
-        );
-        let _ = writeln!(out, "# TYPE colisync_trello_writes_total counter");
-        for (action, n) in &h.writes {
-            let _ = writeln!(
-                out,
-                "colisync_trello_writes_total{{action=\"{action}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP colisync_findings Problems found by the last pass, by rule."
-        );
-        let _ = writeln!(out, "# TYPE colisync_findings gauge");
-        for (rule, n) in &h.findings {
-            let _ = writeln!(out, "colisync_findings{{rule=\"{rule}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP colisync_undecodable_orders Magento orders the last pass could not decode."
-        );
-        let _ = writeln!(out, "# TYPE colisync_undecodable_orders gauge");
-        let _ = writeln!(out, "colisync_undecodable_orders {}", h.undecodable_orders);
-        out
+    /// The metrics exposition (OpenMetrics text).
+    pub(crate) fn render_metrics(&self) -> String {
+        crate::ops::metrics::global().encode()
     }
 
     /// `/healthz`: 200 while the last pass succeeded (or none ran yet), 503
@@ -181,22 +108,15 @@ async fn healthz(State(h): State<Health>) -> impl IntoResponse {
 
 async fn metrics(State(h): State<Health>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, crate::ops::metrics::CONTENT_TYPE)],
         h.render_metrics(),
     )
-}
-
-/// Serves `/healthz` and `/metrics` until the runtime stops.
-pub async fn serve(addr: SocketAddr, health: Health) -> std::io::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    serve_listener(listener, health)
 }
 
 /// [`serve`] on a socket bound earlier (the daemon binds `daemon.listen`
 /// before it opens the state, so that a port in use is refused first).
 /// Needs a tokio runtime; the listener must be non-blocking.
-pub fn serve_listener(
+pub(crate) fn serve_listener(
     listener: std::net::TcpListener,
     health: Health,
 ) -> std::io::Result<SocketAddr> {

@@ -1,15 +1,16 @@
 //! The daemon: when passes run, how they stop, how the config reloads.
 //!
-//! The outer shell of the pipeline (ARCHITECTURE.md). [`pass`] ties the
-//! stages together for one pass; this module decides when a pass starts (the
+//! The outer shell of the pipeline (ARCHITECTURE.md). [`crate::pass`] ties
+//! the stages together for one pass; this module decides when a pass starts (the
 //! cron schedule, in the configured timezone), and speaks to systemd.
 //!
 //! ## Shutdown and reload protocol
 //!
 //! Signals never interrupt a Trello write. SIGTERM (or Ctrl-C) raises the
-//! shared [`Stop`] flag; a running pass checks it between actions, finishes
-//! the action in hand (journal settled, state flushed) and returns; the loop
-//! then exits. Between passes SIGTERM exits at once.
+//! shared [`Stop`] flag (its one watcher, `Stop::watch_signals`); a running
+//! pass checks it between actions, finishes the action in hand (journal
+//! settled, state flushed) and returns; the loop then exits. Between passes
+//! SIGTERM exits at once.
 //!
 //! SIGHUP reloads the configuration file. A file that does not validate is
 //! logged and ignored: the daemon keeps running with the old one. The state
@@ -24,49 +25,49 @@
 //! are idempotent.
 
 pub mod health;
-pub mod pass;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::{self, Config, ConfigError, Problem};
+use crate::pass::{Engine, PassError, PassReport};
+use crate::plan::ApplyFatal;
 use crate::secret::Scrubber;
-use crate::state::State;
+use crate::state::{State, StateError};
 use health::Health;
-use pass::{Engine, PassReport};
+
+pub use crate::pass::Stop;
 
 /// Longer than any healthy pass: 5,000 cards at Trello's 10 requests a
 /// second take under 10 minutes.
 const MAX_PASS: Duration = Duration::from_secs(3600);
 
-/// Raised by SIGTERM; read by the pass between actions.
-#[derive(Debug, Clone, Default)]
-pub struct Stop(Arc<AtomicBool>);
-
-impl Stop {
-    pub fn raise(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// The shared flag, for `plan::ApplyOptions::stop`.
-    pub fn flag(&self) -> Arc<AtomicBool> {
-        self.0.clone()
-    }
-
-    pub fn is_raised(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
+/// Why the daemon could not start or go on (a pass's own failures are in
+/// its report, not here).
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The configuration file, or `daemon.listen`: exit 78.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("opening the state in {}: {error}", dir.display())]
+    State { dir: PathBuf, error: StateError },
+    #[error("starting over after the state was found corrupt: {0}")]
+    Recover(PassError),
+    #[error(transparent)]
+    Engine(#[from] PassError),
+    #[error("{doing}: {error}")]
+    Io {
+        doing: &'static str,
+        error: std::io::Error,
+    },
 }
 
 /// The next tick of the schedule strictly after `after`.
-pub fn next_tick(config: &Config, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub(crate) fn next_tick(config: &Config, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let tz = config.calendar.timezone;
     config
         .daemon
@@ -89,14 +90,23 @@ pub fn scrub_report(report: &mut PassReport, scrubber: &Scrubber) {
             *s = clean;
         }
     };
-    report.errors.iter_mut().for_each(scrub);
+    report.errors.iter_mut().for_each(|e| e.scrub(scrubber));
     report
         .apply
         .failures
         .iter_mut()
         .for_each(|f| scrub(&mut f.message));
     if let Some(f) = report.apply.fatal.as_mut() {
-        scrub(f);
+        // Only the cleaned text is kept, under the same service.
+        if let std::borrow::Cow::Owned(clean) = scrubber.scrub(&f.to_string()) {
+            *f = match f {
+                ApplyFatal::Board(_) => ApplyFatal::Board(clean.into()),
+                ApplyFatal::State { .. } => ApplyFatal::State {
+                    doing: "",
+                    error: clean.into(),
+                },
+            };
+        }
     }
     if let Some(c) = report.state_corrupt.as_mut() {
         scrub(c);
@@ -106,7 +116,7 @@ pub fn scrub_report(report: &mut PassReport, scrubber: &Scrubber) {
 /// Binds `daemon.listen`. A refusal (address in use, not of this host,
 /// privileged port) is the configuration's: exit 78, so that systemd does
 /// not restart into the same refusal, and before the state is opened.
-pub fn bind_listen(
+pub(crate) fn bind_listen(
     config_path: &Path,
     addr: std::net::SocketAddr,
 ) -> Result<std::net::TcpListener, ConfigError> {
@@ -137,7 +147,7 @@ pub fn bind_listen(
 }
 
 /// `colisync run`.
-pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
+pub async fn run(config_path: &Path) -> Result<ExitCode, DaemonError> {
     let (config, warnings) = config::load_with_warnings(config_path)?;
     if !warnings.is_empty() {
         let text = config::render_warnings(config_path, &warnings);
@@ -150,8 +160,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let scrubber = config.scrubber();
-    let state = State::open(&config.daemon.state_dir)
-        .with_context(|| format!("opening the state in {}", config.daemon.state_dir.display()))?;
+    let state = State::open(&config.daemon.state_dir).map_err(|error| DaemonError::State {
+        dir: config.daemon.state_dir.clone(),
+        error,
+    })?;
     let mut engine = Engine::new(config.clone(), state)?;
     let mut config = config;
     let mut scrubber = scrubber;
@@ -159,15 +171,23 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let health = Health::default();
     health.set_started(Utc::now());
     if let Some(listener) = listener {
-        let bound = health::serve_listener(listener, health.clone())
-            .with_context(|| "serving /healthz on daemon.listen".to_owned())?;
+        let bound =
+            health::serve_listener(listener, health.clone()).map_err(|error| DaemonError::Io {
+                doing: "serving /healthz on daemon.listen",
+                error,
+            })?;
         tracing::info!(%bound, "serving /healthz and /metrics");
     }
 
     let stop = Stop::default();
-    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let _signals = stop.watch_signals().map_err(|error| DaemonError::Io {
+        doing: "installing the SIGTERM and SIGINT handlers",
+        error,
+    })?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(|error| DaemonError::Io {
+        doing: "installing the SIGHUP handler",
+        error,
+    })?;
 
     // The watchdog is pinged from its own task: a pass may legitimately take
     // minutes (Trello's rate limit) while the loop below waits on it. The
@@ -193,18 +213,25 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     tracing::info!(schedule = %config.daemon.schedule_text, "colisync started");
 
+    // The first pass runs at start, then on the schedule: an admin who just
+    // enabled the unit sees at once whether it works.
+    let mut first_pass = true;
     loop {
         let Some(next) = next_tick(&config, Utc::now()) else {
             tracing::error!(schedule = %config.daemon.schedule_text, "the schedule has no future run; stopping");
             break;
+        };
+        let next = if std::mem::take(&mut first_pass) {
+            Utc::now()
+        } else {
+            next
         };
         health.set_next_pass(Some(next));
         tracing::info!(next = %next.with_timezone(&config.calendar.timezone), "next pass");
         let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = sigterm.recv() => break,
-            _ = sigint.recv() => break,
+            _ = stop.raised() => break,
             _ = sighup.recv() => {
                 reload(config_path, &mut config, &mut engine);
                 scrubber = config.scrubber();
@@ -216,17 +243,16 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         let clock = std::time::Instant::now();
         health.set_pass_running(Some(clock));
         let mut reload_after = false;
+        let span = crate::ops::logging::pass_span(started);
         let mut report = {
-            let pass = engine.run_pass(started, &stop, false);
+            let pass = tracing::Instrument::instrument(
+                engine.run_pass(started, &stop, false),
+                span.clone(),
+            );
             tokio::pin!(pass);
             loop {
                 tokio::select! {
                     report = &mut pass => break report,
-                    _ = sigterm.recv() => {
-                        tracing::info!("SIGTERM: finishing the current action, then stopping");
-                        stop.raise();
-                    }
-                    _ = sigint.recv() => stop.raise(),
                     // The configuration does not change under a running pass.
                     _ = sighup.recv() => {
                         tracing::info!("SIGHUP: the configuration will be reloaded after this pass");
@@ -238,11 +264,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         health.set_pass_running(None);
         scrub_report(&mut report, &scrubber);
         health.record_pass(&report, clock.elapsed().as_secs_f64(), Utc::now());
-        report.log_summary();
+        span.in_scope(|| report.log_summary());
+        crate::ops::metrics::global().record_open_cards(engine.state());
         if let Some(cause) = &report.state_corrupt {
-            engine = engine
-                .recover_state(cause)
-                .context("starting over after the state was found corrupt")?;
+            engine = engine.recover_state(cause).map_err(DaemonError::Recover)?;
         }
         if stop.is_raised() {
             break;
@@ -285,7 +310,7 @@ fn reload(path: &Path, config: &mut Config, engine: &mut Engine) {
                     tracing::info!(path = %path.display(), "configuration reloaded");
                 }
                 Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "reload refused; keeping the old configuration")
+                    tracing::error!(error = %e, "reload refused; keeping the old configuration")
                 }
             }
         }
@@ -301,9 +326,4 @@ fn watchdog_interval() -> Option<Duration> {
     sd_notify::watchdog_enabled()
         .map(|d| d / 2)
         .filter(|d| !d.is_zero())
-}
-
-/// Where the default state lives when a command only needs a throwaway one.
-pub fn scratch_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("colisync-{}", std::process::id()))
 }

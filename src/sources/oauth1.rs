@@ -38,14 +38,14 @@ pub struct Credentials {
 }
 
 /// Percent-encodes one name or value (§3.6).
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     utf8_percent_encode(s, RFC5849).to_string()
 }
 
 /// The base string URI (§3.4.1.2): lower-case scheme and host, the port only
 /// when it is not the scheme's default, the path, no query nor fragment.
 /// `url` already lower-cases the scheme and host and drops default ports.
-pub fn base_string_uri(url: &Url) -> String {
+pub(crate) fn base_string_uri(url: &Url) -> String {
     let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
     if let Some(port) = url.port() {
         out.push_str(&format!(":{port}"));
@@ -56,7 +56,7 @@ pub fn base_string_uri(url: &Url) -> String {
 
 /// Normalised parameters (§3.4.1.3.2): encode, sort by name then value,
 /// join as `name=value` with `&`.
-pub fn normalized_parameters(params: &[(String, String)]) -> String {
+pub(crate) fn normalized_parameters(params: &[(String, String)]) -> String {
     let mut encoded: Vec<(String, String)> =
         params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     encoded.sort();
@@ -69,7 +69,11 @@ pub fn normalized_parameters(params: &[(String, String)]) -> String {
 
 /// The signature base string (§3.4.1.1). `params` are the decoded query
 /// parameters plus the `oauth_*` ones, without `oauth_signature`.
-pub fn signature_base_string(method: &str, url: &Url, params: &[(String, String)]) -> String {
+pub(crate) fn signature_base_string(
+    method: &str,
+    url: &Url,
+    params: &[(String, String)],
+) -> String {
     format!(
         "{}&{}&{}",
         method.to_ascii_uppercase(),
@@ -80,7 +84,7 @@ pub fn signature_base_string(method: &str, url: &Url, params: &[(String, String)
 
 /// HMAC-SHA256 of the base string keyed with `consumer_secret&token_secret`
 /// (both encoded, §3.4.2), base64-encoded.
-pub fn hmac_sha256_signature(
+pub(crate) fn hmac_sha256_signature(
     base_string: &str,
     consumer_secret: &str,
     token_secret: &str,
@@ -139,7 +143,7 @@ pub fn authorization_header(
 
 /// Signs a request now, with a fresh random nonce: Magento rejects a nonce
 /// it has already seen, so retries must call this again.
-pub fn sign_request(method: &str, url: &Url, creds: &Credentials) -> String {
+pub(crate) fn sign_request(method: &str, url: &Url, creds: &Credentials) -> String {
     let nonce: String = rand::rng()
         .sample_iter(rand::distr::Alphanumeric)
         .take(32)

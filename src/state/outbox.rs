@@ -87,7 +87,7 @@ impl State {
     }
 
     /// The ticket a problem was escalated to, if it was.
-    pub fn escalation(&self, key: &crate::rules::ProblemKey) -> Result<Option<u64>, StateError> {
+    pub fn escalation(&self, key: &crate::domain::ProblemKey) -> Result<Option<u64>, StateError> {
         let tree = self
             .db
             .open_tree(ESCALATIONS)
@@ -105,7 +105,7 @@ impl State {
     /// Records a problem's escalation (not flushed).
     pub fn record_escalation(
         &self,
-        key: &crate::rules::ProblemKey,
+        key: &crate::domain::ProblemKey,
         ticket: u64,
     ) -> Result<(), StateError> {
         let tree = self

@@ -25,23 +25,22 @@
 //!   still seen well within the 48 h of `tracking_stuck`).
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
+use crate::domain::ProblemKey;
 use crate::domain::{Parcel, TrackingSnapshot, TrackingStatus};
-use crate::rules::ProblemKey;
 
 /// How long after shipment a parcel counts as recently shipped.
-pub const FRESH_PERIOD: Duration = Duration::days(3);
+pub(crate) const FRESH_PERIOD: Duration = Duration::days(3);
 /// Poll interval of a recently shipped parcel.
-pub const FRESH_INTERVAL: Duration = Duration::hours(1);
+pub(crate) const FRESH_INTERVAL: Duration = Duration::hours(1);
 /// Poll interval after the fresh period, before any back-off.
-pub const BASE_INTERVAL: Duration = Duration::hours(2);
+pub(crate) const BASE_INTERVAL: Duration = Duration::hours(2);
 /// Longest interval between two polls of a parcel still on its way.
-pub const MAX_INTERVAL: Duration = Duration::hours(24);
+pub(crate) const MAX_INTERVAL: Duration = Duration::hours(24);
 
 /// A parcel as the state keeps it: the parcel (with its last tracking
 /// snapshot) and its polling schedule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParcelRecord {
     pub parcel: Parcel,
     /// When La Poste should next be asked; `None` means never (a parcel

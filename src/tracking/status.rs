@@ -9,7 +9,7 @@ use crate::domain::{TrackingEvent, TrackingStatus};
 
 /// What one event code means on its own. Unknown codes mean "in transit"
 /// and are reported through [`is_known_code`] so that callers can log them.
-pub fn status_of_code(code: &str) -> TrackingStatus {
+pub(crate) fn status_of_code(code: &str) -> TrackingStatus {
     match code {
         "DR1" => TrackingStatus::InfoReceived,
         "MD2" => TrackingStatus::OutForDelivery,
@@ -23,7 +23,7 @@ pub fn status_of_code(code: &str) -> TrackingStatus {
 }
 
 /// Whether the code is one of docs/apis.md's table.
-pub fn is_known_code(code: &str) -> bool {
+pub(crate) fn is_known_code(code: &str) -> bool {
     matches!(
         code,
         "DR1"
@@ -74,7 +74,10 @@ pub fn normalise(events_newest_first: &[TrackingEvent]) -> TrackingStatus {
 /// parcel would otherwise read "in transit" for ever, and a delay card
 /// would never end). Final after a return event (RE1, DI2) means it went
 /// back to the sender, not to the customer.
-pub fn normalise_snapshot(events_newest_first: &[TrackingEvent], is_final: bool) -> TrackingStatus {
+pub(crate) fn normalise_snapshot(
+    events_newest_first: &[TrackingEvent],
+    is_final: bool,
+) -> TrackingStatus {
     let status = normalise(events_newest_first);
     if !is_final {
         return status;

@@ -65,8 +65,9 @@ pub struct WritebackReport {
     pub dropped: usize,
     /// Entries left for the next pass.
     pub pending: usize,
-    /// What failed, in plain words, without secrets.
-    pub failures: Vec<String>,
+    /// What failed, in plain words, without secrets, with the target it
+    /// concerns (`None`: the outbox itself).
+    pub failures: Vec<(Option<WriteTarget>, String)>,
     pub crashed: bool,
 }
 
@@ -88,11 +89,14 @@ pub fn enqueue(
 ) -> Result<(), StateError> {
     for f in followups {
         let Some(order) = order_of(f.key.increment_id()) else {
-            report.failures.push(format!(
-                "{}: {} not written: order {} not in the state",
-                f.key,
-                f.target.as_str(),
-                f.key.increment_id()
+            report.failures.push((
+                Some(f.target),
+                format!(
+                    "{}: {} not written: order {} not in the state",
+                    f.key,
+                    f.target.as_str(),
+                    f.key.increment_id()
+                ),
             ));
             continue;
         };
@@ -176,13 +180,17 @@ pub async fn apply_outbox(
 ) -> WritebackReport {
     let mut report = WritebackReport::default();
     if let Err(e) = arm(state, &mut report) {
-        report.failures.push(format!("write-back outbox: {e}"));
+        report
+            .failures
+            .push((None, format!("write-back outbox: {e}")));
         return report;
     }
     let entries = match state.pending_writes() {
         Ok(e) => e,
         Err(e) => {
-            report.failures.push(format!("write-back outbox: {e}"));
+            report
+                .failures
+                .push((None, format!("write-back outbox: {e}")));
             return report;
         }
     };
@@ -228,24 +236,32 @@ pub async fn apply_outbox(
                     report.no_ticket += 1;
                 }
                 if let Err(e) = settle(state) {
-                    report.failures.push(format!("{what}: settling: {e}"));
+                    report
+                        .failures
+                        .push((Some(target), format!("{what}: settling: {e}")));
                 }
             }
             Outcome::Pending(why) => {
                 report.pending += 1;
                 report
                     .failures
-                    .push(format!("{what}: {why}; retried next pass"));
+                    .push((Some(target), format!("{what}: {why}; retried next pass")));
             }
             Outcome::Failed(why) => {
-                report.failures.push(format!("{what}: {why}; not written"));
+                report
+                    .failures
+                    .push((Some(target), format!("{what}: {why}; not written")));
                 if let Err(e) = settle(state) {
-                    report.failures.push(format!("{what}: settling: {e}"));
+                    report
+                        .failures
+                        .push((Some(target), format!("{what}: settling: {e}")));
                 }
             }
             Outcome::Fatal(why) => {
                 report.pending += 1;
-                report.failures.push(format!("{what}: {why}"));
+                report
+                    .failures
+                    .push((Some(target), format!("{what}: {why}")));
                 stopped.insert(target);
             }
             Outcome::Crashed => {

@@ -20,8 +20,8 @@ pub mod text;
 use serde::{Deserialize, Serialize};
 
 use crate::board::CardContent;
+use crate::domain::{ProblemKey, RuleId};
 use crate::plan::Action;
-use crate::rules::{ProblemKey, RuleId};
 
 /// Where a follow-up is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{FollowUp, WriteEvent};
-use crate::rules::ProblemKey;
+use crate::domain::ProblemKey;
 
 /// A note's marker: `colisync-note:<key>:<event>:<instant>`, one ASCII
 /// token (the key's parts are percent-encoded, so no `:` or space inside),
@@ -128,7 +128,7 @@ pub fn freshdesk_note(f: &FollowUp, card_id: &str, marker: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::RuleId;
+    use crate::domain::RuleId;
     use crate::writeback::WriteTarget;
     use chrono::TimeZone;
 

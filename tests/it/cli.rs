@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn colisync() -> Command {
-    let mut cmd = Command::cargo_bin("colisync").unwrap();
+    let mut cmd = Command::new(crate::common::colisync_bin());
     // The tests must not depend on the environment they run in.
     cmd.env_remove("COLISYNC_CONFIG")
         .env_remove("RUST_LOG")

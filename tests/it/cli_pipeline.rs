@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::trello::FakeTrelloOptions;
-use colisync::fakes::world::{LAPOSTE_KEY, MAGENTO_TOKEN, World};
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::trello::FakeTrelloOptions;
+use colisync_testkit::world::{LAPOSTE_KEY, MAGENTO_TOKEN, World};
 
 const NOW: &str = "2026-05-19T10:00:00+02:00";
 
@@ -16,7 +16,7 @@ fn config_toml(world: &World, state_dir: &Path) -> String {
 }
 
 fn colisync(config: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("colisync").unwrap();
+    let mut cmd = Command::new(crate::common::colisync_bin());
     cmd.env_remove("COLISYNC_CONFIG")
         .env_remove("RUST_LOG")
         .env("COLISYNC_LOG", "warn")
@@ -119,8 +119,7 @@ async fn once_files_cards_then_explain_says_why() {
 
 #[test]
 fn demo_runs_without_any_account() {
-    let out = Command::cargo_bin("colisync")
-        .unwrap()
+    let out = Command::new(crate::common::colisync_bin())
         .env("COLISYNC_LOG", "warn")
         .arg("demo")
         .assert()
@@ -248,7 +247,7 @@ async fn explain_and_the_pass_agree_on_a_delivered_lettre_suivie() {
 /// files the rest without a duplicate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_stops_cleanly_on_sigterm() {
-    use colisync::fakes::Fault;
+    use colisync_testkit::Fault;
     use std::time::Duration;
 
     let world = World::start(&demo_shop(), None).await.unwrap();
@@ -261,7 +260,7 @@ async fn once_stops_cleanly_on_sigterm() {
     let config = dir.path().join("config.toml");
     std::fs::write(&config, config_toml(&world, &state_dir)).unwrap();
 
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_colisync"))
+    let mut child = std::process::Command::new(crate::common::colisync_bin())
         .env("COLISYNC_LOG", "warn")
         .arg("--config")
         .arg(&config)

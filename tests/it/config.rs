@@ -401,6 +401,62 @@ fn shipped_example_parses_with_every_key_set() {
 }
 
 #[test]
+fn example_values_are_the_defaults() {
+    // config.toml.example shows every key with its default (the few it must
+    // invent, such as the shop's URLs, aside): one owner, config::defaults.
+    use colisync::config::defaults as d;
+    let tmp = tempfile::tempdir().unwrap();
+    let text = common::example_with_credentials(tmp.path());
+    let c = config::parse_with_env(&text, &tmp.path().join("config.toml"), &no_env).unwrap();
+    let globs = |p: &[glob::Pattern]| p.iter().map(|g| g.as_str().to_owned()).collect::<Vec<_>>();
+    let owned = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(c.daemon.schedule_text, d::SCHEDULE);
+    assert_eq!(c.daemon.state_dir, Path::new(d::STATE_DIR));
+    assert_eq!(c.calendar.timezone, d::timezone());
+    assert_eq!(c.calendar.timezone.name(), d::TIMEZONE);
+    assert_eq!(c.calendar.cutoff, d::cutoff());
+    assert_eq!(c.magento.lookback_days, d::LOOKBACK_DAYS);
+    assert_eq!(globs(&c.magento.original_skus), owned(d::ORIGINAL_SKUS));
+    assert_eq!(c.magento.validated_statuses, owned(d::VALIDATED_STATUSES));
+    assert_eq!(c.magento.page_size, d::PAGE_SIZE);
+    assert_eq!(c.magento.overlap, Duration::from_secs(d::OVERLAP_SECS));
+    assert_eq!(
+        c.magento.timeout,
+        Duration::from_secs(d::MAGENTO_TIMEOUT_SECS)
+    );
+    assert_eq!(globs(&c.carriers.letter), owned(d::LETTER));
+    assert_eq!(globs(&c.carriers.colissimo), owned(d::COLISSIMO));
+    assert_eq!(globs(&c.carriers.chronopost), owned(d::CHRONOPOST));
+    assert_eq!(
+        c.laposte.base_url.as_str().trim_end_matches('/'),
+        d::LAPOSTE_BASE_URL
+    );
+    assert_eq!(c.laposte.requests_per_second, d::LAPOSTE_RPS);
+    assert_eq!(
+        c.laposte.timeout,
+        Duration::from_secs(d::LAPOSTE_TIMEOUT_SECS)
+    );
+    assert_eq!(
+        c.trello.base_url.as_str().trim_end_matches('/'),
+        d::TRELLO_BASE_URL
+    );
+    assert_eq!(c.trello.resolved_list, d::RESOLVED_LIST);
+    assert_eq!(c.trello.rate_limit, d::TRELLO_RATE_LIMIT);
+    assert_eq!(
+        c.trello.rate_window,
+        Duration::from_secs(d::TRELLO_RATE_WINDOW_SECS)
+    );
+    assert_eq!(
+        c.trello.timeout,
+        Duration::from_secs(d::TRELLO_TIMEOUT_SECS)
+    );
+    assert_eq!(c.rules, RulesConfig::seed_defaults());
+    for (name, rule) in c.rules.iter() {
+        assert_eq!(rule.critical_factor, d::CRITICAL_FACTOR, "{name}");
+    }
+}
+
+#[test]
 fn secrets_from_env_and_oauth_four_values() {
     let text = std::fs::read_to_string(dir().join("valid.toml"))
         .unwrap()

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 
 fn config_toml(world: &World, state_dir: &Path, listen: &str) -> String {
     world.config_toml(
@@ -71,7 +71,7 @@ async fn runs_on_schedule_reloads_and_stops_cleanly() {
     let listen = format!("127.0.0.1:{}", free_port());
     std::fs::write(&config, config_toml(&world, &state_dir, &listen)).unwrap();
 
-    let child = Command::new(env!("CARGO_BIN_EXE_colisync"))
+    let child = Command::new(crate::common::colisync_bin())
         .arg("--config")
         .arg(&config)
         .arg("run")

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::config::FreshdeskConfig;
-use colisync::fakes::Fault;
-use colisync::fakes::freshdesk::FakeFreshdesk;
 use colisync::http::RetryPolicy;
 use colisync::secret::Secret;
 use colisync::sources::freshdesk::{
     Contact, Conversation, FreshdeskClient, FreshdeskError, Group, NewTicket, SearchPage, Ticket,
     TicketFilter, order_number_query, quoted_search,
 };
+use colisync_testkit::Fault;
+use colisync_testkit::freshdesk::FakeFreshdesk;
 use serde_json::{Map, Value, json};
 
 const KEY: &str = "fd-key-Zq81Lm0";

@@ -9,7 +9,8 @@ use colisync::board::{marker_line, parse_marker};
 use colisync::domain::{
     Carrier, Customer, Item, Order, OrderState, Parcel, ProductKind, is_placeholder_number,
 };
-use colisync::rules::{Delay, Finding, ProblemKey, RuleId, Severity};
+use colisync::domain::{ProblemKey, RuleId, Severity};
+use colisync::rules::{Delay, Finding};
 use colisync::state::{CardRecord, CardStatus, ParcelRecord, State};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::config::LaPosteConfig;
 use colisync::domain::{TrackingEvent, TrackingSnapshot, TrackingStatus};
-use colisync::fakes::Fault;
-use colisync::fakes::laposte::{FakeLaPoste, UnauthorizedShape};
 use colisync::http::RetryPolicy;
 use colisync::secret::Secret;
 use colisync::tracking::laposte::{LaPosteClient, TrackError, decode_answer};
+use colisync_testkit::Fault;
+use colisync_testkit::laposte::{FakeLaPoste, UnauthorizedShape};
 
 const KEY: &str = "okapi-5ecret-key-42";
 
@@ -360,10 +360,10 @@ fn utc(rfc3339: &str) -> DateTime<Utc> {
 /// and the rules file nothing for a parcel carrying that snapshot.
 #[tokio::test]
 async fn karrio_200_is_delivered_and_the_rules_file_no_card() {
-    use colisync::calendar::Calendar;
+    use colisync::domain::calendar::Calendar;
     use colisync::domain::{Classifier, parcels_of};
-    use colisync::fakes::sample::{SampleShop, demo_shop, reference_now};
-    use colisync::fakes::world::World;
+    use colisync_testkit::sample::{SampleShop, demo_shop, reference_now};
+    use colisync_testkit::world::World;
 
     let fake = fake().await;
     let body = fixture("karrio-EW112720413FR-200.json");

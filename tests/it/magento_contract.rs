@@ -11,11 +11,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::config::{MagentoAuth, MagentoConfig};
 use colisync::domain::{Customer, Item, Order, OrderState, Shipment, StatusChange, Track};
-use colisync::fakes::Fault;
-use colisync::fakes::magento::{FakeMagento, FakeMagentoAuth, FakeMagentoError};
 use colisync::http::RetryPolicy;
 use colisync::secret::Secret;
 use colisync::sources::magento::{MagentoClient, MagentoError};
+use colisync_testkit::Fault;
+use colisync_testkit::magento::{FakeMagento, FakeMagentoAuth, FakeMagentoError};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-Bearer-5ecret-123";
@@ -640,9 +640,9 @@ fn every_magento_fixture_has_its_provenance() {
 
 #[tokio::test]
 async fn adobe_s_order_3_and_invoice_3_decode_as_documented() {
-    use colisync::calendar::Calendar;
     use colisync::config::RulesConfig;
     use colisync::domain::Classifier;
+    use colisync::domain::calendar::Calendar;
     use colisync::rules::judge;
 
     let fake = bearer_shop().await;

@@ -9,11 +9,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::config::{MagentoAuth, MagentoConfig};
 use colisync::domain::{Customer, Item, Order, OrderState};
-use colisync::fakes::Fault;
-use colisync::fakes::magento::{FakeMagento, FakeMagentoAuth};
 use colisync::http::RetryPolicy;
 use colisync::secret::Secret;
 use colisync::sources::magento::{MagentoClient, MagentoError};
+use colisync_testkit::Fault;
+use colisync_testkit::magento::{FakeMagento, FakeMagentoAuth};
 
 const TOKEN: &str = "tok-notes-5ecret";
 const MARKER: &str = "colisync-note:order/100007:filed:20260519T080000Z";
@@ -174,14 +174,17 @@ async fn the_pull_does_not_take_our_comment_for_a_status_change() {
         }];
         o
     });
-    let pulled = c.orders_by_id(&[7, 8]).await.unwrap();
-    let seven = pulled.orders.iter().find(|o| o.entity_id == 7).unwrap();
+    let (orders, _) = c
+        .orders_by_increment_ids(&["100007".into(), "100008".into()])
+        .await
+        .unwrap();
+    let seven = orders.iter().find(|o| o.entity_id == 7).unwrap();
     assert!(
         seven.status_history.is_empty(),
         "{:?}",
         seven.status_history
     );
     assert_eq!(seven.updated_at, t(1, 10) + chrono::Duration::seconds(1));
-    let eight = pulled.orders.iter().find(|o| o.entity_id == 8).unwrap();
+    let eight = orders.iter().find(|o| o.entity_id == 8).unwrap();
     assert_eq!(eight.status_history.len(), 1);
 }

@@ -9,11 +9,12 @@ use std::sync::Mutex;
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::board::{BoardCard, BoardLabel, CardContent, LabelSpec, marker_line, parse_marker};
 use colisync::domain::ProductKind;
+use colisync::domain::{ProblemKey, RuleId, Severity};
 use colisync::plan::{
     ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardUpdate, CrashAt, CrashPoint,
     Desired, ListTarget, PlanInput, WriteError, apply, plan, settle_pending,
 };
-use colisync::rules::{Delay, Finding, ProblemKey, RuleId, Severity};
+use colisync::rules::{Delay, Finding};
 use colisync::state::{CardStatus, State};
 
 // ----- the fake board ----------------------------------------------------
@@ -321,6 +322,7 @@ fn plan_input(state: &State, board: &FakeBoard, world: &World, now: DateTime<Utc
         ended,
         own_label_names: BTreeSet::from(["Late".to_owned(), "Critical".to_owned()]),
         now,
+        timezone: chrono_tz::Europe::Paris,
         ..PlanInput::default()
     }
 }

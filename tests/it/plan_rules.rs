@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::board::{BoardCard, BoardLabel, CardContent, LabelSpec, marker_line};
 use colisync::domain::ProductKind;
+use colisync::domain::{ProblemKey, RuleId, Severity};
 use colisync::plan::{
     Action, BoardSnapshot, CardRead, Desired, ListTarget, PlanInput, cards_to_read, plan,
     render_plan_table,
 };
-use colisync::rules::{Delay, Finding, ProblemKey, RuleId, Severity};
+use colisync::rules::{Delay, Finding};
 use colisync::state::{CardRecord, CardStatus};
 
 const EXP: &str = "Retard d'expédition";
@@ -131,6 +132,7 @@ fn input() -> PlanInput {
         },
         own_label_names: BTreeSet::from(["Colissimo".to_owned(), "critique".to_owned()]),
         now: t0(),
+        timezone: chrono_tz::Europe::Paris,
         ..PlanInput::default()
     }
 }
@@ -701,38 +703,28 @@ fn an_adopted_card_records_its_due_date_only_if_colisync_renders_it() {
     assert_eq!(*due, None);
 }
 
-#[test]
-fn records_and_actions_written_before_the_due_field_still_load() {
-    let rec: CardRecord = serde_json::from_value(serde_json::json!({
-        "card_id": "c1", "list_id": "l-liv", "fingerprint": "fp", "rule": null,
-        "severity": "late", "status": "open",
-        "filed_at": "2026-05-19T08:00:00Z", "updated_at": "2026-05-19T08:00:00Z",
-    }))
-    .unwrap();
-    assert_eq!(rec.due, None);
-    let mut v = serde_json::to_value(
-        &plan(&case_change_dropping_the_due(
-            Some(due_at()),
-            Some(due_at()),
-        ))[0],
-    )
-    .unwrap();
-    v.as_object_mut().unwrap().remove("clear_due");
-    let a: Action = serde_json::from_value(v).unwrap();
-    assert_eq!(clears_due(&[a]), [false]);
-}
+// Records and actions written before the due field: tests/it/state_migration.rs
+// (schema 1's defaults are the migration's now).
 
 #[test]
-fn comments_carry_the_pass_instant_in_paris_and_are_deterministic() {
+fn comments_carry_the_pass_instant_in_the_configured_timezone_and_are_deterministic() {
     use colisync::plan::comment_signature;
     // 08:00 UTC in May is 10:00 in Paris; 08:00 UTC in January, 09:00.
     assert_eq!(
-        comment_signature(t0()),
+        comment_signature(t0(), chrono_tz::Europe::Paris),
         "(colisync, mar. 19 mai 2026 à 10:00:00)"
     );
     assert_eq!(
-        comment_signature(Utc.with_ymd_and_hms(2026, 1, 6, 8, 0, 5).unwrap()),
+        comment_signature(
+            Utc.with_ymd_and_hms(2026, 1, 6, 8, 0, 5).unwrap(),
+            chrono_tz::Europe::Paris,
+        ),
         "(colisync, mar. 6 janvier 2026 à 09:00:05)"
+    );
+    // The configured timezone, not a fixed one.
+    assert_eq!(
+        comment_signature(t0(), chrono_tz::UTC),
+        "(colisync, mar. 19 mai 2026 à 08:00:00)"
     );
     // The same problem resolved at two passes: two different comments; the
     // same pass planned twice: the same comment.

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use colisync::config::Config;
 use colisync::daemon::health::Health;
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 /// Every spelling of every secret of `config` that must not appear.
@@ -176,7 +176,7 @@ async fn the_daemon_never_shows_an_echoed_secret_on_healthz_or_stderr() {
         echo(&world, service);
     }
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_colisync"))
+    let mut child = Command::new(crate::common::colisync_bin())
         .arg("--config")
         .arg(&config)
         .arg("run")
@@ -236,8 +236,9 @@ fn wait(child: &mut std::process::Child, limit: Duration) -> Option<std::process
 
 #[test]
 fn the_last_line_of_defence_scrubs_every_error_of_a_report() {
-    use colisync::daemon::pass::PassReport;
-    use colisync::plan::ApplyFailure;
+    use colisync::board::trello::TrelloError;
+    use colisync::pass::{PassError, PassReport, Service};
+    use colisync::plan::{ApplyFailure, ApplyFatal};
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -249,7 +250,10 @@ fn the_last_line_of_defence_scrubs_every_error_of_a_report() {
     let key = config.trello.key.expose().to_owned();
     let token = config.laposte.api_key.expose().to_owned();
     let mut report = PassReport {
-        errors: vec![format!("built elsewhere: {key}")],
+        errors: vec![PassError::trello(
+            format!("built elsewhere: {key}"),
+            TrelloError::NotFound { what: "x".into() },
+        )],
         state_corrupt: Some(format!("x{token}y")),
         ..PassReport::default()
     };
@@ -258,11 +262,17 @@ fn the_last_line_of_defence_scrubs_every_error_of_a_report() {
         action: "create",
         message: format!("echo {token}"),
     });
-    report.apply.fatal = Some(format!("fatal {key}"));
+    report.apply.fatal = Some(ApplyFatal::Board(format!("fatal {key}").into()));
     colisync::daemon::scrub_report(&mut report, &config.scrubber());
     assert_clean("scrubbed report", &format!("{report:?}"), &secrets);
     assert_eq!(
-        report.errors,
-        vec!["built elsewhere: [redacted]".to_owned()]
+        report.all_errors(),
+        vec![
+            "built elsewhere: [redacted]: trello: not found: x".to_owned(),
+            "create order/1: echo [redacted]".to_owned(),
+            "fatal [redacted]".to_owned(),
+        ]
     );
+    // Scrubbed, an error still says which service failed.
+    assert_eq!(report.errors[0].service(), Service::Trello);
 }

@@ -9,11 +9,11 @@ use crate::common_sync;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use colisync::daemon::pass::Engine;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::state::State;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 /// A state with a cursor, flushed and closed.

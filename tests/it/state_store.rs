@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::domain::{Carrier, Customer, Order, OrderState, Parcel};
+use colisync::domain::{ProblemKey, RuleId, Severity};
 use colisync::plan::Action;
-use colisync::rules::{ProblemKey, RuleId, Severity};
 use colisync::state::{
     CardRecord, CardStatus, Intent, ParcelRecord, SCHEMA_VERSION, State, StateError,
 };
@@ -128,16 +128,15 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
             err,
             StateError::NewerSchema {
                 found: 7,
-                supported: 1,
+                supported: SCHEMA_VERSION,
                 ..
             }
         ),
         "{err:?}"
     );
-    assert!(
-        err.to_string()
-            .contains("newer than the 1 this colisync understands")
-    );
+    assert!(err.to_string().contains(&format!(
+        "newer than the {SCHEMA_VERSION} this colisync understands"
+    )));
 }
 
 #[test]
@@ -168,11 +167,12 @@ fn the_journal_keeps_pending_intents_in_order_until_settled() {
     let k = key("100023");
     let intent = |card: Option<&str>| Intent {
         key: k.clone(),
-        action: Action::Comment {
+        action: (&Action::Comment {
             key: k.clone(),
             card_id: "c1".into(),
             text: "hello".into(),
-        },
+        })
+            .into(),
         started_at: at(10),
         card_id: card.map(str::to_owned),
         steps_done: 0,

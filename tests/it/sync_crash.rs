@@ -16,12 +16,12 @@ use crate::common_sync;
 
 use chrono::{DateTime, Utc};
 use colisync::daemon::Stop;
-use colisync::daemon::pass::TrelloBoard;
 use colisync::domain::{OrderState, Shipment, TrackingEvent};
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
+use colisync::pass::TrelloBoard;
 use colisync::plan::{self, Action, ApplyOptions, CrashAt, CrashPoint};
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 const INTAKE_LISTS: [&str; 5] = [
@@ -60,7 +60,7 @@ impl Phase {
 }
 
 /// The world and an engine ready for the phase's pass (not run).
-async fn setup(phase: Phase, dir: &std::path::Path) -> (World, colisync::daemon::pass::Engine) {
+async fn setup(phase: Phase, dir: &std::path::Path) -> (World, colisync::pass::Engine) {
     let world = World::start(&demo_shop(), None).await.unwrap();
     let mut engine = fast_engine(&world, dir);
     match phase {

@@ -5,10 +5,10 @@
 use crate::common_sync;
 
 use colisync::config::{Config, MagentoAuth};
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
 use colisync::plan::{Action, render_plan_table};
 use colisync::state::State;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 fn secrets(config: &Config) -> Vec<String> {

@@ -11,14 +11,14 @@ use crate::common_sync;
 use std::path::{Path, PathBuf};
 
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
 use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::plan::Action;
 use colisync::state::{CardStatus, State};
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 /// An engine on `world` with its state in `dir` and `lookback_days`.
@@ -399,7 +399,7 @@ async fn a_pass_earlier_than_the_last_writing_one_writes_nothing() {
     let r = engine.run_pass(at_days(0), &Stop::default(), true).await;
     assert!(r.clock_behind.is_some());
     let mut out = Vec::new();
-    colisync::cli::commands::print_report(&mut out, &r).unwrap();
+    colisync_cli::cli::commands::print_report(&mut out, &r).unwrap();
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains("Dry run"), "{out}");
     assert!(out.contains("would write nothing"), "{out}");

@@ -11,14 +11,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use colisync::daemon::pass::{Engine, PassReport};
 use colisync::domain::TrackingEvent;
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::{Engine, PassReport};
 use colisync::secret::Secret;
 use colisync::state::State;
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 /// At most this many passes to converge.
@@ -282,4 +282,74 @@ async fn a_429_under_the_real_rate_limit_is_waited_out_without_tripping_the_limi
     assert_eq!(world.trello.rate_limited_count(), 0);
     assert_eq!(world.trello.cards().len(), 9);
     assert_no_duplicate(&world);
+}
+
+#[tokio::test]
+async fn a_trello_401_names_trello_once() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = fault_engine(&world, dir.path());
+    world
+        .trello
+        .faults()
+        .once("POST", "/1/cards", Fault::Status(401));
+    let r = pass(&mut engine, at_days(0)).await;
+    let fatal = r.apply.fatal.as_ref().expect("the 401 stops apply");
+    assert!(fatal.state_error().is_none(), "{fatal:?}");
+    let errors = r.all_errors();
+    assert!(
+        errors.iter().any(|e| e.contains("unauthorized")),
+        "{errors:#?}"
+    );
+    for e in &errors {
+        assert_eq!(e.matches("trello").count(), 1, "{errors:#?}");
+    }
+}
+
+#[tokio::test]
+async fn a_state_failure_is_the_states_not_trellos() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A journal entry that is no intent: settling the journal fails on the
+    // state, before anything is asked of Trello.
+    drop(State::open(dir.path()).unwrap());
+    {
+        // sled lets go of its lock a moment after the drop.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let db = loop {
+            match sled::open(dir.path()) {
+                Ok(db) => break db,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        db.open_tree("journal")
+            .unwrap()
+            .insert(7u64.to_be_bytes(), b"not json".to_vec())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let mut engine = fault_engine(&world, dir.path());
+    let r = pass(&mut engine, at_days(0)).await;
+    assert!(!r.is_success());
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.service() == colisync::pass::Service::State && e.state_error().is_some()),
+        "{:#?}",
+        r.errors
+    );
+    let fatal = r.apply.fatal.as_ref().expect("the state stops apply");
+    assert!(fatal.state_error().is_some(), "{fatal:?}");
+    let errors = r.all_errors();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("state: cannot decode journal/7")),
+        "{errors:#?}"
+    );
+    assert!(errors.iter().all(|e| !e.contains("trello")), "{errors:#?}");
+    assert_eq!(world.trello.request_count(), 0);
 }

@@ -4,14 +4,14 @@
 
 use crate::common_sync;
 
-use colisync::daemon::pass::Engine;
 use colisync::domain::TrackingStatus;
-use colisync::fakes::laposte::UnauthorizedShape;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::{LAPOSTE_KEY, World};
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::secret::Secret;
 use colisync::state::State;
+use colisync_testkit::laposte::UnauthorizedShape;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::{LAPOSTE_KEY, World};
 use common_sync::*;
 
 /// The sample's `tracking_not_found` parcel: shipped Mon 18 May 08:00

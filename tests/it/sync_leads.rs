@@ -7,10 +7,10 @@
 
 use crate::common_sync;
 
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::trello::FakeCard;
-use colisync::fakes::world::World;
-use colisync::rules::{ProblemKey, Severity};
+use colisync::domain::{ProblemKey, Severity};
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::trello::FakeCard;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 #[tokio::test]
@@ -165,7 +165,7 @@ async fn a_reset_replacement_create_is_not_mistaken_for_the_archived_card() {
     world
         .trello
         .faults()
-        .once("POST", "/1/cards", colisync::fakes::Fault::Reset);
+        .once("POST", "/1/cards", colisync_testkit::Fault::Reset);
     let r = ok_pass(&mut engine, at_days(1)).await;
     assert_eq!(r.actions[0].key(), &worse_key, "{:#?}", r.actions);
     assert_eq!(r.apply.created, 3, "{:#?}", r.actions);

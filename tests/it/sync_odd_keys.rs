@@ -5,10 +5,10 @@
 
 use crate::common_sync;
 
+use colisync::domain::ProblemKey;
 use colisync::domain::{Order, Track};
-use colisync::fakes::sample::{SampleShop, demo_shop};
-use colisync::fakes::world::World;
-use colisync::rules::ProblemKey;
+use colisync_testkit::sample::{SampleShop, demo_shop};
+use colisync_testkit::world::World;
 use common_sync::*;
 
 fn order_of(shop: &SampleShop, increment_id: &str) -> Order {

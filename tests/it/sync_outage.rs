@@ -5,10 +5,10 @@
 
 use crate::common_sync;
 
-use colisync::fakes::Fault;
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
 use colisync::plan::Action;
+use colisync_testkit::Fault;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 #[tokio::test]

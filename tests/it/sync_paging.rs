@@ -10,14 +10,14 @@ use crate::common_sync;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use colisync::daemon::pass::Engine;
-use colisync::fakes::Fault;
-use colisync::fakes::sample::{demo_shop, late_orders, reference_now};
-use colisync::fakes::trello::FakeClock;
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::plan::Action;
 use colisync::state::State;
+use colisync_testkit::Fault;
+use colisync_testkit::sample::{demo_shop, late_orders, reference_now};
+use colisync_testkit::trello::FakeClock;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 const ORDERS: usize = 1200;
@@ -40,7 +40,7 @@ fn engine_at(world: &World, dir: &std::path::Path, limit: (u32, Duration)) -> En
 fn routes_since(world: &World, skip: usize) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for r in world.trello.requests().all().into_iter().skip(skip) {
-        let route = colisync::fakes::route_of(&r.path);
+        let route = colisync_testkit::route_of(&r.path);
         *m.entry(format!("{} {route}", r.method)).or_insert(0) += 1;
     }
     m
@@ -292,7 +292,10 @@ async fn a_failed_read_of_a_missing_card_changes_nothing_for_it() {
     let r = pass(&mut engine, at_days(0)).await;
     assert!(!r.is_success());
     assert!(
-        r.errors.iter().any(|e| e.contains(&gone.id)),
+        r.errors
+            .iter()
+            .any(|e| e.service() == colisync::pass::Service::Trello
+                && e.to_string().contains(&gone.id)),
         "{:#?}",
         r.errors
     );

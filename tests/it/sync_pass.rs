@@ -3,11 +3,11 @@
 //! nothing.
 
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
-use colisync::fakes::sample::{demo_shop, reference_now};
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::state::State;
+use colisync_testkit::sample::{demo_shop, reference_now};
+use colisync_testkit::world::World;
 
 async fn engine(world: &World, dir: &std::path::Path) -> Engine {
     let config = world.config(dir);
@@ -52,7 +52,7 @@ async fn first_pass_files_every_rule_once_and_second_pass_writes_nothing() {
 /// the rest waits, and the next pass files exactly what was left.
 #[tokio::test]
 async fn a_stop_finishes_the_action_in_hand_and_the_next_pass_completes() {
-    use colisync::fakes::Fault;
+    use colisync_testkit::Fault;
     use std::time::Duration;
 
     let world = World::start(&demo_shop(), None).await.unwrap();

@@ -8,8 +8,8 @@ use crate::common_sync;
 
 use chrono::Duration;
 use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
-use colisync::fakes::sample::demo_shop;
-use colisync::fakes::world::World;
+use colisync_testkit::sample::demo_shop;
+use colisync_testkit::world::World;
 use common_sync::*;
 
 fn delivered(at: chrono::DateTime<chrono::Utc>) -> Vec<TrackingEvent> {
@@ -110,7 +110,7 @@ async fn shipped_delivered_and_cancelled_problems_resolve_their_cards() {
             world.trello.comments(&card.id),
             vec![format!(
                 "Problème terminé : {why}. {}",
-                colisync::plan::comment_signature(at_hours(5))
+                colisync::plan::comment_signature(at_hours(5), chrono_tz::Europe::Paris)
             )],
             "{}",
             card.name

@@ -8,12 +8,12 @@
 use crate::common_sync;
 
 use chrono::Duration;
-use colisync::daemon::pass::Engine;
 use colisync::domain::{Order, Track, TrackingEvent};
-use colisync::fakes::sample::{SampleShop, demo_shop, reference_now};
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::state::State;
+use colisync_testkit::sample::{SampleShop, demo_shop, reference_now};
+use colisync_testkit::world::World;
 use common_sync::*;
 
 fn ev(code: &str, label: &str, at: chrono::DateTime<chrono::Utc>) -> TrackingEvent {

@@ -1,8 +1,8 @@
 //! Issue 5's throughput target, as counts (the timing is the benchmark's,
-//! `cargo run --release --example bench_sync`, BENCHMARKS.md): a shop of
-//! 250 late orders files exactly 250 cards in one pass, about one Trello
-//! request per card and no 429; the next pass writes nothing and makes only
-//! a handful of requests per service.
+//! `cargo run --release -p colisync-cli --example bench_sync`,
+//! BENCHMARKS.md): a shop of 250 late orders files exactly 250 cards in one
+//! pass, about one Trello request per card and no 429; the next pass writes
+//! nothing and makes only a handful of requests per service.
 //!
 //! The rate limit (fake and client alike) is raised so that the test runs
 //! in seconds: the request counts do not depend on it.
@@ -10,12 +10,12 @@
 use std::time::Duration;
 
 use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
-use colisync::fakes::route_of;
-use colisync::fakes::sample::{late_orders, reference_now};
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
 use colisync::state::State;
+use colisync_testkit::route_of;
+use colisync_testkit::sample::{late_orders, reference_now};
+use colisync_testkit::world::World;
 
 const CARDS: usize = 250;
 /// Board reads and one-off setup of a first pass on an empty board: board

@@ -7,9 +7,9 @@
 use crate::common_sync;
 
 use colisync::domain::Order;
-use colisync::fakes::sample::{SampleShop, demo_shop};
-use colisync::fakes::world::World;
-use colisync::rules::ProblemKey;
+use colisync::domain::ProblemKey;
+use colisync_testkit::sample::{SampleShop, demo_shop};
+use colisync_testkit::world::World;
 use common_sync::*;
 use serde_json::json;
 
@@ -32,7 +32,7 @@ fn late_copy(shop: &SampleShop, entity_id: u64) -> Order {
     o
 }
 
-fn errors_naming(r: &colisync::daemon::pass::PassReport, what: &str) -> Vec<String> {
+fn errors_naming(r: &colisync::pass::PassReport, what: &str) -> Vec<String> {
     r.all_errors()
         .into_iter()
         .filter(|e| e.contains(what))

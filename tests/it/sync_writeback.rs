@@ -8,17 +8,17 @@
 use crate::common_sync;
 
 use colisync::config::FreshdeskConfig;
-use colisync::daemon::Stop;
-use colisync::daemon::pass::Engine;
 use colisync::domain::{OrderState, Shipment, Track};
-use colisync::fakes::Fault;
-use colisync::fakes::freshdesk::FakeFreshdesk;
-use colisync::fakes::sample::{demo_shop, reference_now};
-use colisync::fakes::world::World;
 use colisync::http::RetryPolicy;
+use colisync::pass::Engine;
+use colisync::pass::Stop;
 use colisync::secret::Secret;
 use colisync::state::State;
 use colisync::writeback::apply::WriteCrash;
+use colisync_testkit::Fault;
+use colisync_testkit::freshdesk::FakeFreshdesk;
+use colisync_testkit::sample::{demo_shop, reference_now};
+use colisync_testkit::world::World;
 use common_sync::*;
 use serde_json::Map;
 
@@ -376,7 +376,7 @@ async fn a_dry_run_lists_the_notes_and_calls_neither() {
     let mut engine = engine_of(&s);
     let r = engine.run_pass(at_days(0), &Stop::default(), true).await;
     assert_eq!(r.writeback_plan.len(), 18, "{:#?}", r.writeback_plan);
-    let table = colisync::daemon::pass::render_writeback_table(&r.writeback_plan);
+    let table = colisync::pass::render_writeback_table(&r.writeback_plan);
     assert!(table.contains("freshdesk:notes") && table.contains("magento:order-note"));
     assert!(!table.contains('@'), "no e-mail address: {table}");
     assert!(
@@ -520,13 +520,12 @@ async fn tracking_anomalies_are_escalated_once_never_in_a_customers_name() {
     ok_pass(&mut engine, at_hours(1)).await;
     ok_pass(&mut engine, at_days(1)).await;
     assert_eq!(s.fd.tickets_of("sav@shop.example").len(), 2);
-    let creates = s
-        .fd
-        .requests()
-        .all()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path == "/api/v2/tickets")
-        .count();
+    let creates =
+        s.fd.requests()
+            .all()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/api/v2/tickets")
+            .count();
     assert_eq!(creates, 2, "the lost answer was found again, not resent");
 }
 

@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use colisync::board::trello::{CardUpdate, NewCard, TEXT_LIMIT, TrelloClient, TrelloError};
+use colisync::board::TEXT_LIMIT;
+use colisync::board::trello::{CardUpdate, NewCard, TrelloClient, TrelloError};
 use colisync::board::{BoardCard, parse_marker};
 use colisync::config::TrelloConfig;
-use colisync::fakes::Fault;
-use colisync::fakes::trello::{FakeClock, FakeTrello, FakeTrelloOptions};
 use colisync::http::{HttpError, Idempotent, RetryPolicy};
+use colisync_testkit::Fault;
+use colisync_testkit::trello::{FakeClock, FakeTrello, FakeTrelloOptions};
 
 const KEY: &str = "k3y0ddvalue7a1b2c3d4e5f60718293a";
 const TOKEN: &str = "t0kenSECRETvalue0123456789abcdef";

@@ -5,10 +5,11 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
 use crate::board::parse_marker;
-use crate::calendar::Calendar;
 use crate::config::RulesConfig;
+use crate::domain::ProblemKey;
+use crate::domain::calendar::Calendar;
 use crate::domain::*;
-use crate::rules::{Judge, ProblemKey};
+use crate::rules::Judge;
 use crate::tracking::status::normalise;
 
 fn paris(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -285,8 +286,8 @@ fn huge_orders_fit_trello_and_keep_the_marker() {
         })
         .collect();
     let card = card_at(&o, None, paris(2026, 5, 7, 11, 0));
-    assert!(card.description.chars().count() <= TRELLO_TEXT_LIMIT);
-    assert!(card.title.chars().count() <= TRELLO_TEXT_LIMIT);
+    assert!(card.description.chars().count() <= TEXT_LIMIT);
+    assert!(card.title.chars().count() <= TEXT_LIMIT);
     assert!(
         card.description
             .contains("autres articles (voir la commande dans Magento)")
@@ -402,8 +403,8 @@ mod properties {
                 let p = parcels.iter().find(|p| matches!(&f.key,
                     ProblemKey::Parcel { parcel, .. } if *parcel == p.key_part()));
                 let card = render(f, &o, p, &ctx());
-                prop_assert!(card.title.chars().count() <= TRELLO_TEXT_LIMIT);
-                prop_assert!(card.description.chars().count() <= TRELLO_TEXT_LIMIT);
+                prop_assert!(card.title.chars().count() <= TEXT_LIMIT);
+                prop_assert!(card.description.chars().count() <= TEXT_LIMIT);
                 prop_assert!(card.description.ends_with(&crate::board::marker_line(&f.key)));
                 prop_assert_eq!(parse_marker(&card.description), Some(f.key.clone()));
                 prop_assert_eq!(fingerprint(&card), fingerprint(&render(f, &o, p, &ctx())));

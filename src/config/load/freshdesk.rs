@@ -13,21 +13,10 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use super::{Checker, RawSecret, S, check_url};
-use crate::config::{FreshdeskConfig, GroupRef, RulesConfig};
-
-/// Defaults of the `[freshdesk]` keys (config.toml.example documents each).
-pub mod defaults {
-    /// The « Anomalie de suivi » rules: the procedures say to raise a
-    /// tracking error in Freshdesk for investigation.
-    pub const ESCALATION_RULES: &[&str] =
-        &["tracking_problem", "tracking_not_found", "tracking_stuck"];
-    pub const TICKET_LOOKBACK_DAYS: u32 = 90;
-    /// Below the smallest per-minute budget the plans are said to have
-    /// (docs/apis.md): the answers' headers are what really counts.
-    pub const REQUESTS_PER_MINUTE: u32 = 40;
-    pub const TIMEOUT_SECS: u64 = 30;
-}
+use super::Checker;
+use super::raw::{RawSecret, S};
+use super::values::{check_url, describe_value};
+use crate::config::{FreshdeskConfig, GroupRef, RulesConfig, defaults};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -115,21 +104,21 @@ impl Checker<'_> {
         let lookback = self.int(
             "freshdesk.ticket_lookback_days",
             &raw.ticket_lookback_days,
-            i64::from(defaults::TICKET_LOOKBACK_DAYS),
+            i64::from(defaults::FRESHDESK_TICKET_LOOKBACK_DAYS),
             1,
             365,
         );
         let rpm = self.int(
             "freshdesk.requests_per_minute",
             &raw.requests_per_minute,
-            i64::from(defaults::REQUESTS_PER_MINUTE),
+            i64::from(defaults::FRESHDESK_REQUESTS_PER_MINUTE),
             1,
             1000,
         );
         let timeout = self.int(
             "freshdesk.timeout_secs",
             &raw.timeout_secs,
-            defaults::TIMEOUT_SECS as i64,
+            defaults::FRESHDESK_TIMEOUT_SECS as i64,
             1,
             3600,
         );
@@ -198,7 +187,7 @@ impl Checker<'_> {
     ) -> Option<Vec<String>> {
         let Some(list) = raw else {
             return Some(
-                defaults::ESCALATION_RULES
+                defaults::FRESHDESK_ESCALATION_RULES
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
@@ -251,7 +240,7 @@ impl Checker<'_> {
                     Some(v.span()),
                     format!(
                         "{} is neither a group name nor a positive group id",
-                        super::describe_value(other)
+                        describe_value(other)
                     ),
                 );
                 None

@@ -8,14 +8,14 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use colisync::board::parse_marker;
 use colisync::daemon::Stop;
-use colisync::daemon::pass::{Engine, PassReport};
-use colisync::fakes::LoggedRequest;
-use colisync::fakes::sample::reference_now;
-use colisync::fakes::trello::FakeCard;
-use colisync::fakes::world::World;
+use colisync::domain::ProblemKey;
 use colisync::http::RetryPolicy;
-use colisync::rules::ProblemKey;
+use colisync::pass::{Engine, PassReport};
 use colisync::state::State;
+use colisync_testkit::LoggedRequest;
+use colisync_testkit::sample::reference_now;
+use colisync_testkit::trello::FakeCard;
+use colisync_testkit::world::World;
 
 /// An engine on `world` with its state in `dir` (fast retries).
 pub fn engine(world: &World, dir: &Path) -> Engine {

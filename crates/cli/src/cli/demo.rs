@@ -1,0 +1,298 @@
+//! `colisync demo`: the whole pipeline against the in-process fakes and the
+//! sample shop, with no account and no network. It shows what a lead would
+//! see over a day and a half: the first pass filing one card per problem, a
+//! second pass writing nothing, then a day later a lead's move respected, a
+//! shipped order and a delivered parcel resolved; and, beside the board, the
+//! private note left on a customer's Freshdesk ticket and the comment on
+//! their Magento order.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::Duration;
+
+use colisync::config::FreshdeskConfig;
+use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
+use colisync::pass::{Engine, Stop};
+use colisync::secret::Secret;
+use colisync::state::State;
+use colisync_testkit::freshdesk::FakeFreshdesk;
+use colisync_testkit::sample::{demo_shop, reference_now};
+use colisync_testkit::world::World;
+
+/// The fake Freshdesk's key (a demo value, not a secret).
+const DEMO_FRESHDESK_KEY: &str = "demo-freshdesk-api-key";
+
+use super::commands::{print_report, runtime};
+
+pub(crate) fn demo(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(run(out))
+}
+
+async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let shop = demo_shop();
+    let world = World::start(&shop, Some((100, std::time::Duration::from_secs(10))))
+        .await
+        .context("starting the fake services")?;
+    let dir = tempfile::Builder::new()
+        .prefix("colisync-demo-")
+        .tempdir()
+        .context("creating a state directory")?;
+    let mut config = world.config(dir.path());
+    // Write-back on, against a fake Freshdesk where one customer (Camille
+    // Martin, order 100001) has an open ticket.
+    let freshdesk = FakeFreshdesk::start(DEMO_FRESHDESK_KEY, reference_now())
+        .await
+        .context("starting the fake Freshdesk")?;
+    let camille = freshdesk.add_contact("Camille Martin", "camille.martin@example.fr");
+    let ticket = freshdesk.add_ticket(
+        camille,
+        "Où en est ma commande 100001 ?",
+        2,
+        reference_now() - Duration::hours(20),
+        Default::default(),
+    );
+    config.magento.order_notes = true;
+    config.freshdesk = Some(FreshdeskConfig {
+        base_url: freshdesk.base_url(),
+        api_key: Secret::new(DEMO_FRESHDESK_KEY),
+        escalation_group: None,
+        escalation_rules: Vec::new(),
+        requester_email: None,
+        order_number_field: None,
+        ticket_lookback_days: 90,
+        requests_per_minute: 100,
+        timeout: std::time::Duration::from_secs(10),
+    });
+    let tz = config.calendar.timezone;
+    let state = State::open(dir.path())?;
+    let mut engine = Engine::new(config, state)?;
+    let stop = Stop::default();
+    let now = reference_now();
+
+    writeln!(
+        out,
+        "colisync demo: fake Magento, La Poste, Trello and Freshdesk on 127.0.0.1, nothing leaves this machine."
+    )?;
+    writeln!(
+        out,
+        "Sample shop: {} orders, {} tracked parcels; the clock says {}.\n",
+        shop.orders.len(),
+        shop.parcels.len(),
+        now.with_timezone(&tz).format("%A %d %B %Y %H:%M (%Z)")
+    )?;
+
+    writeln!(
+        out,
+        "== 1. What colisync would do (colisync once --dry-run)"
+    )?;
+    let report = engine.run_pass(now, &stop, true).await;
+    print_report(out, &report)?;
+
+    writeln!(out, "\n== 2. The first pass (colisync once)")?;
+    let report = engine.run_pass(now, &stop, false).await;
+    print_report(out, &report)?;
+    print_board(out, &world)?;
+    if let Some(card) = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.contains("Retour expéditeur"))
+    {
+        writeln!(
+            out,
+            "\nOne card in full:\n\n# {}\n\n{}",
+            card.name, card.desc
+        )?;
+    }
+    // The partial shipment: the card says what left and what still waits.
+    if let Some(card) = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.starts_with("Cmd 100003 "))
+    {
+        let facts: Vec<&str> = card
+            .desc
+            .lines()
+            .skip_while(|l| !l.starts_with("**Constat**"))
+            .take_while(|l| !l.is_empty())
+            .collect();
+        writeln!(
+            out,
+            "\nA partly shipped order, « {} »:\n{}",
+            card.name,
+            facts.join("\n")
+        )?;
+    }
+
+    print_writeback(out, &world, &freshdesk, ticket)?;
+
+    writeln!(out, "\n== 3. Fifteen minutes later, nothing changed")?;
+    let before = writes(&world);
+    let report = engine
+        .run_pass(now + Duration::minutes(15), &stop, false)
+        .await;
+    print_report(out, &report)?;
+    writeln!(
+        out,
+        "Trello writes in this pass: {}",
+        writes(&world) - before
+    )?;
+
+    writeln!(out, "\n== 4. The next day")?;
+    let tomorrow = now + Duration::days(1);
+    // A lead takes the Chronopost card into their own list.
+    let lead_list = world.trello.add_list("En cours (Sophie)");
+    if let Some(card) = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.contains("Chronopost") && c.name.contains("livraison"))
+    {
+        world.trello.move_card(&card.id, &lead_list);
+        writeln!(
+            out,
+            "A lead moved « {} » to « En cours (Sophie) ».",
+            card.name
+        )?;
+    }
+    // The warehouse ships order 100001; La Poste delivers 6A20260511001.
+    if let Some(mut order) = shop
+        .orders
+        .iter()
+        .find(|o| o.increment_id == "100001")
+        .cloned()
+    {
+        let shipped = tomorrow - Duration::hours(2);
+        order.state = OrderState::Complete;
+        order.status = "complete".into();
+        order.updated_at = shipped;
+        order.shipments.push(Shipment {
+            entity_id: 9001,
+            created_at: shipped,
+            tracks: vec![Track {
+                number: "6A20260520001".into(),
+                carrier_code: "colissimo".into(),
+                title: "Colissimo".into(),
+                created_at: shipped,
+            }],
+        });
+        world.magento.update_order(&order);
+        writeln!(out, "The warehouse shipped order 100001.")?;
+    }
+    world.laposte.set_parcel(
+        "6A20260511001",
+        "Colissimo",
+        vec![TrackingEvent {
+            code: "DI1".into(),
+            label: "Votre colis est livré.".into(),
+            at: tomorrow - Duration::hours(3),
+        }],
+        true,
+    );
+    writeln!(
+        out,
+        "La Poste delivered parcel 6A20260511001 (order 100005)."
+    )?;
+    let report = engine.run_pass(tomorrow, &stop, false).await;
+    print_report(out, &report)?;
+    print_board(out, &world)?;
+
+    let ok = report.is_success();
+    writeln!(
+        out,
+        "\nThe demo's state lived in {} and is removed now. See README.md to run colisync for real.",
+        dir.path().display()
+    )?;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn writes(world: &World) -> usize {
+    world
+        .trello
+        .requests()
+        .all()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count()
+}
+
+/// The board as a lead sees it: each open list with its cards' titles.
+fn print_board(out: &mut dyn Write, world: &World) -> anyhow::Result<()> {
+    let lists = world.trello.lists();
+    let mut by_list: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for card in world.trello.cards().into_iter().filter(|c| !c.closed) {
+        let mut line = card.name.clone();
+        let comments = world.trello.comments(&card.id);
+        if let Some(last) = comments.last() {
+            line.push_str(&format!(
+                "\n        💬 {}",
+                last.lines().next().unwrap_or_default()
+            ));
+        }
+        by_list.entry(card.id_list.clone()).or_default().push(line);
+    }
+    writeln!(out, "\nThe board:")?;
+    for list in lists.iter().filter(|l| !l.closed) {
+        let cards = by_list.remove(&list.id).unwrap_or_default();
+        writeln!(out, "  {} ({})", list.name, cards.len())?;
+        for c in cards {
+            writeln!(out, "    - {c}")?;
+        }
+    }
+    Ok(())
+}
+
+/// What the team sees outside Trello: the private note on the customer's
+/// ticket and the comment on the order.
+fn print_writeback(
+    out: &mut dyn Write,
+    world: &World,
+    freshdesk: &FakeFreshdesk,
+    ticket: u64,
+) -> anyhow::Result<()> {
+    for note in freshdesk.notes_of(ticket) {
+        let text = note["body_text"].as_str().unwrap_or_default();
+        let private = note["private"].as_bool().unwrap_or(false);
+        writeln!(
+            out,
+            "\nIn Freshdesk, ticket #{ticket} of Camille Martin got a {} note:\n{}",
+            if private { "private" } else { "PUBLIC" },
+            indent(text)
+        )?;
+    }
+    if let Some(order) = demo_shop()
+        .orders
+        .iter()
+        .find(|o| o.increment_id == "100001")
+    {
+        for c in world.magento.comments_of(order.entity_id) {
+            writeln!(
+                out,
+                "\nIn Magento, order 100001's history (customer not notified: {}):\n{}",
+                c["is_customer_notified"] == 0,
+                indent(c["comment"].as_str().unwrap_or_default())
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "E-mails Freshdesk would have sent to a customer: {}",
+        freshdesk.notifications().len()
+    )?;
+    Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

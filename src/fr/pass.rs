@@ -1,0 +1,61 @@
+//! The pass's and the planner's French texts: why a problem ended, for the
+//! resolve comment the planner frames as "Problème terminé : {reason}.
+//! (colisync, …)" ([`DEFAULT_END_REASON`] is the model: lower case, no
+//! final period, or the comment ends in ".."), and the signature that ends
+//! every comment colisync posts.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::{self, Order, OrderState, Parcel};
+
+/// The resolve comment's reason when the evidence came with an empty one.
+pub const DEFAULT_END_REASON: &str = "le problème n'est plus constaté";
+
+/// How every comment colisync posts ends: `(colisync, mar. 19 mai 2026 à
+/// 10:00:00)`, the pass's instant in the configured timezone.
+pub fn signature(now: DateTime<Utc>, tz: Tz) -> String {
+    format!("(colisync, {})", super::datetime_seconds(now, tz))
+}
+
+/// The order is fully shipped: its order-level problems ended.
+pub(crate) const ORDER_SHIPPED: &str = "commande expédiée";
+
+/// La Poste says the parcel is delivered.
+pub(crate) const PARCEL_DELIVERED: &str = "colis livré";
+
+/// Why an order's problems end because of the order's own state (the rules
+/// fire nothing for these states).
+pub(crate) fn order_state_reason(order: &Order) -> Option<&'static str> {
+    match order.state {
+        OrderState::Canceled => Some("commande annulée"),
+        OrderState::Closed => Some("commande close (remboursée)"),
+        OrderState::Holded => Some("commande mise en attente (on hold)"),
+        _ => None,
+    }
+}
+
+/// Why a parcel Magento no longer describes is gone, for its resolve
+/// comment: its shipment got a number (or another one), its number was a
+/// placeholder all along (`N/A`: the shipment is now followed as one
+/// without number, on that parcel's card), or the parcel really left the
+/// order. `number` is the gone parcel's (empty for `shipment-<id>`), and
+/// `shipment` its shipment when known.
+pub(crate) fn gone_reason(number: &str, shipment: Option<u64>, parcels_now: &[Parcel]) -> String {
+    let squeezed: String = number.chars().filter(|c| !c.is_whitespace()).collect();
+    if !squeezed.is_empty() && domain::is_placeholder_number(&squeezed) {
+        return format!(
+            "« {number} » n'est pas un numéro de suivi : l'envoi est suivi comme envoi sans numéro"
+        );
+    }
+    let successor = parcels_now
+        .iter()
+        .filter(|p| shipment.is_none_or(|s| p.shipment_id == s))
+        .map(|p| p.tracking_number.as_str())
+        .find(|n| !n.is_empty());
+    match (number.is_empty(), successor) {
+        (true, Some(n)) => format!("numéro de suivi ajouté dans Magento : {n}"),
+        (false, Some(n)) => format!("numéro de suivi remplacé dans Magento par {n}"),
+        (_, None) => "ce colis n'est plus dans la commande Magento".to_owned(),
+    }
+}

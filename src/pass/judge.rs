@@ -1,0 +1,107 @@
+//! Judge and render (ARCHITECTURE.md, step 7): every open order of the
+//! snapshot through the rules, each finding rendered to the card it calls
+//! for, and the evidence that problems ended. Pure: no clock, no I/O.
+//! `explain` runs the same stage on one order, with the rules' trace.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::snapshot::Snapshot;
+use super::{Engine, PassReport};
+use crate::board::CardContent;
+use crate::board::render;
+use crate::domain::ProblemKey;
+use crate::domain::{Order, Parcel, TrackingStatus};
+use crate::fr::pass::{self as texts, order_state_reason};
+use crate::plan::Desired;
+use crate::rules::{Finding, Judge, Judgement};
+
+impl Engine {
+    /// Every open order of the snapshot through the rules; the cards they
+    /// call for, and the problems the snapshot has positive evidence of
+    /// having ended (with why): the only ones whose cards get resolved.
+    pub(super) fn judge_all(
+        &self,
+        now: DateTime<Utc>,
+        snapshot: &Snapshot,
+        report: &mut PassReport,
+    ) -> (BTreeMap<ProblemKey, Desired>, BTreeMap<ProblemKey, String>) {
+        let judge = Judge::new(&self.calendar, &self.config.rules, &self.classifier, now);
+        let parcels_by_order = snapshot.parcels_by_order();
+        let mut desired = BTreeMap::new();
+        let mut ended = snapshot.forgotten.clone();
+        for order in snapshot.orders.values() {
+            let parcels = parcels_by_order
+                .get(&order.entity_id)
+                .cloned()
+                .unwrap_or_default();
+            report.orders_judged += 1;
+            for finding in judge.findings(order, &parcels) {
+                *report.findings.entry(finding.rule.as_str()).or_default() += 1;
+                let content = self.render(&finding, order, &parcels);
+                let fingerprint = render::fingerprint(&content);
+                desired.insert(
+                    finding.key.clone(),
+                    Desired {
+                        finding,
+                        content,
+                        fingerprint,
+                    },
+                );
+            }
+            ended_problems(order, &parcels, &mut ended);
+        }
+        (desired, ended)
+    }
+
+    /// One order through the rules, with the trace of their reasoning
+    /// (what `explain` prints).
+    pub(crate) fn judge_one(
+        &self,
+        order: &Order,
+        parcels: &[Parcel],
+        now: DateTime<Utc>,
+    ) -> Judgement {
+        Judge::new(&self.calendar, &self.config.rules, &self.classifier, now).judge(order, parcels)
+    }
+
+    /// The card a finding of `order` calls for.
+    pub(crate) fn render(
+        &self,
+        finding: &Finding,
+        order: &Order,
+        parcels: &[Parcel],
+    ) -> CardContent {
+        let parcel = match &finding.key {
+            ProblemKey::Parcel { parcel, .. } => parcels.iter().find(|p| &p.key_part() == parcel),
+            ProblemKey::Order { .. } => None,
+        };
+        render::render(finding, order, parcel, &self.render_ctx)
+    }
+}
+
+/// The problems of `order` that its own data says ended, with why (the
+/// reasons of the resolve comments, `texts`).
+fn ended_problems(order: &Order, parcels: &[Parcel], ended: &mut BTreeMap<ProblemKey, String>) {
+    let order_key = ProblemKey::Order {
+        increment_id: order.increment_id.clone(),
+    };
+    if let Some(why) = order_state_reason(order) {
+        ended.insert(order_key, why.to_owned());
+    } else if order.is_fully_shipped() {
+        ended.insert(order_key, texts::ORDER_SHIPPED.to_owned());
+    }
+    for p in parcels {
+        let key = ProblemKey::Parcel {
+            increment_id: order.increment_id.clone(),
+            parcel: p.key_part(),
+        };
+        let why = match (p.status(), order_state_reason(order)) {
+            (Some(TrackingStatus::Delivered), _) => texts::PARCEL_DELIVERED,
+            (_, Some(why)) => why,
+            _ => continue,
+        };
+        ended.insert(key, why.to_owned());
+    }
+}
