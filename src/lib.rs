@@ -17,6 +17,7 @@ pub mod daemon;
 pub mod domain;
 pub mod fr;
 pub mod http;
+pub mod metrics;
 pub mod ops;
 pub mod pass;
 pub mod plan;

@@ -2,7 +2,7 @@
 //!
 //! What `/healthz` says is kept in one [`Health`] shared by the loop and the
 //! HTTP handlers; `/metrics` is the process's registry
-//! (`ops::metrics`), which [`Health::record_pass`] feeds too.
+//! (`metrics`), which [`Health::record_pass`] feeds too.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -50,7 +50,14 @@ impl Health {
         h.last_pass_ok = Some(report.is_success());
         h.last_errors = report.all_errors().into_iter().take(5).collect();
         drop(h);
-        crate::ops::metrics::global().record_pass(report, seconds, end);
+        let figures = crate::metrics::PassFigures {
+            ok: report.is_success(),
+            findings: Some(&report.findings),
+            writes: report.writes_by_action(),
+            parcels_polled: report.parcels_polled,
+            undecodable_orders: report.undecodable_orders,
+        };
+        crate::metrics::global().record_pass(&figures, seconds, end);
     }
 
     pub(crate) fn set_next_pass(&self, at: Option<DateTime<Utc>>) {
@@ -77,7 +84,7 @@ impl Health {
 
     /// The metrics exposition (OpenMetrics text).
     pub(crate) fn render_metrics(&self) -> String {
-        crate::ops::metrics::global().encode()
+        crate::metrics::global().encode()
     }
 
     /// `/healthz`: 200 while the last pass succeeded (or none ran yet), 503
@@ -108,7 +115,7 @@ async fn healthz(State(h): State<Health>) -> impl IntoResponse {
 
 async fn metrics(State(h): State<Health>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, crate::ops::metrics::CONTENT_TYPE)],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         h.render_metrics(),
     )
 }

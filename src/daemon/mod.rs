@@ -265,7 +265,16 @@ pub async fn run(config_path: &Path) -> Result<ExitCode, DaemonError> {
         scrub_report(&mut report, &scrubber);
         health.record_pass(&report, clock.elapsed().as_secs_f64(), Utc::now());
         span.in_scope(|| report.log_summary());
-        crate::ops::metrics::global().record_open_cards(engine.state());
+        // A state that cannot be read leaves the last numbers (the pass
+        // reports that failure itself).
+        if let Ok(cards) = engine.state().cards() {
+            crate::metrics::global().record_open_cards(
+                cards
+                    .values()
+                    .filter(|r| r.status == crate::state::CardStatus::Open)
+                    .map(|r| r.rule),
+            );
+        }
         if let Some(cause) = &report.state_corrupt {
             engine = engine.recover_state(cause).map_err(DaemonError::Recover)?;
         }

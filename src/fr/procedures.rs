@@ -7,12 +7,12 @@
 //! seeds' instructions rewritten for a card, numbers taken from config so
 //! that a card never contradicts the rule that filed it.
 
-use crate::config::RulesConfig;
 use crate::domain::RuleId;
 
-/// The procedure a card shows for `rule`. `cutoff` is the calendar's
-/// shipping cutoff, e.g. `16:00`.
-pub fn procedure(rule: RuleId, cfg: &RulesConfig, cutoff: &str) -> String {
+/// The procedure a card shows for `rule`. `threshold` is the rule's
+/// configured threshold (so that the text never contradicts the rule that
+/// filed the card), `cutoff` the calendar's shipping cutoff, e.g. `16:00`.
+pub fn procedure(rule: RuleId, threshold: u32, cutoff: &str) -> String {
     match rule {
         // Seed 000 §1, « Cartouches compatibles ».
         RuleId::ShippingCompatible => format!(
@@ -29,7 +29,7 @@ pub fn procedure(rule: RuleId, cfg: &RulesConfig, cutoff: &str) -> String {
              - Plus de {n} jours ouvrés (c'est le cas) : le cas est remonté ici (rubrique « Retard d'expédition ») ; \
              clôturez le ticket client.\n\
              - Ne vous avancez jamais sur un délai d'expédition. Si le client insiste, référez-vous à un Lead.",
-            n = cfg.shipping_original.threshold
+            n = threshold
         ),
         // Seed 000 §2 « Envoi simple » and §5 « Colis perdu, envoi simple »;
         // a lettre suivie has the same 10 days (its tracking adds the return
@@ -39,7 +39,7 @@ pub fn procedure(rule: RuleId, cfg: &RulesConfig, cutoff: &str) -> String {
              - Demandez au client de vérifier auprès de son voisinage (voisins, gardien).\n\
              - Si le colis n'a pas été réceptionné par un voisin ou le gardien, envoyez le mail « attestation sur l'honneur ».\n\
              - Une fois l'attestation reçue, remontez le dossier via Freshdesk.",
-            n = cfg.delivery_letter.threshold
+            n = threshold
         ),
         // Seed 000 §2 « Envoi Colissimo » and §5 « Envoi colissimo ».
         RuleId::DeliveryColissimo => format!(
@@ -50,7 +50,7 @@ pub fn procedure(rule: RuleId, cfg: &RulesConfig, cutoff: &str) -> String {
              - Si le suivi indique « livré » et que le client conteste : preuve de livraison (fiche « Colissimo attestation », \
              rubrique « process how to »), puis mail « attestation sur l'honneur (avec suivi) » ; l'attestation reçue, \
              ouvrez une réclamation auprès de Colissimo.",
-            n = cfg.delivery_colissimo.threshold
+            n = threshold
         ),
         // Seed 000 §2 « Envoi Chronopost ».
         RuleId::DeliveryChronopost => "Envoi Chronopost : livraison garantie en 24 heures, délai dépassé ; le client est en droit d'ouvrir une réclamation.\n\
@@ -67,14 +67,14 @@ pub fn procedure(rule: RuleId, cfg: &RulesConfig, cutoff: &str) -> String {
              - Vérifiez le suivi sur le site du transporteur avec le numéro de suivi.\n\
              - Temporisez avec le client : la plupart des colis qui semblaient perdus sont livrés 1 ou 2 jours plus tard.\n\
              - Si le colis n'est toujours pas livré après ce temps d'attente, référez-vous à un Lead pour une réexpédition.",
-            n = cfg.delivery_other.threshold
+            n = threshold
         ),
         // Seed 004 ① and seed 000 §2 remarque (erreur de suivi).
         RuleId::TrackingNotFound => format!(
             "Suivi « indisponible » ou « introuvable » plus de {n} h après l'expédition : le transporteur n'a pas scanné le colis.\n\
              - Remontez le dossier sur Freshdesk pour investigation, avec une note précise du problème rencontré (Freshdesk + Magento).\n\
              - Temporisez avec le client : la plupart des colis qui semblaient perdus sont livrés 1 ou 2 jours plus tard.",
-            n = cfg.tracking_not_found.threshold
+            n = threshold
         ),
         // Seed 004 ② and seed 000 §2 remarque.
         RuleId::TrackingStuck => format!(
@@ -82,7 +82,7 @@ pub fn procedure(rule: RuleId, cfg: &RulesConfig, cutoff: &str) -> String {
              - Ouvrez une réclamation postale et remontez le dossier sur Freshdesk avec une note précise (Freshdesk + Magento).\n\
              - Temporisez avec le client : la plupart des colis bloqués sont livrés 1 ou 2 jours plus tard. \
              N'attendez pas l'issue de la réclamation (jusqu'à 2 mois) pour agir auprès du client.",
-            n = cfg.tracking_stuck.threshold
+            n = threshold
         ),
         // Seed 000 §2 remarque: « Si le suivi présente une erreur ».
         RuleId::TrackingProblem => "Le transporteur signale un incident sur le colis (anomalie, colis non distribuable, retenue en douane).\n\

@@ -1,9 +1,7 @@
 //! What an admin operates colisync with, around the pipeline rather than in
-//! it: the Prometheus metrics ([`metrics`]), the log formats ([`logging`]),
-//! the online check of the credentials ([`online`], `check-config
-//! --online`) and the generated man pages and completions of the package
-//! ([`assets`]).
+//! it: the pass's span in the logs ([`logging`]) and the online check of
+//! the credentials ([`online`], `check-config --online`). The metrics are
+//! the top-level `metrics` module, which the HTTP layer feeds.
 
 pub mod logging;
-pub mod metrics;
 pub mod online;

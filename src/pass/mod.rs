@@ -9,7 +9,7 @@
 //! [`board`] (the board read), [`apply`] (the Trello adapter of
 //! `plan::BoardWriter`, and the journaled apply); [`explain`] runs pull and
 //! judge for one order. Errors are [`PassError`]s; the French texts of the
-//! pass are in [`texts`].
+//! pass are in `fr::pass`.
 //!
 //! [`Engine::plan`] pulls, reads the board, judges and plans, writing
 //! nothing: a dry run is a plan not applied. A real pass settles the

@@ -202,7 +202,7 @@ impl<'a> Judge<'a> {
         let cutoff = cal.cutoff().format("%H:%M").to_string();
         let procedures = RuleId::ALL
             .iter()
-            .map(|r| (*r as usize, procedure(*r, cfg, &cutoff)))
+            .map(|r| (*r as usize, procedure(*r, r.config(cfg).threshold, &cutoff)))
             .fold(vec![String::new(); RuleId::ALL.len()], |mut v, (i, p)| {
                 v[i] = p;
                 v
@@ -419,7 +419,9 @@ impl<'a> Judge<'a> {
                 .procedures
                 .get(f.rule as usize)
                 .cloned()
-                .unwrap_or_else(|| procedure(f.rule, self.cfg, &self.cutoff)),
+                .unwrap_or_else(|| {
+                    procedure(f.rule, f.rule.config(self.cfg).threshold, &self.cutoff)
+                }),
             validated_on: validated.map(|v| self.cal.local_date(v)),
             shipped_on: shipped.map(|s| self.cal.local_date(s)),
         }

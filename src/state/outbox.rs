@@ -16,12 +16,72 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{State, StateError, decode, encode, sled_err, u64_key};
-use crate::writeback::FollowUp;
+use crate::domain::{ProblemKey, RuleId};
 
 const TREE: &str = "outbox";
 /// Problem key → the ticket its escalation went to: "once per problem,
 /// ever" outlives the outbox entry.
 const ESCALATIONS: &str = "escalations";
+
+/// Where a follow-up is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteTarget {
+    /// A comment on the order's history (`[magento] order_notes`).
+    MagentoOrderNote,
+    /// A private note on each of the customer's open tickets (`[freshdesk]`).
+    FreshdeskNotes,
+    /// Once per problem: the customer's open ticket assigned to
+    /// `escalation_group`, or a ticket opened for `requester_email`.
+    FreshdeskEscalation,
+}
+
+impl WriteTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteTarget::MagentoOrderNote => "magento:order-note",
+            WriteTarget::FreshdeskNotes => "freshdesk:notes",
+            WriteTarget::FreshdeskEscalation => "freshdesk:escalation",
+        }
+    }
+}
+
+/// What happened to the card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteEvent {
+    Filed,
+    CaseChanged { from: RuleId, to: RuleId },
+    Resolved,
+}
+
+impl WriteEvent {
+    /// The event's part of a marker: ASCII, no `:` nor space.
+    pub fn slug(&self) -> String {
+        match self {
+            WriteEvent::Filed => "filed".into(),
+            WriteEvent::CaseChanged { from, to } => {
+                format!("case-{}-{}", from.as_str(), to.as_str())
+            }
+            WriteEvent::Resolved => "resolved".into(),
+        }
+    }
+}
+
+/// One note to write for one card action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub key: ProblemKey,
+    pub target: WriteTarget,
+    pub event: WriteEvent,
+    /// The card's title.
+    pub title: String,
+    /// The card's text without its marker line (facts, procedure), plain.
+    pub details: Vec<String>,
+    /// For a filing: the card the key had before (an archived one being
+    /// replaced), so that the new card is told from it.
+    pub card_before: Option<String>,
+}
 
 /// The order a note is about, captured when the note was planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +147,7 @@ impl State {
     }
 
     /// The ticket a problem was escalated to, if it was.
-    pub fn escalation(&self, key: &crate::domain::ProblemKey) -> Result<Option<u64>, StateError> {
+    pub fn escalation(&self, key: &ProblemKey) -> Result<Option<u64>, StateError> {
         let tree = self
             .db
             .open_tree(ESCALATIONS)
@@ -103,11 +163,7 @@ impl State {
     }
 
     /// Records a problem's escalation (not flushed).
-    pub fn record_escalation(
-        &self,
-        key: &crate::domain::ProblemKey,
-        ticket: u64,
-    ) -> Result<(), StateError> {
+    pub fn record_escalation(&self, key: &ProblemKey, ticket: u64) -> Result<(), StateError> {
         let tree = self
             .db
             .open_tree(ESCALATIONS)

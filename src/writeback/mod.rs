@@ -17,71 +17,13 @@
 pub mod apply;
 pub mod text;
 
-use serde::{Deserialize, Serialize};
-
 use crate::board::CardContent;
 use crate::domain::{ProblemKey, RuleId};
 use crate::plan::Action;
 
-/// Where a follow-up is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WriteTarget {
-    /// A comment on the order's history (`[magento] order_notes`).
-    MagentoOrderNote,
-    /// A private note on each of the customer's open tickets (`[freshdesk]`).
-    FreshdeskNotes,
-    /// Once per problem: the customer's open ticket assigned to
-    /// `escalation_group`, or a ticket opened for `requester_email`.
-    FreshdeskEscalation,
-}
-
-impl WriteTarget {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WriteTarget::MagentoOrderNote => "magento:order-note",
-            WriteTarget::FreshdeskNotes => "freshdesk:notes",
-            WriteTarget::FreshdeskEscalation => "freshdesk:escalation",
-        }
-    }
-}
-
-/// What happened to the card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WriteEvent {
-    Filed,
-    CaseChanged { from: RuleId, to: RuleId },
-    Resolved,
-}
-
-impl WriteEvent {
-    /// The event's part of a marker: ASCII, no `:` nor space.
-    pub fn slug(&self) -> String {
-        match self {
-            WriteEvent::Filed => "filed".into(),
-            WriteEvent::CaseChanged { from, to } => {
-                format!("case-{}-{}", from.as_str(), to.as_str())
-            }
-            WriteEvent::Resolved => "resolved".into(),
-        }
-    }
-}
-
-/// One note to write for one card action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FollowUp {
-    pub key: ProblemKey,
-    pub target: WriteTarget,
-    pub event: WriteEvent,
-    /// The card's title.
-    pub title: String,
-    /// The card's text without its marker line (facts, procedure), plain.
-    pub details: Vec<String>,
-    /// For a filing: the card the key had before (an archived one being
-    /// replaced), so that the new card is told from it.
-    pub card_before: Option<String>,
-}
+// The follow-ups are stored in the state's outbox, so their types are the
+// state's (the state imports nothing of the write-back).
+pub use crate::state::outbox::{FollowUp, WriteEvent, WriteTarget};
 
 /// Which write-back targets are on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -184,7 +184,7 @@ fn alerting_rules_pass_promtool() {
 fn the_grafana_dashboard_is_json_naming_only_exported_series() {
     let text = std::fs::read_to_string(root().join("contrib/grafana/colisync.json")).unwrap();
     let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let exported = colisync::ops::metrics::Metrics::new().encode();
+    let exported = colisync::metrics::Metrics::new().encode();
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
             let expr = target["expr"].as_str().unwrap();

@@ -42,209 +42,27 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use governor::DefaultDirectRateLimiter;
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName};
 use tokio::time::Instant;
 use url::Url;
 
 use crate::secret::Scrubber;
 
-/// How long an error body excerpt may be, in characters. Enough for
-/// Trello's plain-text errors and Magento's `message`.
-const EXCERPT_CHARS: usize = 300;
+mod error;
+mod redact;
+mod retry;
+#[cfg(test)]
+mod tests;
 
-/// Everything that can go wrong talking to an API. Display and Debug never
-/// contain a URL with credentials, a query string or a header value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HttpError {
-    /// The request could not be built (bad base URL, bad header value).
-    #[error("{api}: invalid request {method} {path}: {detail}")]
-    Invalid {
-        api: &'static str,
-        method: String,
-        path: String,
-        detail: String,
-    },
-    /// No answer within the timeout. The request may have been processed.
-    #[error("{api}: timeout on {method} {path}")]
-    Timeout {
-        api: &'static str,
-        method: String,
-        path: String,
-    },
-    /// The connection could not be established: the request was not sent.
-    #[error("{api}: cannot connect for {method} {path}: {detail}")]
-    Connect {
-        api: &'static str,
-        method: String,
-        path: String,
-        detail: String,
-    },
-    /// The connection broke after the request was (maybe) sent: reset,
-    /// closed without an answer, body cut short. Outcome unknown.
-    #[error("{api}: connection lost on {method} {path}: {detail}")]
-    Transport {
-        api: &'static str,
-        method: String,
-        path: String,
-        detail: String,
-    },
-    /// A non-success status the caller did not accept.
-    #[error("{api}: HTTP {status} on {method} {path}: {body_excerpt}")]
-    Status {
-        api: &'static str,
-        method: String,
-        path: String,
-        status: u16,
-        /// The start of the body, control characters and anything looking
-        /// like a credential removed (see [`redact`]).
-        body_excerpt: String,
-    },
-    /// 401 or 403: bad or insufficient credentials. Fatal: never retried.
-    #[error("{api}: unauthorized (HTTP {status}): {message}")]
-    Unauthorized {
-        api: &'static str,
-        status: u16,
-        message: String,
-    },
-    /// 429 (after the retries allowed, if any).
-    #[error("{api}: rate limited{}", retry_after_text(.retry_after))]
-    RateLimited {
-        api: &'static str,
-        retry_after: Option<Duration>,
-    },
-    /// A success answer whose body is not what we expected (truncated or
-    /// malformed JSON). For a write the change may have been made.
-    #[error("{api}: cannot decode {what}: {detail}")]
-    Decode {
-        api: &'static str,
-        what: String,
-        detail: String,
-    },
-}
-
-fn retry_after_text(d: &Option<Duration>) -> String {
-    match d {
-        Some(d) => format!(" (retry after {} s)", d.as_secs_f64()),
-        None => String::new(),
-    }
-}
-
-impl HttpError {
-    /// The HTTP status, when the server answered with one.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            HttpError::Status { status, .. } | HttpError::Unauthorized { status, .. } => {
-                Some(*status)
-            }
-            HttpError::RateLimited { .. } => Some(429),
-            _ => None,
-        }
-    }
-}
-
-/// For a write: may the server have applied it although we got an error?
-/// True for a timeout, a connection lost after sending, a 5xx, or a success
-/// whose body we could not read. The sync engine then settles the write by
-/// reading the board (the marker line) instead of writing again.
-pub fn outcome_is_unknown(err: &HttpError) -> bool {
-    match err {
-        HttpError::Timeout { .. } | HttpError::Transport { .. } | HttpError::Decode { .. } => true,
-        HttpError::Status { status, .. } => *status >= 500,
-        HttpError::Invalid { .. }
-        | HttpError::Connect { .. }
-        | HttpError::Unauthorized { .. }
-        | HttpError::RateLimited { .. } => false,
-    }
-}
-
-/// Whether a request may be sent twice with the same effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idempotent {
-    /// Reads, and writes the caller made idempotent (a `PUT` with the full
-    /// desired state): retried on timeouts, resets and 5xx.
-    Yes,
-    /// Writes that could happen twice (`POST` a card or a comment): only
-    /// retried when the request was certainly not processed (connect error,
-    /// 429).
-    No,
-}
-
-/// Whether `err` may be retried for a request of this idempotency.
-///
-/// A [`HttpError::Decode`] is not: the request was answered, and only the
-/// caller knows whether reading again is worth it (see
-/// [`ApiClient::send_decoded`]).
-pub(crate) fn is_retryable(err: &HttpError, idempotent: Idempotent) -> bool {
-    match err {
-        // Not sent, or refused before any processing.
-        HttpError::Connect { .. } | HttpError::RateLimited { .. } => true,
-        HttpError::Timeout { .. } | HttpError::Transport { .. } => idempotent == Idempotent::Yes,
-        HttpError::Status { status, .. } => {
-            idempotent == Idempotent::Yes && matches!(status, 500 | 502 | 503 | 504)
-        }
-        HttpError::Invalid { .. } | HttpError::Unauthorized { .. } | HttpError::Decode { .. } => {
-            false
-        }
-    }
-}
-
-/// Backoff settings. Bounded in attempts and in total time so that a pass
-/// finishes even when an API is down.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub(crate) min_delay: Duration,
-    pub(crate) max_delay: Duration,
-    /// Retries after the first attempt.
-    pub(crate) max_retries: usize,
-    /// No retry starts once this much time has passed since the first
-    /// attempt (Retry-After included).
-    pub(crate) max_total: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            min_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(15),
-            max_retries: 4,
-            max_total: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Tiny delays for tests: same logic, milliseconds instead of seconds.
-    /// Not in the shipped binary (`test-hooks`).
-    #[cfg(any(test, feature = "test-hooks"))]
-    pub fn fast() -> Self {
-        RetryPolicy {
-            min_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(20),
-            max_retries: 3,
-            max_total: Duration::from_secs(5),
-        }
-    }
-
-    /// No retry at all (tests; `test-hooks`).
-    #[cfg(any(test, feature = "test-hooks"))]
-    pub fn none() -> Self {
-        RetryPolicy {
-            max_retries: 0,
-            ..RetryPolicy::fast()
-        }
-    }
-
-    fn backoff(&self) -> ExponentialBuilder {
-        ExponentialBuilder::default()
-            .with_min_delay(self.min_delay)
-            .with_max_delay(self.max_delay)
-            .with_max_times(self.max_retries)
-            .with_jitter()
-    }
-}
+pub use error::{HttpError, Idempotent, outcome_is_unknown};
+pub(crate) use error::{decode_error, is_retryable};
+use redact::{error_chain, excerpt, with_header_credentials};
+pub(crate) use redact::{redact, redact_url};
+pub use retry::RetryPolicy;
+use retry::parse_retry_after;
 
 /// Names of the headers by which an API tells how much of its quota is
 /// left (Trello: `x-rate-limit-api-token-remaining`, `…-interval-ms`;
@@ -369,22 +187,6 @@ impl Reply {
     /// The body as text (lossy), for plain-text APIs.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// A decode error without any of the decoded data (serde messages may quote
-/// values).
-pub(crate) fn decode_error(api: &'static str, what: &str, e: &serde_json::Error) -> HttpError {
-    let kind = match e.classify() {
-        serde_json::error::Category::Io => "I/O error",
-        serde_json::error::Category::Syntax => "malformed JSON",
-        serde_json::error::Category::Data => "unexpected JSON shape",
-        serde_json::error::Category::Eof => "truncated JSON",
-    };
-    HttpError::Decode {
-        api,
-        what: what.to_owned(),
-        detail: format!("{kind} at line {} column {}", e.line(), e.column()),
     }
 }
 
@@ -621,7 +423,7 @@ impl ApiClient {
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
         }
-        crate::ops::metrics::global().rate_limit_wait(self.name, waiting.elapsed());
+        crate::metrics::global().rate_limit_wait(self.name, waiting.elapsed());
         let method = call.method.to_string();
         let path = call.path();
         let url = self.url_for(call).map_err(|detail| HttpError::Invalid {
@@ -665,11 +467,11 @@ impl ApiClient {
         }
         let started = Instant::now();
         let resp = req.send().await.map_err(|e| {
-            crate::ops::metrics::global().api_request(self.name, None);
+            crate::metrics::global().api_request(self.name, None);
             self.transport_error(e, &method, &path)
         })?;
         let status = resp.status().as_u16();
-        crate::ops::metrics::global().api_request(self.name, Some(status));
+        crate::metrics::global().api_request(self.name, Some(status));
         let headers = resp.headers().clone();
         self.read_rate_headers(&headers);
         let body = resp
@@ -790,225 +592,5 @@ impl ApiClient {
         if let Some(until) = until {
             tokio::time::sleep_until(until).await;
         }
-    }
-}
-
-/// Retry-After in seconds (the HTTP-date form is not used by these APIs;
-/// it is ignored and the default pause applies).
-fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    let secs: f64 = v.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
-}
-
-/// `scrubber` and the credentials of `headers`: the value of a key or
-/// token header (`X-Okapi-Key`), a Bearer token, the `…key` and `…token`
-/// parameters of an `OAuth` header. Other headers (`Accept`) are not
-/// secrets, and neither are the fixed OAuth parameters (`oauth_version`).
-fn with_header_credentials(scrubber: &Scrubber, headers: &HeaderMap) -> Scrubber {
-    let mut values: Vec<String> = Vec::new();
-    for (name, value) in headers {
-        let Ok(value) = value.to_str() else {
-            continue;
-        };
-        let value = value.trim();
-        let name = name.as_str();
-        if name == "authorization" || name == "proxy-authorization" {
-            match value.split_once(' ') {
-                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("oauth") => {
-                    for param in rest.split(',') {
-                        let Some((k, v)) = param.trim().split_once('=') else {
-                            continue;
-                        };
-                        let k = k.trim().to_ascii_lowercase();
-                        if k.ends_with("key") || k.ends_with("token") {
-                            let v = v.trim().trim_matches('"');
-                            values.push(v.to_owned());
-                            // The header carries it percent-encoded.
-                            if let Ok(decoded) =
-                                percent_encoding::percent_decode_str(v).decode_utf8()
-                            {
-                                values.push(decoded.into_owned());
-                            }
-                        }
-                    }
-                }
-                Some((_scheme, rest)) => values.push(rest.trim().to_owned()),
-                None => values.push(value.to_owned()),
-            }
-        } else if ["key", "token", "secret"].iter().any(|w| name.contains(w)) {
-            values.push(value.to_owned());
-        }
-    }
-    scrubber.with(values.iter().map(String::as_str))
-}
-
-/// The start of a body, on one line, redacted.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let one_line: String = text
-        .chars()
-        .take(EXCERPT_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    redact(one_line.trim())
-}
-
-/// The Display of an error and its sources, redacted.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    redact(&out)
-}
-
-/// Scheme, host, port and path of a URL: no userinfo, no query, no fragment.
-pub(crate) fn redact_url(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.set_query(None);
-    u.set_fragment(None);
-    u.to_string()
-}
-
-/// Removes what looks like a credential from free text before it is logged
-/// or put in an error: query strings of URLs (`?key=…&token=…`), and the
-/// values after `key=`, `token=`, `oauth_token=`, `oauth_consumer_key=`,
-/// `oauth_signature=`, `apikey=`, `Bearer `, `OAuth `, `X-Okapi-Key:`.
-pub(crate) fn redact(text: &str) -> String {
-    const MARKERS: [&str; 9] = [
-        "key=",
-        "token=",
-        "secret=",
-        "signature=",
-        "bearer ",
-        "oauth ",
-        "x-okapi-key:",
-        "authorization:",
-        "password=",
-    ];
-    let lower = text.to_ascii_lowercase();
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        // A URL query: drop everything from `?` to the next whitespace.
-        if bytes[i] == b'?' && lower[..i].contains("://") {
-            let end = text[i..]
-                .find(char::is_whitespace)
-                .map_or(text.len(), |n| i + n);
-            out.push_str("?[redacted]");
-            i = end;
-            continue;
-        }
-        if let Some(m) = MARKERS.iter().find(|m| lower[i..].starts_with(**m)) {
-            out.push_str(&text[i..i + m.len()]);
-            i += m.len();
-            // Skip optional spaces, then the value up to a separator.
-            while i < text.len() && bytes[i] == b' ' {
-                out.push(' ');
-                i += 1;
-            }
-            let end = text[i..]
-                .find(|c: char| c.is_whitespace() || c == '&' || c == ',' || c == ';')
-                .map_or(text.len(), |n| i + n);
-            if end > i {
-                out.push_str("[redacted]");
-            }
-            i = end;
-            continue;
-        }
-        let ch = text[i..].chars().next().unwrap_or(' ');
-        out.push(ch);
-        i += ch.len_utf8().max(1);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redact_removes_credentials() {
-        let cases = [
-            (
-                "error for https://api.trello.com/1/cards?key=K123&token=T456 x",
-                "error for https://api.trello.com/1/cards?[redacted] x",
-            ),
-            (
-                "OAuth oauth_consumer_key=\"K1\", oauth_token=\"T1\"",
-                "OAuth [redacted], oauth_token=[redacted]",
-            ),
-            ("Bearer abc.def", "Bearer [redacted]"),
-            ("X-Okapi-Key: s3cr3t", "X-Okapi-Key: [redacted]"),
-            ("invalid value for idList", "invalid value for idList"),
-            ("café ?q=1 sans url", "café ?q=1 sans url"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(redact(input), want, "{input}");
-        }
-    }
-
-    #[test]
-    fn redact_url_keeps_path_only() {
-        let u = Url::parse("https://u:p@api.example/1/cards?key=K&token=T#f").expect("url");
-        assert_eq!(redact_url(&u), "https://api.example/1/cards");
-    }
-
-    #[test]
-    fn classification() {
-        let t = HttpError::Timeout {
-            api: "trello",
-            method: "POST".into(),
-            path: "/1/cards".into(),
-        };
-        let s = |status| HttpError::Status {
-            api: "trello",
-            method: "POST".into(),
-            path: "/1/cards".into(),
-            status,
-            body_excerpt: String::new(),
-        };
-        let rl = HttpError::RateLimited {
-            api: "trello",
-            retry_after: None,
-        };
-        assert!(outcome_is_unknown(&t));
-        assert!(outcome_is_unknown(&s(503)));
-        assert!(!outcome_is_unknown(&s(400)));
-        assert!(!outcome_is_unknown(&rl));
-        assert!(is_retryable(&t, Idempotent::Yes));
-        assert!(!is_retryable(&t, Idempotent::No));
-        assert!(is_retryable(&rl, Idempotent::No));
-        assert!(is_retryable(&s(502), Idempotent::Yes));
-        assert!(!is_retryable(&s(502), Idempotent::No));
-        assert!(!is_retryable(&s(404), Idempotent::Yes));
-    }
-
-    #[test]
-    fn call_path_is_segments_without_query() {
-        let c = Call::get("1/boards").segment("abc").query("token", "T");
-        assert_eq!(c.path(), "/1/boards/abc");
-    }
-
-    #[test]
-    fn retry_after_seconds() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, reqwest::header::HeaderValue::from_static("2"));
-        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(
-            RETRY_AFTER,
-            reqwest::header::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(parse_retry_after(&h), None);
     }
 }

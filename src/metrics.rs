@@ -28,8 +28,19 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::domain::RuleId;
-use crate::pass::PassReport;
-use crate::state::{CardStatus, State};
+
+/// What a finished pass says, as the metrics count it (the daemon fills it
+/// from the pass's report, so that this sink knows no stage).
+#[derive(Debug, Default)]
+pub(crate) struct PassFigures<'a> {
+    pub(crate) ok: bool,
+    /// Findings by rule id (`RuleId::as_str`).
+    pub(crate) findings: Option<&'a std::collections::BTreeMap<&'static str, u64>>,
+    /// Trello writes by action.
+    pub(crate) writes: Vec<(&'static str, u64)>,
+    pub(crate) parcels_polled: usize,
+    pub(crate) undecodable_orders: usize,
+}
 
 /// The content type of [`Metrics::encode`]'s text.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -294,8 +305,8 @@ impl Metrics {
     }
 
     /// What a finished pass says.
-    pub(crate) fn record_pass(&self, report: &PassReport, seconds: f64, end: DateTime<Utc>) {
-        let ok = report.is_success();
+    pub(crate) fn record_pass(&self, pass: &PassFigures<'_>, seconds: f64, end: DateTime<Utc>) {
+        let ok = pass.ok;
         self.passes
             .get_or_create(&Outcome {
                 outcome: if ok { "ok" } else { "failed" },
@@ -308,38 +319,35 @@ impl Metrics {
             self.last_success.set(end.timestamp());
         }
         for rule in RuleId::ALL {
-            let n = report.findings.get(rule.as_str()).copied().unwrap_or(0);
+            let n = pass
+                .findings
+                .and_then(|f| f.get(rule.as_str()).copied())
+                .unwrap_or(0);
             self.findings
                 .get_or_create(&RuleLabel {
                     rule: rule.as_str(),
                 })
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
-        for (action, n) in report.writes_by_action() {
+        for &(action, n) in &pass.writes {
             if let Some(action) = ACTIONS.iter().copied().find(|a| *a == action) {
                 self.trello_writes
                     .get_or_create(&ActionLabel { action })
                     .inc_by(n);
             }
         }
-        self.numbers_polled.inc_by(report.parcels_polled as u64);
+        self.numbers_polled.inc_by(pass.parcels_polled as u64);
         self.undecodable
-            .set(i64::try_from(report.undecodable_orders).unwrap_or(i64::MAX));
+            .set(i64::try_from(pass.undecodable_orders).unwrap_or(i64::MAX));
     }
 
-    /// The open cards of the state, by kind. A state that cannot be read
-    /// leaves the last numbers (the pass reports that failure itself).
-    pub(crate) fn record_open_cards(&self, state: &State) {
-        let Ok(cards) = state.cards() else {
-            return;
-        };
+    /// The open cards, given by the rule that filed each (`None`: adopted).
+    pub(crate) fn record_open_cards(&self, open: impl IntoIterator<Item = Option<RuleId>>) {
         let mut counts = [0i64; CARD_KINDS.len()];
-        for record in cards.values() {
-            if record.status == CardStatus::Open {
-                let kind = card_kind(record.rule);
-                if let Some(i) = CARD_KINDS.iter().position(|k| *k == kind) {
-                    counts[i] += 1;
-                }
+        for rule in open {
+            let kind = card_kind(rule);
+            if let Some(i) = CARD_KINDS.iter().position(|k| *k == kind) {
+                counts[i] += 1;
             }
         }
         for (kind, n) in CARD_KINDS.iter().zip(counts) {
