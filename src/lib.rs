@@ -27,3 +27,4 @@ pub mod secret;
 pub mod sources;
 pub mod state;
 pub mod tracking;
+pub mod writeback;

@@ -54,6 +54,17 @@ pub const TRELLO_BASE_URL: &str = "https://api.trello.com";
 pub const TRELLO_RATE_LIMIT: u32 = 100;
 pub const TRELLO_RATE_WINDOW_SECS: u64 = 10;
 pub const TRELLO_TIMEOUT_SECS: u64 = 30;
+/// `[magento] order_notes`: off, write-back is opt-in.
+pub const ORDER_NOTES: bool = false;
+/// `[freshdesk] escalation_rules`: the « Anomalie de suivi » rules, whose
+/// procedures say to raise a tracking error in Freshdesk for investigation.
+pub const FRESHDESK_ESCALATION_RULES: &[&str] =
+    &["tracking_problem", "tracking_not_found", "tracking_stuck"];
+pub const FRESHDESK_TICKET_LOOKBACK_DAYS: u32 = 90;
+/// Below the smallest per-minute budget the plans are said to have
+/// (docs/apis.md): the answers' headers are what really counts.
+pub const FRESHDESK_REQUESTS_PER_MINUTE: u32 = 40;
+pub const FRESHDESK_TIMEOUT_SECS: u64 = 30;
 pub const RESOLVED_LIST: &str = LIST_RESOLVED;
 /// Every rule's `critical_factor` unless the admin sets one.
 pub const CRITICAL_FACTOR: f64 = 2.0;

@@ -41,6 +41,8 @@ pub struct Config {
     pub laposte: LaPosteConfig,
     pub trello: TrelloConfig,
     pub rules: RulesConfig,
+    /// `[freshdesk]`, absent when the table is: no Freshdesk at all.
+    pub freshdesk: Option<FreshdeskConfig>,
 }
 
 impl Config {
@@ -61,6 +63,9 @@ impl Config {
                 access_token,
                 access_token_secret,
             ]),
+        }
+        if let Some(f) = &self.freshdesk {
+            all.push(&f.api_key);
         }
         all
     }
@@ -151,6 +156,9 @@ pub struct MagentoConfig {
     /// second as the last one seen are not missed.
     pub overlap: Duration,
     pub timeout: Duration,
+    /// Opt-in: a status-history comment on the order when a card is filed,
+    /// changes case or is resolved (never notified, never on the storefront).
+    pub order_notes: bool,
 }
 
 /// Shipping method code globs, per carrier.
@@ -183,6 +191,42 @@ pub struct TrelloConfig {
     /// Requests allowed per `rate_window` for the token (Trello: 100 / 10 s).
     pub rate_limit: u32,
     pub rate_window: Duration,
+    pub timeout: Duration,
+}
+
+/// The Freshdesk group escalations go to, as the admin named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRef {
+    Id(u64),
+    /// Resolved by `GET /api/v2/groups` (exact name first, then ignoring
+    /// case) when it is needed.
+    Name(String),
+}
+
+/// `[freshdesk]`: private notes on the customer's open tickets, and
+/// escalations to a group (docs/apis.md, Freshdesk).
+#[derive(Debug, Clone)]
+pub struct FreshdeskConfig {
+    /// The account's Freshdesk domain, e.g. `https://yourshop.freshdesk.com`;
+    /// the API lives under `{base_url}/api/v2/`.
+    pub base_url: Url,
+    /// Sent as HTTP Basic user, with `X` as password.
+    pub api_key: Secret,
+    /// Where escalations go; `None` only when `escalation_rules` is empty.
+    pub escalation_group: Option<GroupRef>,
+    /// Config names of the rules whose cards are escalated (the « Anomalie
+    /// de suivi » rules by default).
+    pub escalation_rules: Vec<String>,
+    /// Requester of every ticket colisync opens: an internal address, never
+    /// the customer's, so that no Freshdesk notification reaches a customer.
+    pub requester_email: Option<String>,
+    /// The ticket field (`cf_…`) where the shop keeps the order number.
+    pub order_number_field: Option<String>,
+    /// How far back a customer's tickets are listed (`updated_since`).
+    pub ticket_lookback_days: u32,
+    /// Client-side limit, kept below the plan's (the answers'
+    /// `X-RateLimit-*` headers are honoured too).
+    pub requests_per_minute: u32,
     pub timeout: Duration,
 }
 

@@ -65,11 +65,13 @@ pub(crate) use redact::{redact, redact_url};
 pub use retry::RetryPolicy;
 
 /// Names of the headers by which an API tells how much of its quota is
-/// left (Trello: `x-rate-limit-api-token-remaining`, `…-interval-ms`).
+/// left (Trello: `x-rate-limit-api-token-remaining`, `…-interval-ms`;
+/// Freshdesk: `x-ratelimit-remaining` and no interval, its window being a
+/// minute: the pause is then [`ApiSettings::rate_limited_pause`]).
 #[derive(Debug, Clone)]
 pub(crate) struct RateHeaders {
     pub(crate) remaining: HeaderName,
-    pub(crate) interval_ms: HeaderName,
+    pub(crate) interval_ms: Option<HeaderName>,
 }
 
 /// One request, described without its base URL. Built with [`Call::new`]
@@ -169,6 +171,9 @@ impl Call {
 pub struct Reply {
     pub(crate) api: &'static str,
     pub(crate) status: u16,
+    /// Read by clients whose API pages or counts in headers (Freshdesk's
+    /// `Link` and `X-RateLimit-*`).
+    pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
 }
 
@@ -342,6 +347,13 @@ impl ApiClient {
         self
     }
 
+    /// Replaces the pause after a 429 without Retry-After or a spent quota
+    /// (tests of an API whose window is a minute shorten it).
+    pub fn with_rate_limited_pause(mut self, pause: Duration) -> Self {
+        self.rate_limited_pause = pause;
+        self
+    }
+
     /// Sends `call`, retrying where [`is_retryable`] allows, within the
     /// retry policy. Returns the reply for 2xx and accepted statuses; the
     /// body is not looked at, so a truncated one is the caller's
@@ -483,6 +495,7 @@ impl ApiClient {
             return Ok(Reply {
                 api: self.name,
                 status,
+                headers,
                 body,
             });
         }
@@ -566,7 +579,10 @@ impl ApiClient {
         if num(&names.remaining) == Some(0) {
             // The quota is spent (someone else uses the token too): the
             // next request would be refused. Wait out the interval.
-            let pause = num(&names.interval_ms)
+            let pause = names
+                .interval_ms
+                .as_ref()
+                .and_then(num)
                 .map(Duration::from_millis)
                 .unwrap_or(self.rate_limited_pause)
                 .min(self.rate_limited_pause.max(Duration::from_secs(1)));

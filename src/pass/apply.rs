@@ -31,6 +31,10 @@ impl Engine {
         };
         let mut planned = self.plan(now, stop).await;
         merge_applied(&mut planned.report.apply, settled);
+        // Notes journaled by a pass that stopped before arming them: armed
+        // or dropped on what the settled journal recorded, before this pass
+        // writes cards of its own.
+        self.arm_writebacks(&mut planned.report);
         self.apply(planned, &board, stop).await
     }
 
@@ -91,6 +95,7 @@ impl Engine {
         let Some(PlanBoard {
             mut input,
             missing_lists,
+            orders,
         }) = plan_board
         else {
             self.flush(&mut report);
@@ -117,12 +122,17 @@ impl Engine {
             }
         }
         let now = now_of(&report);
+        let followups = self.followups_of(&report.actions);
+        if !self.enqueue_writebacks(followups, &orders, now, &mut report) {
+            return report;
+        }
         let mut opts = ApplyOptions::new(now);
         opts.stop = Some(stop.flag());
         opts.max_in_flight = self.max_in_flight;
         let applied = plan::apply(&report.actions, board, &self.state, &opts).await;
         report.stopped = stop.is_raised();
         merge_applied(&mut report.apply, applied);
+        self.run_writebacks(now, &mut report).await;
         let horizon = now - chrono::Duration::days(i64::from(self.config.magento.lookback_days));
         match self.state.prune_orders(horizon) {
             Ok(0) => {}

@@ -31,6 +31,8 @@ pub enum Service {
     State,
     /// The pass's own instant against the state's (a clock stepped back).
     Clock,
+    /// The write-back notes in Freshdesk.
+    Freshdesk,
 }
 
 /// One failure of a pass (or of building the engine that runs it).
@@ -53,6 +55,12 @@ pub enum PassError {
     ClockBehind {
         now: DateTime<Utc>,
         last: DateTime<Utc>,
+    },
+    /// A write-back note (Magento order comment, Freshdesk note or
+    /// escalation) that failed or waits, in plain words.
+    Writeback {
+        service: Service,
+        text: String,
     },
     /// An error whose text carried a secret, as the scrubber left it: only
     /// its service and its cleaned text are kept.
@@ -138,6 +146,7 @@ impl PassError {
             PassError::Apply(f) => f.then = then,
             PassError::NoSuchOrder(_)
             | PassError::ClockBehind { .. }
+            | PassError::Writeback { .. }
             | PassError::Scrubbed { .. } => {}
         }
         self
@@ -157,7 +166,7 @@ impl PassError {
                 ApplyFatal::State { .. } => Service::State,
             },
             PassError::ClockBehind { .. } => Service::Clock,
-            PassError::Scrubbed { service, .. } => *service,
+            PassError::Writeback { service, .. } | PassError::Scrubbed { service, .. } => *service,
         }
     }
 
@@ -206,7 +215,9 @@ impl fmt::Display for PassError {
                 now.to_rfc3339(),
                 last.to_rfc3339()
             ),
-            PassError::Scrubbed { text, .. } => f.write_str(text),
+            PassError::Writeback { text, .. } | PassError::Scrubbed { text, .. } => {
+                f.write_str(text)
+            }
         }
     }
 }

@@ -33,6 +33,7 @@ mod judge;
 mod pull;
 mod snapshot;
 mod stop;
+mod writeback;
 
 use std::collections::BTreeMap;
 
@@ -53,6 +54,7 @@ pub use apply::TrelloBoard;
 pub use error::{PassError, Service};
 pub use explain::{Explained, ExplainedCard, Note};
 pub use stop::{SignalWatch, Stop};
+pub use writeback::{PlannedWrite, render_writeback_table};
 
 use snapshot::{Snapshot, Write};
 
@@ -89,6 +91,12 @@ pub struct PassReport {
     /// directory aside and starts over empty (cards are adopted back from
     /// the board).
     pub state_corrupt: Option<String>,
+    /// The write-back notes (Magento order comments, Freshdesk private
+    /// notes and escalations): what this pass wrote; failures are in
+    /// `errors`.
+    pub writeback: crate::writeback::apply::WritebackReport,
+    /// `--dry-run`: the notes this plan would write, and those pending.
+    pub writeback_plan: Vec<PlannedWrite>,
 }
 
 impl PassReport {
@@ -176,9 +184,13 @@ pub struct Engine {
     magento: MagentoClient,
     laposte: LaPosteClient,
     trello: TrelloClient,
+    /// `None` without `[freshdesk]`.
+    freshdesk: Option<crate::sources::freshdesk::FreshdeskClient>,
     state: State,
     /// Trello writes carried out at once (see `ApplyOptions::max_in_flight`).
     max_in_flight: usize,
+    /// Tests only: where a simulated crash stops the write-back.
+    writeback_crash: Option<crate::writeback::apply::WriteCrash>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -207,6 +219,8 @@ struct PlanBoard {
     /// Lists colisync files into that the board lacks: a real pass creates
     /// them before it applies, and plans again with their ids.
     missing_lists: Vec<String>,
+    /// The snapshot's orders as the write-back notes need them.
+    orders: BTreeMap<String, crate::state::outbox::OrderRef>,
 }
 
 impl Planned {
@@ -228,7 +242,8 @@ impl Engine {
     pub fn with_retry(config: Config, state: State, retry: RetryPolicy) -> Result<Self, PassError> {
         let magento = MagentoClient::new(&config.magento)?.with_retry(retry.clone());
         let laposte = LaPosteClient::new(&config.laposte)?.with_retry(retry.clone());
-        let trello = TrelloClient::with_retry(&config.trello, retry)?;
+        let trello = TrelloClient::with_retry(&config.trello, retry.clone())?;
+        let freshdesk = freshdesk_client(&config)?.map(|f| f.with_retry(retry));
         Ok(Engine {
             calendar: Calendar::new(&config.calendar),
             classifier: Classifier::new(&config.magento, &config.carriers),
@@ -239,9 +254,11 @@ impl Engine {
             magento,
             laposte,
             trello,
+            freshdesk,
             state,
             config,
             max_in_flight: plan::DEFAULT_MAX_IN_FLIGHT,
+            writeback_crash: None,
         })
     }
 
@@ -257,6 +274,7 @@ impl Engine {
         let magento = MagentoClient::new(&config.magento)?;
         let laposte = LaPosteClient::new(&config.laposte)?;
         let trello = TrelloClient::new(&config.trello)?;
+        self.freshdesk = freshdesk_client(&config)?;
         self.calendar = Calendar::new(&config.calendar);
         self.classifier = Classifier::new(&config.magento, &config.carriers);
         self.render_ctx =
@@ -288,7 +306,10 @@ impl Engine {
     /// Never panics on outside data; every failure ends up in the report.
     pub async fn run_pass(&mut self, now: DateTime<Utc>, stop: &Stop, dry_run: bool) -> PassReport {
         if dry_run {
-            self.plan(now, stop).await.into_dry_run()
+            let mut report = self.plan(now, stop).await.into_dry_run();
+            let followups = self.followups_of(&report.actions);
+            self.plan_writebacks(&followups, &mut report);
+            report
         } else {
             self.pass(now, stop).await
         }
@@ -367,6 +388,7 @@ impl Engine {
         let board = PlanBoard {
             input,
             missing_lists,
+            orders: self.order_refs(&snapshot),
         };
         planned(report, snapshot.writes, Some(board))
     }
@@ -380,6 +402,21 @@ impl Engine {
             Some(last) if now < last => Some(PassError::ClockBehind { now, last }),
             _ => None,
         })
+    }
+}
+
+/// The Freshdesk client of `[freshdesk]`, if the table is there.
+fn freshdesk_client(
+    config: &Config,
+) -> Result<Option<crate::sources::freshdesk::FreshdeskClient>, PassError> {
+    match &config.freshdesk {
+        None => Ok(None),
+        Some(f) => crate::sources::freshdesk::FreshdeskClient::new(f)
+            .map(Some)
+            .map_err(|e| PassError::Writeback {
+                service: Service::Freshdesk,
+                text: e.to_string(),
+            }),
     }
 }
 

@@ -67,6 +67,7 @@ mod convert;
 mod error;
 mod migrate;
 mod open;
+pub mod outbox;
 pub mod poll;
 pub mod records;
 mod trees;

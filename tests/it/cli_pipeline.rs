@@ -128,6 +128,15 @@ fn demo_runs_without_any_account() {
     assert!(stdout.contains("Retour expéditeur"), "{stdout}");
     assert!(stdout.contains("Trello writes in this pass: 0"), "{stdout}");
     assert!(stdout.contains("Résolu (2)"), "{stdout}");
+    assert!(stdout.contains("got a private note"), "{stdout}");
+    assert!(
+        stdout.contains("order 100001's history (customer not notified: true)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("E-mails Freshdesk would have sent to a customer: 0"),
+        "{stdout}"
+    );
 }
 
 /// A number La Poste refuses (returnCode 400) is an unknown parcel for the

@@ -561,7 +561,13 @@ fn example_documents_every_key() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml.example"))
             .unwrap();
     let mut tables: Vec<String> = [
-        "daemon", "calendar", "magento", "carriers", "laposte", "trello",
+        "daemon",
+        "calendar",
+        "magento",
+        "carriers",
+        "laposte",
+        "trello",
+        "freshdesk",
     ]
     .map(String::from)
     .to_vec();

@@ -80,6 +80,7 @@ fn config(base: url::Url, auth: MagentoAuth, page_size: u32) -> MagentoConfig {
         page_size,
         overlap: Duration::from_secs(1),
         timeout: Duration::from_millis(400),
+        order_notes: true,
     }
 }
 

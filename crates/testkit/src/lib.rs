@@ -1,4 +1,4 @@
-//! In-process fakes of Trello, Magento 2 and La Poste Suivi v2, served on
+//! In-process fakes of Trello, Magento 2, La Poste Suivi v2 and Freshdesk, served on
 //! 127.0.0.1, faithful to the public documentation (docs/apis.md). Used by
 //! the tests, by `colisync demo` and by the benchmarks. A crate of its own so
 //! that the library never carries them; the root's tests turn on the
@@ -30,6 +30,7 @@
 //! fail, so hyper drops the connection and the client sees a TCP reset
 //! instead of a response.
 
+pub mod freshdesk;
 pub mod laposte;
 pub mod magento;
 pub mod sample;
@@ -81,7 +82,8 @@ pub enum Fault {
     /// request carried, as upstreams do ("Token … has expired"): `{creds}`
     /// becomes them space-separated, `{creds_pct}` percent-encoded and
     /// joined with `&`. Credentials: the `X-Okapi-Key` value, a Bearer
-    /// token, the `…key` and `…token` parameters of an `OAuth` header.
+    /// token, the `…key` and `…token` parameters of an `OAuth` header, a
+    /// Basic value and its user (Freshdesk's key).
     EchoCredentials {
         status: u16,
         content_type: String,
@@ -589,6 +591,18 @@ fn credentials_of(headers: &axum::http::HeaderMap) -> Vec<String> {
         .unwrap_or_default();
     if let Some(token) = auth.strip_prefix("Bearer ") {
         out.push(token.trim().to_owned());
+    } else if let Some(b64) = auth.strip_prefix("Basic ") {
+        // Freshdesk's key is the Basic user: echoed both as sent and raw.
+        out.push(b64.trim().to_owned());
+        use base64::Engine;
+        if let Some(user) = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .map(|t| t.split_once(':').map_or(t.clone(), |(u, _)| u.to_owned()))
+        {
+            out.push(user);
+        }
     } else if let Some(params) = auth.strip_prefix("OAuth ") {
         for p in params.split(',') {
             let Some((k, v)) = p.trim().split_once('=') else {

@@ -1,6 +1,7 @@
 //! In-process fake of the Magento 2 REST API: the routes colisync reads
 //! (`/rest/V1/orders`, `/rest/V1/orders/{id}`, `/rest/V1/shipments`,
-//! `/rest/V1/invoices`), over a shop held in memory.
+//! `/rest/V1/invoices`) and the order comments it writes (`comments.rs`),
+//! over a shop held in memory.
 //!
 //! Used by the contract tests of [`colisync::sources::magento`] and by
 //! `colisync demo`. It behaves like the real service where colisync could
@@ -48,6 +49,8 @@ use crate::{FakeServer, Faults, RequestLog, lock};
 
 use colisync::domain::{Order, OrderState, Track};
 
+mod comments;
+
 /// How the fake shop wants to be authenticated.
 #[derive(Clone)]
 pub enum FakeMagentoAuth {
@@ -91,6 +94,10 @@ struct Shop {
     /// Ids of tracks created by [`FakeMagento::ship`] and
     /// [`FakeMagento::add_track`], far from the seeded ones.
     next_track_id: u64,
+    /// Order comments refused with the ACL 401 (`comments.rs`).
+    refuse_comments: bool,
+    /// Comments sent with `is_customer_notified` set.
+    customer_emails: usize,
 }
 
 /// Why the fake refused a change made through its helpers.
@@ -139,10 +146,16 @@ impl FakeMagento {
             counts: MagentoCounts::default(),
             touch_after_orders_list: None,
             next_track_id: 1_000_000,
+            refuse_comments: false,
+            customer_emails: 0,
         }));
         let router = Router::new()
             .route("/rest/V1/orders", get(list_orders))
             .route("/rest/V1/orders/{id}", get(get_order))
+            .route(
+                "/rest/V1/orders/{id}/comments",
+                get(comments::list_comments).post(comments::add_comment),
+            )
             .route("/rest/V1/shipments", get(list_shipments))
             .route("/rest/V1/invoices", get(list_invoices))
             .with_state(shop.clone());

@@ -103,6 +103,7 @@ impl World {
                 page_size: 100,
                 overlap: Duration::from_secs(120),
                 timeout: Duration::from_secs(10),
+                order_notes: false,
             },
             carriers: CarriersConfig {
                 letter: pats(&["flatrate_*"]),
@@ -117,6 +118,7 @@ impl World {
             },
             trello: self.trello.config(),
             rules: RulesConfig::seed_defaults(),
+            freshdesk: None,
         }
     }
 

@@ -84,6 +84,7 @@ impl Checker<'_> {
         if let (Some(t), Some(r)) = (&trello, &rules) {
             self.resolved_list_distinct(&raw.trello, t, r);
         }
+        let freshdesk = raw.freshdesk.as_ref().map(|f| self.freshdesk(f));
         Some(Config {
             daemon: daemon?,
             calendar: calendar?,
@@ -92,6 +93,10 @@ impl Checker<'_> {
             laposte: laposte?,
             trello: trello?,
             rules: rules?,
+            freshdesk: match freshdesk {
+                None => None,
+                Some(f) => Some(f?),
+            },
         })
     }
 
@@ -351,6 +356,7 @@ impl Checker<'_> {
             page_size: page_size? as u32,
             overlap: Duration::from_secs(overlap? as u64),
             timeout: Duration::from_secs(timeout? as u64),
+            order_notes: raw.order_notes.unwrap_or(defaults::ORDER_NOTES),
         })
     }
 

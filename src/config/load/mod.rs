@@ -45,6 +45,7 @@ use crate::secret::Secret;
 mod check;
 mod check_fields;
 mod check_services;
+mod freshdesk;
 mod raw;
 mod serde_errors;
 mod values;

@@ -22,6 +22,7 @@ pub(super) struct RawConfig {
     pub(super) trello: RawTrello,
     #[serde(default)]
     pub(super) rules: RawRules,
+    pub(super) freshdesk: Option<super::freshdesk::RawFreshdesk>,
 }
 
 #[derive(Deserialize, Default)]
@@ -78,6 +79,7 @@ pub(super) struct RawMagento {
     pub(super) page_size: S<i64>,
     pub(super) overlap_secs: S<i64>,
     pub(super) timeout_secs: S<i64>,
+    pub(super) order_notes: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

@@ -408,6 +408,10 @@ pub(super) fn decode_order(
         let Some(status) = str_of(h, "status") else {
             continue;
         };
+        // colisync's own notes carry the status they found: not a change.
+        if str_of(h, "comment").is_some_and(|c| super::is_colisync_note(&c)) {
+            continue;
+        }
         match time(h, "created_at", format!("status_histories[{n}].created_at")) {
             Ok(Some(at)) => status_history.push(StatusChange { status, at }),
             Ok(None) => {}

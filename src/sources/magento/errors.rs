@@ -54,6 +54,9 @@ pub enum MagentoError {
     NotFound { message: String },
     #[error("Magento rejected the request (400, bad search criteria?): {message}")]
     BadRequest { message: String },
+    /// 400 to a write: Magento will not apply it as sent.
+    #[error("Magento refused {what} (400): {message}")]
+    Refused { what: &'static str, message: String },
     /// Transport errors, timeouts, 5xx, 429 (after the retries allowed).
     #[error(transparent)]
     Http(#[from] HttpError),

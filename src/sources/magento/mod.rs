@@ -62,6 +62,7 @@ use crate::sources::oauth1::{self, Credentials};
 
 mod decode;
 mod errors;
+mod notes;
 mod search;
 #[cfg(test)]
 mod tests;
@@ -71,6 +72,7 @@ use errors::Decoded;
 pub use errors::{
     MagentoError, OrderDecodeError, PullResult, ShipmentDecodeError, ShipmentsOf, render_error_body,
 };
+pub use notes::{NOTE_MARKER_PREFIX, OrderForNote, is_colisync_note};
 use search::Search;
 
 /// Magento's timestamp format, always UTC.

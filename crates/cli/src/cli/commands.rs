@@ -162,6 +162,11 @@ pub fn print_report(out: &mut dyn Write, report: &PassReport) -> anyhow::Result<
         } else {
             write!(out, "{}", render_plan_table(&report.actions))?;
         }
+        write!(
+            out,
+            "{}",
+            colisync::pass::render_writeback_table(&report.writeback_plan)
+        )?;
     } else {
         let a = &report.apply;
         writeln!(

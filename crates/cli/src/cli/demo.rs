@@ -2,7 +2,9 @@
 //! sample shop, with no account and no network. It shows what a lead would
 //! see over a day and a half: the first pass filing one card per problem, a
 //! second pass writing nothing, then a day later a lead's move respected, a
-//! shipped order and a delivered parcel resolved.
+//! shipped order and a delivered parcel resolved; and, beside the board, the
+//! private note left on a customer's Freshdesk ticket and the comment on
+//! their Magento order.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,11 +13,17 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Duration;
 
+use colisync::config::FreshdeskConfig;
 use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
 use colisync::pass::{Engine, Stop};
+use colisync::secret::Secret;
 use colisync::state::State;
+use colisync_testkit::freshdesk::FakeFreshdesk;
 use colisync_testkit::sample::{demo_shop, reference_now};
 use colisync_testkit::world::World;
+
+/// The fake Freshdesk's key (a demo value, not a secret).
+const DEMO_FRESHDESK_KEY: &str = "demo-freshdesk-api-key";
 
 use super::commands::{print_report, runtime};
 
@@ -32,7 +40,32 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         .prefix("colisync-demo-")
         .tempdir()
         .context("creating a state directory")?;
-    let config = world.config(dir.path());
+    let mut config = world.config(dir.path());
+    // Write-back on, against a fake Freshdesk where one customer (Camille
+    // Martin, order 100001) has an open ticket.
+    let freshdesk = FakeFreshdesk::start(DEMO_FRESHDESK_KEY, reference_now())
+        .await
+        .context("starting the fake Freshdesk")?;
+    let camille = freshdesk.add_contact("Camille Martin", "camille.martin@example.fr");
+    let ticket = freshdesk.add_ticket(
+        camille,
+        "Où en est ma commande 100001 ?",
+        2,
+        reference_now() - Duration::hours(20),
+        Default::default(),
+    );
+    config.magento.order_notes = true;
+    config.freshdesk = Some(FreshdeskConfig {
+        base_url: freshdesk.base_url(),
+        api_key: Secret::new(DEMO_FRESHDESK_KEY),
+        escalation_group: None,
+        escalation_rules: Vec::new(),
+        requester_email: None,
+        order_number_field: None,
+        ticket_lookback_days: 90,
+        requests_per_minute: 100,
+        timeout: std::time::Duration::from_secs(10),
+    });
     let tz = config.calendar.timezone;
     let state = State::open(dir.path())?;
     let mut engine = Engine::new(config, state)?;
@@ -41,7 +74,7 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 
     writeln!(
         out,
-        "colisync demo: fake Magento, La Poste and Trello on 127.0.0.1, nothing leaves this machine."
+        "colisync demo: fake Magento, La Poste, Trello and Freshdesk on 127.0.0.1, nothing leaves this machine."
     )?;
     writeln!(
         out,
@@ -94,6 +127,8 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             facts.join("\n")
         )?;
     }
+
+    print_writeback(out, &world, &freshdesk, ticket)?;
 
     writeln!(out, "\n== 3. Fifteen minutes later, nothing changed")?;
     let before = writes(&world);
@@ -213,4 +248,51 @@ fn print_board(out: &mut dyn Write, world: &World) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the team sees outside Trello: the private note on the customer's
+/// ticket and the comment on the order.
+fn print_writeback(
+    out: &mut dyn Write,
+    world: &World,
+    freshdesk: &FakeFreshdesk,
+    ticket: u64,
+) -> anyhow::Result<()> {
+    for note in freshdesk.notes_of(ticket) {
+        let text = note["body_text"].as_str().unwrap_or_default();
+        let private = note["private"].as_bool().unwrap_or(false);
+        writeln!(
+            out,
+            "\nIn Freshdesk, ticket #{ticket} of Camille Martin got a {} note:\n{}",
+            if private { "private" } else { "PUBLIC" },
+            indent(text)
+        )?;
+    }
+    if let Some(order) = demo_shop()
+        .orders
+        .iter()
+        .find(|o| o.increment_id == "100001")
+    {
+        for c in world.magento.comments_of(order.entity_id) {
+            writeln!(
+                out,
+                "\nIn Magento, order 100001's history (customer not notified: {}):\n{}",
+                c["is_customer_notified"] == 0,
+                indent(c["comment"].as_str().unwrap_or_default())
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "E-mails Freshdesk would have sent to a customer: {}",
+        freshdesk.notifications().len()
+    )?;
+    Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
