@@ -478,9 +478,10 @@ impl ApiClient {
         let status = resp.status().as_u16();
         crate::metrics::global().api_request(self.name, Some(status));
         let headers = resp.headers().clone();
-        if permit.is_none() {
-            self.read_rate_headers(&headers);
-        }
+        // An API's own quota headers (Freshdesk's X-RateLimit-Remaining)
+        // close the gate whether or not a sliding window paces it too: the
+        // window knows only this process's requests.
+        self.read_rate_headers(&headers);
         let body = resp
             .bytes()
             .await
