@@ -41,12 +41,25 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use url::Url;
 
 use crate::config::FreshdeskConfig;
+
+mod errors;
+mod search;
+#[cfg(test)]
+mod tests;
+mod wire;
+
 use crate::http::{
     self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RateHeaders, RetryPolicy,
+};
+pub use errors::{FieldError, FreshdeskError};
+pub use search::{has_next_page, order_number_query, quoted_search, string_term};
+pub use wire::{
+    Agent, AgentContact, Contact, Conversation, Group, Listed, NewTicket, RateBudget, SearchPage,
+    Ticket, TicketField, TicketFilter,
 };
 
 const API: &str = "freshdesk";
@@ -65,315 +78,6 @@ pub const MAX_PER_PAGE: u32 = 100;
 pub const SEARCH_PAGE_SIZE: usize = 30;
 pub const SEARCH_MAX_PAGE: u32 = 10;
 pub const SEARCH_MAX_QUERY: usize = 512;
-
-/// One field-level complaint of a 400 answer.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct FieldError {
-    #[serde(default)]
-    pub field: String,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub code: String,
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} [{}]", self.field, self.message, self.code)
-    }
-}
-
-fn join_errors(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Why a Freshdesk call failed. Never holds a secret nor a URL.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum FreshdeskError {
-    /// 401: the key is refused. Fatal for the Freshdesk part of a pass.
-    #[error("Freshdesk refused freshdesk.api_key (HTTP 401, {code}): {message}")]
-    Unauthorized { code: String, message: String },
-    /// 403: this key may not do this (a ticket outside its scope, a
-    /// feature off). A definite failure of this item, not of the key.
-    #[error("Freshdesk: not allowed (HTTP 403, {code}): {message}")]
-    Forbidden { code: String, message: String },
-    /// 404: no such ticket (deleted, merged) or route.
-    #[error("Freshdesk: {what} not found (404)")]
-    NotFound { what: String },
-    /// 400: the request was refused, field by field.
-    #[error("Freshdesk rejected {what} (400, {description}): {}", join_errors(.errors))]
-    Invalid {
-        what: String,
-        description: String,
-        errors: Vec<FieldError>,
-    },
-    /// Another 4xx the client does not expect (405, 409…).
-    #[error("Freshdesk refused {what} (HTTP {status}): {message}")]
-    Refused {
-        what: String,
-        status: u16,
-        message: String,
-    },
-    /// A search colisync will not send: Freshdesk would refuse it.
-    #[error("Freshdesk search not sent: {0}")]
-    Query(String),
-    /// Transport errors, timeouts, 5xx, 429 after the retries allowed.
-    #[error(transparent)]
-    Http(#[from] HttpError),
-    /// A 2xx whose body is not the JSON expected.
-    #[error("Freshdesk's answer to {what} is not the expected JSON: {reason}")]
-    Decode { what: String, reason: String },
-}
-
-impl FreshdeskError {
-    /// The key is refused: stop talking to Freshdesk this pass.
-    pub fn is_fatal(&self) -> bool {
-        matches!(self, FreshdeskError::Unauthorized { .. })
-    }
-
-    /// For a write: may Freshdesk have applied it although we got an
-    /// error? Then the caller reads back before writing again.
-    pub fn outcome_is_unknown(&self) -> bool {
-        match self {
-            FreshdeskError::Http(e) => http::outcome_is_unknown(e),
-            FreshdeskError::Decode { .. } => true,
-            _ => false,
-        }
-    }
-
-    /// 429 after the waits the retry budget allows: "not processed", try
-    /// again on a later pass.
-    pub fn is_rate_limited(&self) -> bool {
-        matches!(self, FreshdeskError::Http(HttpError::RateLimited { .. }))
-    }
-}
-
-/// A contact (customer) as `GET /contacts` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Contact {
-    pub id: u64,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-}
-
-/// A ticket, the fields colisync reads.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Ticket {
-    pub id: u64,
-    #[serde(default)]
-    pub subject: Option<String>,
-    #[serde(default)]
-    pub status: u64,
-    #[serde(default)]
-    pub priority: Option<u64>,
-    #[serde(default)]
-    pub requester_id: Option<u64>,
-    #[serde(default)]
-    pub group_id: Option<u64>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub custom_fields: Map<String, Value>,
-    #[serde(default)]
-    pub created_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-impl Ticket {
-    /// Not resolved and not closed (custom statuses count as open).
-    pub fn is_open(&self) -> bool {
-        self.status != STATUS_RESOLVED && self.status != STATUS_CLOSED
-    }
-}
-
-/// One reply or note of a ticket.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Conversation {
-    pub id: u64,
-    #[serde(default)]
-    pub ticket_id: Option<u64>,
-    #[serde(default)]
-    pub body: Option<String>,
-    /// Freshdesk's own text rendering of `body`: where markers are looked
-    /// for, since HTML may be rewritten.
-    #[serde(default)]
-    pub body_text: Option<String>,
-    #[serde(default)]
-    pub private: bool,
-    #[serde(default)]
-    pub incoming: bool,
-    /// 0 a reply, 2 a note (docs/apis.md).
-    #[serde(default)]
-    pub source: Option<u64>,
-    #[serde(default)]
-    pub user_id: Option<u64>,
-    #[serde(default)]
-    pub created_at: Option<DateTime<Utc>>,
-}
-
-impl Conversation {
-    /// Whether this conversation carries `marker` in its text.
-    pub fn carries(&self, marker: &str) -> bool {
-        self.body_text
-            .as_deref()
-            .is_some_and(|t| t.contains(marker))
-            || self.body.as_deref().is_some_and(|t| t.contains(marker))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Group {
-    pub id: u64,
-    #[serde(default)]
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TicketField {
-    #[serde(default)]
-    pub id: Option<u64>,
-    /// API name: `cf_…` for custom fields.
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub label: Option<String>,
-}
-
-/// The agent owning the key (`GET /agents/me`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Agent {
-    pub id: u64,
-    /// 1 global, 2 group, 3 restricted (docs/apis.md): below global, the
-    /// key does not see every customer's tickets.
-    #[serde(default)]
-    pub ticket_scope: Option<u64>,
-    #[serde(default)]
-    pub contact: Option<AgentContact>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct AgentContact {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-}
-
-/// A page of search results.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SearchPage {
-    #[serde(default)]
-    pub results: Vec<Ticket>,
-    #[serde(default)]
-    pub total: u64,
-}
-
-/// What a paged read brought back, and whether it reached the last page
-/// (a read capped before the end cannot prove that something is absent).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listed<T> {
-    pub items: Vec<T>,
-    pub complete: bool,
-}
-
-/// The budget the last answer announced.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RateBudget {
-    pub total: Option<u64>,
-    pub remaining: Option<u64>,
-    pub used_by_request: Option<u64>,
-}
-
-/// A ticket colisync opens: always for an internal requester.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewTicket {
-    /// The configured internal address, never a customer's.
-    pub requester_email: String,
-    pub subject: String,
-    /// HTML.
-    pub description: String,
-    pub group_id: Option<u64>,
-    pub tags: Vec<String>,
-    pub custom_fields: Map<String, Value>,
-}
-
-/// Which tickets to list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TicketFilter {
-    /// A customer's tickets updated since the instant, newest first.
-    Requester {
-        requester_id: u64,
-        updated_since: DateTime<Utc>,
-    },
-    /// The tickets of an e-mail address, newest created first (the
-    /// read-back of a ticket colisync opened).
-    Email {
-        email: String,
-        updated_since: DateTime<Utc>,
-    },
-}
-
-/// Builds a search query Freshdesk accepts: a string value in single
-/// quotes, the whole in double quotes, within 512 characters. Values that
-/// hold a quote or a backslash are refused rather than escaped: the search
-/// syntax has no documented escape.
-pub fn quoted_search(query: &str) -> Result<String, FreshdeskError> {
-    if query.trim().is_empty() {
-        return Err(FreshdeskError::Query("empty query".into()));
-    }
-    if query.contains('"') {
-        return Err(FreshdeskError::Query(
-            "a double quote inside the query".into(),
-        ));
-    }
-    if query.chars().count() > SEARCH_MAX_QUERY {
-        return Err(FreshdeskError::Query(format!(
-            "the query is longer than {SEARCH_MAX_QUERY} characters"
-        )));
-    }
-    Ok(format!("\"{query}\""))
-}
-
-/// `field:'value'`, refusing values the syntax cannot carry.
-pub fn string_term(field: &str, value: &str) -> Result<String, FreshdeskError> {
-    if value.is_empty() || value.contains(['\'', '"', '\\']) || value.chars().any(char::is_control)
-    {
-        return Err(FreshdeskError::Query(format!(
-            "the value for {field} is empty or holds a quote, a backslash or a control character"
-        )));
-    }
-    Ok(format!("{field}:'{value}'"))
-}
-
-/// The open tickets whose custom field `field` holds `order_number`:
-/// `"cf_x:'100023' AND (status:2 OR status:3)"`.
-pub fn order_number_query(field: &str, order_number: &str) -> Result<String, FreshdeskError> {
-    quoted_search(&format!(
-        "{} AND (status:2 OR status:3)",
-        string_term(field, order_number)?
-    ))
-}
-
-/// Whether a `Link` header announces a next page.
-pub fn has_next_page(headers: &HeaderMap) -> bool {
-    headers.get_all(reqwest::header::LINK).iter().any(|v| {
-        v.to_str().is_ok_and(|s| {
-            s.split(',').any(|part| {
-                part.split(';').skip(1).any(|p| {
-                    let p = p.trim().to_ascii_lowercase();
-                    p == "rel=\"next\"" || p == "rel=next"
-                })
-            })
-        })
-    })
-}
 
 /// The Freshdesk client. Cheap to clone; clones share the limiter, the
 /// pause gate and the last rate budget.
@@ -814,42 +518,5 @@ fn decode<T: serde::de::DeserializeOwned>(
                 },
             }),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn search_queries_are_quoted_and_bounded() {
-        assert_eq!(
-            order_number_query("cf_order", "100023").expect("query"),
-            "\"cf_order:'100023' AND (status:2 OR status:3)\""
-        );
-        assert!(order_number_query("cf_order", "10'0").is_err());
-        assert!(order_number_query("cf_order", "").is_err());
-        assert!(quoted_search(&"a".repeat(513)).is_err());
-        assert!(quoted_search(&"a".repeat(512)).is_ok());
-    }
-
-    #[test]
-    fn link_header_next() {
-        let mut h = HeaderMap::new();
-        assert!(!has_next_page(&h));
-        h.insert(
-            reqwest::header::LINK,
-            HeaderValue::from_static(
-                "<https://x.freshdesk.com/api/v2/tickets?page=2>; rel=\"next\"",
-            ),
-        );
-        assert!(has_next_page(&h));
-        h.insert(
-            reqwest::header::LINK,
-            HeaderValue::from_static(
-                "<https://x.freshdesk.com/api/v2/tickets?page=1>; rel=\"prev\"",
-            ),
-        );
-        assert!(!has_next_page(&h));
     }
 }
