@@ -6,7 +6,6 @@
 //! rules; these sit apart because they depend on a stage or on a trigger,
 //! not on the rule alone.
 
-use crate::config::RulesConfig;
 use crate::domain::{RemovalPoint, RuleId};
 
 /// `[rules.pickup]`: no written procedure covers it (the threshold is the
@@ -20,8 +19,9 @@ pub(crate) fn pickup_procedure() -> String {
 }
 
 /// Stage one of a return (seed 000 §3 l.153, seed 004 ④): the carrier is
-/// bringing the parcel back.
-pub(crate) fn return_returning(cfg: &RulesConfig) -> String {
+/// bringing the parcel back, in `min` to `max` days. The numbers, not the
+/// configuration: the texts import no configuration (which imports them).
+pub(crate) fn return_returning(min: u32, max: u32) -> String {
     format!(
         "Le colis nous est retourné (un retour prend {min} à {max} jours).\n\
          - Vérifiez d'abord l'adresse de livraison saisie par le client (manque, erreur) et informez le client \
@@ -29,9 +29,7 @@ pub(crate) fn return_returning(cfg: &RulesConfig) -> String {
          - Commande passée via notre service commercial : demandez à un Lead de vérifier les informations \
          saisies lors de la commande.\n\
          - Une fois le colis revenu, cette carte l'indiquera avec la suite de la procédure \
-         (réexpédition refacturée via Monetico ou remboursement hors frais de port).",
-        min = cfg.return_window.min_days,
-        max = cfg.return_window.days
+         (réexpédition refacturée via Monetico ou remboursement hors frais de port)."
     )
 }
 
@@ -52,13 +50,12 @@ pub(crate) fn return_back() -> String {
 
 /// A delivery rule fired early because the carrier's estimate passed: the
 /// procedure's own delay has not run out, so the card must not say it has
-/// (seed 000 §2 l.123, seed 004 « temporiser »).
-pub(crate) fn estimate_procedure(rule: RuleId, cfg: &RulesConfig) -> String {
+/// (seed 000 §2 l.123, seed 004 « temporiser »). `threshold`: the rule's
+/// delay in days (Chronopost's is its 24 hours).
+pub(crate) fn estimate_procedure(rule: RuleId, threshold: u32) -> String {
     let wait = match rule {
-        RuleId::DeliveryLetter => format!("{} jours", cfg.delivery_letter.threshold),
-        RuleId::DeliveryColissimo => format!("{} jours", cfg.delivery_colissimo.threshold),
         RuleId::DeliveryChronopost => "24 heures".to_owned(),
-        _ => format!("{} jours", cfg.delivery_other.threshold),
+        _ => format!("{threshold} jours"),
     };
     format!(
         "Date de livraison annoncée par le transporteur dépassée, avant le délai de la procédure ({wait}).\n\

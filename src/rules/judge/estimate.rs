@@ -88,7 +88,7 @@ impl<'a> Judge<'a> {
             deadline: Some(self.cal.start_of_day(next)),
             facts,
             extra: Extra {
-                procedure: Some(stages::estimate_procedure(rule, self.cfg)),
+                procedure: Some(stages::estimate_procedure(rule, rc.threshold)),
                 ..Extra::default()
             },
         })

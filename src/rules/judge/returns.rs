@@ -127,7 +127,10 @@ impl<'a> Judge<'a> {
                 due: latest.map(|l| self.cal.end_of_day(l)),
                 detail: Some(stage.label_fr().to_owned()),
                 procedure: Some(match stage {
-                    ReturnStage::Returning => stages::return_returning(self.cfg),
+                    ReturnStage::Returning => stages::return_returning(
+                        self.cfg.return_window.min_days,
+                        self.cfg.return_window.days,
+                    ),
                     ReturnStage::Back => stages::return_back(),
                 }),
             },
