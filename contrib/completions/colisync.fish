@@ -61,7 +61,7 @@ json\t'One JSON object per line'"
 complete -c colisync -n "__fish_colisync_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c colisync -n "__fish_colisync_using_subcommand advise" -l now -d 'Advise as if it were this instant (RFC 3339)' -r
 complete -c colisync -n "__fish_colisync_using_subcommand advise" -l config -d 'Configuration file [default: /etc/colisync/config.toml]' -r -F
-complete -c colisync -n "__fish_colisync_using_subcommand advise" -l log-format -d 'How logs are written to stderr: text (no timestamps under the journal) or json (one object a line, with the pass id)' -r -f -a "text\t'`key=value` lines (no timestamp under the journal)'
+complete -c colisync -n "__fish_colisync_using_subcommand advise" -l log-format -d 'How logs are written to stderr: text (no timestamps under the journal) or json (one object a line, with the pass id) [default: daemon.log_format of the configuration, else text]' -r -f -a "text\t'`key=value` lines (no timestamp under the journal)'
 json\t'One JSON object per line'"
 complete -c colisync -n "__fish_colisync_using_subcommand advise" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c colisync -n "__fish_colisync_using_subcommand calendar" -l config -d 'Configuration file [default: /etc/colisync/config.toml]' -r -F
