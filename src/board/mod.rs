@@ -48,6 +48,23 @@ pub struct BoardCard {
     pub due: Option<DateTime<Utc>>,
 }
 
+/// A checklist of a card as read from the board, items in Trello's
+/// order (`pos`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardChecklist {
+    pub id: String,
+    pub name: String,
+    pub items: Vec<BoardCheckItem>,
+}
+
+/// One item of a checklist: `complete` is Trello's `state: "complete"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardCheckItem {
+    pub id: String,
+    pub name: String,
+    pub complete: bool,
+}
+
 /// A list as read from the board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BoardList {

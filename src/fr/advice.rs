@@ -165,6 +165,15 @@ pub(crate) fn step_then(text: &str) -> String {
     format!("[ensuite] {text}")
 }
 
+/// A checklist item of a case card: « 2. mer. 20 mai 2026 — Demandez … »,
+/// or without a date for a step that waits on the customer.
+pub(crate) fn checklist_item(n: usize, day: Option<&str>, text: &str) -> String {
+    match day {
+        Some(day) => format!("{n}. {day} — {text}"),
+        None => format!("{n}. {text}"),
+    }
+}
+
 pub(crate) const LETTER_WAIT: &str =
     "Demandez au client de patienter (moins de 10 jours depuis l'expédition).";
 pub(crate) const LETTER_NEIGHBOURS: &str = "Demandez au client de vérifier auprès de son voisinage (plus de 10 jours depuis l'expédition).";

@@ -14,7 +14,7 @@ use super::error::PassError;
 use super::snapshot;
 use super::{Engine, PassReport, PlanBoard, Planned, Stop, merge_applied};
 use crate::board::trello::{self, NewCard, TrelloClient, TrelloError};
-use crate::board::{BoardCard, BoardLabel, CardContent, LabelSpec, parse_marker};
+use crate::board::{BoardCard, BoardChecklist, BoardLabel, CardContent, LabelSpec, parse_marker};
 use crate::domain::ProblemKey;
 use crate::http::Idempotent;
 use crate::plan::{
@@ -285,5 +285,33 @@ impl BoardWriter for TrelloBoard<'_> {
 
     async fn recent_comments(&self, card_id: &str) -> Result<Vec<String>, WriteError> {
         self.trello.comments(card_id).await.map_err(write_error)
+    }
+
+    async fn create_checklist(&self, card_id: &str, name: &str) -> Result<String, WriteError> {
+        self.trello
+            .create_checklist(card_id, name)
+            .await
+            .map(|c| c.id)
+            .map_err(write_error)
+    }
+
+    async fn add_check_item(
+        &self,
+        checklist_id: &str,
+        name: &str,
+        due: Option<DateTime<Utc>>,
+    ) -> Result<String, WriteError> {
+        self.trello
+            .add_check_item(checklist_id, name, due)
+            .await
+            .map(|i| i.id)
+            .map_err(write_error)
+    }
+
+    async fn card_checklists(&self, card_id: &str) -> Result<Vec<BoardChecklist>, WriteError> {
+        self.trello
+            .card_checklists(card_id)
+            .await
+            .map_err(write_error)
     }
 }

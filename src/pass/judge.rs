@@ -47,6 +47,9 @@ impl Engine {
                         finding,
                         content,
                         fingerprint,
+                        // The rules' cards carry no checklist: only a
+                        // procedure followed step by step by a lead does.
+                        checklist: None,
                     },
                 );
             }

@@ -81,7 +81,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use super::Action;
-use crate::board::{BoardCard, CardContent, LabelSpec};
+use crate::board::{BoardCard, BoardChecklist, CardContent, LabelSpec};
 use crate::domain::ProblemKey;
 use crate::state::{Intent, State};
 
@@ -174,6 +174,29 @@ pub trait BoardWriter: Sync {
         &self,
         card_id: &str,
     ) -> impl Future<Output = Result<Vec<String>, WriteError>> + Send;
+
+    /// `POST /cards/{id}/checklists`: an empty checklist at the bottom of
+    /// the card; its id.
+    fn create_checklist(
+        &self,
+        card_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<String, WriteError>> + Send;
+
+    /// `POST /checklists/{id}/checkItems`: an item at the bottom; its id.
+    fn add_check_item(
+        &self,
+        checklist_id: &str,
+        name: &str,
+        due: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<String, WriteError>> + Send;
+
+    /// The card's checklists with their items, to settle a checklist write
+    /// whose outcome is unknown.
+    fn card_checklists(
+        &self,
+        card_id: &str,
+    ) -> impl Future<Output = Result<Vec<BoardChecklist>, WriteError>> + Send;
 }
 
 /// A point of the protocol where a test makes [`apply`] stop as if the
@@ -563,6 +586,7 @@ async fn run_lane<B: BoardWriter>(
                 card_id: initial_card_id(action),
                 steps_done: 0,
                 label_ids: None,
+                checklist_id: None,
             };
             match state.begin_intent(&intent).and_then(|id| {
                 state.flush()?;

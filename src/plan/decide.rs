@@ -311,6 +311,7 @@ fn create(input: &PlanInput, key: &ProblemKey, d: &Desired, note: Option<String>
         },
         content: d.content.clone(),
         note,
+        checklist: d.checklist.clone(),
     }
 }
 

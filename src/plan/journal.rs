@@ -6,7 +6,7 @@
 //! an action must be added here and to the record (a new schema, see
 //! `state::records`), or this stops compiling.
 
-use super::{Action, ListTarget};
+use super::{Action, CheckItemSpec, ChecklistSpec, ListTarget};
 use crate::board::{CardContent, LabelSpec};
 use crate::state::IntentAction;
 use crate::state::records as r;
@@ -61,6 +61,34 @@ fn content(c: r::CardContent) -> CardContent {
     }
 }
 
+fn checklist_record(c: &ChecklistSpec) -> r::Checklist {
+    r::Checklist {
+        name: c.name.clone(),
+        items: c
+            .items
+            .iter()
+            .map(|i| r::CheckItem {
+                name: i.name.clone(),
+                due: i.due,
+            })
+            .collect(),
+    }
+}
+
+fn checklist(c: r::Checklist) -> ChecklistSpec {
+    ChecklistSpec {
+        name: c.name,
+        items: c
+            .items
+            .into_iter()
+            .map(|i| CheckItemSpec {
+                name: i.name,
+                due: i.due,
+            })
+            .collect(),
+    }
+}
+
 impl From<&Action> for IntentAction {
     fn from(a: &Action) -> IntentAction {
         match a {
@@ -72,6 +100,7 @@ impl From<&Action> for IntentAction {
                 list,
                 content,
                 note,
+                checklist,
             } => IntentAction::Create {
                 key: key.into(),
                 rule: (*rule).into(),
@@ -80,6 +109,7 @@ impl From<&Action> for IntentAction {
                 list: list.into(),
                 content: content_record(content),
                 note: note.clone(),
+                checklist: checklist.as_ref().map(checklist_record),
             },
             Action::Update {
                 key,
@@ -200,6 +230,7 @@ impl From<IntentAction> for Action {
                 list,
                 content: c,
                 note,
+                checklist: cl,
             } => Action::Create {
                 key: key.into(),
                 rule: rule.into(),
@@ -208,6 +239,7 @@ impl From<IntentAction> for Action {
                 list: list.into(),
                 content: content(c),
                 note,
+                checklist: cl.map(checklist),
             },
             IntentAction::Update {
                 key,

@@ -117,6 +117,23 @@ pub struct ListTarget {
     pub id: Option<String>,
 }
 
+/// A checklist to write on a new card: its name marks it (a write whose
+/// answer was lost is settled by reading the card's checklists back by
+/// name), and its items' names are unique within it for the same reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChecklistSpec {
+    pub name: String,
+    pub items: Vec<CheckItemSpec>,
+}
+
+/// One item: its `due` is sent to Trello only as an extra (a paid
+/// feature); the date that matters is in the name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckItemSpec {
+    pub name: String,
+    pub due: Option<DateTime<Utc>>,
+}
+
 /// The card a finding calls for, rendered by `board::render`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
@@ -124,6 +141,10 @@ pub struct Desired {
     pub content: CardContent,
     /// `board::render::fingerprint(&content)`.
     pub fingerprint: String,
+    /// The checklist a new card gets (a procedure's steps); written only
+    /// by the create, so that a checklist a lead edits or deletes stays
+    /// theirs.
+    pub checklist: Option<ChecklistSpec>,
 }
 
 /// The board as read at the start of this pass.
@@ -204,6 +225,8 @@ pub enum Action {
         /// A comment posted after the create: names the archived card this
         /// one replaces.
         note: Option<String>,
+        /// A checklist written on the new card, before the note.
+        checklist: Option<ChecklistSpec>,
     },
     /// Rewrite a card's text, labels and due date; maybe move it.
     Update {

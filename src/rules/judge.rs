@@ -71,12 +71,14 @@ use crate::fr::{self, facts, procedure};
 
 mod advice;
 mod estimate;
+mod lost;
 mod parcel;
 mod pickup;
 mod returns;
 mod shipping;
 
 pub use advice::AdviceSection;
+pub use lost::{ChecklistStep, LostStep, StepWhen, case_due};
 #[cfg(test)]
 pub(crate) use pickup::{add_ouvrables, ouvrables_between};
 pub use returns::{ReturnStage, stage_of};

@@ -16,7 +16,10 @@
 
 mod judge;
 
-pub use judge::{AdviceSection, Judge, Judgement, ReturnStage, TraceLine, judge, stage_of};
+pub use judge::{
+    AdviceSection, ChecklistStep, Judge, Judgement, LostStep, ReturnStage, StepWhen, TraceLine,
+    case_due, judge, stage_of,
+};
 #[cfg(test)]
 pub(crate) use judge::{add_ouvrables, ouvrables_between};
 

@@ -420,6 +420,7 @@ impl From<&Intent> for r::Intent {
             card_id: i.card_id.clone(),
             steps_done: i.steps_done,
             label_ids: i.label_ids.clone(),
+            checklist_id: i.checklist_id.clone(),
         }
     }
 }
@@ -433,6 +434,7 @@ impl From<r::Intent> for Intent {
             card_id: i.card_id,
             steps_done: i.steps_done,
             label_ids: i.label_ids,
+            checklist_id: i.checklist_id,
         }
     }
 }

@@ -23,7 +23,13 @@
 //! The next poll fills it in. The records' rule gained `pickup`, which no
 //! older value holds.
 //!
-//! # Both steps
+//! # Schema 3 → 4
+//!
+//! A journaled create gained the checklist it writes on the new card, and
+//! an intent the id of the checklist its steps created. An older intent
+//! wrote no checklist: both are written out as null ([`fill_v3_defaults`]).
+//!
+//! # Every step
 //!
 //! Each step is the same walk ([`run`]) with its own fill. `records.rs`
 //! holds only today's shapes, so a step checks a value by decoding it with
@@ -54,7 +60,7 @@ const TREES: &[&str] = &["meta", "orders", "parcels", "cards", "journal"];
 type Fill = fn(&str, &mut Value);
 
 /// The fill of the step from schema `n` is `FILLS[n - 1]`.
-const FILLS: &[Fill] = &[fill_v1_defaults, fill_v2_defaults];
+const FILLS: &[Fill] = &[fill_v1_defaults, fill_v2_defaults, fill_v3_defaults];
 
 /// Schema 1 to 2: every value rewritten as a schema-2 record.
 pub(super) fn v1_to_v2(db: &sled::Db) -> Result<(), StateError> {
@@ -64,6 +70,11 @@ pub(super) fn v1_to_v2(db: &sled::Db) -> Result<(), StateError> {
 /// Schema 2 to 3: every value re-enveloped, snapshots given their `info`.
 pub(super) fn v2_to_v3(db: &sled::Db) -> Result<(), StateError> {
     run(db, 2)
+}
+
+/// Schema 3 to 4: every value re-enveloped, intents given their checklist.
+pub(super) fn v3_to_v4(db: &sled::Db) -> Result<(), StateError> {
+    run(db, 3)
 }
 
 /// Every value of every tree at schema `from` rewritten at `from + 1`.
@@ -218,6 +229,25 @@ fn fill_v2_defaults(tree: &str, value: &mut Value) {
     }
 }
 
+/// What schema 3 did not have: no checklist on a journaled create, and no
+/// checklist id on its intent.
+fn fill_v3_defaults(tree: &str, value: &mut Value) {
+    if tree != "journal" {
+        return;
+    }
+    let Some(intent) = value.as_object_mut() else {
+        return;
+    };
+    default(intent, "checklist_id", Value::Null);
+    let create = intent
+        .get_mut("action")
+        .and_then(Value::as_object_mut)
+        .filter(|a| a.get("kind").and_then(Value::as_str) == Some("create"));
+    if let Some(action) = create {
+        default(action, "checklist", Value::Null);
+    }
+}
+
 fn default(obj: &mut Map<String, Value>, field: &str, value: Value) {
     obj.entry(field).or_insert(value);
 }
@@ -290,5 +320,25 @@ mod tests {
         assert_eq!(migrate_value("parcels", b"k", &out, 2).unwrap(), None);
         let v1 = br#"{"v":1,"value":{}}"#;
         assert!(migrate_value("parcels", b"k", v1, 2).is_err());
+    }
+
+    #[test]
+    fn a_schema_3_create_intent_gets_no_checklist() {
+        let intent = br#"{"v":3,"value":{"key":{"Order":{"increment_id":"1"}},
+            "action":{"kind":"create","key":{"Order":{"increment_id":"1"}},"rule":"shipping_compatible",
+              "severity":"late","fingerprint":"f","list":{"name":"L","id":"l"},
+              "content":{"title":"t","description":"d","labels":[],"due":null},"note":null},
+            "started_at":"2026-05-19T08:00:00Z","card_id":null,"steps_done":0,"label_ids":null}}"#;
+        let old: Value = serde_json::from_slice(intent).unwrap();
+        assert!(old["value"].get("checklist_id").is_none());
+        let out = migrate_value("journal", &7u64.to_be_bytes(), intent, 3)
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["v"], 4);
+        // Written out, not left to serde (records carry every field).
+        assert_eq!(v["value"].get("checklist_id"), Some(&Value::Null));
+        assert_eq!(v["value"]["action"].get("checklist"), Some(&Value::Null));
+        assert!(check::<r::Intent>(&v["value"]).is_ok());
     }
 }

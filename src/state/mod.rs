@@ -85,7 +85,7 @@ pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval, 
 pub use records::IntentAction;
 /// The schema this build reads and writes. Bump it together with a new
 /// entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One migration step: upgrades a database at schema `n` to `n + 1`
 /// (`MIGRATIONS[n - 1]`). It may rewrite any tree; [`State::open`] records
@@ -96,8 +96,9 @@ pub(crate) type Migration = fn(&sled::Db) -> Result<(), StateError>;
 
 /// Schema 1 → 2: the in-memory types as written until then become the
 /// store's records; 2 → 3: a tracking snapshot gains the carrier's extra
-/// facts (`migrate.rs`).
-pub(crate) const MIGRATIONS: &[Migration] = &[migrate::v1_to_v2, migrate::v2_to_v3];
+/// facts; 3 → 4: a journaled create may carry a checklist (`migrate.rs`).
+pub(crate) const MIGRATIONS: &[Migration] =
+    &[migrate::v1_to_v2, migrate::v2_to_v3, migrate::v3_to_v4];
 
 const META_SCHEMA: &str = "schema";
 
@@ -186,6 +187,10 @@ pub struct Intent {
     /// that step records them, else the card's new labels would be taken
     /// for a lead's and kept for ever. `None` until such a step is done.
     pub label_ids: Option<Vec<String>>,
+    /// The checklist a create's step already done made on the new card,
+    /// saved with `steps_done`; a pass resuming without it reads the
+    /// card's checklists back by name.
+    pub checklist_id: Option<String>,
 }
 
 /// Identifies a journal entry; increasing, so pending intents settle in

@@ -1,4 +1,4 @@
-//! The store's disk format, schema 3: the shape of every value in every
+//! The store's disk format, schema 4: the shape of every value in every
 //! tree, owned by the store and by nothing else (docs/state.md).
 //!
 //! The rest of colisync hands the store its own types (`domain::Order`,
@@ -241,6 +241,8 @@ pub(crate) struct Intent {
     pub card_id: Option<String>,
     pub steps_done: u8,
     pub label_ids: Option<Vec<String>>,
+    /// Schema 4: the id of the checklist the steps done created.
+    pub checklist_id: Option<String>,
 }
 
 /// A problem key as the journal writes it (trees are keyed by its
@@ -270,6 +272,8 @@ pub enum IntentAction {
         list: ListTarget,
         content: CardContent,
         note: Option<String>,
+        /// Schema 4: the checklist written on the new card, if any.
+        checklist: Option<Checklist>,
     },
     Update {
         key: Key,
@@ -328,6 +332,19 @@ pub enum IntentAction {
         card_id: String,
         text: String,
     },
+}
+
+/// Schema 4: a checklist to write on a card, its items in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checklist {
+    pub name: String,
+    pub items: Vec<CheckItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckItem {
+    pub name: String,
+    pub due: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

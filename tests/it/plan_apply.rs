@@ -7,12 +7,16 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::{DateTime, TimeZone, Utc};
-use colisync::board::{BoardCard, BoardLabel, CardContent, LabelSpec, marker_line, parse_marker};
+use colisync::board::{
+    BoardCard, BoardCheckItem, BoardChecklist, BoardLabel, CardContent, LabelSpec, marker_line,
+    parse_marker,
+};
 use colisync::domain::ProductKind;
 use colisync::domain::{ProblemKey, RuleId, Severity};
 use colisync::plan::{
-    ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardUpdate, CrashAt, CrashPoint,
-    Desired, ListTarget, PlanInput, WriteError, apply, plan, settle_pending,
+    ApplyOptions, ApplyReport, BoardSnapshot, BoardWriter, CardUpdate, CheckItemSpec,
+    ChecklistSpec, CrashAt, CrashPoint, Desired, ListTarget, PlanInput, WriteError, apply, plan,
+    settle_pending,
 };
 use colisync::rules::{Delay, Finding};
 use colisync::state::{CardStatus, State};
@@ -24,6 +28,10 @@ enum Op {
     Create,
     Update,
     Comment,
+    Checklist,
+    Item,
+    /// The read of a card's checklists.
+    ReadChecklists,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +51,7 @@ struct Inner {
     cards: Vec<BoardCard>,
     comments: BTreeMap<String, Vec<String>>,
     labels: Vec<BoardLabel>,
+    checklists: Vec<(String, BoardChecklist)>,
     next_id: u64,
     /// Card writes (create, update, comment, label creation).
     writes: usize,
@@ -138,6 +147,17 @@ impl FakeBoard {
     fn comments(&self, card_id: &str) -> Vec<String> {
         let inner = self.0.lock().unwrap();
         inner.comments.get(card_id).cloned().unwrap_or_default()
+    }
+
+    /// The checklists of a card, oldest first.
+    fn checklists(&self, card_id: &str) -> Vec<BoardChecklist> {
+        let inner = self.0.lock().unwrap();
+        inner
+            .checklists
+            .iter()
+            .filter(|(c, _)| c == card_id)
+            .map(|(_, l)| l.clone())
+            .collect()
     }
 
     fn edit(&self, card_id: &str, f: impl FnOnce(&mut BoardCard)) {
@@ -275,6 +295,62 @@ impl BoardWriter for FakeBoard {
     async fn recent_comments(&self, card_id: &str) -> Result<Vec<String>, WriteError> {
         Ok(self.comments(card_id))
     }
+
+    async fn create_checklist(&self, card_id: &str, name: &str) -> Result<String, WriteError> {
+        let mut inner = self.0.lock().unwrap();
+        let lose = Self::fault(&mut inner, Op::Checklist)?;
+        inner.next_id += 1;
+        let id = format!("cl{:022x}", inner.next_id);
+        inner.checklists.push((
+            card_id.to_owned(),
+            BoardChecklist {
+                id: id.clone(),
+                name: name.to_owned(),
+                items: Vec::new(),
+            },
+        ));
+        inner.writes += 1;
+        lost(lose, id)
+    }
+
+    async fn add_check_item(
+        &self,
+        checklist_id: &str,
+        name: &str,
+        _due: Option<DateTime<Utc>>,
+    ) -> Result<String, WriteError> {
+        let mut inner = self.0.lock().unwrap();
+        let lose = Self::fault(&mut inner, Op::Item)?;
+        inner.next_id += 1;
+        let id = format!("it{:022x}", inner.next_id);
+        let Some((_, list)) = inner
+            .checklists
+            .iter_mut()
+            .find(|(_, l)| l.id == checklist_id)
+        else {
+            return Err(WriteError::Definite(
+                "The requested resource was not found.".into(),
+            ));
+        };
+        list.items.push(BoardCheckItem {
+            id: id.clone(),
+            name: name.to_owned(),
+            complete: false,
+        });
+        inner.writes += 1;
+        lost(lose, id)
+    }
+
+    async fn card_checklists(&self, card_id: &str) -> Result<Vec<BoardChecklist>, WriteError> {
+        let mut inner = self.0.lock().unwrap();
+        Self::fault(&mut inner, Op::ReadChecklists)?;
+        Ok(inner
+            .checklists
+            .iter()
+            .filter(|(c, _)| c == card_id)
+            .map(|(_, l)| l.clone())
+            .collect())
+    }
 }
 
 // ----- the world: what the rules found -----------------------------------
@@ -331,6 +407,7 @@ fn desired(k: &str, rule: RuleId, severity: Severity) -> (ProblemKey, Desired) {
             finding,
             content,
             fingerprint,
+            checklist: None,
         },
     )
 }
@@ -1328,4 +1405,114 @@ async fn a_due_date_a_lead_changed_stays_when_the_text_is_rewritten() {
         Some(lead),
         "colisync put its deadline back over the lead's"
     );
+}
+
+// ----- checklists ---------------------------------------------------------
+
+const PROCEDURE: &str = "Procédure colisync · colis perdu";
+const ITEMS: [&str; 3] = [
+    "1. lun. 11 mai 2026 — Patientez",
+    "2. mar. 12 mai 2026 — Voisinage",
+    "3. Attestation",
+];
+
+/// One new card with a three-item checklist (a case's procedure).
+fn world_checklist() -> World {
+    let (k, mut d) = desired("parcel/9/6A9", RuleId::DeliveryColissimo, Severity::Late);
+    d.checklist = Some(ChecklistSpec {
+        name: PROCEDURE.into(),
+        items: ITEMS
+            .iter()
+            .map(|n| CheckItemSpec {
+                name: (*n).into(),
+                due: None,
+            })
+            .collect(),
+    });
+    BTreeMap::from([(k, d)])
+}
+
+/// Exactly one card, one checklist of that name, each item once, in order.
+fn assert_one_checklist(board: &FakeBoard, what: &str) {
+    let cards = board.cards_for(&key("parcel/9/6A9"));
+    assert_eq!(cards.len(), 1, "{what}: {cards:#?}");
+    let lists = board.checklists(&cards[0].id);
+    assert_eq!(lists.len(), 1, "{what}: {lists:#?}");
+    assert_eq!(lists[0].name, PROCEDURE);
+    let names: Vec<&str> = lists[0].items.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ITEMS, "{what}");
+}
+
+#[tokio::test]
+async fn a_crash_anywhere_in_writing_a_checklist_leaves_one_checklist_with_each_item_once() {
+    // Writes: the card (0), the checklist (1), the items (2, 3, 4).
+    let mut points = vec![CrashAt::IntentFlushed, CrashAt::Recorded];
+    points.extend((0..=4).map(CrashAt::TrelloCalled));
+    for at in points {
+        for lose_unflushed in [false, true] {
+            let what = format!("{at:?} lose_unflushed={lose_unflushed}");
+            let dir = tempfile::tempdir().unwrap();
+            let board = FakeBoard::default();
+            {
+                let state = State::open(dir.path()).unwrap();
+                let crash = Some(CrashPoint {
+                    action: 0,
+                    at,
+                    lose_unflushed,
+                });
+                let r = pass(&state, &board, &world_checklist(), crash).await;
+                assert!(r.crashed, "{what}: {r:?}");
+            }
+            let state = State::open(dir.path()).unwrap();
+            let r = pass(&state, &board, &world_checklist(), None).await;
+            assert!(r.is_success(), "{what}: {r:?}");
+            assert!(state.pending_intents().unwrap().is_empty(), "{what}");
+            assert_one_checklist(&board, &what);
+            let writes = board.writes();
+            let r = pass(&state, &board, &world_checklist(), None).await;
+            assert_eq!(r, ApplyReport::default(), "{what}");
+            assert_eq!(board.writes(), writes, "{what}: nothing written again");
+        }
+    }
+}
+
+#[tokio::test]
+async fn lost_checklist_answers_are_settled_by_name_and_an_unreadable_card_waits() {
+    for (op, fault) in [
+        (Op::Checklist, Fault::LoseAnswer),
+        (Op::Item, Fault::LoseAnswer),
+        (Op::Checklist, Fault::Timeout),
+        (Op::Item, Fault::Timeout),
+    ] {
+        let what = format!("{op:?} {fault:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let board = FakeBoard::default();
+        let state = State::open(dir.path()).unwrap();
+        board.inject(op, fault);
+        let r = pass(&state, &board, &world_checklist(), None).await;
+        match fault {
+            // The write happened: found by name at once.
+            Fault::LoseAnswer => assert!(r.is_success(), "{what}: {r:?}"),
+            // It did not, and is never sent twice blind: next pass.
+            _ => assert_eq!(r.pending, 1, "{what}: {r:?}"),
+        }
+        let r = pass(&state, &board, &world_checklist(), None).await;
+        assert!(r.is_success(), "{what}: {r:?}");
+        assert!(state.pending_intents().unwrap().is_empty(), "{what}");
+        assert_one_checklist(&board, &what);
+    }
+
+    // A lost answer and a card whose checklists cannot be read: nothing is
+    // written again, the intent waits, the next pass settles it.
+    let dir = tempfile::tempdir().unwrap();
+    let board = FakeBoard::default();
+    let state = State::open(dir.path()).unwrap();
+    board.inject(Op::Item, Fault::LoseAnswer);
+    board.inject(Op::ReadChecklists, Fault::Refuse);
+    let r = pass(&state, &board, &world_checklist(), None).await;
+    assert_eq!(r.pending, 1, "{r:?}");
+    assert_eq!(state.pending_intents().unwrap().len(), 1);
+    let r = pass(&state, &board, &world_checklist(), None).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_one_checklist(&board, "unreadable once");
 }

@@ -71,6 +71,7 @@ fn want(k: &str, rule: RuleId, severity: Severity, version: u32) -> (ProblemKey,
             finding,
             content,
             fingerprint,
+            checklist: None,
         },
     )
 }

@@ -177,6 +177,7 @@ fn the_journal_keeps_pending_intents_in_order_until_settled() {
         card_id: card.map(str::to_owned),
         steps_done: 0,
         label_ids: None,
+        checklist_id: None,
     };
     let (a, b) = {
         let state = State::open(dir.path()).unwrap();

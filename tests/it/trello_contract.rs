@@ -918,3 +918,138 @@ async fn a_real_board_listing_decodes_into_what_colisync_reads() {
     // Newest first, as the client promises.
     assert!(cards.windows(2).all(|w| w[0].id > w[1].id));
 }
+
+/// Checklists as the case cards use them: created on a card, items added at
+/// the bottom, read back by name and state; the lead ticks an item and the
+/// card's `badges` count it, as Trello's card JSON does.
+#[tokio::test]
+async fn checklists_round_trip_and_the_leads_ticks_are_read_back() {
+    let (fake, c, list) = setup().await;
+    let card = c.create_card(&list, &new_card(77)).await.expect("card");
+    let checklist = c
+        .create_checklist(&card.id, "Procédure colisync · colis perdu")
+        .await
+        .expect("checklist");
+    assert!(checklist.items.is_empty());
+    let due = Utc.with_ymd_and_hms(2026, 5, 19, 22, 0, 0).unwrap();
+    let first = c
+        .add_check_item(&checklist.id, "1. mar. 19 mai 2026 — Patientez", Some(due))
+        .await
+        .expect("item 1");
+    let second = c
+        .add_check_item(&checklist.id, "2. Voisinage", None)
+        .await
+        .expect("item 2");
+    assert!(!first.complete && !second.complete);
+
+    let fakes = fake.checklists(&card.id);
+    assert_eq!(fakes.len(), 1);
+    assert_eq!(fakes[0].items.len(), 2);
+    assert_eq!(fakes[0].items[0].due, Some(due), "due sent when given");
+    assert_eq!(fakes[0].items[1].due, None, "and only then");
+
+    assert!(fake.tick_check_item(&card.id, "2."));
+    let read = c.card_checklists(&card.id).await.expect("read back");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].name, "Procédure colisync · colis perdu");
+    let names: Vec<(&str, bool)> = read[0]
+        .items
+        .iter()
+        .map(|i| (i.name.as_str(), i.complete))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("1. mar. 19 mai 2026 — Patientez", false),
+            ("2. Voisinage", true)
+        ],
+        "in pos order, with the lead's tick"
+    );
+
+    // The card JSON carries the badges and ticked states (a-straube
+    // fixture's shape), and the item can be ticked through the card.
+    let cfg = client_cfg(&fake);
+    let auth = format!(
+        "OAuth oauth_consumer_key=\"{}\", oauth_token=\"{}\"",
+        cfg.key.expose(),
+        cfg.token.expose()
+    );
+    let http = reqwest::Client::new();
+    let base = fake.base_url();
+    let url = base
+        .join(&format!("1/cards/{}/checkItem/{}", card.id, first.id))
+        .unwrap();
+    let put = http
+        .put(url)
+        .header("Authorization", &auth)
+        .query(&[("state", "complete")])
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status(), 200);
+    let body: serde_json::Value = put.json().await.expect("item json");
+    assert_eq!(body["state"], "complete");
+    assert_eq!(body["idChecklist"], checklist.id.as_str());
+    let url = base.join(&format!("1/cards/{}", card.id)).unwrap();
+    let got: serde_json::Value = http
+        .get(url)
+        .header("Authorization", &auth)
+        .query(&[("fields", "badges,idChecklists,checkItemStates")])
+        .send()
+        .await
+        .expect("get card")
+        .json()
+        .await
+        .expect("card json");
+    assert_eq!(got["badges"]["checkItems"], 2);
+    assert_eq!(got["badges"]["checkItemsChecked"], 2);
+    assert_eq!(got["idChecklists"][0], checklist.id.as_str());
+    assert_eq!(got["checkItemStates"].as_array().map(Vec::len), Some(2));
+
+    // A refused due and an unknown checklist, as Trello answers them.
+    let url = base
+        .join(&format!("1/checklists/{}/checkItems", checklist.id))
+        .unwrap();
+    let bad = http
+        .post(url)
+        .header("Authorization", &auth)
+        .query(&[("name", "x"), ("due", "demain")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.text().await.unwrap(), "invalid value for due");
+    let e = c
+        .add_check_item("5f1e0c000c01150a7effffff", "x", None)
+        .await
+        .expect_err("unknown checklist");
+    assert!(!e.outcome_is_unknown(), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_lost_checklist_answer_is_an_unknown_outcome_settled_by_name() {
+    let (fake, c, list) = setup().await;
+    let card = c.create_card(&list, &new_card(78)).await.expect("card");
+    fake.faults().once(
+        "POST",
+        &format!("/1/cards/{}/checklists", card.id),
+        Fault::LoseAnswer,
+    );
+    let e = c
+        .create_checklist(&card.id, "Procédure colisync · colis perdu")
+        .await
+        .expect_err("lost");
+    assert!(e.outcome_is_unknown(), "{e:?}");
+    let read = c.card_checklists(&card.id).await.expect("read back");
+    assert_eq!(read.len(), 1, "created once, not retried");
+    assert_eq!(read[0].name, "Procédure colisync · colis perdu");
+
+    fake.faults()
+        .once("POST", "/1/checklists/", Fault::LoseAnswer);
+    let e = c
+        .add_check_item(&read[0].id, "1. Patientez", None)
+        .await
+        .expect_err("lost item");
+    assert!(e.outcome_is_unknown(), "{e:?}");
+    assert_eq!(fake.checklists(&card.id)[0].items.len(), 1);
+}

@@ -38,7 +38,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -81,6 +81,33 @@ pub struct FakeLabel {
     pub color: Option<String>,
 }
 
+/// A checklist on a card, with its items in `pos` order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FakeChecklist {
+    pub id: String,
+    pub id_card: String,
+    pub name: String,
+    pub pos: u64,
+    pub items: Vec<FakeCheckItem>,
+}
+
+/// One item of a checklist. `state` is Trello's word: `complete` or
+/// `incomplete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FakeCheckItem {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub pos: u64,
+    pub due: Option<DateTime<Utc>>,
+}
+
+impl FakeCheckItem {
+    pub fn is_complete(&self) -> bool {
+        self.state == "complete"
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FakeComment {
     pub id: String,
@@ -101,6 +128,9 @@ pub struct BoardDump {
     pub labels: Vec<FakeLabel>,
     pub cards: Vec<FakeCard>,
     pub comments: Vec<FakeComment>,
+    /// Absent from the dumps written before the fake had checklists.
+    #[serde(default)]
+    pub checklists: Vec<FakeChecklist>,
     pub counter: u64,
     pub clock: FakeClock,
     pub ids_in_second: u32,
@@ -163,6 +193,7 @@ struct Board {
     labels: Vec<FakeLabel>,
     cards: Vec<FakeCard>,
     comments: Vec<FakeComment>,
+    checklists: Vec<FakeChecklist>,
     /// The counter part of ids (the last 6 hex digits).
     counter: u64,
     clock: FakeClock,
@@ -216,6 +247,20 @@ impl Board {
         self.cards.iter().find(|c| c.id == id || c.short_link == id)
     }
 
+    fn checklists_of(&self, card_id: &str) -> Vec<FakeChecklist> {
+        let mut lists: Vec<FakeChecklist> = self
+            .checklists
+            .iter()
+            .filter(|c| c.id_card == card_id)
+            .cloned()
+            .collect();
+        lists.sort_by_key(|c| c.pos);
+        for l in &mut lists {
+            l.items.sort_by_key(|i| i.pos);
+        }
+        lists
+    }
+
     fn card_mut(&mut self, id: &str) -> Option<&mut FakeCard> {
         self.cards.iter_mut().find(|c| c.id == id)
     }
@@ -253,6 +298,7 @@ impl FakeTrello {
             labels: Vec::new(),
             cards: Vec::new(),
             comments: Vec::new(),
+            checklists: Vec::new(),
             counter: 0,
             clock: FakeClock::DEFAULT,
             ids_in_second: 0,
@@ -278,6 +324,14 @@ impl FakeTrello {
             .route("/1/cards/{id}/actions", get(get_card_actions))
             .route("/1/cards/{id}/actions/comments", post(post_comment))
             .route("/1/cards/{id}/idLabels", post(post_card_label))
+            .route(
+                "/1/cards/{id}/checklists",
+                get(get_card_checklists).post(post_card_checklist),
+            )
+            .route("/1/checklists", post(post_checklist))
+            .route("/1/checklists/{id}", get(get_checklist))
+            .route("/1/checklists/{id}/checkItems", post(post_check_item))
+            .route("/1/cards/{id}/checkItem/{item}", put(put_check_item))
             .layer(middleware::from_fn_with_state(state.clone(), auth_and_rate))
             .with_state(state.clone());
         let server = FakeServer::start(router).await?;
@@ -463,6 +517,7 @@ impl FakeTrello {
         let mut b = lock(&self.state);
         b.cards.retain(|c| c.id != card_id);
         b.comments.retain(|c| c.id_card != card_id);
+        b.checklists.retain(|c| c.id_card != card_id);
     }
 
     /// A lead puts a label on a card.
@@ -481,6 +536,46 @@ impl FakeTrello {
         }
     }
 
+    /// The checklists of a card, in `pos` order, items in `pos` order.
+    pub fn checklists(&self, card_id: &str) -> Vec<FakeChecklist> {
+        lock(&self.state).checklists_of(card_id)
+    }
+
+    /// A lead ticks the first item of the card whose name starts with
+    /// `item_prefix`; false when there is none.
+    pub fn tick_check_item(&self, card_id: &str, item_prefix: &str) -> bool {
+        self.set_item_state(card_id, item_prefix, "complete")
+    }
+
+    /// A lead unticks an item (see [`FakeTrello::tick_check_item`]).
+    pub fn untick_check_item(&self, card_id: &str, item_prefix: &str) -> bool {
+        self.set_item_state(card_id, item_prefix, "incomplete")
+    }
+
+    fn set_item_state(&self, card_id: &str, item_prefix: &str, state: &str) -> bool {
+        let mut b = lock(&self.state);
+        let item = b
+            .checklists
+            .iter_mut()
+            .filter(|c| c.id_card == card_id)
+            .flat_map(|c| c.items.iter_mut())
+            .find(|i| i.name.starts_with(item_prefix));
+        match item {
+            Some(i) => {
+                i.state = state.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A lead deletes a checklist.
+    pub fn delete_checklist(&self, checklist_id: &str) {
+        lock(&self.state)
+            .checklists
+            .retain(|c| c.id != checklist_id);
+    }
+
     /// The whole board (see [`BoardDump`]).
     pub fn dump_board(&self) -> BoardDump {
         let b = lock(&self.state);
@@ -492,6 +587,7 @@ impl FakeTrello {
             labels: b.labels.clone(),
             cards: b.cards.clone(),
             comments: b.comments.clone(),
+            checklists: b.checklists.clone(),
             counter: b.counter,
             clock: b.clock,
             ids_in_second: b.ids_in_second,
@@ -509,6 +605,7 @@ impl FakeTrello {
         b.labels = dump.labels;
         b.cards = dump.cards;
         b.comments = dump.comments;
+        b.checklists = dump.checklists;
         b.counter = dump.counter;
         b.clock = dump.clock;
         b.ids_in_second = dump.ids_in_second;
@@ -600,8 +697,30 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-fn card_json(c: &FakeCard, board_id: &str, fields: Option<&str>) -> Value {
+fn card_json(c: &FakeCard, b: &Board, fields: Option<&str>) -> Value {
+    let board_id = &b.id;
+    let lists = b.checklists_of(&c.id);
+    let items: Vec<&FakeCheckItem> = lists.iter().flat_map(|l| l.items.iter()).collect();
+    let checked: Vec<&&FakeCheckItem> = items.iter().filter(|i| i.is_complete()).collect();
+    let comments = b.comments.iter().filter(|m| m.id_card == c.id).count();
+    let due = c
+        .due
+        .map(|d| d.to_rfc3339_opts(SecondsFormat::Millis, true));
+    // As the board listing of tests/fixtures/trello/a-straube-board-cards.json
+    // shows them: `checkItemStates` holds the ticked items only.
     let full = json!({
+        "idChecklists": lists.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
+        "checkItemStates": checked
+            .iter()
+            .map(|i| json!({ "idCheckItem": i.id, "state": "complete" }))
+            .collect::<Vec<_>>(),
+        "badges": {
+            "checkItems": items.len(),
+            "checkItemsChecked": checked.len(),
+            "comments": comments,
+            "due": due,
+            "dueComplete": false,
+        },
         "id": c.id,
         "name": c.name,
         "desc": c.desc,
@@ -975,7 +1094,7 @@ fn list_cards(
     let fields = q.get("fields").map(String::as_str);
     let out: Vec<Value> = cards
         .into_iter()
-        .map(|(_, c)| card_json(c, &b.id, fields))
+        .map(|(_, c)| card_json(c, &b, fields))
         .collect();
     axum::Json(out).into_response()
 }
@@ -1011,7 +1130,7 @@ async fn get_card(State(s): State<Shared>, Path(id): Path<String>, Query(q): Q) 
     let b = lock(&s);
     match b.card_by_ref(&id) {
         Some(c) => {
-            axum::Json(card_json(c, &b.id, q.get("fields").map(String::as_str))).into_response()
+            axum::Json(card_json(c, &b, q.get("fields").map(String::as_str))).into_response()
         }
         None => not_found(),
     }
@@ -1104,7 +1223,7 @@ async fn post_card(State(s): State<Shared>, Query(q): Q, body: Bytes) -> Respons
         due,
     };
     b.cards.push(card.clone());
-    axum::Json(card_json(&card, &b.id, None)).into_response()
+    axum::Json(card_json(&card, &b, None)).into_response()
 }
 
 async fn put_card(
@@ -1167,11 +1286,10 @@ async fn put_card(
             None => return bad("invalid value for closed"),
         }
     }
-    let board_id = b.id.clone();
     if let Some(slot) = b.card_mut(&card.id) {
         *slot = card.clone();
     }
-    axum::Json(card_json(&card, &board_id, None)).into_response()
+    axum::Json(card_json(&card, &b, None)).into_response()
 }
 
 async fn post_comment(
@@ -1240,4 +1358,295 @@ async fn post_card_label(
     }
     card.id_labels.push(value);
     axum::Json(card.id_labels.clone()).into_response()
+}
+
+// ------------------------------------------------------------ checklists
+//
+// Shapes as Trello sends them (a card with its checklist pasted from a real
+// answer, docs/apis.md): a checklist is `{id, name, idBoard, idCard, pos,
+// checkItems}`, an item `{id, name, nameData, pos, state, idChecklist, due,
+// dueReminder, idMember}`; items are ticked through the card
+// (`PUT /1/cards/{id}/checkItem/{idCheckItem}`).
+
+const ITEM_FIELDS_DEFAULT: &str = "name,nameData,pos,state,due,dueReminder,idMember";
+
+fn item_json(i: &FakeCheckItem, checklist_id: &str, fields: Option<&str>) -> Value {
+    let full = json!({
+        "id": i.id,
+        "name": i.name,
+        "nameData": null,
+        "pos": i.pos,
+        "state": i.state,
+        "idChecklist": checklist_id,
+        "due": i.due.map(|d| d.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        "dueReminder": null,
+        "idMember": null,
+    });
+    select_fields(full, Some(fields.unwrap_or(ITEM_FIELDS_DEFAULT)))
+}
+
+fn checklist_json(c: &FakeChecklist, board_id: &str, q: &HashMap<String, String>) -> Value {
+    let mut full = json!({
+        "id": c.id,
+        "name": c.name,
+        "idBoard": board_id,
+        "idCard": c.id_card,
+        "pos": c.pos,
+    });
+    let with_items = q.get("checkItems").is_none_or(|v| v != "none");
+    let full = if let Value::Object(o) = &mut full {
+        if with_items {
+            let fields = q.get("checkItem_fields").map(String::as_str);
+            let mut items = c.items.clone();
+            items.sort_by_key(|i| i.pos);
+            o.insert(
+                "checkItems".into(),
+                Value::Array(items.iter().map(|i| item_json(i, &c.id, fields)).collect()),
+            );
+        }
+        full
+    } else {
+        full
+    };
+    let fields = q.get("fields").map(String::as_str);
+    // `checkItems` is a parameter, not a field: `fields=` never drops it.
+    let items = full.get("checkItems").cloned();
+    let mut out = select_fields(full, fields);
+    if let (Some(items), Value::Object(o)) = (items, &mut out) {
+        o.insert("checkItems".into(), items);
+    }
+    out
+}
+
+/// `pos`: `top`, `bottom` or a positive number (Trello's three forms).
+fn parse_pos<T>(
+    v: Option<String>,
+    existing: impl Iterator<Item = T>,
+    pos_of: impl Fn(&T) -> u64,
+) -> Result<u64, Refused> {
+    let all: Vec<u64> = existing.map(|e| pos_of(&e)).collect();
+    let max = all.iter().copied().max().unwrap_or(0);
+    let min = all.iter().copied().min().unwrap_or(16384);
+    match v.as_deref() {
+        None | Some("bottom") => Ok(max + 16384),
+        Some("top") => Ok(min / 2),
+        Some(n) => match n.parse::<f64>() {
+            Ok(f) if f.is_finite() && f >= 0.0 => Ok(f.round() as u64),
+            _ => Err(Box::new(bad("invalid value for pos"))),
+        },
+    }
+}
+
+fn new_checklist(b: &mut Board, card_id: String, p: &Params) -> Result<FakeChecklist, Refused> {
+    let name = p.string("name").unwrap_or_else(|| "Checklist".to_owned());
+    if name.is_empty() || too_long(&name) {
+        return Err(Box::new(bad("invalid value for name")));
+    }
+    let pos = parse_pos(
+        p.string("pos"),
+        b.checklists.iter().filter(|c| c.id_card == card_id),
+        |c| c.pos,
+    )?;
+    let checklist = FakeChecklist {
+        id: b.next_id(),
+        id_card: card_id,
+        name,
+        pos,
+        items: Vec::new(),
+    };
+    b.checklists.push(checklist.clone());
+    Ok(checklist)
+}
+
+/// `POST /1/cards/{id}/checklists` (`name`, `pos`).
+async fn post_card_checklist(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Q,
+    body: Bytes,
+) -> Response {
+    if !is_id(&id) && !is_short_link(&id) {
+        return bad("invalid id");
+    }
+    let p = match Params::parse(q, &body) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let mut b = lock(&s);
+    let Some(card_id) = b.card_by_ref(&id).map(|c| c.id.clone()) else {
+        return not_found();
+    };
+    match new_checklist(&mut b, card_id, &p) {
+        Ok(c) => axum::Json(checklist_json(&c, &b.id, &HashMap::new())).into_response(),
+        Err(r) => *r,
+    }
+}
+
+/// `POST /1/checklists` (`idCard` required, `name`, `pos`).
+async fn post_checklist(State(s): State<Shared>, Query(q): Q, body: Bytes) -> Response {
+    let p = match Params::parse(q, &body) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let mut b = lock(&s);
+    let card_id = match p.string("idCard") {
+        Some(id) if is_id(&id) => match b.card_by_ref(&id) {
+            Some(c) => c.id.clone(),
+            None => return not_found(),
+        },
+        _ => return bad("invalid value for idCard"),
+    };
+    match new_checklist(&mut b, card_id, &p) {
+        Ok(c) => axum::Json(checklist_json(&c, &b.id, &HashMap::new())).into_response(),
+        Err(r) => *r,
+    }
+}
+
+/// `GET /1/cards/{id}/checklists` (`checkItems`, `checkItem_fields`,
+/// `fields`).
+async fn get_card_checklists(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Q,
+) -> Response {
+    if !is_id(&id) && !is_short_link(&id) {
+        return bad("invalid id");
+    }
+    if q.get("checkItems")
+        .is_some_and(|v| v != "all" && v != "none")
+    {
+        return bad("invalid value for checkItems");
+    }
+    let b = lock(&s);
+    let Some(card_id) = b.card_by_ref(&id).map(|c| c.id.clone()) else {
+        return not_found();
+    };
+    let out: Vec<Value> = b
+        .checklists_of(&card_id)
+        .iter()
+        .map(|c| checklist_json(c, &b.id, &q))
+        .collect();
+    axum::Json(out).into_response()
+}
+
+/// `GET /1/checklists/{id}`.
+async fn get_checklist(State(s): State<Shared>, Path(id): Path<String>, Query(q): Q) -> Response {
+    if !is_id(&id) {
+        return bad("invalid id");
+    }
+    let b = lock(&s);
+    match b.checklists.iter().find(|c| c.id == id) {
+        Some(c) => axum::Json(checklist_json(c, &b.id, &q)).into_response(),
+        None => not_found(),
+    }
+}
+
+/// `POST /1/checklists/{id}/checkItems` (`name` required, `pos`,
+/// `checked`, `due`).
+async fn post_check_item(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Q,
+    body: Bytes,
+) -> Response {
+    if !is_id(&id) {
+        return bad("invalid id");
+    }
+    let p = match Params::parse(q, &body) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let mut b = lock(&s);
+    let Some(at) = b.checklists.iter().position(|c| c.id == id) else {
+        return not_found();
+    };
+    let name = p.string("name").unwrap_or_default();
+    if name.is_empty() || too_long(&name) {
+        return bad("invalid value for name");
+    }
+    let state = match p.string("checked").as_deref().map(parse_bool) {
+        None | Some(Some(false)) => "incomplete",
+        Some(Some(true)) => "complete",
+        Some(None) => return bad("invalid value for checked"),
+    };
+    let due = match p.string("due") {
+        None => None,
+        Some(v) => match parse_due(&v) {
+            Ok(d) => Some(d),
+            Err(()) => return bad("invalid value for due"),
+        },
+    };
+    let pos = match parse_pos(p.string("pos"), b.checklists[at].items.iter(), |i| i.pos) {
+        Ok(pos) => pos,
+        Err(r) => return *r,
+    };
+    let item = FakeCheckItem {
+        id: b.next_id(),
+        name,
+        state: state.to_owned(),
+        pos,
+        due,
+    };
+    b.checklists[at].items.push(item.clone());
+    axum::Json(item_json(&item, &id, Some("all"))).into_response()
+}
+
+/// `PUT /1/cards/{id}/checkItem/{idCheckItem}` (`state`, `name`, `pos`,
+/// `due`): the item must be on a checklist of that card.
+async fn put_check_item(
+    State(s): State<Shared>,
+    Path((id, item_id)): Path<(String, String)>,
+    Query(q): Q,
+    body: Bytes,
+) -> Response {
+    if !is_id(&id) && !is_short_link(&id) || !is_id(&item_id) {
+        return bad("invalid id");
+    }
+    let p = match Params::parse(q, &body) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let mut b = lock(&s);
+    let Some(card_id) = b.card_by_ref(&id).map(|c| c.id.clone()) else {
+        return not_found();
+    };
+    let Some((ci, ii)) = b.checklists.iter().enumerate().find_map(|(ci, c)| {
+        (c.id_card == card_id)
+            .then(|| {
+                c.items
+                    .iter()
+                    .position(|i| i.id == item_id)
+                    .map(|ii| (ci, ii))
+            })
+            .flatten()
+    }) else {
+        return not_found();
+    };
+    let mut item = b.checklists[ci].items[ii].clone();
+    if let Some(st) = p.string("state") {
+        item.state = match st.as_str() {
+            "complete" | "true" => "complete".to_owned(),
+            "incomplete" | "false" => "incomplete".to_owned(),
+            _ => return bad("invalid value for state"),
+        };
+    }
+    if let Some(n) = p.string("name") {
+        if too_long(&n) {
+            return bad("invalid value for name");
+        }
+        item.name = n;
+    }
+    if let Some(d) = p.value("due") {
+        item.due = match d {
+            None => None,
+            Some(v) if v.is_empty() => None,
+            Some(v) => match parse_due(&v) {
+                Ok(d) => Some(d),
+                Err(()) => return bad("invalid value for due"),
+            },
+        };
+    }
+    let checklist_id = b.checklists[ci].id.clone();
+    b.checklists[ci].items[ii] = item.clone();
+    axum::Json(item_json(&item, &checklist_id, Some("all"))).into_response()
 }

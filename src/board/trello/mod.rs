@@ -32,7 +32,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
-use crate::board::{BoardCard, BoardLabel, BoardList, MARKER_PREFIX, TEXT_LIMIT};
+use crate::board::{
+    BoardCard, BoardCheckItem, BoardChecklist, BoardLabel, BoardList, MARKER_PREFIX, TEXT_LIMIT,
+};
 use crate::config::TrelloConfig;
 use crate::http::{self, ApiClient, ApiSettings, Call, HttpError, Idempotent, RetryPolicy};
 use crate::limiter::Limiter;
@@ -447,6 +449,69 @@ impl TrelloClient {
             .into_iter()
             .filter_map(|a| a.data.and_then(|d| d.text))
             .collect())
+    }
+
+    /// Adds an empty checklist at the bottom of a card
+    /// (`POST /1/cards/{id}/checklists`). Not retried once sent (a second
+    /// send is a second checklist): on an unknown outcome, read the card's
+    /// checklists back by name before adding it again.
+    pub async fn create_checklist(
+        &self,
+        card_id: &str,
+        name: &str,
+    ) -> Result<BoardChecklist, TrelloError> {
+        let call = Call::post("1/cards")
+            .segment(card_id)
+            .segment("checklists")
+            .json(json!({ "name": fit_name(name), "pos": "bottom" }));
+        let c: ChecklistJson = self
+            .send(call, "checklist", None)
+            .await?
+            .json("new checklist")?;
+        Ok(c.into())
+    }
+
+    /// Adds an item at the bottom of a checklist
+    /// (`POST /1/checklists/{id}/checkItems`). `due` is sent only when
+    /// given: item due dates are a paid Trello feature (docs/apis.md).
+    /// Not retried once sent, like [`TrelloClient::create_checklist`].
+    pub async fn add_check_item(
+        &self,
+        checklist_id: &str,
+        name: &str,
+        due: Option<DateTime<Utc>>,
+    ) -> Result<BoardCheckItem, TrelloError> {
+        let mut body = Map::new();
+        body.insert("name".into(), Value::String(fit_name(name)));
+        body.insert("pos".into(), Value::String("bottom".into()));
+        if let Some(due) = due {
+            body.insert("due".into(), Value::String(due_text(due)));
+        }
+        let call = Call::post("1/checklists")
+            .segment(checklist_id)
+            .segment("checkItems")
+            .json(Value::Object(body));
+        let i: CheckItemJson = self
+            .send(call, "checklist item", None)
+            .await?
+            .json("new checklist item")?;
+        Ok(i.into())
+    }
+
+    /// The card's checklists with their items' names and states
+    /// (`GET /1/cards/{id}/checklists`), in Trello's order.
+    pub async fn card_checklists(&self, card_id: &str) -> Result<Vec<BoardChecklist>, TrelloError> {
+        let call = Call::get("1/cards")
+            .segment(card_id)
+            .segment("checklists")
+            .query("checkItems", "all")
+            .query("checkItem_fields", "name,state,pos")
+            .query("fields", "name,pos");
+        let lists: Vec<ChecklistJson> = self
+            .send(call, "checklists", None)
+            .await?
+            .json("checklists")?;
+        Ok(lists.into_iter().map(Into::into).collect())
     }
 
     /// Puts a label on a card. Idempotent: Trello answers 400 "that label

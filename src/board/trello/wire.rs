@@ -81,6 +81,53 @@ pub(super) struct LabelJson {
     pub(super) color: Option<String>,
 }
 
+/// A checklist as Trello sends it (`checkItems` absent with
+/// `checkItems=none`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ChecklistJson {
+    pub(super) id: String,
+    #[serde(default)]
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    pub(super) check_items: Vec<CheckItemJson>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CheckItemJson {
+    pub(super) id: String,
+    #[serde(default)]
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    pub(super) state: Option<String>,
+    #[serde(default)]
+    pub(super) pos: Option<f64>,
+}
+
+impl From<CheckItemJson> for BoardCheckItem {
+    fn from(i: CheckItemJson) -> Self {
+        BoardCheckItem {
+            id: i.id,
+            name: i.name.unwrap_or_default(),
+            complete: i.state.as_deref() == Some("complete"),
+        }
+    }
+}
+
+impl From<ChecklistJson> for BoardChecklist {
+    fn from(c: ChecklistJson) -> Self {
+        let mut items = c.check_items;
+        // Trello answers in `pos` order; sort anyway so that a reader never
+        // depends on it.
+        items.sort_by(|a, b| a.pos.unwrap_or(0.0).total_cmp(&b.pos.unwrap_or(0.0)));
+        BoardChecklist {
+            id: c.id,
+            name: c.name.unwrap_or_default(),
+            items: items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct IdJson {
     pub(super) id: String,

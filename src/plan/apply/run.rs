@@ -79,13 +79,21 @@ impl<B: BoardWriter> Run<'_, B> {
         // colisync's label ids as last written, for the record; when
         // resuming, what the steps already done wrote (saved with them).
         let mut our_labels: Option<Vec<String>> = intent.label_ids.clone();
+        let mut checklist_id: Option<String> = intent.checklist_id.clone();
         let start = usize::from(intent.steps_done);
         let mut failure: Option<StepError> = None;
         for (i, step) in steps.iter().enumerate().skip(start) {
             // Resuming, the step in flight may have happened; so may any
             // later comment (progress is written without a flush), and a
             // comment is not idempotent: check them all before posting.
-            let unknown = resuming && (i == start || matches!(step, Step::Comment(_)));
+            // The same holds for the checklist's writes: each is checked by
+            // name on the card before it is made again.
+            let unknown = resuming
+                && (i == start
+                    || matches!(
+                        step,
+                        Step::Comment(_) | Step::CreateChecklist(_) | Step::AddItem { .. }
+                    ));
             let result = self
                 .step(
                     action,
@@ -93,6 +101,7 @@ impl<B: BoardWriter> Run<'_, B> {
                     intent.card_id.as_deref(),
                     unknown,
                     &mut our_labels,
+                    &mut checklist_id,
                 )
                 .await;
             match result {
@@ -106,6 +115,7 @@ impl<B: BoardWriter> Run<'_, B> {
                     }
                     intent.steps_done = u8::try_from(i + 1).unwrap_or(u8::MAX);
                     intent.label_ids.clone_from(&our_labels);
+                    intent.checklist_id.clone_from(&checklist_id);
                     #[cfg(feature = "test-hooks")]
                     if self.lose_unflushed {
                         continue;
@@ -203,6 +213,7 @@ impl<B: BoardWriter> Run<'_, B> {
         card_id: Option<&str>,
         unknown: bool,
         our_labels: &mut Option<Vec<String>>,
+        checklist_id: &mut Option<String>,
     ) -> Result<Option<String>, StepError> {
         match step {
             Step::CreateCard {
@@ -299,6 +310,56 @@ impl<B: BoardWriter> Run<'_, B> {
                     r => r.map(|()| None).map_err(StepError::from),
                 }
             }
+            Step::CreateChecklist(name) => {
+                let card_id = card_id.ok_or_else(|| StepError::Definite("no card id".into()))?;
+                if unknown {
+                    if let Some(id) = self.checklist_named(card_id, name).await? {
+                        *checklist_id = Some(id);
+                        return Ok(None);
+                    }
+                }
+                match self.board.create_checklist(card_id, name).await {
+                    Ok(id) => {
+                        *checklist_id = Some(id);
+                        Ok(None)
+                    }
+                    // Never sent twice blind: a second send is a second
+                    // checklist. Read back by name, else settle next pass.
+                    Err(WriteError::Unknown(m)) => match self.checklist_named(card_id, name).await?
+                    {
+                        Some(id) => {
+                            *checklist_id = Some(id);
+                            Ok(None)
+                        }
+                        None => Err(StepError::Pending(format!(
+                            "checklist outcome unknown ({m}); settled next pass"
+                        ))),
+                    },
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Step::AddItem { name, due } => {
+                let card_id = card_id.ok_or_else(|| StepError::Definite("no card id".into()))?;
+                let list = checklist_id
+                    .clone()
+                    .ok_or_else(|| StepError::Definite("no checklist id".into()))?;
+                if unknown && self.has_item(card_id, &list, name).await? {
+                    return Ok(None);
+                }
+                match self.board.add_check_item(&list, name, *due).await {
+                    Ok(_) => Ok(None),
+                    Err(WriteError::Unknown(m)) => {
+                        if self.has_item(card_id, &list, name).await? {
+                            Ok(None)
+                        } else {
+                            Err(StepError::Pending(format!(
+                                "checklist item outcome unknown ({m}); settled next pass"
+                            )))
+                        }
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
             Step::Comment(text) => {
                 let card_id = card_id.ok_or_else(|| StepError::Definite("no card id".into()))?;
                 if unknown && self.has_comment(card_id, text).await? {
@@ -338,6 +399,40 @@ impl<B: BoardWriter> Run<'_, B> {
             .find_card_by_marker(key)
             .await?
             .filter(|card| !card.closed))
+    }
+
+    /// The id of the card's checklist of that name (the first in Trello's
+    /// order if a lead copied it).
+    async fn checklist_named(
+        &self,
+        card_id: &str,
+        name: &str,
+    ) -> Result<Option<String>, StepError> {
+        let lists = self.board.card_checklists(card_id).await.map_err(|e| {
+            StepError::Pending(format!(
+                "cannot read the card's checklists to settle a write: {e}"
+            ))
+        })?;
+        Ok(lists.into_iter().find(|c| c.name == name).map(|c| c.id))
+    }
+
+    /// Whether the checklist already holds an item of that name.
+    async fn has_item(
+        &self,
+        card_id: &str,
+        checklist_id: &str,
+        name: &str,
+    ) -> Result<bool, StepError> {
+        let lists = self.board.card_checklists(card_id).await.map_err(|e| {
+            StepError::Pending(format!(
+                "cannot read the card's checklists to settle a write: {e}"
+            ))
+        })?;
+        Ok(lists
+            .iter()
+            .filter(|c| c.id == checklist_id)
+            .flat_map(|c| c.items.iter())
+            .any(|i| i.name == name))
     }
 
     async fn has_comment(&self, card_id: &str, text: &str) -> Result<bool, StepError> {

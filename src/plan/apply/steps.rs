@@ -1,6 +1,8 @@
 //! The Trello writes of each action, in the order `plan::apply` makes them
 //! (the journal's `steps_done` counts them).
 
+use chrono::{DateTime, Utc};
+
 use crate::board::CardContent;
 use crate::plan::Action;
 
@@ -20,6 +22,13 @@ pub(super) enum Step<'a> {
         /// The card's due date is a lead's: never written.
         lead_due: bool,
     },
+    /// The checklist of a new card (by name).
+    CreateChecklist(&'a str),
+    /// One item of that checklist (by name, unique within it).
+    AddItem {
+        name: &'a str,
+        due: Option<DateTime<Utc>>,
+    },
     Comment(&'a str),
 }
 
@@ -35,6 +44,7 @@ pub(super) fn steps(action: &Action) -> Vec<Step<'_>> {
             list,
             content,
             note,
+            checklist,
             ..
         } => {
             out.push(Step::CreateCard {
@@ -42,6 +52,13 @@ pub(super) fn steps(action: &Action) -> Vec<Step<'_>> {
                 list_name: &list.name,
                 content,
             });
+            if let Some(c) = checklist {
+                out.push(Step::CreateChecklist(&c.name));
+                out.extend(c.items.iter().map(|i| Step::AddItem {
+                    name: &i.name,
+                    due: i.due,
+                }));
+            }
             out.extend(note.as_deref().map(Step::Comment));
         }
         Action::Update {

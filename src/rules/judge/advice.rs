@@ -5,15 +5,13 @@
 //! nothing and needs no state. `colisync advise` prints it after the pass's
 //! pull (`pass::explain`). The sentences are in [`crate::fr::advice`].
 //!
-//! Readings of the lost-parcel steps (seed 000 §5): a step « si la date
-//! d'expédition est supérieure à N jours » starts the day after D+N, as the
-//! delivery rules count; the letter's attestation comes 10 days after the
-//! neighbours were asked (D+21); a proof of delivery is sent at least 24 h
-//! after the delivery (seed 004 ③).
+//! The lost-parcel steps and their readings are [`super::lost`]'s, shared
+//! with the checklist of a lost-parcel case card.
 
 use chrono::{Days, NaiveDate};
 
 use super::Judge;
+use super::lost::StepWhen;
 use super::returns::{ReturnStage, stage_of};
 use crate::domain::tracking_url;
 use crate::domain::{Carrier, Order, Parcel, ProductKind, RuleId, TrackingStatus, parcels_of};
@@ -236,52 +234,31 @@ impl<'a> Judge<'a> {
         let mut out = Vec::new();
         for p in parcels {
             out.push(a::parcel_head(p.carrier.label_fr(), &p.tracking_number));
-            let d = self.cal.local_date(p.shipped_at);
-            let delivered = (p.status() == Some(TrackingStatus::Delivered))
-                .then(|| p.last_event().map(|e| e.at))
-                .flatten();
-            // A day after the delivery: seed 004 ③'s « au moins 24h ».
-            let proof_day = delivered.map(|l| self.cal.local_date(l + chrono::Duration::hours(24)));
             match p.carrier {
-                // A letter is never scanned « livré »: the steps count from
-                // its shipment.
-                Carrier::Letter => {
-                    let wait = self.cfg.delivery_letter.threshold;
-                    let until = plus(d, wait);
-                    if self.today <= until {
-                        out.push(a::step_until(&fr::date(until), a::LETTER_WAIT));
+                Carrier::Other | Carrier::Foreign => {
+                    out.push(a::OTHER_LOST.to_owned());
+                    continue;
+                }
+                // A letter is never scanned « livré »; a parcel must be.
+                Carrier::Colissimo | Carrier::Chronopost
+                    if p.status() != Some(TrackingStatus::Delivered) =>
+                {
+                    out.push(a::LOST_NOT_DELIVERED.to_owned());
+                    continue;
+                }
+                _ => {}
+            }
+            for s in self.lost_steps(p) {
+                match s.when {
+                    StepWhen::Until(until) => {
+                        if self.today <= until {
+                            out.push(a::step_until(&fr::date(until), s.text));
+                        }
                     }
-                    out.push(self.step(plus(d, wait + 1), a::LETTER_NEIGHBOURS));
-                    out.push(self.step(plus(d, wait * 2 + 1), a::LETTER_ATTESTATION));
-                    out.push(a::step_then(a::LETTER_FRESHDESK));
+                    StepWhen::From(day) => out.push(self.step(day, s.text)),
+                    StepWhen::Now => out.push(a::step_now(s.text)),
+                    StepWhen::Then => out.push(a::step_then(s.text)),
                 }
-                Carrier::Colissimo => {
-                    let Some(proof_day) = proof_day else {
-                        out.push(a::LOST_NOT_DELIVERED.to_owned());
-                        continue;
-                    };
-                    let wait = self.cfg.delivery_colissimo.threshold;
-                    let until = plus(d, wait);
-                    if self.today <= until {
-                        out.push(a::step_until(&fr::date(until), a::COLISSIMO_WAIT));
-                    }
-                    let neighbours = plus(d, wait + 1);
-                    out.push(self.step(neighbours, a::COLISSIMO_NEIGHBOURS));
-                    out.push(self.step(proof_day.max(neighbours), a::COLISSIMO_PROOF));
-                    out.push(a::step_then(a::COLISSIMO_ATTESTATION));
-                    out.push(a::step_then(a::COLISSIMO_CLAIM));
-                }
-                Carrier::Chronopost => {
-                    let Some(proof_day) = proof_day else {
-                        out.push(a::LOST_NOT_DELIVERED.to_owned());
-                        continue;
-                    };
-                    out.push(a::step_now(a::CHRONOPOST_CHECK));
-                    out.push(self.step(proof_day.max(self.today), a::CHRONOPOST_PROOF));
-                    out.push(a::step_then(a::CHRONOPOST_DENIAL));
-                    out.push(a::step_then(a::CHRONOPOST_FRESHDESK));
-                }
-                Carrier::Other | Carrier::Foreign => out.push(a::OTHER_LOST.to_owned()),
             }
         }
         out
