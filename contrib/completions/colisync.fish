@@ -72,9 +72,12 @@ complete -c colisync -n "__fish_colisync_using_subcommand demo" -l config -d 'Co
 complete -c colisync -n "__fish_colisync_using_subcommand demo" -l log-format -d 'How logs are written to stderr: text (no timestamps under the journal) or json (one object a line, with the pass id) [default: daemon.log_format of the configuration, else text]' -r -f -a "text\t'`key=value` lines (no timestamp under the journal)'
 json\t'One JSON object per line'"
 complete -c colisync -n "__fish_colisync_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c colisync -n "__fish_colisync_using_subcommand bench" -l scenario -d '`judge`, `backfill`, or `all` (the judge over 100,000 orders, then 250-card backfills at 0 and 150 ms a Trello answer)' -r -f -a "all\t''
+complete -c colisync -n "__fish_colisync_using_subcommand bench" -l scenario -d '`judge`, `backfill`, `first`, `idle`, or `all` (the judge over 100,000 orders, then 250-card backfills at 0 and 150 ms a Trello answer). `first` runs a first pass over each shop of --shops on an empty state, `idle` that pass then a second with nothing changed, each pass a child `colisync once`' -r -f -a "all\t''
 judge\t''
-backfill\t''"
+backfill\t''
+first\t''
+idle\t''"
+complete -c colisync -n "__fish_colisync_using_subcommand bench" -l shops -d 'Orders within lookback_days of each shop of the first and idle scenarios (1,000 of them open, the rest delivered)' -r
 complete -c colisync -n "__fish_colisync_using_subcommand bench" -l orders -d 'Open orders of the judge scenario' -r
 complete -c colisync -n "__fish_colisync_using_subcommand bench" -l cards -d 'Cards to file in the backfill scenario' -r
 complete -c colisync -n "__fish_colisync_using_subcommand bench" -l latency-ms -d 'How long the Trello fake holds back each answer (backfill)' -r

@@ -11,6 +11,14 @@ use super::{
     is_lock_error, sled_err,
 };
 
+/// sled's page cache, in bytes of on-disk data cached. sled's default is
+/// 1 GiB (sled 0.34 `Config::cache_capacity`), and the process's memory is
+/// a multiple of it (spacejam/sled#1309; ZcashFoundation/zebra#1233
+/// lowered theirs to 50 MB), so a quiet pass over a large store kept far
+/// more resident than it reads. A pass reads each record about once, so a
+/// small cache costs little.
+const CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
+
 /// Why an open attempt failed: corruption is recoverable by starting over.
 enum OpenFailure {
     Corrupt(sled::Error),
@@ -111,6 +119,7 @@ impl State {
         };
         let db = sled::Config::new()
             .path(dir)
+            .cache_capacity(CACHE_CAPACITY)
             .open()
             .map_err(classify(format!("opening {}", dir.display())))?;
         let tree = |name: &str| {

@@ -584,3 +584,75 @@ pub fn late_orders(n: u32) -> SampleShop {
         parcels: Vec::new(),
     }
 }
+
+/// A shop of `total` orders within `lookback_days`, of which `open` still
+/// have work: the whole-pass benchmarks' shop. Of the open ones, one in
+/// twenty is a compatible order never shipped (one `shipping_compatible`
+/// card each, so that the board has cards to read), the rest Colissimo
+/// parcels shipped the day before [`reference_now`] and in transit (judged
+/// every pass, no card). The other `total − open` were shipped 2 to 81
+/// days before and delivered (La Poste's final `DI1`): nothing to judge.
+pub fn sized_shop(total: u32, open: u32) -> SampleShop {
+    let open = open.min(total);
+    let late = open / 20;
+    let now = reference_now();
+    let mut orders = Vec::with_capacity(total as usize);
+    let mut parcels = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let n = 1 + i;
+        if i < late {
+            orders.push(order(OrderSpec {
+                n,
+                name: ("Camille", "Martin"),
+                skus: COMPAT,
+                method: "colissimo_homecl",
+                state: OrderState::Processing,
+                status: "processing",
+                validated: Some(paris(2026, 5, 4 + i % 8, 9 + i % 7, (i * 7) % 60)),
+                shipped: None,
+            }));
+            continue;
+        }
+        let in_transit = i < open;
+        let shipped = if in_transit {
+            now - chrono::Duration::hours(20) + chrono::Duration::minutes(i64::from(i % 600))
+        } else {
+            now - chrono::Duration::days(2 + i64::from(i % 80))
+                - chrono::Duration::minutes(i64::from(i % 600))
+        };
+        let number = format!("6A{:011}", n);
+        orders.push(order(OrderSpec {
+            n,
+            name: ("Léa", "Robert"),
+            skus: COMPAT,
+            method: "colissimo_homecl",
+            state: OrderState::Complete,
+            status: "complete",
+            validated: Some(shipped - chrono::Duration::hours(5)),
+            shipped: Some((shipped, &number, "colissimo")),
+        }));
+        let taken = shipped + chrono::Duration::hours(4);
+        let mut events = vec![ev(
+            "PC1",
+            "Votre colis a été pris en charge par La Poste.",
+            taken,
+        )];
+        if !in_transit {
+            events.insert(
+                0,
+                ev(
+                    "DI1",
+                    "Votre colis est livré.",
+                    taken + chrono::Duration::hours(20),
+                ),
+            );
+        }
+        parcels.push(SampleParcel {
+            number,
+            product: "Colissimo".into(),
+            events,
+            is_final: !in_transit,
+        });
+    }
+    SampleShop { orders, parcels }
+}

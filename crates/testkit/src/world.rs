@@ -51,9 +51,7 @@ impl World {
 
     /// Adds (or replaces) the shop's orders and parcels.
     pub(crate) fn seed(&self, shop: &SampleShop) {
-        for order in &shop.orders {
-            self.magento.insert_order(order);
-        }
+        self.magento.insert_orders(&shop.orders);
         for p in &shop.parcels {
             if p.events.is_empty() {
                 self.laposte.unknown(&p.number);

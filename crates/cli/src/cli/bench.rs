@@ -6,12 +6,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::bench::{judge_bench, sync_bench_with};
+use crate::bench_pass::pass_bench;
 
 use super::commands::runtime;
 
 pub(crate) fn bench(
     out: &mut dyn Write,
     scenario: &str,
+    shops: &[u32],
     orders: usize,
     cards: u32,
     latency_ms: u64,
@@ -34,6 +36,14 @@ pub(crate) fn bench(
         let report = runtime()?.block_on(sync_bench_with(cards, Duration::from_millis(latency)))?;
         writeln!(out, "{report}")?;
         writeln!(out)?;
+    }
+    if matches!(scenario, "first" | "idle") {
+        for &size in shops {
+            writeln!(out, "pass: building a shop of {size} orders…")?;
+            let report = runtime()?.block_on(pass_bench(size, scenario == "idle"))?;
+            writeln!(out, "{report}")?;
+            writeln!(out)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

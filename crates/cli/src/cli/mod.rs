@@ -114,10 +114,17 @@ pub(crate) enum Command {
     Demo,
     /// Measure a pass over a large generated shop against the fakes.
     Bench {
-        /// `judge`, `backfill`, or `all` (the judge over 100,000 orders,
-        /// then 250-card backfills at 0 and 150 ms a Trello answer).
-        #[arg(long, default_value = "all", value_parser = ["all", "judge", "backfill"])]
+        /// `judge`, `backfill`, `first`, `idle`, or `all` (the judge over
+        /// 100,000 orders, then 250-card backfills at 0 and 150 ms a Trello
+        /// answer). `first` runs a first pass over each shop of --shops on an
+        /// empty state, `idle` that pass then a second with nothing
+        /// changed, each pass a child `colisync once`.
+        #[arg(long, default_value = "all", value_parser = ["all", "judge", "backfill", "first", "idle"])]
         scenario: String,
+        /// Orders within lookback_days of each shop of the first and idle
+        /// scenarios (1,000 of them open, the rest delivered).
+        #[arg(long, value_delimiter = ',', default_values_t = [1_000u32, 10_000])]
+        shops: Vec<u32>,
         /// Open orders of the judge scenario.
         #[arg(long, default_value_t = 100_000)]
         orders: usize,
@@ -213,10 +220,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo => demo::demo(&mut out),
         Command::Bench {
             scenario,
+            shops,
             orders,
             cards,
             latency_ms,
-        } => bench::bench(&mut out, scenario, *orders, *cards, *latency_ms),
+        } => bench::bench(&mut out, scenario, shops, *orders, *cards, *latency_ms),
     }
 }
 
