@@ -294,6 +294,23 @@ impl Limiter {
         }
     }
 
+    /// One window of `limit` requests per `span`, shared by every client of
+    /// `base` with this `key`, for an API whose only limit is its key's
+    /// (La Poste, Freshdesk).
+    pub fn per_key(name: &'static str, base: &str, key: &str, limit: u32, span: Duration) -> Self {
+        let window = shared_window(
+            &[base.as_bytes(), b"key", key.as_bytes()],
+            WindowSpec {
+                name,
+                limit: limit.max(1),
+                span,
+                headers: None,
+                refusal: None,
+            },
+        );
+        Limiter::new(vec![window])
+    }
+
     /// Trello's two windows for one client: the key's (shared by every
     /// client of `base` with this key) and the token's (`limit` per
     /// `span`, shared by every client with this token).

@@ -134,21 +134,13 @@ impl FreshdeskClient {
         settings.scrubber = crate::secret::Scrubber::new([&cfg.api_key]);
         // The plan's per-minute limit, as a sliding window shared by every
         // client of the same account and key (`limiter`).
-        let window = crate::limiter::shared_window(
-            &[
-                root.as_str().as_bytes(),
-                b"key",
-                cfg.api_key.expose().as_bytes(),
-            ],
-            crate::limiter::WindowSpec {
-                name: API,
-                limit: cfg.requests_per_minute.max(1),
-                span: Duration::from_secs(60),
-                headers: None,
-                refusal: None,
-            },
-        );
-        settings.windows = Some(crate::limiter::Limiter::new(vec![window]));
+        settings.windows = Some(crate::limiter::Limiter::per_key(
+            API,
+            root.as_str(),
+            cfg.api_key.expose(),
+            cfg.requests_per_minute,
+            Duration::from_secs(60),
+        ));
         // Freshdesk's window is a minute; without Retry-After, wait it out.
         settings.rate_limited_pause = Duration::from_secs(60);
         settings.rate_headers = Some(RateHeaders {

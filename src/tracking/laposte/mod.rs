@@ -166,23 +166,15 @@ impl fmt::Debug for LaPosteClient {
 impl LaPosteClient {
     pub fn new(config: &LaPosteConfig) -> Result<Self, TrackError> {
         let rate = config.requests_per_second.max(1);
-        let window = limiter::shared_window(
-            &[
-                config.base_url.as_str().as_bytes(),
-                b"key",
-                config.api_key.expose().as_bytes(),
-            ],
-            limiter::WindowSpec {
-                name: API,
-                limit: rate,
-                span: Duration::from_secs(1),
-                headers: None,
-                refusal: None,
-            },
-        );
         let mut settings = ApiSettings::new(API, config.base_url.clone());
         settings.timeout = config.timeout;
-        settings.windows = Some(limiter::Limiter::new(vec![window]));
+        settings.windows = Some(limiter::Limiter::per_key(
+            API,
+            config.base_url.as_str(),
+            config.api_key.expose(),
+            rate,
+            Duration::from_secs(1),
+        ));
         let key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
             TrackError::Http(HttpError::Invalid {
                 api: API,
