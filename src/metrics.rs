@@ -31,11 +31,11 @@ use crate::domain::RuleId;
 
 /// What a finished pass says, as the metrics count it (the daemon fills it
 /// from the pass's report, so that this sink knows no stage).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct PassFigures<'a> {
     pub(crate) ok: bool,
     /// Findings by rule id (`RuleId::as_str`).
-    pub(crate) findings: Option<&'a std::collections::BTreeMap<&'static str, u64>>,
+    pub(crate) findings: &'a std::collections::BTreeMap<&'static str, u64>,
     /// Trello writes by action.
     pub(crate) writes: Vec<(&'static str, u64)>,
     pub(crate) parcels_polled: usize,
@@ -321,10 +321,7 @@ impl Metrics {
             self.last_success.set(end.timestamp());
         }
         for rule in RuleId::ALL {
-            let n = pass
-                .findings
-                .and_then(|f| f.get(rule.as_str()).copied())
-                .unwrap_or(0);
+            let n = pass.findings.get(rule.as_str()).copied().unwrap_or(0);
             self.findings
                 .get_or_create(&RuleLabel {
                     rule: rule.as_str(),

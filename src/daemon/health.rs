@@ -52,7 +52,7 @@ impl Health {
         drop(h);
         let figures = crate::metrics::PassFigures {
             ok: report.is_success(),
-            findings: Some(&report.findings),
+            findings: &report.findings,
             writes: report.writes_by_action(),
             parcels_polled: report.parcels_polled,
             undecodable_orders: report.undecodable_orders,
