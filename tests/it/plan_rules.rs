@@ -63,6 +63,8 @@ fn want(k: &str, rule: RuleId, severity: Severity, version: u32) -> (ProblemKey,
         shipped_on: None,
         due: None,
         detail: None,
+        stage: None,
+        stage_note: None,
     };
     let fingerprint = format!("fp:{}:{}", content.title, content.description);
     (
@@ -92,6 +94,7 @@ fn rec(card: &str, list: &str, fingerprint: &str, rule: RuleId, status: CardStat
         updated_at: t0(),
         label_ids: vec!["lab-colissimo".into()],
         due: None,
+        stage: None,
     }
 }
 
