@@ -174,7 +174,8 @@ async fn a_return_is_one_card_in_two_stages() {
 /// later pass posts it again.
 #[tokio::test]
 async fn a_return_back_is_commented_once_when_the_answer_is_lost() {
-    let world = World::start(&demo_shop(), None).await.expect("fakes");
+    let shop = colisync_testkit::sample::demo_shop_with_stages();
+    let world = World::start(&shop, None).await.expect("fakes");
     let dir = tempfile::tempdir().expect("dir");
     let mut engine = engine(&world, dir.path());
     let k = key("parcel/100020/6A20260504020");

@@ -556,6 +556,37 @@ pub fn demo_shop() -> SampleShop {
             None,
         );
     }
+    // Order 100003 is partly shipped: its compatible cartridge left, its
+    // original one waits.
+    if let Some(o) = orders.iter_mut().find(|o| o.entity_id == 3) {
+        for item in &mut o.items {
+            let original = item.sku.starts_with("ORI-");
+            item.qty_to_ship = Some(if original { item.qty } else { 0.0 });
+        }
+    }
+    SampleShop { orders, parcels }
+}
+
+/// The demo shop with the two-stage procedures after its orders (same
+/// numbers and cards for the others): order 100019's parcel waiting at a
+/// pickup point and order 100020's Colissimo parcel on its way back. What
+/// `colisync demo` runs against; the end-to-end tests keep [`demo_shop`],
+/// whose La Poste numbers fit one batch of 10 and whose card counts they
+/// assert.
+pub fn demo_shop_with_stages() -> SampleShop {
+    use OrderState::*;
+    let p = paris;
+    let mut shop = demo_shop();
+    let (mut orders, mut parcels) = (Vec::new(), Vec::new());
+    fn add(
+        orders: &mut Vec<Order>,
+        parcels: &mut Vec<SampleParcel>,
+        spec: OrderSpec<'_>,
+        parcel: Option<SampleParcel>,
+    ) {
+        orders.push(order(spec));
+        parcels.extend(parcel);
+    }
     // pickup (« À retirer »): a Colissimo parcel waiting at a pickup point
     // since Thu 7 May: 6 business days by Tue 19 May (8 and 14 May are
     // holidays), more than 5. La Poste keeps it 10 of its ouvrables (Mon to
@@ -563,6 +594,8 @@ pub fn demo_shop() -> SampleShop {
     // card is critical. The demo has it collected the next day.
     let at = p(2026, 5, 5, 14, 0);
     add(
+        &mut orders,
+        &mut parcels,
         OrderSpec {
             n: 19,
             name: ("Rose", "Lambert"),
@@ -597,6 +630,8 @@ pub fn demo_shop() -> SampleShop {
     // end of S+20). The demo has it back at the shop (DI2) the next day.
     let at = p(2026, 5, 4, 14, 0);
     add(
+        &mut orders,
+        &mut parcels,
         OrderSpec {
             n: 20,
             name: ("Paul", "Lefebvre"),
@@ -615,15 +650,9 @@ pub fn demo_shop() -> SampleShop {
             removal_point: None,
         }),
     );
-    // Order 100003 is partly shipped: its compatible cartridge left, its
-    // original one waits.
-    if let Some(o) = orders.iter_mut().find(|o| o.entity_id == 3) {
-        for item in &mut o.items {
-            let original = item.sku.starts_with("ORI-");
-            item.qty_to_ship = Some(if original { item.qty } else { 0.0 });
-        }
-    }
-    SampleShop { orders, parcels }
+    shop.orders.extend(orders);
+    shop.parcels.extend(parcels);
+    shop
 }
 
 /// Order 100020's parcel on its way back to the shop, newest first.

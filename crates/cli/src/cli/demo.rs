@@ -20,7 +20,7 @@ use colisync::pass::{Engine, Stop};
 use colisync::secret::Secret;
 use colisync::state::State;
 use colisync_testkit::freshdesk::FakeFreshdesk;
-use colisync_testkit::sample::{demo_shop, reference_now, return_events};
+use colisync_testkit::sample::{demo_shop, demo_shop_with_stages, reference_now, return_events};
 use colisync_testkit::world::World;
 
 /// The fake Freshdesk's key (a demo value, not a secret).
@@ -33,7 +33,7 @@ pub(crate) fn demo(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let shop = demo_shop();
+    let shop = demo_shop_with_stages();
     let world = World::start(&shop, Some((100, std::time::Duration::from_secs(10))))
         .await
         .context("starting the fake services")?;
