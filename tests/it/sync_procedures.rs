@@ -195,6 +195,11 @@ async fn a_return_back_is_commented_once_when_the_answer_is_lost() {
         colisync_testkit::Fault::LoseAnswer,
     );
     pass(&mut engine, at_days(1)).await;
+    assert_eq!(
+        world.trello.faults().fired(),
+        1,
+        "the comment's answer was lost"
+    );
     ok_pass(&mut engine, at_days(1) + chrono::Duration::minutes(15)).await;
     ok_pass(&mut engine, at_days(2)).await;
     let card = card_of(&world, &k);
