@@ -26,5 +26,5 @@ pub use carrier_info::{CarrierInfo, EstimateChange, RemovalPoint};
 pub use classify::Classifier;
 pub use order::{Customer, Item, Order, OrderState, ProductKind, Shipment, StatusChange, Track};
 pub use parcel::{Carrier, Parcel, TrackingEvent, TrackingSnapshot, TrackingStatus, parcels_of};
-pub use problem::{ProblemKey, RuleId, Severity, ThresholdUnit};
+pub use problem::{ProblemKey, ReturnStage, RuleId, Severity, ThresholdUnit};
 pub use tracking_number::{can_track, is_placeholder_number, is_valid_number, tracking_url};

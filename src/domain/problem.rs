@@ -97,6 +97,18 @@ pub enum Severity {
     Critical,
 }
 
+/// Where a return stands (`return_to_sender` files one card for both
+/// stages): what the card record keeps so that the planner sees the stage
+/// change, which the rule id alone does not show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnStage {
+    /// The carrier is bringing the parcel back.
+    Returning,
+    /// The parcel is back at the sender.
+    Back,
+}
+
 /// What a card is about: one per order in the shipping phase, one per parcel
 /// in the delivery phase. Its string form is what the card's marker line
 /// carries and what the state is keyed by.

@@ -116,6 +116,12 @@ pub(crate) fn chronopost_late(shipped: &str, due: &str) -> String {
     format!("expédié le {shipped}, pas livré à la fin du {due} : garantie dépassée. Procédure :")
 }
 
+/// A tracking anomaly on the parcel (« introuvable », « bloqué »,
+/// « incident »), followed by its facts and its procedure.
+pub(crate) fn anomaly(what: &str) -> String {
+    format!("Anomalie de suivi ({what}) :")
+}
+
 pub(crate) const NO_DELAY_CONFIGURED: &str = "transporteur hors La Poste, sans délai configuré : consultez son suivi sur le site du transporteur.";
 
 pub(crate) fn estimate(carrier: &str, day: &str) -> String {

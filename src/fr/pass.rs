@@ -24,6 +24,26 @@ pub(crate) const ORDER_SHIPPED: &str = "commande expédiée";
 /// La Poste says the parcel is delivered.
 pub(crate) const PARCEL_DELIVERED: &str = "colis livré";
 
+/// La Poste says the parcel is delivered, and it was waiting at a counter
+/// or pickup point (AG1) just before: the customer collected it.
+pub(crate) const PARCEL_COLLECTED: &str = "colis retiré au point de retrait";
+
+/// Why a delivered parcel's problem ended: collected when the event before
+/// its delivery (events newest first) is the wait at a pickup point.
+pub(crate) fn delivered_reason(p: &Parcel) -> &'static str {
+    let collected = p.tracking.as_ref().is_some_and(|s| {
+        s.events
+            .iter()
+            .find(|e| !e.code.starts_with("DI"))
+            .is_some_and(|e| e.code == "AG1")
+    });
+    if collected {
+        PARCEL_COLLECTED
+    } else {
+        PARCEL_DELIVERED
+    }
+}
+
 /// Why an order's problems end because of the order's own state (the rules
 /// fire nothing for these states).
 pub(crate) fn order_state_reason(order: &Order) -> Option<&'static str> {
@@ -57,5 +77,52 @@ pub(crate) fn gone_reason(number: &str, shipment: Option<u64>, parcels_now: &[Pa
         (true, Some(n)) => format!("numéro de suivi ajouté dans Magento : {n}"),
         (false, Some(n)) => format!("numéro de suivi remplacé dans Magento par {n}"),
         (_, None) => "ce colis n'est plus dans la commande Magento".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Carrier, TrackingEvent, TrackingSnapshot, TrackingStatus};
+    use chrono::TimeZone;
+
+    fn delivered_after(codes: &[&str]) -> Parcel {
+        let at = Utc.with_ymd_and_hms(2026, 5, 20, 8, 0, 0).unwrap();
+        Parcel {
+            order_entity_id: 1,
+            order_increment_id: "100001".into(),
+            shipment_id: 1,
+            tracking_number: "6A1".into(),
+            carrier: Carrier::Colissimo,
+            shipped_at: at,
+            tracking: Some(TrackingSnapshot {
+                fetched_at: at,
+                status: TrackingStatus::Delivered,
+                events: codes
+                    .iter()
+                    .map(|c| TrackingEvent {
+                        code: (*c).into(),
+                        label: String::new(),
+                        at,
+                    })
+                    .collect(),
+                is_final: true,
+                product: None,
+                info: Default::default(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_parcel_delivered_after_waiting_at_a_pickup_point_was_collected() {
+        for (codes, why) in [
+            (&["DI1", "AG1", "AG1", "PC1"][..], PARCEL_COLLECTED),
+            (&["DI1", "MD2", "PC1"][..], PARCEL_DELIVERED),
+            // Waited at the counter, then delivered after another round.
+            (&["DI1", "MD2", "AG1", "PC1"][..], PARCEL_DELIVERED),
+            (&["DI1"][..], PARCEL_DELIVERED),
+        ] {
+            assert_eq!(delivered_reason(&delivered_after(codes)), why, "{codes:?}");
+        }
     }
 }

@@ -112,7 +112,7 @@ fn ended_problems(order: &Order, parcels: &[Parcel], ended: &mut BTreeMap<Proble
             parcel: p.key_part(),
         };
         let why = match (p.status(), order_state_reason(order)) {
-            (Some(TrackingStatus::Delivered), _) => texts::PARCEL_DELIVERED,
+            (Some(TrackingStatus::Delivered), _) => texts::delivered_reason(p),
             (_, Some(why)) => why,
             _ => continue,
         };

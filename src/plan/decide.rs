@@ -205,6 +205,7 @@ pub(super) fn plan_key(
                         ),
                         clear_due,
                         lead_due,
+                        stage: d.finding.stage,
                     });
                 } else if changed {
                     let comment = match rec.rule {
@@ -214,7 +215,14 @@ pub(super) fn plan_key(
                             d.finding.rule.as_str(),
                             comment_signature(input.now, input.timezone)
                         )),
-                        _ => None,
+                        // Same rule, another stage (a return now back): the
+                        // new title alone would go unnoticed. Only between
+                        // known stages: a record that does not know its
+                        // stage (filed before it was kept, or adopted) may
+                        // already show this one.
+                        _ => stage_note(&rec, &d.finding).map(|note| {
+                            format!("{note} {}", comment_signature(input.now, input.timezone))
+                        }),
                     };
                     out.push(Action::Update {
                         key: key.clone(),
@@ -228,6 +236,7 @@ pub(super) fn plan_key(
                         comment,
                         clear_due,
                         lead_due,
+                        stage: d.finding.stage,
                     });
                 } else if rec.status == CardStatus::Archived {
                     // A lead unarchived it: it is live again.
@@ -312,7 +321,17 @@ fn create(input: &PlanInput, key: &ProblemKey, d: &Desired, note: Option<String>
         content: d.content.clone(),
         note,
         checklist: d.checklist.clone(),
+        stage: d.finding.stage,
     }
+}
+
+/// The comment's text when the card moves from the stage its record
+/// knows to another one of the same rule.
+fn stage_note<'f>(rec: &CardRecord, finding: &'f Finding) -> Option<&'f str> {
+    let known = rec.stage?;
+    let same_rule = rec.rule == Some(finding.rule);
+    let moved = finding.stage.is_some_and(|s| s != known);
+    finding.stage_note.as_deref().filter(|_| same_rule && moved)
 }
 
 fn mark_archived(key: &ProblemKey, rec: &CardRecord, card: Option<&BoardCard>) -> Action {
@@ -354,9 +373,9 @@ fn adopt(
             && card.desc == d.content.description
             && (d.content.due.is_none() || card.due == d.content.due)
     });
-    let fingerprint = match desired {
-        Some(d) if shows_desired => d.fingerprint.clone(),
-        _ => String::new(),
+    let (fingerprint, stage) = match desired {
+        Some(d) if shows_desired => (d.fingerprint.clone(), d.finding.stage),
+        _ => (String::new(), None),
     };
     let label_ids = card
         .id_labels
@@ -386,6 +405,7 @@ fn adopt(
         updated_at: at,
         label_ids,
         due,
+        stage,
     }
 }
 
@@ -401,5 +421,6 @@ fn adopt_action(key: &ProblemKey, rec: &CardRecord, title: &str) -> Action {
         label_ids: rec.label_ids.clone(),
         title: title.to_owned(),
         due: rec.due,
+        stage: rec.stage,
     }
 }

@@ -101,6 +101,7 @@ impl From<&Action> for IntentAction {
                 content,
                 note,
                 checklist,
+                stage,
             } => IntentAction::Create {
                 key: key.into(),
                 rule: (*rule).into(),
@@ -110,6 +111,7 @@ impl From<&Action> for IntentAction {
                 content: content_record(content),
                 note: note.clone(),
                 checklist: checklist.as_ref().map(checklist_record),
+                stage: stage.map(Into::into),
             },
             Action::Update {
                 key,
@@ -123,6 +125,7 @@ impl From<&Action> for IntentAction {
                 comment,
                 clear_due,
                 lead_due,
+                stage,
             } => IntentAction::Update {
                 key: key.into(),
                 card_id: card_id.clone(),
@@ -135,6 +138,7 @@ impl From<&Action> for IntentAction {
                 comment: comment.clone(),
                 clear_due: *clear_due,
                 lead_due: *lead_due,
+                stage: stage.map(Into::into),
             },
             Action::Reopen {
                 key,
@@ -148,6 +152,7 @@ impl From<&Action> for IntentAction {
                 comment,
                 clear_due,
                 lead_due,
+                stage,
             } => IntentAction::Reopen {
                 key: key.into(),
                 card_id: card_id.clone(),
@@ -160,6 +165,7 @@ impl From<&Action> for IntentAction {
                 comment: comment.clone(),
                 clear_due: *clear_due,
                 lead_due: *lead_due,
+                stage: stage.map(Into::into),
             },
             Action::Resolve {
                 key,
@@ -189,6 +195,7 @@ impl From<&Action> for IntentAction {
                 label_ids,
                 title,
                 due,
+                stage,
             } => IntentAction::Adopt {
                 key: key.into(),
                 card_id: card_id.clone(),
@@ -200,6 +207,7 @@ impl From<&Action> for IntentAction {
                 label_ids: label_ids.clone(),
                 title: title.clone(),
                 due: *due,
+                stage: stage.map(Into::into),
             },
             Action::MarkArchived {
                 key,
@@ -231,6 +239,7 @@ impl From<IntentAction> for Action {
                 content: c,
                 note,
                 checklist: cl,
+                stage,
             } => Action::Create {
                 key: key.into(),
                 rule: rule.into(),
@@ -240,6 +249,7 @@ impl From<IntentAction> for Action {
                 content: content(c),
                 note,
                 checklist: cl.map(checklist),
+                stage: stage.map(Into::into),
             },
             IntentAction::Update {
                 key,
@@ -253,6 +263,7 @@ impl From<IntentAction> for Action {
                 comment,
                 clear_due,
                 lead_due,
+                stage,
             } => Action::Update {
                 key: key.into(),
                 card_id,
@@ -265,6 +276,7 @@ impl From<IntentAction> for Action {
                 comment,
                 clear_due,
                 lead_due,
+                stage: stage.map(Into::into),
             },
             IntentAction::Reopen {
                 key,
@@ -278,6 +290,7 @@ impl From<IntentAction> for Action {
                 comment,
                 clear_due,
                 lead_due,
+                stage,
             } => Action::Reopen {
                 key: key.into(),
                 card_id,
@@ -290,6 +303,7 @@ impl From<IntentAction> for Action {
                 comment,
                 clear_due,
                 lead_due,
+                stage: stage.map(Into::into),
             },
             IntentAction::Resolve {
                 key,
@@ -319,6 +333,7 @@ impl From<IntentAction> for Action {
                 label_ids,
                 title,
                 due,
+                stage,
             } => Action::Adopt {
                 key: key.into(),
                 card_id,
@@ -330,6 +345,7 @@ impl From<IntentAction> for Action {
                 label_ids,
                 title,
                 due,
+                stage: stage.map(Into::into),
             },
             IntentAction::MarkArchived {
                 key,

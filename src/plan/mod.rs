@@ -94,7 +94,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::board::{BoardCard, BoardLabel, CardContent};
-use crate::domain::{ProblemKey, RuleId, Severity};
+use crate::domain::{ProblemKey, ReturnStage, RuleId, Severity};
 use crate::rules::Finding;
 use crate::state::{CardRecord, CardStatus};
 
@@ -227,6 +227,8 @@ pub enum Action {
         note: Option<String>,
         /// A checklist written on the new card, before the note.
         checklist: Option<ChecklistSpec>,
+        /// The return's stage the card shows, for its record.
+        stage: Option<ReturnStage>,
     },
     /// Rewrite a card's text, labels and due date; maybe move it.
     Update {
@@ -247,6 +249,8 @@ pub enum Action {
         /// The card's due date is not the one colisync last wrote: a lead
         /// set, changed or removed it, and it stays as they left it.
         lead_due: bool,
+        /// The return's stage the card shows, for its record.
+        stage: Option<ReturnStage>,
     },
     /// A resolved problem came back while its card is still open.
     Reopen {
@@ -264,6 +268,8 @@ pub enum Action {
         clear_due: bool,
         /// As for `Update`: the due date is a lead's.
         lead_due: bool,
+        /// As for `Update`.
+        stage: Option<ReturnStage>,
     },
     /// The problem ended: comment why, maybe move to the resolved list.
     Resolve {
@@ -299,6 +305,9 @@ pub enum Action {
         /// The card's due date when it is the one colisync renders (see
         /// `CardRecord::due`), else `None`.
         due: Option<DateTime<Utc>>,
+        /// The return's stage when the card shows the desired text (as
+        /// `fingerprint`), else `None`: not known.
+        stage: Option<ReturnStage>,
     },
     /// A lead archived or deleted the card while its problem was ongoing
     /// (state only): it will not be re-filed unless more severe.

@@ -161,6 +161,10 @@ struct Extra {
     due: Option<DateTime<Utc>>,
     detail: Option<String>,
     procedure: Option<String>,
+    /// A return's stage, and what the planner comments when the card
+    /// reaches it.
+    stage: Option<ReturnStage>,
+    stage_note: Option<String>,
 }
 
 /// One parcel rule, for the priority list in [`Judge::parcel`].
@@ -449,6 +453,8 @@ impl<'a> Judge<'a> {
             shipped_on: shipped.map(|s| self.cal.local_date(s)),
             due: f.extra.due,
             detail: f.extra.detail,
+            stage: f.extra.stage,
+            stage_note: f.extra.stage_note,
         }
     }
 

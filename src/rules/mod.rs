@@ -68,6 +68,15 @@ pub struct Finding {
     /// What the title adds after the carrier (a return's stage).
     #[serde(default)]
     pub detail: Option<String>,
+    /// A return's stage (`None` for every other rule). The card record
+    /// keeps it: the same rule in another stage is a change a lead must
+    /// see, which the planner comments with [`Finding::stage_note`].
+    #[serde(default)]
+    pub stage: Option<ReturnStage>,
+    /// The comment's text when the card enters this stage from another
+    /// (« Le colis est revenu à l'expéditeur le … »).
+    #[serde(default)]
+    pub stage_note: Option<String>,
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::domain::{
     Carrier, CarrierInfo, Customer, EstimateChange, Item, Order, OrderState, Parcel, RemovalPoint,
     Shipment, StatusChange, Track, TrackingEvent, TrackingSnapshot, TrackingStatus,
 };
-use crate::domain::{ProblemKey, RuleId, Severity};
+use crate::domain::{ProblemKey, ReturnStage, RuleId, Severity};
 
 /// Both directions of a field-less enum whose variants have the same names
 /// on both sides.
@@ -51,6 +51,7 @@ same_variants!(
 );
 same_variants!(CardStatus, r::CardStatus, [Open, Resolved, Archived]);
 same_variants!(Severity, r::Severity, [Late, Critical]);
+same_variants!(ReturnStage, r::ReturnStage, [Returning, Back]);
 same_variants!(
     RuleId,
     r::Rule,
@@ -390,6 +391,7 @@ impl From<&CardRecord> for r::CardRecord {
             updated_at: c.updated_at,
             label_ids: c.label_ids.clone(),
             due: c.due,
+            stage: c.stage.map(Into::into),
         }
     }
 }
@@ -407,6 +409,7 @@ impl From<r::CardRecord> for CardRecord {
             updated_at: c.updated_at,
             label_ids: c.label_ids,
             due: c.due,
+            stage: c.stage.map(Into::into),
         }
     }
 }

@@ -29,6 +29,13 @@
 //! an intent the id of the checklist its steps created. An older intent
 //! wrote no checklist: both are written out as null ([`fill_v3_defaults`]).
 //!
+//! # Schema 4 → 5
+//!
+//! A card record gained the return's stage its card last showed, and so
+//! did the journaled writes that settle one (create, update, reopen,
+//! adopt). Nothing recorded it before: written out as null, « not known »
+//! ([`fill_v4_defaults`]), which the planner never comments on.
+//!
 //! # Every step
 //!
 //! Each step is the same walk ([`run`]) with its own fill. `records.rs`
@@ -60,7 +67,12 @@ const TREES: &[&str] = &["meta", "orders", "parcels", "cards", "journal"];
 type Fill = fn(&str, &mut Value);
 
 /// The fill of the step from schema `n` is `FILLS[n - 1]`.
-const FILLS: &[Fill] = &[fill_v1_defaults, fill_v2_defaults, fill_v3_defaults];
+const FILLS: &[Fill] = &[
+    fill_v1_defaults,
+    fill_v2_defaults,
+    fill_v3_defaults,
+    fill_v4_defaults,
+];
 
 /// Schema 1 to 2: every value rewritten as a schema-2 record.
 pub(super) fn v1_to_v2(db: &sled::Db) -> Result<(), StateError> {
@@ -75,6 +87,12 @@ pub(super) fn v2_to_v3(db: &sled::Db) -> Result<(), StateError> {
 /// Schema 3 to 4: every value re-enveloped, intents given their checklist.
 pub(super) fn v3_to_v4(db: &sled::Db) -> Result<(), StateError> {
     run(db, 3)
+}
+
+/// Schema 4 to 5: every value re-enveloped, card records and the intents
+/// that settle one given an unknown return stage.
+pub(super) fn v4_to_v5(db: &sled::Db) -> Result<(), StateError> {
+    run(db, 4)
 }
 
 /// Every value of every tree at schema `from` rewritten at `from + 1`.
@@ -248,6 +266,32 @@ fn fill_v3_defaults(tree: &str, value: &mut Value) {
     }
 }
 
+/// What schema 4 did not have: the return's stage of a card record and of
+/// the journaled writes that settle one, unknown.
+fn fill_v4_defaults(tree: &str, value: &mut Value) {
+    let Some(obj) = value.as_object_mut() else {
+        return;
+    };
+    match tree {
+        "cards" => default(obj, "stage", Value::Null),
+        "journal" => {
+            let settles_a_record =
+                obj.get_mut("action")
+                    .and_then(Value::as_object_mut)
+                    .filter(|a| {
+                        matches!(
+                            a.get("kind").and_then(Value::as_str),
+                            Some("create" | "update" | "reopen" | "adopt")
+                        )
+                    });
+            if let Some(action) = settles_a_record {
+                default(action, "stage", Value::Null);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn default(obj: &mut Map<String, Value>, field: &str, value: Value) {
     obj.entry(field).or_insert(value);
 }
@@ -339,6 +383,47 @@ mod tests {
         // Written out, not left to serde (records carry every field).
         assert_eq!(v["value"].get("checklist_id"), Some(&Value::Null));
         assert_eq!(v["value"]["action"].get("checklist"), Some(&Value::Null));
+        assert!(check::<r::Intent>(&v["value"]).is_ok());
+    }
+
+    #[test]
+    fn a_schema_4_card_and_update_get_an_unknown_stage() {
+        let card = br#"{"v":4,"value":{"card_id":"c","list_id":"l","fingerprint":"f",
+            "rule":"return_to_sender","severity":"late","status":"open",
+            "filed_at":"2026-05-19T08:00:00Z","updated_at":"2026-05-19T08:00:00Z",
+            "label_ids":[],"due":null}}"#;
+        let out = migrate_value("cards", b"parcel/1/6A1", card, 4)
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["v"], 5);
+        assert_eq!(v["value"].get("stage"), Some(&Value::Null));
+        assert!(check::<r::CardRecord>(&v["value"]).is_ok());
+        assert_eq!(migrate_value("cards", b"k", &out, 4).unwrap(), None);
+
+        let intent = br#"{"v":4,"value":{"key":{"Order":{"increment_id":"1"}},
+            "action":{"kind":"update","key":{"Order":{"increment_id":"1"}},"card_id":"c",
+              "rule":"return_to_sender","severity":"late","fingerprint":"f",
+              "content":{"title":"t","description":"d","labels":[],"due":null},
+              "keep_label_ids":[],"move_to":null,"comment":null,"clear_due":false,"lead_due":false},
+            "started_at":"2026-05-19T08:00:00Z","card_id":"c","steps_done":0,"label_ids":null,
+            "checklist_id":null}}"#;
+        let out = migrate_value("journal", &7u64.to_be_bytes(), intent, 4)
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["value"]["action"].get("stage"), Some(&Value::Null));
+        assert!(check::<r::Intent>(&v["value"]).is_ok());
+        // A comment settles no record: no stage.
+        let comment = br#"{"v":4,"value":{"key":{"Order":{"increment_id":"1"}},
+            "action":{"kind":"comment","key":{"Order":{"increment_id":"1"}},"card_id":"c","text":"x"},
+            "started_at":"2026-05-19T08:00:00Z","card_id":"c","steps_done":0,"label_ids":null,
+            "checklist_id":null}}"#;
+        let out = migrate_value("journal", &8u64.to_be_bytes(), comment, 4)
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert!(v["value"]["action"].get("stage").is_none());
         assert!(check::<r::Intent>(&v["value"]).is_ok());
     }
 }

@@ -78,14 +78,14 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ProblemKey, RuleId, Severity};
+use crate::domain::{ProblemKey, ReturnStage, RuleId, Severity};
 
 pub use error::StateError;
 pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval, poll_slot};
 pub use records::IntentAction;
 /// The schema this build reads and writes. Bump it together with a new
 /// entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// One migration step: upgrades a database at schema `n` to `n + 1`
 /// (`MIGRATIONS[n - 1]`). It may rewrite any tree; [`State::open`] records
@@ -96,9 +96,15 @@ pub(crate) type Migration = fn(&sled::Db) -> Result<(), StateError>;
 
 /// Schema 1 → 2: the in-memory types as written until then become the
 /// store's records; 2 → 3: a tracking snapshot gains the carrier's extra
-/// facts; 3 → 4: a journaled create may carry a checklist (`migrate.rs`).
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[migrate::v1_to_v2, migrate::v2_to_v3, migrate::v3_to_v4];
+/// facts; 3 → 4: a journaled create may carry a checklist; 4 → 5: a card
+/// record and the journaled writes that settle one keep the return's stage
+/// (`migrate.rs`).
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    migrate::v1_to_v2,
+    migrate::v2_to_v3,
+    migrate::v3_to_v4,
+    migrate::v4_to_v5,
+];
 
 const META_SCHEMA: &str = "schema";
 
@@ -164,6 +170,10 @@ pub struct CardRecord {
     /// has no due date, the card's due date is cleared only if it is still
     /// this one: a due date a lead set or changed is theirs.
     pub due: Option<DateTime<Utc>>,
+    /// The return's stage the card last showed (`None`: not a return, or
+    /// not known: a card filed before schema 5, or adopted from the
+    /// board): a change from one known stage to another is commented.
+    pub stage: Option<ReturnStage>,
 }
 
 /// One journaled Trello write (see `plan::apply` for the protocol).

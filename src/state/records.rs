@@ -1,4 +1,4 @@
-//! The store's disk format, schema 4: the shape of every value in every
+//! The store's disk format, schema 5: the shape of every value in every
 //! tree, owned by the store and by nothing else (docs/state.md).
 //!
 //! The rest of colisync hands the store its own types (`domain::Order`,
@@ -197,6 +197,16 @@ pub(crate) struct CardRecord {
     pub updated_at: DateTime<Utc>,
     pub label_ids: Vec<String>,
     pub due: Option<DateTime<Utc>>,
+    /// Schema 5: the return's stage the card last showed.
+    pub stage: Option<ReturnStage>,
+}
+
+/// Schema 5: a return's stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnStage {
+    Returning,
+    Back,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +284,8 @@ pub enum IntentAction {
         note: Option<String>,
         /// Schema 4: the checklist written on the new card, if any.
         checklist: Option<Checklist>,
+        /// Schema 5: the return's stage the new card shows.
+        stage: Option<ReturnStage>,
     },
     Update {
         key: Key,
@@ -287,6 +299,8 @@ pub enum IntentAction {
         comment: Option<String>,
         clear_due: bool,
         lead_due: bool,
+        /// Schema 5.
+        stage: Option<ReturnStage>,
     },
     Reopen {
         key: Key,
@@ -300,6 +314,8 @@ pub enum IntentAction {
         comment: String,
         clear_due: bool,
         lead_due: bool,
+        /// Schema 5.
+        stage: Option<ReturnStage>,
     },
     Resolve {
         key: Key,
@@ -321,6 +337,8 @@ pub enum IntentAction {
         label_ids: Vec<String>,
         title: String,
         due: Option<DateTime<Utc>>,
+        /// Schema 5.
+        stage: Option<ReturnStage>,
     },
     MarkArchived {
         key: Key,

@@ -462,6 +462,7 @@ mod tests {
             updated_at: t,
             label_ids: vec![],
             due: None,
+            stage: None,
         };
         let old = record("old");
         state

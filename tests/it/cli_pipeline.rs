@@ -127,7 +127,19 @@ fn demo_runs_without_any_account() {
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(stdout.contains("Retour expéditeur"), "{stdout}");
     assert!(stdout.contains("Trello writes in this pass: 0"), "{stdout}");
-    assert!(stdout.contains("Résolu (2)"), "{stdout}");
+    // Order 100001 shipped, 100005 delivered, 100019 collected.
+    assert!(stdout.contains("Résolu (3)"), "{stdout}");
+    for shown in [
+        "Cmd 100019 · À retirer · Colissimo · 6 j ouvrés",
+        "TABAC DE LA GARE",
+        "Problème terminé : colis retiré au point de retrait.",
+        "Cmd 100020 · Retour expéditeur · Colissimo · en retour",
+        "Cmd 100020 · Retour expéditeur · Colissimo · revenu",
+        "💬 Le colis est revenu à l'expéditeur le mer. 20 mai 2026",
+        "5,95 € avec La Poste ou Colissimo, 9,95 € avec Chronopost",
+    ] {
+        assert!(stdout.contains(shown), "{shown}: {stdout}");
+    }
     assert!(stdout.contains("got a private note"), "{stdout}");
     assert!(
         stdout.contains("order 100001's history (customer not notified: true)"),

@@ -82,6 +82,8 @@ fn finding(key: &ProblemKey) -> Finding {
         shipped_on: None,
         due: None,
         detail: None,
+        stage: None,
+        stage_note: None,
     }
 }
 
@@ -182,6 +184,7 @@ fn a_key_reads_back_from_the_state() {
                 updated_at: t,
                 label_ids: vec![],
                 due: None,
+                stage: None,
             };
             state.put_card(&key, &record).unwrap();
             prop_assert_eq!(state.card(&key).unwrap(), Some(record.clone()));

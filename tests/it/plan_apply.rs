@@ -400,6 +400,8 @@ fn desired(k: &str, rule: RuleId, severity: Severity) -> (ProblemKey, Desired) {
         shipped_on: None,
         due: None,
         detail: None,
+        stage: None,
+        stage_note: None,
     };
     (
         key,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, TimeZone, Utc};
 use colisync::board::{BoardCard, BoardLabel, CardContent, LabelSpec, marker_line};
 use colisync::domain::ProductKind;
-use colisync::domain::{ProblemKey, RuleId, Severity};
+use colisync::domain::{ProblemKey, ReturnStage, RuleId, Severity};
 use colisync::plan::{
     Action, BoardSnapshot, CardRead, Desired, ListTarget, PlanInput, cards_to_read, plan,
     render_plan_table,
@@ -63,6 +63,8 @@ fn want(k: &str, rule: RuleId, severity: Severity, version: u32) -> (ProblemKey,
         shipped_on: None,
         due: None,
         detail: None,
+        stage: None,
+        stage_note: None,
     };
     let fingerprint = format!("fp:{}:{}", content.title, content.description);
     (
@@ -92,6 +94,7 @@ fn rec(card: &str, list: &str, fingerprint: &str, rule: RuleId, status: CardStat
         updated_at: t0(),
         label_ids: vec!["lab-colissimo".into()],
         due: None,
+        stage: None,
     }
 }
 
@@ -860,4 +863,48 @@ fn an_edited_marker_takes_no_card_over() {
     n.board.cards[1].name = "une autre carte".into();
     let actions: Vec<String> = plan(&n).iter().map(summary).collect();
     assert_eq!(actions[0], "adopt order/2 c1 Open", "{actions:#?}");
+}
+
+/// A return's card going from « en retour » to « revenu »: same rule, so
+/// only the stage its record knows tells the planner to comment; a record
+/// that does not know its stage (filed before, adopted) is not commented,
+/// nor is a text change within one stage.
+#[test]
+fn a_return_coming_back_is_commented_only_from_a_known_stage() {
+    use colisync::domain::ReturnStage::{Back, Returning};
+    let k = "parcel/1/6A1";
+    let note = "Le colis est revenu à l'expéditeur le mar. 19 mai 2026 à 09:00.";
+    let case = |recorded: Option<ReturnStage>, now: ReturnStage| {
+        let mut i = input();
+        let (key_, mut d) = want(k, Return, Severity::Late, 2);
+        d.finding.stage = Some(now);
+        d.finding.stage_note = (now == Back).then(|| note.to_owned());
+        i.desired = BTreeMap::from([(key_, d)]);
+        let mut r = rec(
+            "c1",
+            "l-ret",
+            &fp(k, Return, Severity::Late, 1),
+            Return,
+            CardStatus::Open,
+        );
+        r.stage = recorded;
+        i.records.insert(key(k), r);
+        i.board.cards.push(card("c1", "l-ret", k, false));
+        let actions = plan(&i);
+        assert_eq!(actions.len(), 1, "{actions:#?}");
+        match &actions[0] {
+            Action::Update { comment, stage, .. } => {
+                assert_eq!(*stage, Some(now));
+                comment.clone()
+            }
+            other => panic!("{other:#?}"),
+        }
+    };
+    assert_eq!(
+        case(Some(Returning), Back).as_deref(),
+        Some(format!("{note} (colisync, mar. 19 mai 2026 à 10:00:00)").as_str())
+    );
+    assert_eq!(case(None, Back), None);
+    assert_eq!(case(Some(Back), Back), None);
+    assert_eq!(case(Some(Returning), Returning), None);
 }

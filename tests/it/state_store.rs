@@ -54,6 +54,7 @@ fn record(card_id: &str) -> CardRecord {
         updated_at: at(10),
         label_ids: vec!["lab-1".into()],
         due: None,
+        stage: None,
     }
 }
 

@@ -87,8 +87,9 @@ async fn a_parcel_waiting_at_a_pickup_point_gets_its_card_then_resolves_when_col
 
 /// Order 100010's Chronopost parcel returns since Mon 11 May (RE1): a card
 /// « en retour », due the end of 31 May. Back on the 20th (DI2): the same
-/// card, updated to « revenu » with the re-shipping procedure; no second
-/// card.
+/// card, updated to « revenu » with the re-shipping procedure, and one
+/// comment saying so (the rule did not change: without it the new title
+/// would go unnoticed); no second card.
 #[tokio::test]
 async fn a_return_is_one_card_in_two_stages() {
     let world = World::start(&demo_shop(), None).await.expect("fakes");
@@ -122,12 +123,34 @@ async fn a_return_is_one_card_in_two_stages() {
         ],
         true,
     );
+    let before = world.trello.request_count();
     ok_pass(&mut engine, at_days(1)).await;
     assert_eq!(cards_of(&world, &k).len(), 1);
     let card = card_of(&world, &k);
     assert_eq!(
         card.name,
         "Cmd 100010 · Retour expéditeur · Chronopost · revenu"
+    );
+    // One update of this card, one comment on it.
+    let on_card: Vec<_> = writes_since(&world, before)
+        .into_iter()
+        .filter(|r| r.path.contains(&card.id))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        on_card,
+        [
+            format!("PUT /1/cards/{}", card.id),
+            format!("POST /1/cards/{}/actions/comments", card.id)
+        ],
+        "{on_card:#?}"
+    );
+    assert_eq!(
+        world.trello.comments(&card.id),
+        [
+            "Le colis est revenu à l'expéditeur le mer. 20 mai 2026 à 09:00. \
+          (colisync, mer. 20 mai 2026 à 10:00:00)"
+        ]
     );
     assert_eq!(card.due, Some(paris(6, 1, 0)));
     for needle in [
@@ -144,4 +167,48 @@ async fn a_return_is_one_card_in_two_stages() {
     let before = world.trello.request_count();
     ok_pass(&mut engine, at_days(1)).await;
     assert!(writes_since(&world, before).is_empty());
+}
+
+/// The « revenu » comment rides on the card's update, journaled: its answer
+/// lost, the pass settles it by reading the card's comments back, and no
+/// later pass posts it again.
+#[tokio::test]
+async fn a_return_back_is_commented_once_when_the_answer_is_lost() {
+    let shop = colisync_testkit::sample::demo_shop_with_stages();
+    let world = World::start(&shop, None).await.expect("fakes");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut engine = engine(&world, dir.path());
+    let k = key("parcel/100020/6A20260504020");
+    ok_pass(&mut engine, at_hours(0)).await;
+    let card = card_of(&world, &k);
+    assert!(card.name.ends_with("· en retour"), "{}", card.name);
+    assert!(world.trello.comments(&card.id).is_empty());
+
+    let mut back = colisync_testkit::sample::return_events();
+    back.insert(0, ev("DI2", paris(5, 20, 8)));
+    world
+        .laposte
+        .set_parcel("6A20260504020", "Colissimo", back, true);
+    world.trello.faults().once(
+        "POST",
+        &format!("/1/cards/{}/actions/comments", card.id),
+        colisync_testkit::Fault::LoseAnswer,
+    );
+    pass(&mut engine, at_days(1)).await;
+    assert_eq!(
+        world.trello.faults().fired(),
+        1,
+        "the comment's answer was lost"
+    );
+    ok_pass(&mut engine, at_days(1) + chrono::Duration::minutes(15)).await;
+    ok_pass(&mut engine, at_days(2)).await;
+    let card = card_of(&world, &k);
+    assert!(card.name.ends_with("· revenu"), "{}", card.name);
+    let comments = world.trello.comments(&card.id);
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    assert!(
+        comments[0].starts_with("Le colis est revenu à l'expéditeur le mer. 20 mai 2026 à 08:00."),
+        "{comments:#?}"
+    );
+    assert_eq!(cards_of(&world, &k).len(), 1);
 }

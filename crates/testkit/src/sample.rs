@@ -22,6 +22,9 @@ pub struct SampleParcel {
     /// Newest first. Empty: the carrier does not know the number (104).
     pub events: Vec<TrackingEvent>,
     pub is_final: bool,
+    /// The pickup point La Poste names (`contextData.removalPoint`: name,
+    /// type), if any.
+    pub removal_point: Option<(String, String)>,
 }
 
 /// A whole shop: what the Magento fake serves and what the La Poste fake
@@ -213,6 +216,7 @@ pub fn demo_shop() -> SampleShop {
                 ),
             ],
             is_final: true,
+            removal_point: None,
         }),
     );
     // Quiet: mixed order (follows the original rule), validated Thu 30 April:
@@ -260,6 +264,7 @@ pub fn demo_shop() -> SampleShop {
                 ev("DR1", "Votre colis est prêt à être expédié.", at),
             ],
             is_final: false,
+            removal_point: None,
         }),
     );
     // delivery_chronopost: shipped Fri 15 May, 24 h guarantee ended Mon 18.
@@ -283,6 +288,7 @@ pub fn demo_shop() -> SampleShop {
                 ev("PC1", "Colis pris en charge.", p(2026, 5, 15, 18, 0)),
             ],
             is_final: false,
+            removal_point: None,
         }),
     );
     // tracking_not_found: shipped Mon 18 May 08:00, the number still unknown
@@ -304,6 +310,7 @@ pub fn demo_shop() -> SampleShop {
             product: "Colissimo".into(),
             events: Vec::new(),
             is_final: false,
+            removal_point: None,
         }),
     );
     // tracking_stuck: last scan Fri 15 May 18:00, in transit since (64 h).
@@ -331,6 +338,7 @@ pub fn demo_shop() -> SampleShop {
                 ev("DR1", "Votre colis est prêt à être expédié.", at),
             ],
             is_final: false,
+            removal_point: None,
         }),
     );
     // tracking_problem: undeliverable (ND1) yesterday.
@@ -367,6 +375,7 @@ pub fn demo_shop() -> SampleShop {
                 ),
             ],
             is_final: false,
+            removal_point: None,
         }),
     );
     // return_to_sender: returning after a failed delivery, then a transit
@@ -400,6 +409,7 @@ pub fn demo_shop() -> SampleShop {
                 ),
             ],
             is_final: false,
+            removal_point: None,
         }),
     );
     // delivery_letter: envoi simple shipped Tue 5 May (14 days).
@@ -441,6 +451,7 @@ pub fn demo_shop() -> SampleShop {
                 ),
             ],
             is_final: true,
+            removal_point: None,
         }),
     );
     // Quiet: waiting at a pickup point for 3 days is not stuck.
@@ -472,6 +483,7 @@ pub fn demo_shop() -> SampleShop {
                 ),
             ],
             is_final: false,
+            removal_point: None,
         }),
     );
     // Quiet: a lettre suivie (an envoi simple with a La Poste number)
@@ -505,6 +517,7 @@ pub fn demo_shop() -> SampleShop {
                 ),
             ],
             is_final: true,
+            removal_point: None,
         }),
     );
     // Quiet: a DPD parcel shipped Thu 7 May. La Poste does not track DPD:
@@ -552,6 +565,120 @@ pub fn demo_shop() -> SampleShop {
         }
     }
     SampleShop { orders, parcels }
+}
+
+/// The demo shop with the two-stage procedures after its orders (same
+/// numbers and cards for the others): order 100019's parcel waiting at a
+/// pickup point and order 100020's Colissimo parcel on its way back. What
+/// `colisync demo` runs against; the end-to-end tests keep [`demo_shop`],
+/// whose La Poste numbers fit one batch of 10 and whose card counts they
+/// assert.
+pub fn demo_shop_with_stages() -> SampleShop {
+    use OrderState::*;
+    let p = paris;
+    let mut shop = demo_shop();
+    let (mut orders, mut parcels) = (Vec::new(), Vec::new());
+    fn add(
+        orders: &mut Vec<Order>,
+        parcels: &mut Vec<SampleParcel>,
+        spec: OrderSpec<'_>,
+        parcel: Option<SampleParcel>,
+    ) {
+        orders.push(order(spec));
+        parcels.extend(parcel);
+    }
+    // pickup (« À retirer »): a Colissimo parcel waiting at a pickup point
+    // since Thu 7 May: 6 business days by Tue 19 May (8 and 14 May are
+    // holidays), more than 5. La Poste keeps it 10 of its ouvrables (Mon to
+    // Sat): back to the sender around Thu 21 May, 2 ouvrables away, so the
+    // card is critical. The demo has it collected the next day.
+    let at = p(2026, 5, 5, 14, 0);
+    add(
+        &mut orders,
+        &mut parcels,
+        OrderSpec {
+            n: 19,
+            name: ("Rose", "Lambert"),
+            skus: COMPAT,
+            method: "colissimo_pr",
+            state: Complete,
+            status: "complete",
+            validated: Some(p(2026, 5, 5, 9, 0)),
+            shipped: Some((at, "6A20260505019", "colissimo")),
+        },
+        Some(SampleParcel {
+            number: "6A20260505019".into(),
+            product: "Colissimo".into(),
+            events: vec![
+                ev(
+                    "AG1",
+                    "Votre colis est disponible dans votre point de retrait.",
+                    p(2026, 5, 7, 9, 30),
+                ),
+                ev(
+                    "PC1",
+                    "Votre colis a été pris en charge par La Poste.",
+                    p(2026, 5, 5, 18, 0),
+                ),
+            ],
+            is_final: false,
+            removal_point: Some(("TABAC DE LA GARE".into(), "A2P".into())),
+        }),
+    );
+    // return_to_sender in two stages, on a Colissimo parcel: returning
+    // since Thu 7 May (RE1), expected back between 17 and 27 May (due the
+    // end of S+20). The demo has it back at the shop (DI2) the next day.
+    let at = p(2026, 5, 4, 14, 0);
+    add(
+        &mut orders,
+        &mut parcels,
+        OrderSpec {
+            n: 20,
+            name: ("Paul", "Lefebvre"),
+            skus: COMPAT,
+            method: "colissimo_homecl",
+            state: Complete,
+            status: "complete",
+            validated: Some(p(2026, 5, 4, 9, 0)),
+            shipped: Some((at, "6A20260504020", "colissimo")),
+        },
+        Some(SampleParcel {
+            number: "6A20260504020".into(),
+            product: "Colissimo".into(),
+            events: return_events(),
+            is_final: false,
+            removal_point: None,
+        }),
+    );
+    shop.orders.extend(orders);
+    shop.parcels.extend(parcels);
+    shop
+}
+
+/// Order 100020's parcel on its way back to the shop, newest first.
+pub fn return_events() -> Vec<TrackingEvent> {
+    vec![
+        ev(
+            "ET1",
+            "Votre colis est en cours d'acheminement.",
+            paris(2026, 5, 9, 6, 40),
+        ),
+        ev(
+            "RE1",
+            "Votre colis est retourné à l'expéditeur.",
+            paris(2026, 5, 7, 15, 10),
+        ),
+        ev(
+            "ND1",
+            "Votre colis ne peut pas être livré : destinataire inconnu à l'adresse.",
+            paris(2026, 5, 6, 11, 0),
+        ),
+        ev(
+            "PC1",
+            "Votre colis a été pris en charge par La Poste.",
+            paris(2026, 5, 4, 18, 0),
+        ),
+    ]
 }
 
 /// `n` compatible orders validated long before [`reference_now`] and never
@@ -652,6 +779,7 @@ pub fn sized_shop(total: u32, open: u32) -> SampleShop {
             product: "Colissimo".into(),
             events,
             is_final: !in_transit,
+            removal_point: None,
         });
     }
     SampleShop { orders, parcels }

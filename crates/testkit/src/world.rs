@@ -59,6 +59,9 @@ impl World {
                 self.laposte
                     .set_parcel(&p.number, &p.product, p.events.clone(), p.is_final);
             }
+            if let Some((name, kind)) = &p.removal_point {
+                self.laposte.set_removal_point(&p.number, name, kind);
+            }
         }
     }
 

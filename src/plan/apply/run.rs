@@ -483,6 +483,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 updated_at: now,
                 label_ids: Vec::new(),
                 due: None,
+                stage: None,
             })
         };
         let moved = |t: &Option<crate::plan::ListTarget>| t.as_ref().and_then(|t| t.id.clone());
@@ -493,6 +494,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 fingerprint,
                 list,
                 content,
+                stage,
                 ..
             } => Some(CardRecord {
                 card_id,
@@ -505,12 +507,14 @@ impl<B: BoardWriter> Run<'_, B> {
                 updated_at: now,
                 label_ids: our_labels.unwrap_or_default(),
                 due: content.due,
+                stage: *stage,
             }),
             Action::Update {
                 rule,
                 severity,
                 fingerprint,
                 move_to,
+                stage,
                 ..
             }
             | Action::Reopen {
@@ -518,6 +522,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 severity,
                 fingerprint,
                 move_to,
+                stage,
                 ..
             } => {
                 let b = base(CardStatus::Open);
@@ -548,6 +553,7 @@ impl<B: BoardWriter> Run<'_, B> {
                     updated_at: now,
                     label_ids: our_labels.unwrap_or(b.label_ids.clone()),
                     due,
+                    stage: *stage,
                     ..b
                 })
             }
@@ -594,6 +600,7 @@ impl<B: BoardWriter> Run<'_, B> {
                 fingerprint,
                 label_ids,
                 due,
+                stage,
                 ..
             } => {
                 let filed_at = match self.state.card(key) {
@@ -613,6 +620,7 @@ impl<B: BoardWriter> Run<'_, B> {
                         updated_at: self.now,
                         label_ids: label_ids.clone(),
                         due: *due,
+                        stage: *stage,
                     },
                 )
             }

@@ -110,6 +110,7 @@ impl<'a> Judge<'a> {
         for p in parcels {
             out.push(a::parcel_head(p.carrier.label_fr(), &p.tracking_number));
             out.extend(self.advise_parcel(p));
+            out.extend(self.advise_anomaly(p));
             if let Some(day) = p.tracking.as_ref().and_then(|s| s.info.estimated_on)
                 && p.status() != Some(TrackingStatus::Delivered)
             {
@@ -119,6 +120,30 @@ impl<'a> Judge<'a> {
                 out.push(a::tracking_link(&url));
             }
         }
+        out
+    }
+
+    /// A tracking anomaly, as the card of the parcel says it (the parcel
+    /// rules in their priority order: a delay that outranks « bloqué » is
+    /// said by [`Self::advise_parcel`] already): seed 004 ① and ②, and
+    /// §2's « Si le suivi présente une erreur : remontée sur freshdesk ».
+    fn advise_anomaly(&self, p: &Parcel) -> Vec<String> {
+        let mut quiet = super::Tracer {
+            lines: None,
+            subject: String::new(),
+        };
+        let Some(fire) = self.parcel(p, &mut quiet) else {
+            return Vec::new();
+        };
+        let what = match fire.rule {
+            RuleId::TrackingProblem => fr::card::TITLE_INCIDENT,
+            RuleId::TrackingNotFound => fr::card::TITLE_NOT_FOUND,
+            RuleId::TrackingStuck => fr::card::TITLE_STUCK,
+            _ => return Vec::new(),
+        };
+        let mut out = vec![a::anomaly(what)];
+        out.extend(fire.facts);
+        out.push(self.procedures[fire.rule as usize].clone());
         out
     }
 

@@ -15,22 +15,13 @@ use crate::fr::{self, facts, stages};
 use crate::rules::Delay;
 use crate::tracking::status::status_of_code;
 
-/// Where a return stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReturnStage {
-    /// The carrier is bringing the parcel back.
-    Returning,
-    /// The parcel is back at the sender.
-    Back,
-}
+pub use crate::domain::ReturnStage;
 
-impl ReturnStage {
-    /// The title's last part.
-    pub(crate) fn label_fr(self) -> &'static str {
-        match self {
-            ReturnStage::Returning => stages::RETURN_TITLE_RETURNING,
-            ReturnStage::Back => stages::RETURN_TITLE_BACK,
-        }
+/// The title's last part.
+fn label_fr(stage: ReturnStage) -> &'static str {
+    match stage {
+        ReturnStage::Returning => stages::RETURN_TITLE_RETURNING,
+        ReturnStage::Back => stages::RETURN_TITLE_BACK,
     }
 }
 
@@ -125,7 +116,14 @@ impl<'a> Judge<'a> {
             facts,
             extra: Extra {
                 due: latest.map(|l| self.cal.end_of_day(l)),
-                detail: Some(stage.label_fr().to_owned()),
+                detail: Some(label_fr(stage).to_owned()),
+                stage: Some(stage),
+                stage_note: match stage {
+                    ReturnStage::Returning => None,
+                    ReturnStage::Back => Some(stages::return_back_since(
+                        back_at.map(|at| self.fmt_dt(at)).as_deref(),
+                    )),
+                },
                 procedure: Some(match stage {
                     ReturnStage::Returning => stages::return_returning(
                         self.cfg.return_window.min_days,

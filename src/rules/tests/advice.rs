@@ -280,3 +280,94 @@ fn return_in_each_stage() {
         "{text}"
     );
 }
+
+#[test]
+fn delivery_letter_and_chronopost_in_time_then_late() {
+    // An envoi simple shipped Mon 4 May: 10 days on Thu 14 May is still in
+    // time (« inférieur à 10 jours » read as the other rules: more than 10
+    // is late), 11 on Fri 15 May is late.
+    let ship = paris(2026, 5, 4, 10, 0);
+    let (o, parcels) = shipped(Carrier::Letter, ship, None);
+    let text = section(
+        &advise(&o, &parcels, paris(2026, 5, 14, 10, 0)),
+        "Retard de livraison",
+    );
+    assert!(
+        text.contains("expédié il y a 10 jours (le lun. 4 mai 2026) : dans les délais Lettre (10 jours, jusqu'au jeu. 14 mai 2026 inclus)"),
+        "{text}"
+    );
+    let text = section(
+        &advise(&o, &parcels, paris(2026, 5, 15, 10, 0)),
+        "Retard de livraison",
+    );
+    assert!(text.contains("plus de 10 jours : délai dépassé"), "{text}");
+    assert!(text.contains("Procédure :"), "{text}");
+
+    // Chronopost shipped Fri 15 May: guaranteed by the end of Mon 18 May
+    // (the next business day), late on Tue 19.
+    let ship = paris(2026, 5, 15, 15, 0);
+    let (o, parcels) = shipped(Carrier::Chronopost, ship, Some(&[("PC1", ship)]));
+    let text = section(
+        &advise(&o, &parcels, paris(2026, 5, 18, 23, 0)),
+        "Retard de livraison",
+    );
+    assert!(
+        text.contains(
+            "expédié le ven. 15 mai 2026 : livraison garantie avant la fin du lun. 18 mai 2026"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("Procédure"), "{text}");
+    let text = section(
+        &advise(&o, &parcels, paris(2026, 5, 19, 8, 0)),
+        "Retard de livraison",
+    );
+    assert!(
+        text.contains("pas livré à la fin du lun. 18 mai 2026 : garantie dépassée"),
+        "{text}"
+    );
+    assert!(text.contains("Chronopost retard excuses"), "{text}");
+}
+
+#[test]
+fn tracking_anomalies_say_their_procedure() {
+    // Colissimo shipped Mon 4 May 10:00, taken in charge at 18:00 and not
+    // scanned since: stuck once 48 h have passed (Wed 6 May 18:00).
+    let ship = paris(2026, 5, 4, 10, 0);
+    let (o, parcels) = shipped(
+        Carrier::Colissimo,
+        ship,
+        Some(&[("PC1", paris(2026, 5, 4, 18, 0))]),
+    );
+    let text = section(
+        &advise(&o, &parcels, paris(2026, 5, 6, 17, 0)),
+        "Retard de livraison",
+    );
+    assert!(!text.contains("Anomalie de suivi"), "{text}");
+    let text = section(
+        &advise(&o, &parcels, paris(2026, 5, 6, 19, 0)),
+        "Retard de livraison",
+    );
+    assert!(text.contains("Anomalie de suivi (bloqué) :"), "{text}");
+    assert!(text.contains("réclamation"), "{text}");
+    // Undeliverable (ND1): an incident, raised on Freshdesk.
+    let (o, parcels) = shipped(
+        Carrier::Colissimo,
+        ship,
+        Some(&[("ND1", paris(2026, 5, 5, 11, 0))]),
+    );
+    let text = section(
+        &advise(&o, &parcels, paris(2026, 5, 5, 15, 0)),
+        "Retard de livraison",
+    );
+    assert!(text.contains("Anomalie de suivi (incident) :"), "{text}");
+    assert!(text.to_lowercase().contains("freshdesk"), "{text}");
+    // Unknown to La Poste 24 h after shipment: « introuvable ».
+    let (o, parcels) = shipped(Carrier::Colissimo, ship, Some(&[]));
+    let text = section(
+        &advise(&o, &parcels, paris(2026, 5, 5, 11, 0)),
+        "Retard de livraison",
+    );
+    assert!(text.contains("Anomalie de suivi (introuvable) :"), "{text}");
+    assert!(text.contains("24"), "{text}");
+}

@@ -344,3 +344,89 @@ fn the_carrier_estimate_is_an_opt_in_earlier_trigger() {
     assert_eq!(verdict(&j), Some((DeliveryChronopost, Late)));
     assert!(j.findings[0].facts[1].contains("garantie avant la fin du mar. 5 mai 2026"));
 }
+
+#[test]
+fn pickup_return_day_ignores_the_shops_own_closed_days() {
+    use crate::domain::Classifier;
+    use crate::domain::calendar::Calendar;
+    use crate::rules::Judge;
+    let mut cfg = RulesConfig::seed_defaults();
+    cfg.delivery_colissimo.enabled = false;
+    // AG1 Sat 9 May; the shop closes Fri 15 May (a bridge day): one
+    // business day less for the wait (5 on Tue 19: quiet, 6 on Wed 20), but
+    // La Poste's counter is open that day and still sends the parcel back
+    // around Fri 22 May.
+    let ship = paris(2026, 5, 8, 10, 0);
+    let (o, p) = shipped(Carrier::Colissimo, ship, Some(&[("AG1", at9(9))]));
+    let base = Calendar::france();
+    let cal = Calendar::from_parts(base.timezone(), base.cutoff(), [day(5, 15)], []);
+    let classifier = Classifier::seed_defaults();
+    let findings = |now| Judge::new(&cal, &cfg, &classifier, now).findings(&o, &p);
+    assert!(findings(paris(2026, 5, 19, 10, 0)).is_empty());
+    let f = findings(paris(2026, 5, 20, 10, 0));
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule, Pickup);
+    assert_eq!(f[0].delay, Delay::BusinessDays(6));
+    assert_eq!(f[0].due, Some(paris(2026, 5, 22, 0, 0)));
+    // Two ouvrables away (21, 22) on Wed 20: critical.
+    assert_eq!(f[0].severity, Critical);
+}
+
+#[test]
+fn pickup_critical_boundary_across_a_sunday() {
+    let mut cfg = RulesConfig::seed_defaults();
+    cfg.delivery_colissimo.enabled = false;
+    // AG1 Tue 12 May. Business days after it: 13, 15, 18, 19, 20 (14 May
+    // is Ascension): 5 on Wed 20, quiet; 6 on Thu 21. La Poste's ouvrables:
+    // 13, 15, 16, 18-23, then Sun 24 and Whit Monday 25 skipped: the 10th
+    // is Tue 26, 3 ouvrables after Thu 21 (22, 23, 26): late. Kept 9
+    // ouvrables, the return day is Sat 23, 2 away: critical.
+    let ship = paris(2026, 5, 11, 10, 0);
+    let (o, p) = shipped(Carrier::Colissimo, ship, Some(&[("AG1", at9(12))]));
+    assert_eq!(verdict(&run(&o, &p, &cfg, paris(2026, 5, 20, 10, 0))), None);
+    let j = run(&o, &p, &cfg, paris(2026, 5, 21, 10, 0));
+    assert_eq!(verdict(&j), Some((Pickup, Late)), "{}", trace_text(&j));
+    assert_eq!(j.findings[0].due, Some(paris(2026, 5, 26, 0, 0)));
+    cfg.pickup_keep.keep_days = 9;
+    let j = run(&o, &p, &cfg, paris(2026, 5, 21, 10, 0));
+    assert_eq!(verdict(&j), Some((Pickup, Critical)), "{}", trace_text(&j));
+    assert_eq!(j.findings[0].due, Some(paris(2026, 5, 23, 0, 0)));
+}
+
+#[test]
+fn the_carrier_estimate_per_carrier_both_sides() {
+    let ship = paris(2026, 5, 4, 10, 0);
+    let mut cfg = RulesConfig::seed_defaults();
+    cfg.tracking_stuck.enabled = false;
+    cfg.delivery_chronopost.estimate = true;
+    // Chronopost: the estimate today is quiet (within its 24 h guarantee,
+    // shipped Mon 4 May, on Tue 5), yesterday fires.
+    let (o, c) = shipped(
+        Carrier::Chronopost,
+        ship,
+        Some(&[("PC1", paris(2026, 5, 4, 18, 0))]),
+    );
+    let at = paris(2026, 5, 5, 10, 0);
+    assert_eq!(
+        verdict(&run(&o, &with_estimate(c.clone(), day(5, 5)), &cfg, at)),
+        None
+    );
+    assert_eq!(
+        verdict(&run(&o, &with_estimate(c.clone(), day(5, 4)), &cfg, at)),
+        Some((DeliveryChronopost, Late))
+    );
+    // Another carrier: the opt-in needs the rule itself on (off by default).
+    let (o, x) = shipped(
+        Carrier::Other,
+        ship,
+        Some(&[("PC1", paris(2026, 5, 4, 18, 0))]),
+    );
+    let x = with_estimate(x, day(5, 5));
+    let at = paris(2026, 5, 7, 10, 0);
+    cfg.delivery_other.estimate = true;
+    assert_eq!(verdict(&run(&o, &x, &cfg, at)), None);
+    cfg.delivery_other.enabled = true;
+    cfg.delivery_other.threshold = 10;
+    assert_eq!(verdict(&run(&o, &x, &cfg, at)), Some((DeliveryOther, Late)));
+    assert_eq!(verdict(&run(&o, &x, &cfg, paris(2026, 5, 5, 20, 0))), None);
+}

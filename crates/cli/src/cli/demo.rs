@@ -2,9 +2,10 @@
 //! sample shop, with no account and no network. It shows what a lead would
 //! see over a day and a half: the first pass filing one card per problem, a
 //! second pass writing nothing, then a day later a lead's move respected, a
-//! shipped order and a delivered parcel resolved; and, beside the board, the
-//! private note left on a customer's Freshdesk ticket and the comment on
-//! their Magento order.
+//! shipped order and a delivered parcel resolved, a parcel collected from
+//! its pickup point and a return back at the shop (the same card, updated
+//! and commented); and, beside the board, the private note left on a
+//! customer's Freshdesk ticket and the comment on their Magento order.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,7 +20,7 @@ use colisync::pass::{Engine, Stop};
 use colisync::secret::Secret;
 use colisync::state::State;
 use colisync_testkit::freshdesk::FakeFreshdesk;
-use colisync_testkit::sample::{demo_shop, reference_now};
+use colisync_testkit::sample::{demo_shop, demo_shop_with_stages, reference_now, return_events};
 use colisync_testkit::world::World;
 
 /// The fake Freshdesk's key (a demo value, not a secret).
@@ -32,7 +33,7 @@ pub(crate) fn demo(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let shop = demo_shop();
+    let shop = demo_shop_with_stages();
     let world = World::start(&shop, Some((100, std::time::Duration::from_secs(10))))
         .await
         .context("starting the fake services")?;
@@ -99,7 +100,7 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         .trello
         .cards()
         .into_iter()
-        .find(|c| c.name.contains("Retour expéditeur"))
+        .find(|c| c.name.starts_with("Cmd 100010 "))
     {
         writeln!(
             out,
@@ -127,6 +128,24 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             facts.join("\n")
         )?;
     }
+
+    // A parcel waiting at its pickup point, and a return on its way back.
+    print_card(
+        out,
+        &world,
+        tz,
+        "Cmd 100019 ",
+        "A parcel waiting at a pickup point",
+        &[],
+    )?;
+    print_card(
+        out,
+        &world,
+        tz,
+        "Cmd 100020 ",
+        "A Colissimo parcel on its way back to the shop",
+        &[],
+    )?;
 
     print_writeback(out, &world, &freshdesk, ticket)?;
 
@@ -197,9 +216,57 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         out,
         "La Poste delivered parcel 6A20260511001 (order 100005)."
     )?;
+    // The customer collects 6A20260505019 at the TABAC DE LA GARE.
+    world.laposte.set_parcel(
+        "6A20260505019",
+        "Colissimo",
+        vec![
+            TrackingEvent {
+                code: "DI1".into(),
+                label: "Votre colis a été remis au destinataire dans votre point de retrait."
+                    .into(),
+                at: tomorrow - Duration::hours(1),
+            },
+            TrackingEvent {
+                code: "AG1".into(),
+                label: "Votre colis est disponible dans votre point de retrait.".into(),
+                at: reference_now() - Duration::days(12) - Duration::minutes(30),
+            },
+        ],
+        true,
+    );
+    writeln!(
+        out,
+        "The customer collected parcel 6A20260505019 (order 100019) at its pickup point."
+    )?;
+    // 6A20260504020 is back at the shop.
+    let mut back = return_events();
+    back.insert(
+        0,
+        TrackingEvent {
+            code: "DI2".into(),
+            label: "Votre colis a été livré à l'expéditeur.".into(),
+            at: tomorrow - Duration::hours(2) - Duration::minutes(15),
+        },
+    );
+    world
+        .laposte
+        .set_parcel("6A20260504020", "Colissimo", back, true);
+    writeln!(
+        out,
+        "Parcel 6A20260504020 (order 100020) is back at the shop."
+    )?;
     let report = engine.run_pass(tomorrow, &stop, false).await;
     print_report(out, &report)?;
     print_board(out, &world)?;
+    print_card(
+        out,
+        &world,
+        tz,
+        "Cmd 100020 ",
+        "The same return card, now back at the shop",
+        &["**Procédure**"],
+    )?;
 
     let ok = report.is_success();
     writeln!(
@@ -212,6 +279,50 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// One card as a lead reads it: its title, due date, what was found (and
+/// the other sections whose heading starts with one of `more`), and the
+/// comments colisync posted on it.
+fn print_card(
+    out: &mut dyn Write,
+    world: &World,
+    tz: chrono_tz::Tz,
+    title_starts: &str,
+    heading: &str,
+    more: &[&str],
+) -> anyhow::Result<()> {
+    let Some(card) = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.starts_with(title_starts))
+    else {
+        return Ok(());
+    };
+    writeln!(out, "\n{heading}, « {} »:", card.name)?;
+    if let Some(due) = card.due {
+        writeln!(
+            out,
+            "Due: {}",
+            due.with_timezone(&tz).format("%A %d %B %Y %H:%M")
+        )?;
+    }
+    let mut keep = false;
+    for line in card.desc.lines() {
+        if line.starts_with("**Constat**") || more.iter().any(|m| line.starts_with(m)) {
+            keep = true;
+        } else if line.is_empty() {
+            keep = false;
+        }
+        if keep {
+            writeln!(out, "{line}")?;
+        }
+    }
+    for c in world.trello.comments(&card.id) {
+        writeln!(out, "💬 {c}")?;
+    }
+    Ok(())
 }
 
 fn writes(world: &World) -> usize {
