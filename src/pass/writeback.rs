@@ -187,6 +187,7 @@ impl Engine {
         let writers = Writers {
             magento: targets.order_notes.then_some(&self.magento),
             freshdesk: self.freshdesk.as_ref().zip(self.config.freshdesk.as_ref()),
+            trello: Some(&self.trello),
         };
         let r = apply::apply_outbox(&self.state, writers, now, self.writeback_crash).await;
         let w = &mut report.writeback;
@@ -194,6 +195,7 @@ impl Engine {
         w.magento_notes += r.magento_notes;
         w.freshdesk_notes += r.freshdesk_notes;
         w.escalations += r.escalations;
+        w.ticket_links += r.ticket_links;
         w.no_ticket += r.no_ticket;
         w.dropped += r.dropped;
         w.pending += r.pending;

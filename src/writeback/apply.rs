@@ -25,9 +25,11 @@ use chrono::{DateTime, Utc};
 
 use super::text;
 use super::{FollowUp, WriteEvent, WriteTarget};
+use crate::board::trello::TrelloClient;
 use crate::config::{FreshdeskConfig, GroupRef};
 use crate::sources::freshdesk::{
-    FreshdeskClient, FreshdeskError, NewTicket, Ticket, TicketFilter, order_number_query,
+    FreshdeskClient, FreshdeskError, NewTicket, Ticket, TicketFilter, find_group,
+    order_number_query,
 };
 use crate::sources::magento::{MagentoClient, MagentoError};
 use crate::state::outbox::{OrderRef, WriteId, WriteIntent};
@@ -42,6 +44,9 @@ pub enum WriteCrash {
     AfterCard,
     /// After a note's write was answered, before its settle.
     Called,
+    /// After the card comment linking a ticket was answered, before it is
+    /// recorded.
+    Linked,
 }
 
 /// The clients of the targets that are on.
@@ -49,6 +54,8 @@ pub enum WriteCrash {
 pub struct Writers<'a> {
     pub magento: Option<&'a MagentoClient>,
     pub freshdesk: Option<(&'a FreshdeskClient, &'a FreshdeskConfig)>,
+    /// Where the Freshdesk tickets written on are linked, on their card.
+    pub trello: Option<&'a TrelloClient>,
 }
 
 /// What the applier did, for the pass report.
@@ -58,6 +65,8 @@ pub struct WritebackReport {
     pub freshdesk_notes: usize,
     /// Problems escalated in Freshdesk (a ticket assigned or opened).
     pub escalations: usize,
+    /// Card comments linking a Freshdesk ticket.
+    pub ticket_links: usize,
     /// Freshdesk entries settled without a note: no contact or no open
     /// ticket (not an error).
     pub no_ticket: usize,
@@ -137,6 +146,7 @@ pub fn arm(state: &State, report: &mut WritebackReport) -> Result<(), StateError
             }
             WriteEvent::CaseChanged { to, .. } => r.rule == Some(*to),
             WriteEvent::Resolved => r.status == CardStatus::Resolved,
+            WriteEvent::Reopened => r.status == CardStatus::Open,
         });
         match happened {
             Some(r) => {
@@ -234,6 +244,34 @@ pub async fn apply_outbox(
                 }
                 if no_ticket {
                     report.no_ticket += 1;
+                }
+                match link_all(
+                    state,
+                    writers.trello,
+                    writers.freshdesk,
+                    &w,
+                    &card_id,
+                    crash,
+                )
+                .await
+                {
+                    Ok(n) => report.ticket_links += n,
+                    Err(LinkStop::Crashed) => {
+                        report.crashed = true;
+                        return report;
+                    }
+                    // The note is written and kept as done in the entry:
+                    // the next pass only links.
+                    Err(LinkStop::Later(why)) => {
+                        report.pending += 1;
+                        report.failures.push((
+                            Some(target),
+                            format!(
+                                "{what}: linking the ticket on the card: {why}; retried next pass"
+                            ),
+                        ));
+                        continue;
+                    }
                 }
                 if let Err(e) = settle(state) {
                     report
@@ -398,7 +436,10 @@ async fn freshdesk_notes(
         }
         match note_ticket(fd, ticket, &body, &w.marker, crash).await {
             Ok(TicketNote::Written) => written += 1,
-            Ok(TicketNote::Present | TicketNote::Gone) => {}
+            Ok(TicketNote::Present) => {}
+            // Not kept: only the tickets noted are linked on the card; a
+            // later attempt costs one more read.
+            Ok(TicketNote::Gone) => continue,
             Ok(TicketNote::Crashed) => return Outcome::Crashed,
             Err(e) => return fail(e),
         }
@@ -478,11 +519,7 @@ async fn group_id(
         GroupRef::Id(id) => Ok(Ok(*id)),
         GroupRef::Name(name) => {
             let groups = fd.groups().await?;
-            let found = groups
-                .iter()
-                .find(|g| g.name == *name)
-                .or_else(|| groups.iter().find(|g| g.name.eq_ignore_ascii_case(name)));
-            Ok(match found {
+            Ok(match find_group(&groups, group) {
                 Some(g) => Ok(g.id),
                 None => Err(format!(
                     "freshdesk.escalation_group {name:?} is not a group of the account (groups: {})",
@@ -543,7 +580,7 @@ async fn escalate(
         },
         Err(e) => Outcome::Pending(e.to_string()),
     };
-    let customer = format!("commande {} ({})", w.order.increment_id, w.order.email);
+    let customer = crate::fr::notes::escalation_customer(&w.order.increment_id, &w.order.email);
     let body = text::escalation_note(&w.follow_up, card_id, &w.marker, &customer);
     match open_tickets(fd, cfg, &w.order, now).await {
         Err(e) => return fail(e),
@@ -623,4 +660,103 @@ async fn escalate(
         }
     }
     Outcome::Pending(format!("outcome unknown after two attempts ({last})"))
+}
+
+/// Why the links of an entry are not all written.
+enum LinkStop {
+    /// Trello or the state did not answer as needed: the entry stays.
+    Later(String),
+    Crashed,
+}
+
+/// Links each Freshdesk ticket an entry wrote on (its noted tickets, or its
+/// escalation's ticket) on the entry's card, once per card and ticket.
+/// Returns how many comments were written.
+async fn link_all(
+    state: &State,
+    trello: Option<&TrelloClient>,
+    freshdesk: Option<(&FreshdeskClient, &FreshdeskConfig)>,
+    w: &WriteIntent,
+    card_id: &str,
+    crash: Option<WriteCrash>,
+) -> Result<usize, LinkStop> {
+    let (Some(trello), Some((fd, _))) = (trello, freshdesk) else {
+        return Ok(0);
+    };
+    let tickets: Vec<u64> = match w.follow_up.target {
+        WriteTarget::MagentoOrderNote => return Ok(0),
+        WriteTarget::FreshdeskNotes => w.tickets_done.iter().copied().collect(),
+        WriteTarget::FreshdeskEscalation => match state.escalation(&w.follow_up.key) {
+            Ok(t) => t.into_iter().collect(),
+            Err(e) => return Err(LinkStop::Later(e.to_string())),
+        },
+    };
+    let later = |e: StateError| LinkStop::Later(e.to_string());
+    let mut todo = Vec::new();
+    for t in tickets {
+        if !state.ticket_linked(card_id, t).map_err(later)? {
+            todo.push(t);
+        }
+    }
+    if todo.is_empty() {
+        return Ok(0);
+    }
+    // The intent of each link is the entry with its noted tickets (or the
+    // escalation's record): on disk before the card is written.
+    state.flush().map_err(later)?;
+    let mut written = 0;
+    for t in todo {
+        let text = text::ticket_link(t, &fd.ticket_url(t));
+        let marker = text::ticket_link_marker(t);
+        match link_one(trello, card_id, &text, &marker, crash).await {
+            Ok(Linked::Written) => written += 1,
+            Ok(Linked::Present) => {}
+            Ok(Linked::Crashed) => return Err(LinkStop::Crashed),
+            Err(why) => return Err(LinkStop::Later(why)),
+        }
+        state.record_ticket_link(card_id, t).map_err(later)?;
+        state.flush().map_err(later)?;
+    }
+    Ok(written)
+}
+
+enum Linked {
+    Written,
+    /// Found on the card: written by an earlier attempt.
+    Present,
+    Crashed,
+}
+
+/// Read the card's comments, comment; after an unknown outcome read again
+/// and comment once more; then only read. The newest comments are enough:
+/// a link is looked for only right after its own attempt (a settled one is
+/// recorded in the state and never looked for again).
+async fn link_one(
+    trello: &TrelloClient,
+    card_id: &str,
+    text: &str,
+    marker: &str,
+    crash: Option<WriteCrash>,
+) -> Result<Linked, String> {
+    let mut last = String::new();
+    for attempt in 0..3 {
+        let comments = trello.comments(card_id).await.map_err(|e| e.to_string())?;
+        if comments.iter().any(|c| c.contains(marker)) {
+            return Ok(if attempt > 0 {
+                Linked::Written
+            } else {
+                Linked::Present
+            });
+        }
+        if attempt == 2 {
+            break;
+        }
+        match trello.add_comment(card_id, text).await {
+            Ok(_) if crash == Some(WriteCrash::Linked) => return Ok(Linked::Crashed),
+            Ok(_) => return Ok(Linked::Written),
+            Err(e) if e.outcome_is_unknown() => last = e.to_string(),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!("outcome unknown after two attempts ({last})"))
 }
