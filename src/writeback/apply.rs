@@ -12,8 +12,15 @@
 //!    for the card again, and with it a new note);
 //! 3. each armed entry: read first (a previous attempt may have written
 //!    it), write, and after an unknown outcome read again; written once
-//!    more at most, then left pending; removed from the outbox once
-//!    settled, flushed.
+//!    more at most, then left pending;
+//! 4. each Freshdesk ticket the entry wrote on (its noted tickets, or its
+//!    escalation's ticket) is linked on the card: the entry, with those
+//!    tickets, is flushed first; the `ticket_links` record says it is done;
+//!    else the card's newest comments are read for the link's marker,
+//!    then it is commented, and read again after an unknown outcome;
+//!    recorded, flushed. Trello failing here keeps the entry (its notes
+//!    done), for the next pass to link only;
+//! 5. the entry is removed from the outbox once settled, flushed.
 //!
 //! A refused Freshdesk key (401) stops the Freshdesk entries of this pass,
 //! a Magento token without the comment ACL the Magento ones; the other

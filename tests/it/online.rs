@@ -222,7 +222,10 @@ async fn freshdesk_key_and_group_found() {
     let (_world, mut config, _dir) = world().await;
     let name = colisync::config::GroupRef::Name("niveau 2".into());
     let fd = with_freshdesk(&mut config, Some(name)).await;
-    fd.add_group("Niveau 1");
+    // More groups than a page holds (100): the one wanted is on the second.
+    for n in 0..120 {
+        fd.add_group(&format!("Équipe {n}"));
+    }
     let id = fd.add_group("Niveau 2");
     let (report, text) = run(&config).await;
     assert!(report.passes(), "{text}");
@@ -236,7 +239,7 @@ async fn freshdesk_key_and_group_found() {
         assert_eq!(r.method, "GET", "{r:?}");
     }
     assert_eq!(fd.requests().count("GET", "/api/v2/agents/me"), 1);
-    assert_eq!(fd.requests().count("GET", "/api/v2/groups"), 1);
+    assert_eq!(fd.requests().count("GET", "/api/v2/groups"), 2);
     // By id too.
     config.freshdesk.as_mut().unwrap().escalation_group = Some(colisync::config::GroupRef::Id(id));
     let (report, text) = run(&config).await;
