@@ -16,6 +16,7 @@
 //! the next pass and never blocks the cards.
 
 pub mod apply;
+mod link;
 pub mod text;
 
 use crate::board::CardContent;
