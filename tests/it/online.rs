@@ -296,3 +296,31 @@ async fn an_unknown_freshdesk_group_is_named_with_the_groups_found() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_narrow_key_and_a_missing_order_field_are_named() {
+    let (_world, mut config, _dir) = world().await;
+    let fd = with_freshdesk(&mut config, None).await;
+    fd.set_ticket_scope(2);
+    fd.add_ticket_field("cf_numero_commande");
+    config.freshdesk.as_mut().unwrap().order_number_field = Some("cf_order_number".into());
+    let (report, text) = run(&config).await;
+    assert!(
+        report.checks.iter().any(|c| c.verdict == Verdict::Note
+            && c.service == "freshdesk"
+            && c.message.contains("ticket_scope 2")),
+        "{text}"
+    );
+    assert!(
+        fails_with(
+            &report,
+            "freshdesk",
+            "no ticket field is named \"cf_order_number\" (custom fields: cf_numero_commande)"
+        ),
+        "{text}"
+    );
+    config.freshdesk.as_mut().unwrap().order_number_field = Some("cf_numero_commande".into());
+    let (report, text) = run(&config).await;
+    assert!(text.contains("ticket field cf_numero_commande found"), "{text}");
+    assert!(report.passes(), "{text}");
+}
