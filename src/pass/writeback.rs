@@ -51,6 +51,13 @@ pub fn render_writeback_table(rows: &[PlannedWrite]) -> String {
         ));
     }
     out.push_str(&format!("{} Magento/Freshdesk note(s).\n", rows.len()));
+    // Which tickets a note goes on is only known by asking Freshdesk, which
+    // a dry run never does: the links are announced, not listed.
+    if rows.iter().any(|r| r.target.starts_with("freshdesk")) {
+        out.push_str(
+            "Each Freshdesk ticket they go on is linked once on its card (a Trello comment).\n",
+        );
+    }
     out
 }
 

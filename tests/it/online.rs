@@ -321,6 +321,9 @@ async fn a_narrow_key_and_a_missing_order_field_are_named() {
     );
     config.freshdesk.as_mut().unwrap().order_number_field = Some("cf_numero_commande".into());
     let (report, text) = run(&config).await;
-    assert!(text.contains("ticket field cf_numero_commande found"), "{text}");
+    assert!(
+        text.contains("ticket field cf_numero_commande found"),
+        "{text}"
+    );
     assert!(report.passes(), "{text}");
 }

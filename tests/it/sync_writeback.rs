@@ -556,12 +556,18 @@ async fn a_dry_run_lists_the_notes_and_calls_neither() {
     assert_eq!(r.writeback_plan.len(), 18, "{:#?}", r.writeback_plan);
     let table = colisync::pass::render_writeback_table(&r.writeback_plan);
     assert!(table.contains("freshdesk:notes") && table.contains("magento:order-note"));
+    assert!(table.contains("linked once on its card"), "{table}");
     assert!(!table.contains('@'), "no e-mail address: {table}");
     assert!(
         s.fd.requests().is_empty(),
         "a dry run never calls Freshdesk"
     );
     assert_eq!(comment_posts(&s), 0);
+    assert_eq!(
+        s.world.trello.requests().count("POST", "/1/cards"),
+        0,
+        "nor comments on Trello"
+    );
 }
 
 #[tokio::test]
