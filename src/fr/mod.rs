@@ -6,8 +6,9 @@
 //! names (`holidays.rs`), the pass's reasons and the comments' signature
 //! (`pass.rs`), the texts of the rules that depend on a stage or a trigger
 //! (pickup, a return's stages, the carrier's estimate) and the card lines
-//! of the carrier's extra facts (`stages.rs`). `colisync advise`'s
-//! sentences are in `advice.rs`.
+//! of the carrier's extra facts (`stages.rs`), the words of the notes left in
+//! Magento and Freshdesk and of the card's ticket links (`notes.rs`).
+//! `colisync advise`'s sentences are in `advice.rs`.
 //!
 //! Pure words, used by every stage that writes for the team (rules, the
 //! renderer, the planner, the pass). It imports only the shared vocabulary
@@ -27,6 +28,7 @@ mod dates;
 pub mod facts;
 mod holidays;
 mod labels;
+pub mod notes;
 pub mod pass;
 mod procedures;
 pub(crate) mod stages;

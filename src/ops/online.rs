@@ -8,6 +8,12 @@
 //! configuration's scrubber before it is printed, so a secret an upstream
 //! echoed back never reaches the terminal.
 //!
+//! Freshdesk (when `[freshdesk]` is there): the key through the key's own
+//! agent (`GET /api/v2/agents/me`, the cheapest authenticated read), the
+//! escalation group among the account's groups (`GET /api/v2/groups`, every
+//! page), the order-number field among the ticket fields, and the plan's
+//! budget as the answers' `X-RateLimit-*` headers tell it.
+//!
 //! What Magento says is taken as it says it: a refused token and an
 //! integration whose API resources lack an endpoint both answer 401 with
 //! "The consumer isn't authorized to access %resources." naming the
@@ -23,10 +29,12 @@ use chrono::{DateTime, Utc};
 
 use crate::board::render;
 use crate::board::trello::{TrelloClient, TrelloError};
+use crate::config::GroupRef;
 use crate::config::{Config, MagentoAuth};
 use crate::domain::Classifier;
 use crate::http::RetryPolicy;
 use crate::secret::Scrubber;
+use crate::sources::freshdesk::{FreshdeskClient, FreshdeskError, find_group};
 use crate::sources::magento::{MagentoClient, MagentoError};
 use crate::tracking::laposte::{LaPosteClient, TrackError};
 
@@ -111,7 +119,8 @@ pub async fn check_with_retry(config: &Config, now: DateTime<Utc>, retry: RetryP
     let mut report = Report::default();
     trello(config, retry.clone(), &mut report).await;
     magento(config, now, retry.clone(), &mut report).await;
-    laposte(config, now, retry, &mut report).await;
+    laposte(config, now, retry.clone(), &mut report).await;
+    freshdesk(config, retry, &mut report).await;
     report
 }
 
@@ -273,6 +282,14 @@ async fn magento(config: &Config, now: DateTime<Utc>, retry: RetryPolicy, report
             );
         }
     };
+    if config.magento.order_notes {
+        // The comment endpoint cannot be probed without writing one.
+        report.push(
+            S,
+            Verdict::Note,
+            "order_notes: adding an order comment is not tried (it would write one); a refusal shows at the first note",
+        );
+    }
     report.push(
         S,
         Verdict::Ok,
@@ -327,5 +344,129 @@ async fn laposte(config: &Config, now: DateTime<Utc>, retry: RetryPolicy, report
         )) => report.push(S, Verdict::Ok, "API key accepted (one lookup of an unknown number)"),
         Some(Err(e)) => report.push(S, Verdict::Fail, format!("the lookup failed: {e}")),
         None => report.push(S, Verdict::Fail, "the lookup gave no answer"),
+    }
+}
+
+async fn freshdesk(config: &Config, retry: RetryPolicy, report: &mut Report) {
+    const S: &str = "freshdesk";
+    let Some(cfg) = &config.freshdesk else {
+        return;
+    };
+    let client = match FreshdeskClient::new(cfg) {
+        Ok(c) => c.with_retry(retry),
+        Err(e) => return report.push(S, Verdict::Fail, format!("cannot build the client: {e}")),
+    };
+    match client.agent_me().await {
+        Ok(agent) => {
+            let name = agent
+                .contact
+                .as_ref()
+                .and_then(|c| c.name.clone())
+                .unwrap_or_else(|| format!("id {}", agent.id));
+            report.push(S, Verdict::Ok, format!("API key accepted (agent {name})"));
+            if let Some(scope) = agent.ticket_scope.filter(|s| *s != 1) {
+                report.push(
+                    S,
+                    Verdict::Note,
+                    format!(
+                        "the key's agent does not have global ticket access (ticket_scope {scope}): customers' tickets outside its groups get no note"
+                    ),
+                );
+            }
+        }
+        Err(FreshdeskError::Unauthorized { code, .. }) => {
+            return report.push(
+                S,
+                Verdict::Fail,
+                format!(
+                    "the API key (freshdesk.api_key) was refused (HTTP 401, {code}): copy it again from the agent's Profile settings > View API key"
+                ),
+            );
+        }
+        Err(e) => {
+            return report.push(
+                S,
+                Verdict::Fail,
+                format!("cannot reach Freshdesk at {}: {e}", cfg.base_url),
+            );
+        }
+    }
+    if let Some(wanted) = &cfg.escalation_group {
+        match client.groups().await {
+            Ok(groups) => match find_group(&groups, wanted) {
+                Some(g) => report.push(
+                    S,
+                    Verdict::Ok,
+                    format!("escalation group « {} » found (id {})", g.name, g.id),
+                ),
+                None => {
+                    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+                    let what = match wanted {
+                        GroupRef::Id(id) => format!("no group has id {id}"),
+                        GroupRef::Name(n) => format!("no group is named {n:?}"),
+                    };
+                    report.push(
+                        S,
+                        Verdict::Fail,
+                        format!(
+                            "freshdesk.escalation_group: {what} (the account's groups: {})",
+                            if names.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                names.join(", ")
+                            }
+                        ),
+                    );
+                }
+            },
+            Err(e) => report.push(S, Verdict::Fail, format!("cannot list the groups: {e}")),
+        }
+    }
+    if let Some(field) = &cfg.order_number_field {
+        match client.ticket_fields().await {
+            Ok(fields) if fields.iter().any(|f| f.name == *field) => {
+                report.push(S, Verdict::Ok, format!("ticket field {field} found"));
+            }
+            Ok(fields) => report.push(
+                S,
+                Verdict::Fail,
+                format!(
+                    "freshdesk.order_number_field: no ticket field is named {field:?} (custom fields: {})",
+                    fields
+                        .iter()
+                        .filter(|f| f.name.starts_with("cf_"))
+                        .map(|f| f.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            Err(e) => report.push(
+                S,
+                Verdict::Fail,
+                format!("cannot list the ticket fields: {e}"),
+            ),
+        }
+    }
+    let budget = client.rate_budget();
+    if let Some(total) = budget.total {
+        let mine = u64::from(cfg.requests_per_minute);
+        let (verdict, advice) = if mine * 5 > total * 4 {
+            (
+                Verdict::Note,
+                ": keep freshdesk.requests_per_minute below 80 % of it",
+            )
+        } else {
+            (Verdict::Ok, "")
+        };
+        report.push(
+            S,
+            verdict,
+            format!(
+                "the plan allows {total} requests a minute ({} left now); requests_per_minute = {mine}{advice}",
+                budget
+                    .remaining
+                    .map_or_else(|| "?".to_owned(), |r| r.to_string())
+            ),
+        );
     }
 }

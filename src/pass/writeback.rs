@@ -51,6 +51,13 @@ pub fn render_writeback_table(rows: &[PlannedWrite]) -> String {
         ));
     }
     out.push_str(&format!("{} Magento/Freshdesk note(s).\n", rows.len()));
+    // Which tickets a note goes on is only known by asking Freshdesk, which
+    // a dry run never does: the links are announced, not listed.
+    if rows.iter().any(|r| r.target.starts_with("freshdesk")) {
+        out.push_str(
+            "Each Freshdesk ticket they go on is linked once on its card (a Trello comment).\n",
+        );
+    }
     out
 }
 
@@ -187,6 +194,7 @@ impl Engine {
         let writers = Writers {
             magento: targets.order_notes.then_some(&self.magento),
             freshdesk: self.freshdesk.as_ref().zip(self.config.freshdesk.as_ref()),
+            trello: Some(&self.trello),
         };
         let r = apply::apply_outbox(&self.state, writers, now, self.writeback_crash).await;
         let w = &mut report.writeback;
@@ -194,6 +202,7 @@ impl Engine {
         w.magento_notes += r.magento_notes;
         w.freshdesk_notes += r.freshdesk_notes;
         w.escalations += r.escalations;
+        w.ticket_links += r.ticket_links;
         w.no_ticket += r.no_ticket;
         w.dropped += r.dropped;
         w.pending += r.pending;

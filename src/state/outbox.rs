@@ -8,13 +8,14 @@
 //! sibling tree and not the Trello journal, so that a note pending while
 //! Freshdesk is down never blocks its card (the Trello applier holds back a
 //! key with a pending intent). Entries use the same versioned envelope as
-//! every record.
+//! every record, and what is written is the store's own record
+//! (`records::WriteIntent`), converted at this boundary like the others.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
+use super::records as r;
 use super::{State, StateError, decode, encode, sled_err, u64_key};
 use crate::domain::{ProblemKey, RuleId};
 
@@ -22,10 +23,13 @@ const TREE: &str = "outbox";
 /// Problem key → the ticket its escalation went to: "once per problem,
 /// ever" outlives the outbox entry.
 const ESCALATIONS: &str = "escalations";
+/// `<card id>/<ticket id>` → the ticket: the Trello comment linking a
+/// Freshdesk ticket is on that card, once per card and ticket, whichever
+/// note or escalation led to it.
+const TICKET_LINKS: &str = "ticket_links";
 
 /// Where a follow-up is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WriteTarget {
     /// A comment on the order's history (`[magento] order_notes`).
     MagentoOrderNote,
@@ -47,12 +51,16 @@ impl WriteTarget {
 }
 
 /// What happened to the card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteEvent {
     Filed,
-    CaseChanged { from: RuleId, to: RuleId },
+    CaseChanged {
+        from: RuleId,
+        to: RuleId,
+    },
     Resolved,
+    /// A resolved problem came back while its card was still open.
+    Reopened,
 }
 
 impl WriteEvent {
@@ -64,12 +72,13 @@ impl WriteEvent {
                 format!("case-{}-{}", from.as_str(), to.as_str())
             }
             WriteEvent::Resolved => "resolved".into(),
+            WriteEvent::Reopened => "reopened".into(),
         }
     }
 }
 
 /// One note to write for one card action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowUp {
     pub key: ProblemKey,
     pub target: WriteTarget,
@@ -84,7 +93,7 @@ pub struct FollowUp {
 }
 
 /// The order a note is about, captured when the note was planned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRef {
     pub entity_id: u64,
     pub increment_id: String,
@@ -93,7 +102,7 @@ pub struct OrderRef {
 }
 
 /// One journaled write-back note.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteIntent {
     pub follow_up: FollowUp,
     pub order: OrderRef,
@@ -106,8 +115,8 @@ pub struct WriteIntent {
     /// write is not settled (the note then waits, or is dropped if the card
     /// write did not happen).
     pub card_id: Option<String>,
-    /// Freshdesk tickets already noted (or found to carry the marker).
-    #[serde(default)]
+    /// Freshdesk tickets already noted (or found to carry the marker); for
+    /// an escalation, the ticket it went to. Each is linked on the card.
     pub tickets_done: BTreeSet<u64>,
 }
 
@@ -131,7 +140,7 @@ impl State {
     }
 
     pub fn put_write(&self, id: WriteId, w: &WriteIntent) -> Result<(), StateError> {
-        let bytes = encode(TREE, &id.0.to_string(), w)?;
+        let bytes = encode(TREE, &id.0.to_string(), &r::WriteIntent::from(w))?;
         self.outbox()?
             .insert(id.0.to_be_bytes(), bytes)
             .map_err(sled_err(format!("writing outbox/{}", id.0)))?;
@@ -175,6 +184,32 @@ impl State {
         Ok(())
     }
 
+    fn ticket_links(&self) -> Result<sled::Tree, StateError> {
+        self.db
+            .open_tree(TICKET_LINKS)
+            .map_err(sled_err("opening ticket_links"))
+    }
+
+    /// Whether the card carries colisync's link to the ticket.
+    pub fn ticket_linked(&self, card_id: &str, ticket: u64) -> Result<bool, StateError> {
+        let k = format!("{card_id}/{ticket}");
+        Ok(self
+            .ticket_links()?
+            .get(k.as_bytes())
+            .map_err(sled_err(format!("reading ticket_links/{k}")))?
+            .is_some())
+    }
+
+    /// Records that the card carries the link (not flushed).
+    pub fn record_ticket_link(&self, card_id: &str, ticket: u64) -> Result<(), StateError> {
+        let k = format!("{card_id}/{ticket}");
+        let bytes = encode(TICKET_LINKS, &k, &ticket)?;
+        self.ticket_links()?
+            .insert(k.as_bytes(), bytes)
+            .map_err(sled_err(format!("writing ticket_links/{k}")))?;
+        Ok(())
+    }
+
     /// Every entry not settled, oldest first.
     pub fn pending_writes(&self) -> Result<Vec<(WriteId, WriteIntent)>, StateError> {
         let mut out = Vec::new();
@@ -187,8 +222,148 @@ impl State {
                     message: "not an outbox id".into(),
                 });
             };
-            out.push((WriteId(id), decode(TREE, &id.to_string(), &v)?));
+            let rec: r::WriteIntent = decode(TREE, &id.to_string(), &v)?;
+            out.push((WriteId(id), rec.into()));
         }
         Ok(out)
+    }
+}
+
+// ----- the boundary: the outbox's types to and from their records ------
+
+impl From<WriteTarget> for r::WriteTarget {
+    fn from(t: WriteTarget) -> r::WriteTarget {
+        match t {
+            WriteTarget::MagentoOrderNote => r::WriteTarget::MagentoOrderNote,
+            WriteTarget::FreshdeskNotes => r::WriteTarget::FreshdeskNotes,
+            WriteTarget::FreshdeskEscalation => r::WriteTarget::FreshdeskEscalation,
+        }
+    }
+}
+
+impl From<r::WriteTarget> for WriteTarget {
+    fn from(t: r::WriteTarget) -> WriteTarget {
+        match t {
+            r::WriteTarget::MagentoOrderNote => WriteTarget::MagentoOrderNote,
+            r::WriteTarget::FreshdeskNotes => WriteTarget::FreshdeskNotes,
+            r::WriteTarget::FreshdeskEscalation => WriteTarget::FreshdeskEscalation,
+        }
+    }
+}
+
+impl From<&WriteEvent> for r::WriteEvent {
+    fn from(e: &WriteEvent) -> r::WriteEvent {
+        match e {
+            WriteEvent::Filed => r::WriteEvent::Filed,
+            WriteEvent::CaseChanged { from, to } => r::WriteEvent::CaseChanged {
+                from: (*from).into(),
+                to: (*to).into(),
+            },
+            WriteEvent::Resolved => r::WriteEvent::Resolved,
+            WriteEvent::Reopened => r::WriteEvent::Reopened,
+        }
+    }
+}
+
+impl From<r::WriteEvent> for WriteEvent {
+    fn from(e: r::WriteEvent) -> WriteEvent {
+        match e {
+            r::WriteEvent::Filed => WriteEvent::Filed,
+            r::WriteEvent::CaseChanged { from, to } => WriteEvent::CaseChanged {
+                from: from.into(),
+                to: to.into(),
+            },
+            r::WriteEvent::Resolved => WriteEvent::Resolved,
+            r::WriteEvent::Reopened => WriteEvent::Reopened,
+        }
+    }
+}
+
+impl From<&WriteIntent> for r::WriteIntent {
+    fn from(w: &WriteIntent) -> r::WriteIntent {
+        let f = &w.follow_up;
+        r::WriteIntent {
+            follow_up: r::FollowUp {
+                key: (&f.key).into(),
+                target: f.target.into(),
+                event: (&f.event).into(),
+                title: f.title.clone(),
+                details: f.details.clone(),
+                card_before: f.card_before.clone(),
+            },
+            order: r::OrderRef {
+                entity_id: w.order.entity_id,
+                increment_id: w.order.increment_id.clone(),
+                email: w.order.email.clone(),
+            },
+            marker: w.marker.clone(),
+            created_at: w.created_at,
+            card_id: w.card_id.clone(),
+            tickets_done: w.tickets_done.clone(),
+        }
+    }
+}
+
+impl From<r::WriteIntent> for WriteIntent {
+    fn from(w: r::WriteIntent) -> WriteIntent {
+        let f = w.follow_up;
+        WriteIntent {
+            follow_up: FollowUp {
+                key: f.key.into(),
+                target: f.target.into(),
+                event: f.event.into(),
+                title: f.title,
+                details: f.details,
+                card_before: f.card_before,
+            },
+            order: OrderRef {
+                entity_id: w.order.entity_id,
+                increment_id: w.order.increment_id,
+                email: w.order.email,
+            },
+            marker: w.marker,
+            created_at: w.created_at,
+            card_id: w.card_id,
+            tickets_done: w.tickets_done,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry as the outbox wrote it before its records moved into
+    /// `records.rs`: the bytes must read the same.
+    const WRITTEN: &str = r#"{"v":4,"value":{"follow_up":{"key":{"Parcel":{"increment_id":"100023","parcel":"6A12345678901"}},"target":"freshdesk_notes","event":{"case_changed":{"from":"delivery_colissimo","to":"return_to_sender"}},"title":"Retour à l'expéditeur","details":["Client : Jeanne"],"card_before":null},"order":{"entity_id":23,"increment_id":"100023","email":"jeanne@example.fr"},"marker":"colisync-note:parcel/100023/6A12345678901:case-delivery_colissimo-return_to_sender:20260519T080000Z","created_at":"2026-05-19T08:00:00Z","card_id":"c1","tickets_done":[7,9]}}"#;
+
+    #[test]
+    fn an_entry_written_by_the_current_format_reads_back_the_same() {
+        // The envelope's number follows the schema (a later schema renumbers).
+        let written = WRITTEN.replacen(
+            "\"v\":4",
+            &format!("\"v\":{}", super::super::SCHEMA_VERSION),
+            1,
+        );
+        let w: WriteIntent = decode::<r::WriteIntent>(TREE, "1", written.as_bytes())
+            .expect("decodes")
+            .into();
+        assert_eq!(w.follow_up.target, WriteTarget::FreshdeskNotes);
+        assert_eq!(
+            w.follow_up.event,
+            WriteEvent::CaseChanged {
+                from: RuleId::DeliveryColissimo,
+                to: RuleId::ReturnToSender
+            }
+        );
+        assert_eq!(w.follow_up.key.to_string(), "parcel/100023/6A12345678901");
+        assert_eq!(w.tickets_done, BTreeSet::from([7, 9]));
+        assert_eq!(w.card_id.as_deref(), Some("c1"));
+        let again = encode(TREE, "1", &r::WriteIntent::from(&w)).expect("encodes");
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&again).expect("json"),
+            serde_json::from_str::<serde_json::Value>(&written).expect("json"),
+            "the same bytes, field for field"
+        );
     }
 }

@@ -21,7 +21,7 @@
 //! Changing any of these shapes is a new schema: bump
 //! [`super::SCHEMA_VERSION`], add a step to [`super::MIGRATIONS`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -383,6 +383,58 @@ pub struct CardContent {
 pub struct Label {
     pub(crate) name: String,
     pub(crate) color: String,
+}
+
+// ----- outbox -----------------------------------------------------------
+
+/// `outbox/<write id>`: one write-back note being carried out (a Magento
+/// order comment, Freshdesk private notes, an escalation). The same JSON
+/// schema 4 wrote when these shapes lived beside the outbox's code, so
+/// that entries written then read the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct WriteIntent {
+    pub follow_up: FollowUp,
+    pub order: OrderRef,
+    pub marker: String,
+    pub created_at: DateTime<Utc>,
+    pub card_id: Option<String>,
+    pub tickets_done: BTreeSet<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FollowUp {
+    pub key: Key,
+    pub target: WriteTarget,
+    pub event: WriteEvent,
+    pub title: String,
+    pub details: Vec<String>,
+    pub card_before: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum WriteTarget {
+    MagentoOrderNote,
+    FreshdeskNotes,
+    FreshdeskEscalation,
+}
+
+/// `reopened` was added within schema 4: a variant more, no record
+/// written before it changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum WriteEvent {
+    Filed,
+    CaseChanged { from: Rule, to: Rule },
+    Resolved,
+    Reopened,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OrderRef {
+    pub entity_id: u64,
+    pub increment_id: String,
+    pub email: String,
 }
 
 // ----- meta -------------------------------------------------------------

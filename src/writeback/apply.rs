@@ -12,8 +12,15 @@
 //!    for the card again, and with it a new note);
 //! 3. each armed entry: read first (a previous attempt may have written
 //!    it), write, and after an unknown outcome read again; written once
-//!    more at most, then left pending; removed from the outbox once
-//!    settled, flushed.
+//!    more at most, then left pending;
+//! 4. each Freshdesk ticket the entry wrote on (its noted tickets, or its
+//!    escalation's ticket) is linked on the card: the entry, with those
+//!    tickets, is flushed first; the `ticket_links` record says it is done;
+//!    else the card's newest comments are read for the link's marker,
+//!    then it is commented, and read again after an unknown outcome;
+//!    recorded, flushed. Trello failing here keeps the entry (its notes
+//!    done), for the next pass to link only;
+//! 5. the entry is removed from the outbox once settled, flushed.
 //!
 //! A refused Freshdesk key (401) stops the Freshdesk entries of this pass,
 //! a Magento token without the comment ACL the Magento ones; the other
@@ -23,11 +30,14 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
+use super::link::{LinkStop, link_all};
 use super::text;
 use super::{FollowUp, WriteEvent, WriteTarget};
+use crate::board::trello::TrelloClient;
 use crate::config::{FreshdeskConfig, GroupRef};
 use crate::sources::freshdesk::{
-    FreshdeskClient, FreshdeskError, NewTicket, Ticket, TicketFilter, order_number_query,
+    FreshdeskClient, FreshdeskError, NewTicket, Ticket, TicketFilter, find_group,
+    order_number_query,
 };
 use crate::sources::magento::{MagentoClient, MagentoError};
 use crate::state::outbox::{OrderRef, WriteId, WriteIntent};
@@ -42,6 +52,9 @@ pub enum WriteCrash {
     AfterCard,
     /// After a note's write was answered, before its settle.
     Called,
+    /// After the card comment linking a ticket was answered, before it is
+    /// recorded.
+    Linked,
 }
 
 /// The clients of the targets that are on.
@@ -49,6 +62,8 @@ pub enum WriteCrash {
 pub struct Writers<'a> {
     pub magento: Option<&'a MagentoClient>,
     pub freshdesk: Option<(&'a FreshdeskClient, &'a FreshdeskConfig)>,
+    /// Where the Freshdesk tickets written on are linked, on their card.
+    pub trello: Option<&'a TrelloClient>,
 }
 
 /// What the applier did, for the pass report.
@@ -58,6 +73,8 @@ pub struct WritebackReport {
     pub freshdesk_notes: usize,
     /// Problems escalated in Freshdesk (a ticket assigned or opened).
     pub escalations: usize,
+    /// Card comments linking a Freshdesk ticket.
+    pub ticket_links: usize,
     /// Freshdesk entries settled without a note: no contact or no open
     /// ticket (not an error).
     pub no_ticket: usize,
@@ -137,6 +154,7 @@ pub fn arm(state: &State, report: &mut WritebackReport) -> Result<(), StateError
             }
             WriteEvent::CaseChanged { to, .. } => r.rule == Some(*to),
             WriteEvent::Resolved => r.status == CardStatus::Resolved,
+            WriteEvent::Reopened => r.status == CardStatus::Open,
         });
         match happened {
             Some(r) => {
@@ -234,6 +252,34 @@ pub async fn apply_outbox(
                 }
                 if no_ticket {
                     report.no_ticket += 1;
+                }
+                match link_all(
+                    state,
+                    writers.trello,
+                    writers.freshdesk,
+                    &w,
+                    &card_id,
+                    crash,
+                )
+                .await
+                {
+                    Ok(n) => report.ticket_links += n,
+                    Err(LinkStop::Crashed) => {
+                        report.crashed = true;
+                        return report;
+                    }
+                    // The note is written and kept as done in the entry:
+                    // the next pass only links.
+                    Err(LinkStop::Later(why)) => {
+                        report.pending += 1;
+                        report.failures.push((
+                            Some(target),
+                            format!(
+                                "{what}: linking the ticket on the card: {why}; retried next pass"
+                            ),
+                        ));
+                        continue;
+                    }
                 }
                 if let Err(e) = settle(state) {
                     report
@@ -398,7 +444,10 @@ async fn freshdesk_notes(
         }
         match note_ticket(fd, ticket, &body, &w.marker, crash).await {
             Ok(TicketNote::Written) => written += 1,
-            Ok(TicketNote::Present | TicketNote::Gone) => {}
+            Ok(TicketNote::Present) => {}
+            // Not kept: only the tickets noted are linked on the card; a
+            // later attempt costs one more read.
+            Ok(TicketNote::Gone) => continue,
             Ok(TicketNote::Crashed) => return Outcome::Crashed,
             Err(e) => return fail(e),
         }
@@ -478,11 +527,7 @@ async fn group_id(
         GroupRef::Id(id) => Ok(Ok(*id)),
         GroupRef::Name(name) => {
             let groups = fd.groups().await?;
-            let found = groups
-                .iter()
-                .find(|g| g.name == *name)
-                .or_else(|| groups.iter().find(|g| g.name.eq_ignore_ascii_case(name)));
-            Ok(match found {
+            Ok(match find_group(&groups, group) {
                 Some(g) => Ok(g.id),
                 None => Err(format!(
                     "freshdesk.escalation_group {name:?} is not a group of the account (groups: {})",
@@ -543,7 +588,7 @@ async fn escalate(
         },
         Err(e) => Outcome::Pending(e.to_string()),
     };
-    let customer = format!("commande {} ({})", w.order.increment_id, w.order.email);
+    let customer = crate::fr::notes::escalation_customer(&w.order.increment_id, &w.order.email);
     let body = text::escalation_note(&w.follow_up, card_id, &w.marker, &customer);
     match open_tickets(fd, cfg, &w.order, now).await {
         Err(e) => return fail(e),

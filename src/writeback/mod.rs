@@ -1,7 +1,8 @@
 //! Write-back: the notes colisync leaves where the team works besides
 //! Trello, a comment on the Magento order and a private note on the
-//! customer's open Freshdesk tickets, when a card is filed, changes case or
-//! is resolved.
+//! customer's open Freshdesk tickets, when a card is filed, changes case,
+//! is resolved or is reopened; and on the card, a comment linking each
+//! Freshdesk ticket colisync wrote on.
 //!
 //! Where it sits: after `plan::apply`. The pass turns the plan's card
 //! actions into [`FollowUp`]s ([`followups`], pure: no client, no store, no
@@ -15,6 +16,7 @@
 //! the next pass and never blocks the cards.
 
 pub mod apply;
+mod link;
 pub mod text;
 
 use crate::board::CardContent;
@@ -84,8 +86,8 @@ fn plain(line: &str) -> String {
 pub type Prior = (Option<RuleId>, String);
 
 /// The follow-ups of a plan: a filing (`Create`), a case change (an
-/// `Update` that changes the rule) and a resolution (`Resolve` with its
-/// comment). A delay that grows within the same case writes nothing, nor
+/// `Update` that changes the rule), a resolution (`Resolve` with its
+/// comment) and a reopening (`Reopen`: the problem came back). A delay that grows within the same case writes nothing, nor
 /// do adoptions (a card found again after a lost state says nothing new).
 /// `prior` gives the rule and card id a key's record had before the plan.
 pub fn followups(
@@ -116,6 +118,23 @@ pub fn followups(
                 comment: Some(comment),
                 ..
             } => (WriteEvent::Resolved, title.clone(), vec![comment.clone()]),
+            // The comment first: it says that the problem came back, as
+            // a resolution's says why it ended. A reopen whose text is
+            // unchanged carries no content: the case names it.
+            Action::Reopen {
+                rule,
+                content,
+                comment,
+                ..
+            } => {
+                let mut details = vec![comment.clone()];
+                details.extend(content.as_ref().map(details_of).unwrap_or_default());
+                let title = content
+                    .as_ref()
+                    .map(|c| c.title.clone())
+                    .unwrap_or_else(|| rule.case_fr().to_owned());
+                (WriteEvent::Reopened, title, details)
+            }
             _ => continue,
         };
         let card_before = match &event {

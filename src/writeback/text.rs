@@ -1,6 +1,7 @@
-//! The texts of the write-back notes and their markers, pure (like
-//! `board/render.rs`): same inputs, same bytes, so that a note retried
-//! after a lost answer is the one looked for.
+//! The layout of the write-back notes and of the card's ticket links, and
+//! their markers, pure (like `board/render.rs`): same inputs, same bytes,
+//! so that a note retried after a lost answer is the one looked for. The
+//! French words are `fr::notes`'.
 //!
 //! Every value that came from outside (titles and facts hold customer
 //! names, item names, Magento statuses) is HTML-escaped: the notes are
@@ -10,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::{FollowUp, WriteEvent};
 use crate::domain::ProblemKey;
+use crate::fr;
 
 /// A note's marker: `colisync-note:<key>:<event>:<instant>`, one ASCII
 /// token (the key's parts are percent-encoded, so no `:` or space inside),
@@ -40,8 +42,10 @@ pub fn escalation_subject(f: &FollowUp) -> String {
 /// marker.
 pub fn escalation_note(f: &FollowUp, card_id: &str, marker: &str, customer: &str) -> String {
     let mut html = format!(
-        "<p><b>colisync · remontée pour investigation</b> — {}</p><p>Client : {}</p>",
+        "<p><b>colisync · {}</b> — {}</p><p>{} : {}</p>",
+        fr::notes::ESCALATION_HEADING,
         escape(&f.title),
+        fr::notes::CUSTOMER,
         escape(customer)
     );
     if !f.details.is_empty() {
@@ -53,7 +57,8 @@ pub fn escalation_note(f: &FollowUp, card_id: &str, marker: &str, customer: &str
     }
     let url = card_url(card_id);
     html.push_str(&format!(
-        "<p>Carte Trello : <a href=\"{url}\">{url}</a></p><p>{marker}</p>"
+        "<p>{} : <a href=\"{url}\">{url}</a></p><p>{marker}</p>",
+        fr::notes::CARD_LINK
     ));
     html
 }
@@ -80,24 +85,40 @@ pub fn card_url(card_id: &str) -> String {
 }
 
 fn event_fr(event: &WriteEvent) -> String {
-    match event {
-        WriteEvent::Filed => "carte ouverte".into(),
-        WriteEvent::CaseChanged { from, to } => {
-            format!("changement de cas : {} → {}", from.case_fr(), to.case_fr())
-        }
-        WriteEvent::Resolved => "résolu".into(),
-    }
+    fr::notes::event(match event {
+        WriteEvent::Filed => fr::notes::Event::Filed,
+        WriteEvent::CaseChanged { from, to } => fr::notes::Event::CaseChanged {
+            from: *from,
+            to: *to,
+        },
+        WriteEvent::Resolved => fr::notes::Event::Resolved,
+        WriteEvent::Reopened => fr::notes::Event::Reopened,
+    })
+}
+
+/// The marker of a ticket's link on a card: one per ticket (a card's
+/// comments are read, so the card is implied).
+pub fn ticket_link_marker(ticket: u64) -> String {
+    format!("colisync-link:freshdesk-ticket:{ticket}")
+}
+
+/// The card comment linking a ticket (the URL is the agent's view; it
+/// holds no secret).
+pub fn ticket_link(ticket: u64, url: &str) -> String {
+    fr::notes::ticket_link(ticket, url, &ticket_link_marker(ticket))
 }
 
 /// The Magento order comment: one line, plain text escaped, the marker at
 /// the end in brackets.
 pub fn magento_comment(f: &FollowUp, card_id: &str, marker: &str) -> String {
     let mut s = format!("colisync · {} — {}", escape(&f.title), event_fr(&f.event));
-    if let (WriteEvent::Resolved, Some(why)) = (&f.event, f.details.first()) {
+    if let (WriteEvent::Resolved | WriteEvent::Reopened, Some(why)) = (&f.event, f.details.first())
+    {
         s.push_str(&format!(" : {}", escape(why)));
     }
     s.push_str(&format!(
-        ". Carte Trello : {} [{marker}]",
+        ". {} : {} [{marker}]",
+        fr::notes::CARD_LINK,
         card_url(card_id)
     ));
     s
@@ -120,7 +141,8 @@ pub fn freshdesk_note(f: &FollowUp, card_id: &str, marker: &str) -> String {
     }
     let url = card_url(card_id);
     html.push_str(&format!(
-        "<p>Carte Trello : <a href=\"{url}\">{url}</a></p><p>{marker}</p>"
+        "<p>{} : <a href=\"{url}\">{url}</a></p><p>{marker}</p>",
+        fr::notes::CARD_LINK
     ));
     html
 }

@@ -193,3 +193,137 @@ async fn an_echoed_secret_never_shows() {
     let key = config.trello.key.expose().to_owned();
     assert!(!text.contains(&token) && !text.contains(&key), "{text}");
 }
+
+const FD_KEY: &str = "fd-online-key-Zx81";
+
+async fn with_freshdesk(
+    config: &mut Config,
+    group: Option<colisync::config::GroupRef>,
+) -> colisync_testkit::freshdesk::FakeFreshdesk {
+    let fd = colisync_testkit::freshdesk::FakeFreshdesk::start(FD_KEY, now())
+        .await
+        .unwrap();
+    config.freshdesk = Some(colisync::config::FreshdeskConfig {
+        base_url: fd.base_url(),
+        api_key: Secret::new(FD_KEY),
+        escalation_group: group,
+        escalation_rules: vec!["tracking_problem".into()],
+        requester_email: Some("sav@shop.example".into()),
+        order_number_field: None,
+        ticket_lookback_days: 90,
+        requests_per_minute: 40,
+        timeout: std::time::Duration::from_millis(500),
+    });
+    fd
+}
+
+#[tokio::test]
+async fn freshdesk_key_and_group_found() {
+    let (_world, mut config, _dir) = world().await;
+    let name = colisync::config::GroupRef::Name("niveau 2".into());
+    let fd = with_freshdesk(&mut config, Some(name)).await;
+    // More groups than a page holds (100): the one wanted is on the second.
+    for n in 0..120 {
+        fd.add_group(&format!("Équipe {n}"));
+    }
+    let id = fd.add_group("Niveau 2");
+    let (report, text) = run(&config).await;
+    assert!(report.passes(), "{text}");
+    assert!(text.contains("API key accepted (agent"), "{text}");
+    assert!(
+        text.contains(&format!("escalation group « Niveau 2 » found (id {id})")),
+        "{text}"
+    );
+    // Read only, and only the two reads.
+    for r in fd.requests().all() {
+        assert_eq!(r.method, "GET", "{r:?}");
+    }
+    assert_eq!(fd.requests().count("GET", "/api/v2/agents/me"), 1);
+    assert_eq!(fd.requests().count("GET", "/api/v2/groups"), 2);
+    // By id too.
+    config.freshdesk.as_mut().unwrap().escalation_group = Some(colisync::config::GroupRef::Id(id));
+    let (report, text) = run(&config).await;
+    assert!(report.passes(), "{text}");
+}
+
+#[tokio::test]
+async fn a_refused_freshdesk_key_is_named_never_shown() {
+    let (_world, mut config, _dir) = world().await;
+    let fd = with_freshdesk(&mut config, None).await;
+    let wrong = "fd-wrong-key-Pq77";
+    config.freshdesk.as_mut().unwrap().api_key = Secret::new(wrong);
+    let (report, text) = run(&config).await;
+    assert!(!report.passes());
+    assert!(
+        fails_with(
+            &report,
+            "freshdesk",
+            "freshdesk.api_key) was refused (HTTP 401"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(wrong) && !text.contains(FD_KEY), "{text}");
+    // Refused: nothing more is asked.
+    assert_eq!(fd.requests().count("GET", "/api/v2/groups"), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_freshdesk_group_is_named_with_the_groups_found() {
+    let (_world, mut config, _dir) = world().await;
+    let fd = with_freshdesk(
+        &mut config,
+        Some(colisync::config::GroupRef::Name("Niveau 2".into())),
+    )
+    .await;
+    fd.add_group("Niveau 1");
+    fd.add_group("Facturation");
+    let (report, text) = run(&config).await;
+    assert!(!report.passes());
+    assert!(
+        fails_with(
+            &report,
+            "freshdesk",
+            "freshdesk.escalation_group: no group is named \"Niveau 2\""
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Niveau 1, Facturation"), "{text}");
+    config.freshdesk.as_mut().unwrap().escalation_group =
+        Some(colisync::config::GroupRef::Id(999_999));
+    let (report, text) = run(&config).await;
+    assert!(
+        fails_with(&report, "freshdesk", "no group has id 999999"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_narrow_key_and_a_missing_order_field_are_named() {
+    let (_world, mut config, _dir) = world().await;
+    let fd = with_freshdesk(&mut config, None).await;
+    fd.set_ticket_scope(2);
+    fd.add_ticket_field("cf_numero_commande");
+    config.freshdesk.as_mut().unwrap().order_number_field = Some("cf_order_number".into());
+    let (report, text) = run(&config).await;
+    assert!(
+        report.checks.iter().any(|c| c.verdict == Verdict::Note
+            && c.service == "freshdesk"
+            && c.message.contains("ticket_scope 2")),
+        "{text}"
+    );
+    assert!(
+        fails_with(
+            &report,
+            "freshdesk",
+            "no ticket field is named \"cf_order_number\" (custom fields: cf_numero_commande)"
+        ),
+        "{text}"
+    );
+    config.freshdesk.as_mut().unwrap().order_number_field = Some("cf_numero_commande".into());
+    let (report, text) = run(&config).await;
+    assert!(
+        text.contains("ticket field cf_numero_commande found"),
+        "{text}"
+    );
+    assert!(report.passes(), "{text}");
+}

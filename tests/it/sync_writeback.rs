@@ -3,7 +3,9 @@
 //! ticket; a resolution one more of each; a crash at each step and a lost
 //! answer leave exactly one; 429s are waited out; a customer without a
 //! ticket gets none and no error; Freshdesk down fails that part of the
-//! pass and the rest goes on. Requests are counted, never timed.
+//! pass and the rest goes on; a reopening says so in both places; each
+//! ticket written on is linked once on its card. Requests are counted,
+//! never timed.
 
 use crate::common_sync;
 
@@ -95,6 +97,21 @@ fn our_comments(s: &Setup, entity_id: u64) -> Vec<String> {
         .collect()
 }
 
+/// The card comments linking `ticket`, on the card of `k`.
+fn links_on(s: &Setup, k: &str, ticket: u64) -> Vec<String> {
+    let card = card_of(&s.world, &key(k));
+    s.world
+        .trello
+        .comments(&card.id)
+        .into_iter()
+        .filter(|c| c.contains(&format!("colisync-link:freshdesk-ticket:{ticket}")))
+        .collect()
+}
+
+fn ticket_url(s: &Setup, ticket: u64) -> String {
+    format!("{}a/tickets/{ticket}", s.fd.base_url())
+}
+
 fn comment_posts(s: &Setup) -> usize {
     s.world
         .magento
@@ -176,6 +193,12 @@ async fn a_filed_card_writes_one_order_comment_and_one_private_note() {
     );
     assert!(s.fd.notes_of(s.ticket).iter().all(|n| n["private"] == true));
     assert_nobody_told(&s);
+    // The ticket is linked on Camille's card, once; no other card gets one.
+    assert_eq!(r.writeback.ticket_links, 1);
+    let links = links_on(&s, "order/100001", s.ticket);
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(links[0].contains(&ticket_url(&s, s.ticket)), "{}", links[0]);
+    assert!(!links[0].contains(FD_KEY));
 
     // A second pass writes nothing more.
     let r = ok_pass(&mut engine, at_days(0)).await;
@@ -185,6 +208,8 @@ async fn a_filed_card_writes_one_order_comment_and_one_private_note() {
     );
     assert_eq!(comment_posts(&s), 9);
     assert_eq!(our_notes(&s).len(), 1);
+    assert_eq!(r.writeback.ticket_links, 0);
+    assert_eq!(links_on(&s, "order/100001", s.ticket).len(), 1);
 }
 
 #[tokio::test]
@@ -225,6 +250,97 @@ async fn a_resolution_adds_one_more_of_each() {
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert!(notes[1].contains(":resolved:"));
     assert_nobody_told(&s);
+    // The ticket was linked when the card was filed: not again.
+    assert_eq!(links_on(&s, "order/100001", s.ticket).len(), 1);
+}
+
+/// Order 100001 shipped at hour 2 (its card resolved at hour 3).
+async fn ship_100001(s: &Setup, engine: &mut Engine) {
+    let mut order = demo_shop()
+        .orders
+        .into_iter()
+        .find(|o| o.increment_id == "100001")
+        .unwrap();
+    order.state = OrderState::Complete;
+    order.status = "complete".into();
+    order.updated_at = at_hours(2);
+    order.shipments = vec![Shipment {
+        entity_id: 7001,
+        created_at: at_hours(2),
+        tracks: Vec::new(),
+    }];
+    s.world.magento.update_order(&order);
+    let r = ok_pass(engine, at_hours(3)).await;
+    assert_eq!(r.apply.resolved, 1, "{:?}", r.actions);
+}
+
+/// Then its shipment withdrawn at hour 4: the problem is back.
+fn withdraw_100001(s: &Setup) {
+    let mut order = demo_shop()
+        .orders
+        .into_iter()
+        .find(|o| o.increment_id == "100001")
+        .unwrap();
+    order.updated_at = at_hours(4);
+    s.world.magento.update_order(&order);
+}
+
+#[tokio::test]
+async fn a_reopening_says_so_on_the_order_and_the_ticket() {
+    let s = setup().await;
+    let mut engine = engine_of(&s);
+    ok_pass(&mut engine, at_days(0)).await;
+    ship_100001(&s, &mut engine).await;
+    withdraw_100001(&s);
+    let posts = comment_posts(&s);
+    let r = ok_pass(&mut engine, at_hours(5)).await;
+    assert_eq!(r.apply.reopened, 1, "{:?}", r.actions);
+    assert_eq!(
+        (r.writeback.magento_notes, r.writeback.freshdesk_notes),
+        (1, 1)
+    );
+    assert_eq!(comment_posts(&s), posts + 1);
+    let comments = our_comments(&s, entity_of("100001"));
+    let reopened: Vec<_> = comments
+        .iter()
+        .filter(|c| c.contains(":reopened:"))
+        .collect();
+    assert_eq!(reopened.len(), 1, "{comments:?}");
+    assert!(reopened[0].contains("revenu"), "{}", reopened[0]);
+    let notes = our_notes(&s);
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[2].contains(":reopened:") && notes[2].contains("revenu"));
+    assert_eq!(links_on(&s, "order/100001", s.ticket).len(), 1);
+    assert_nobody_told(&s);
+    // Nothing more on the next pass.
+    ok_pass(&mut engine, at_hours(6)).await;
+    assert_eq!(our_notes(&s).len(), 3);
+    assert_eq!(comment_posts(&s), posts + 1);
+}
+
+#[tokio::test]
+async fn a_crash_while_reopening_leaves_exactly_one_note_of_it() {
+    for at in [
+        WriteCrash::BeforeCard,
+        WriteCrash::AfterCard,
+        WriteCrash::Called,
+    ] {
+        let s = setup().await;
+        let mut engine = engine_of(&s);
+        ok_pass(&mut engine, at_days(0)).await;
+        ship_100001(&s, &mut engine).await;
+        withdraw_100001(&s);
+        engine.set_writeback_crash(Some(at));
+        let r = engine.run_pass(at_hours(5), &Stop::default(), false).await;
+        assert!(r.writeback.crashed, "{at:?}");
+        drop(engine);
+        let mut engine = engine_of(&s);
+        ok_pass(&mut engine, at_hours(6)).await;
+        ok_pass(&mut engine, at_hours(7)).await;
+        let reopened = |v: Vec<String>| v.into_iter().filter(|n| n.contains(":reopened:")).count();
+        assert_eq!(reopened(our_notes(&s)), 1, "{at:?}: {:?}", our_notes(&s));
+        assert_eq!(reopened(our_comments(&s, entity_of("100001"))), 1, "{at:?}");
+    }
 }
 
 #[tokio::test]
@@ -233,6 +349,7 @@ async fn a_crash_at_each_step_leaves_exactly_one_of_each() {
         WriteCrash::BeforeCard,
         WriteCrash::AfterCard,
         WriteCrash::Called,
+        WriteCrash::Linked,
     ] {
         let s = setup().await;
         let mut engine = engine_of(&s);
@@ -253,8 +370,69 @@ async fn a_crash_at_each_step_leaves_exactly_one_of_each() {
             }
         }
         assert_eq!(our_comments(&s, entity_of("100001")).len(), 1, "{at:?}");
+        assert_eq!(
+            links_on(&s, "order/100001", s.ticket).len(),
+            1,
+            "{at:?}: one link on the card"
+        );
         assert_nobody_told(&s);
     }
+}
+
+#[tokio::test]
+async fn a_lost_link_answer_is_settled_by_reading_the_card_back() {
+    let s = setup().await;
+    // Freshdesk down: the cards are filed, the notes wait.
+    s.fd.faults().always("*", "/api/v2", Fault::Status(503));
+    let mut engine = engine_of(&s);
+    pass(&mut engine, at_days(0)).await;
+    assert!(links_on(&s, "order/100001", s.ticket).is_empty());
+    s.fd.faults().clear();
+    let card = card_of(&s.world, &key("order/100001"));
+    let path = format!("/1/cards/{}/actions/comments", card.id);
+    s.world
+        .trello
+        .faults()
+        .once("POST", &path, Fault::LoseAnswer);
+    let r = ok_pass(&mut engine, at_hours(1)).await;
+    assert_eq!(r.writeback.ticket_links, 1);
+    assert_eq!(links_on(&s, "order/100001", s.ticket).len(), 1);
+    assert_eq!(
+        s.world.trello.requests().count("POST", &path),
+        1,
+        "found by reading back, not written again"
+    );
+    ok_pass(&mut engine, at_hours(2)).await;
+    assert_eq!(s.world.trello.requests().count("POST", &path), 1);
+}
+
+#[tokio::test]
+async fn trello_down_while_linking_keeps_the_note_and_links_later() {
+    let s = setup().await;
+    s.fd.faults().always("*", "/api/v2", Fault::Status(503));
+    let mut engine = engine_of(&s);
+    pass(&mut engine, at_days(0)).await;
+    s.fd.faults().clear();
+    let card = card_of(&s.world, &key("order/100001"));
+    let path = format!("/1/cards/{}/actions", card.id);
+    s.world
+        .trello
+        .faults()
+        .always("*", &path, Fault::Status(503));
+    let r = pass(&mut engine, at_hours(1)).await;
+    assert!(!r.is_success());
+    assert_eq!(our_notes(&s).len(), 1, "the note is written");
+    assert!(links_on(&s, "order/100001", s.ticket).is_empty());
+    s.world.trello.faults().clear();
+    let notes_posted = s.fd.requests().count("POST", "/api/v2/tickets/");
+    let r = ok_pass(&mut engine, at_hours(2)).await;
+    assert_eq!(r.writeback.ticket_links, 1);
+    assert_eq!(links_on(&s, "order/100001", s.ticket).len(), 1);
+    assert_eq!(our_notes(&s).len(), 1, "the note is not written again");
+    assert_eq!(
+        s.fd.requests().count("POST", "/api/v2/tickets/"),
+        notes_posted
+    );
 }
 
 #[tokio::test]
@@ -378,12 +556,18 @@ async fn a_dry_run_lists_the_notes_and_calls_neither() {
     assert_eq!(r.writeback_plan.len(), 18, "{:#?}", r.writeback_plan);
     let table = colisync::pass::render_writeback_table(&r.writeback_plan);
     assert!(table.contains("freshdesk:notes") && table.contains("magento:order-note"));
+    assert!(table.contains("linked once on its card"), "{table}");
     assert!(!table.contains('@'), "no e-mail address: {table}");
     assert!(
         s.fd.requests().is_empty(),
         "a dry run never calls Freshdesk"
     );
     assert_eq!(comment_posts(&s), 0);
+    assert_eq!(
+        s.world.trello.requests().count("POST", "/1/cards"),
+        0,
+        "nor comments on Trello"
+    );
 }
 
 #[tokio::test]
@@ -512,6 +696,29 @@ async fn tracking_anomalies_are_escalated_once_never_in_a_customers_name() {
             .unwrap()
             .contains("colisync-ticket:")
     }));
+    // Each escalation's ticket is linked on its card, once.
+    let linked = |id: u64| {
+        s.world
+            .trello
+            .cards()
+            .iter()
+            .map(|c| {
+                s.world
+                    .trello
+                    .comments(&c.id)
+                    .iter()
+                    .filter(|t| t.contains(&ticket_url(&s, id)))
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    for t in opened
+        .iter()
+        .filter_map(|t| t["id"].as_u64())
+        .chain([theirs])
+    {
+        assert_eq!(linked(t), 1, "ticket {t}");
+    }
     // Only the internal address was ever written to.
     let to: Vec<String> = s.fd.notifications().into_iter().map(|n| n.to).collect();
     assert!(to.iter().all(|t| t == "sav@shop.example"), "{to:?}");

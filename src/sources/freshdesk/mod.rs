@@ -44,7 +44,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::config::FreshdeskConfig;
+use crate::config::{FreshdeskConfig, GroupRef};
 
 mod errors;
 mod search;
@@ -186,7 +186,8 @@ impl FreshdeskClient {
         self.budget.lock().map(|b| *b).unwrap_or_default()
     }
 
-    /// The agent-side URL of a ticket, for a card comment.
+    /// The agent-side URL of a ticket, for a card comment:
+    /// `https://<domain>.freshdesk.com/a/tickets/<id>` (docs/apis.md).
     pub fn ticket_url(&self, id: u64) -> String {
         let mut u = self.base.clone();
         u.set_path(&format!("{}a/tickets/{id}", self.base.path()));
@@ -510,5 +511,17 @@ fn decode<T: serde::de::DeserializeOwned>(
                 },
             }),
         },
+    }
+}
+
+/// The configured group among the account's: by id, or by name (exactly,
+/// then ignoring case, as an admin may type « niveau 2 »).
+pub fn find_group<'a>(groups: &'a [Group], wanted: &GroupRef) -> Option<&'a Group> {
+    match wanted {
+        GroupRef::Id(id) => groups.iter().find(|g| g.id == *id),
+        GroupRef::Name(name) => groups
+            .iter()
+            .find(|g| g.name == *name)
+            .or_else(|| groups.iter().find(|g| g.name.eq_ignore_ascii_case(name))),
     }
 }

@@ -362,7 +362,7 @@ fn print_board(out: &mut dyn Write, world: &World) -> anyhow::Result<()> {
 }
 
 /// What the team sees outside Trello: the private note on the customer's
-/// ticket and the comment on the order.
+/// ticket, the ticket's link on the card and the comment on the order.
 fn print_writeback(
     out: &mut dyn Write,
     world: &World,
@@ -378,6 +378,20 @@ fn print_writeback(
             if private { "private" } else { "PUBLIC" },
             indent(text)
         )?;
+    }
+    let link = format!("/a/tickets/{ticket}");
+    for card in world.trello.cards() {
+        for c in world.trello.comments(&card.id) {
+            if c.contains(&link) {
+                writeln!(
+                    out,
+                    "
+On the Trello card « {} », the ticket is linked:\n{}",
+                    card.name,
+                    indent(&c)
+                )?;
+            }
+        }
     }
     if let Some(order) = demo_shop()
         .orders
