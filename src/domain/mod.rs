@@ -15,6 +15,7 @@
 //! (`fr`).
 
 pub mod calendar;
+mod case;
 mod carrier_info;
 mod classify;
 mod order;
@@ -22,9 +23,10 @@ mod parcel;
 mod problem;
 mod tracking_number;
 
+pub use case::{Case, CaseRequest, CaseStep, CaseVia};
 pub use carrier_info::{CarrierInfo, EstimateChange, RemovalPoint};
 pub use classify::Classifier;
 pub use order::{Customer, Item, Order, OrderState, ProductKind, Shipment, StatusChange, Track};
 pub use parcel::{Carrier, Parcel, TrackingEvent, TrackingSnapshot, TrackingStatus, parcels_of};
-pub use problem::{ProblemKey, RuleId, Severity, ThresholdUnit};
+pub use problem::{CaseKind, ProblemKey, RuleId, Severity, ThresholdUnit};
 pub use tracking_number::{can_track, is_placeholder_number, is_valid_number, tracking_url};

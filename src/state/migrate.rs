@@ -54,13 +54,18 @@ use super::records as r;
 use super::{StateError, sled_err};
 
 /// Every tree of the store, in the order they are migrated.
-const TREES: &[&str] = &["meta", "orders", "parcels", "cards", "journal"];
+const TREES: &[&str] = &["meta", "orders", "parcels", "cards", "journal", "cases"];
 
 /// A step's fill: writes out what the older schema left out.
 type Fill = fn(&str, &mut Value);
 
 /// The fill of the step from schema `n` is `FILLS[n - 1]`.
-const FILLS: &[Fill] = &[fill_v1_defaults, fill_v2_defaults, fill_v3_defaults];
+const FILLS: &[Fill] = &[
+    fill_v1_defaults,
+    fill_v2_defaults,
+    fill_v3_defaults,
+    fill_v4_defaults,
+];
 
 /// Schema 1 to 2: every value rewritten as a schema-2 record.
 pub(super) fn v1_to_v2(db: &sled::Db) -> Result<(), StateError> {
@@ -75,6 +80,14 @@ pub(super) fn v2_to_v3(db: &sled::Db) -> Result<(), StateError> {
 /// Schema 3 to 4: every value re-enveloped, intents given their checklist.
 pub(super) fn v3_to_v4(db: &sled::Db) -> Result<(), StateError> {
     run(db, 3)
+}
+
+/// Schema 4 to 5: every value re-enveloped. Schema 5 adds what older
+/// values cannot hold (the `cases` tree, case keys and case rules), so the
+/// step fills nothing; it exists so that a colisync of schema 4 refuses a
+/// store that may hold case keys, rather than skip them as undecodable.
+pub(super) fn v4_to_v5(db: &sled::Db) -> Result<(), StateError> {
+    run(db, 4)
 }
 
 /// Every value of every tree at schema `from` rewritten at `from + 1`.
@@ -154,6 +167,7 @@ fn migrate_value(
         "parcels" => check::<r::ParcelRecord>(&today)?,
         "cards" => check::<r::CardRecord>(&today)?,
         "journal" => check::<r::Intent>(&today)?,
+        "cases" => check::<r::CaseRecord>(&today)?,
         _ => match key {
             b"undecodable_orders" => check::<r::UndecodableOrders>(&today)?,
             // The cursor and the last pass's instant.
@@ -247,6 +261,9 @@ fn fill_v3_defaults(tree: &str, value: &mut Value) {
         default(action, "checklist", Value::Null);
     }
 }
+
+/// Schema 4 left nothing out that schema 5 reads.
+fn fill_v4_defaults(_tree: &str, _value: &mut Value) {}
 
 fn default(obj: &mut Map<String, Value>, field: &str, value: Value) {
     obj.entry(field).or_insert(value);

@@ -11,7 +11,7 @@ use crate::sample::SampleShop;
 use crate::trello::{FakeTrello, FakeTrelloOptions};
 use colisync::config::{
     CalendarConfig, CarriersConfig, Config, DaemonConfig, LaPosteConfig, MagentoAuth,
-    MagentoConfig, RulesConfig,
+    CasesConfig, MagentoConfig, RulesConfig,
 };
 use colisync::secret::Secret;
 
@@ -117,6 +117,10 @@ impl World {
             trello: self.trello.config(),
             rules: RulesConfig::seed_defaults(),
             freshdesk: None,
+            cases: CasesConfig {
+                inbox_dir: inbox_dir(state_dir),
+                ..CasesConfig::seed_defaults()
+            },
         }
     }
 
@@ -145,7 +149,11 @@ base_url = "{trello_url}"
 key = "{key}"
 token = "{token}"
 board = "{board}"
+
+[cases]
+inbox_dir = "{inbox}"
 "#,
+            inbox = inbox_dir(state_dir).display(),
             state = state_dir.display(),
             magento = url(self.magento.base_url()),
             laposte = url(self.laposte.base_url()),
@@ -155,4 +163,12 @@ board = "{board}"
             board = trello.board,
         )
     }
+}
+
+/// Where the world's `colisync case` requests go: next to the state
+/// directory (never inside it: the daemon's directory is its own, 0700).
+pub fn inbox_dir(state_dir: &Path) -> std::path::PathBuf {
+    let mut name = state_dir.as_os_str().to_owned();
+    name.push("-inbox");
+    name.into()
 }

@@ -42,6 +42,7 @@ use super::{
 };
 use crate::secret::Secret;
 
+mod cases;
 mod check;
 mod check_fields;
 mod check_services;
