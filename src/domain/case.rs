@@ -33,7 +33,8 @@ pub struct Case {
     /// (card id, label id) pairs whose label already made a request: a
     /// label left on a card does not reopen the case it opened.
     pub consumed_labels: BTreeSet<(String, String)>,
-    /// Ids of the items of colisync's checklist last seen ticked.
+    /// Names of the items of colisync's checklist last seen ticked (the
+    /// names are the steps', unique within the checklist).
     pub ticked: BTreeSet<String>,
     /// The ticked items when the case was (re)opened: a checklist still
     /// complete from the last time is not a new evidence of the end.

@@ -15,16 +15,16 @@
 //! (`fr`).
 
 pub mod calendar;
-mod case;
 mod carrier_info;
+mod case;
 mod classify;
 mod order;
 mod parcel;
 mod problem;
 mod tracking_number;
 
-pub use case::{Case, CaseRequest, CaseStep, CaseVia};
 pub use carrier_info::{CarrierInfo, EstimateChange, RemovalPoint};
+pub use case::{Case, CaseRequest, CaseStep, CaseVia};
 pub use classify::Classifier;
 pub use order::{Customer, Item, Order, OrderState, ProductKind, Shipment, StatusChange, Track};
 pub use parcel::{Carrier, Parcel, TrackingEvent, TrackingSnapshot, TrackingStatus, parcels_of};

@@ -54,9 +54,12 @@ pub(crate) fn step_line(name: &str, done: bool) -> String {
 }
 pub(crate) const STEPS: &str = "Étapes (dates comprises) :";
 
-pub(crate) const STATE_NOT_VALIDATED: &str = "État de la commande : non validée (en attente de règlement)";
+pub(crate) const STATE_NOT_VALIDATED: &str =
+    "État de la commande : non validée (en attente de règlement)";
 pub(crate) fn state_waiting(day: &str, cutoff: &str) -> String {
-    format!("État de la commande : validée et non expédiée ; prochaine expédition le {day} à {cutoff}")
+    format!(
+        "État de la commande : validée et non expédiée ; prochaine expédition le {day} à {cutoff}"
+    )
 }
 pub(crate) fn state_shipped(carrier: &str, when: &str) -> String {
     format!("État de la commande : expédiée ({carrier}) le {when}")
@@ -78,7 +81,8 @@ pub(crate) fn left_before_handled(when: &str, carrier: &str, link: Option<&str>)
 
 /// Why a case card is resolved: only a lead's hand.
 pub(crate) const CLOSED_TICKED: &str = "dossier clos par un lead : procédure cochée";
-pub(crate) const CLOSED_MOVED: &str = "carte déplacée dans la liste des cartes résolues par un lead";
+pub(crate) const CLOSED_MOVED: &str =
+    "carte déplacée dans la liste des cartes résolues par un lead";
 
 /// What `colisync case` prints once the request is in the inbox.
 pub const REQUEST_SAVED: &str = "Demande enregistrée : le dossier sera ouvert au prochain passage.";

@@ -65,6 +65,7 @@ impl Engine {
             .map(|(_, r)| r.list.clone())
             .collect();
         wanted.insert(self.config.trello.resolved_list.clone());
+        wanted.insert(self.config.cases.list.clone());
         let missing_lists: Vec<String> = wanted
             .iter()
             .filter(|n| !by_name.contains_key(*n))
@@ -104,7 +105,8 @@ impl Engine {
     /// list when their problem ends.
     fn is_intake_list(&self, name: &str) -> bool {
         name != self.config.trello.resolved_list
-            && self.config.rules.iter().any(|(_, r)| r.list == name)
+            && (self.config.rules.iter().any(|(_, r)| r.list == name)
+                || name == self.config.cases.list)
     }
 
     /// The plan's input; a recorded card the listing did not show is read

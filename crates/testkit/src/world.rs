@@ -10,8 +10,8 @@ use crate::magento::{FakeMagento, FakeMagentoAuth};
 use crate::sample::SampleShop;
 use crate::trello::{FakeTrello, FakeTrelloOptions};
 use colisync::config::{
-    CalendarConfig, CarriersConfig, Config, DaemonConfig, LaPosteConfig, MagentoAuth,
-    CasesConfig, MagentoConfig, RulesConfig,
+    CalendarConfig, CarriersConfig, CasesConfig, Config, DaemonConfig, LaPosteConfig, MagentoAuth,
+    MagentoConfig, RulesConfig,
 };
 use colisync::secret::Secret;
 

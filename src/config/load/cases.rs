@@ -8,7 +8,6 @@ use crate::config::{CasesConfig, TrelloConfig, defaults, same_label as label_eq}
 use crate::domain::{Carrier, Severity};
 use crate::fr::{LABEL_COMPATIBLE, LABEL_ORIGINAL};
 
-
 /// The names of the labels colisync puts on its own cards (as
 /// `board::render` writes them): a case label must not be one of them, or
 /// every colisync card would open a case.
@@ -53,7 +52,10 @@ impl Checker<'_> {
         }
         let mut label = |key: &str, raw: &super::raw::S<String>, default: &str| {
             let span = raw.as_ref().map(|s| s.span());
-            let value = raw.as_ref().map_or(default, |s| s.get_ref().as_str()).trim();
+            let value = raw
+                .as_ref()
+                .map_or(default, |s| s.get_ref().as_str())
+                .trim();
             if value.is_empty() {
                 self.err(key, span, "a label name must not be empty");
                 return None;
@@ -71,7 +73,11 @@ impl Checker<'_> {
             }
             Some((value.to_owned(), span))
         };
-        let lost = label("cases.lost_label", &raw.lost_label, defaults::CASES_LOST_LABEL);
+        let lost = label(
+            "cases.lost_label",
+            &raw.lost_label,
+            defaults::CASES_LOST_LABEL,
+        );
         let address = label(
             "cases.address_label",
             &raw.address_label,
@@ -82,7 +88,9 @@ impl Checker<'_> {
                 self.err(
                     "cases.address_label",
                     span.clone(),
-                    format!("{a:?} is also cases.lost_label: each kind of case needs its own label"),
+                    format!(
+                        "{a:?} is also cases.lost_label: each kind of case needs its own label"
+                    ),
                 );
             }
         }

@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use super::Judge;
 use super::lost::{ChecklistStep, case_due};
 use crate::domain::{
-    Carrier, Case, CaseKind, CaseStep, Order, Parcel, Severity, TrackingStatus,
-    tracking_url,
+    Carrier, Case, CaseKind, CaseStep, Order, Parcel, Severity, TrackingStatus, tracking_url,
 };
 use crate::fr::{self, advice as a, cases as w};
 use crate::rules::{Delay, Finding};
@@ -148,13 +147,10 @@ impl<'a> Judge<'a> {
                 .filter(|n| !n.is_empty()),
             facts,
             procedure: procedure.join("\n- "),
-            validated_on: self
-                .validated(order)
-                .map(|v| self.cal.local_date(v)),
+            validated_on: self.validated(order).map(|v| self.cal.local_date(v)),
             shipped_on: parcel.map(|p| self.cal.local_date(p.shipped_at)),
             due,
             detail: Some(w::kind_fr(case.kind).to_owned()),
         })
     }
 }
-
