@@ -27,8 +27,8 @@ use crate::secret::{Scrubber, Secret};
 pub mod defaults;
 mod load;
 pub use load::{
-    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, load, load_calendar, load_with_warnings,
-    log_format_of, parse, parse_with_env, render_warnings,
+    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, load, load_calendar, load_cases,
+    load_with_warnings, log_format_of, parse, parse_with_env, render_warnings,
 };
 
 /// The whole validated configuration.

@@ -50,7 +50,7 @@ pub(crate) fn delivered_on(when: &str) -> String {
 pub(crate) const NOT_DELIVERED: &str =
     "Le suivi n'indique pas encore « livré » (le client dit ne rien avoir reçu)";
 pub(crate) fn step_line(name: &str, done: bool) -> String {
-    format!("[{}] {name}", if done { "x" } else { " " })
+    format!("{} {name}", if done { "Fait :" } else { "À faire :" })
 }
 pub(crate) const STEPS: &str = "Étapes (dates comprises) :";
 

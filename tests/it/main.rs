@@ -28,6 +28,7 @@ mod state_migration;
 mod state_open;
 mod state_poll;
 mod state_store;
+mod sync_cases;
 mod sync_crash;
 mod sync_dry_run;
 mod sync_evidence;
