@@ -65,7 +65,6 @@ impl Engine {
             .map(|(_, r)| r.list.clone())
             .collect();
         wanted.insert(self.config.trello.resolved_list.clone());
-        wanted.insert(self.config.cases.list.clone());
         let missing_lists: Vec<String> = wanted
             .iter()
             .filter(|n| !by_name.contains_key(*n))

@@ -123,6 +123,7 @@ impl Engine {
     /// ones call for go into `desired`, the ones a lead ended into `ended`.
     /// Nothing else ends a case: case keys other passes' evidence may have
     /// put in `ended` are taken out first.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn judge_cases(
         &self,
         now: DateTime<Utc>,

@@ -44,8 +44,8 @@ use chrono::{DateTime, Utc};
 use crate::board::render::RenderContext;
 use crate::board::trello::TrelloClient;
 use crate::config::Config;
-use crate::domain::Classifier;
 use crate::domain::calendar::Calendar;
+use crate::domain::{Classifier, ProblemKey};
 use crate::http::RetryPolicy;
 use crate::plan::{self, Action, ApplyReport, PlanInput};
 use crate::sources::magento::MagentoClient;
@@ -398,7 +398,16 @@ impl Engine {
             &mut report,
         )
         .await;
-        let missing_lists = read.missing_lists.clone();
+        let mut missing_lists = read.missing_lists.clone();
+        // The cases' list only once a case needs it: a board without cases
+        // gets no new list.
+        let cases_list = &self.config.cases.list;
+        if desired.keys().any(|k| matches!(k, ProblemKey::Case { .. }))
+            && !read.intake_lists.contains_key(cases_list)
+            && !missing_lists.contains(cases_list)
+        {
+            missing_lists.push(cases_list.clone());
+        }
         let input = self
             .plan_input(
                 now,

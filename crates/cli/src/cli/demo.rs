@@ -4,7 +4,8 @@
 //! second pass writing nothing, then a day later a lead's move respected, a
 //! shipped order and a delivered parcel resolved; and, beside the board, the
 //! private note left on a customer's Freshdesk ticket and the comment on
-//! their Magento order.
+//! their Magento order; then a lost-parcel case an agent opens with
+//! `colisync case`, its checklist, and a lead ticking two of its steps.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -14,12 +15,12 @@ use anyhow::Context;
 use chrono::Duration;
 
 use colisync::config::FreshdeskConfig;
-use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
+use colisync::domain::{CaseKind, OrderState, Shipment, Track, TrackingEvent};
 use colisync::pass::{Engine, Stop};
 use colisync::secret::Secret;
 use colisync::state::State;
 use colisync_testkit::freshdesk::FakeFreshdesk;
-use colisync_testkit::sample::{demo_shop, reference_now};
+use colisync_testkit::sample::{demo_shop, lost_parcel_order, reference_now};
 use colisync_testkit::world::World;
 
 /// The fake Freshdesk's key (a demo value, not a secret).
@@ -67,6 +68,13 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         timeout: std::time::Duration::from_secs(10),
     });
     let tz = config.calendar.timezone;
+    // The inbox of `colisync case`, removed with the demo.
+    let inbox_dir = tempfile::Builder::new()
+        .prefix("colisync-demo-inbox-")
+        .tempdir()
+        .context("creating the case inbox")?;
+    config.cases.inbox_dir = inbox_dir.path().to_owned();
+    let inbox = config.cases.inbox_dir.clone();
     let state = State::open(dir.path())?;
     let mut engine = Engine::new(config, state)?;
     let stop = Stop::default();
@@ -200,8 +208,9 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let report = engine.run_pass(tomorrow, &stop, false).await;
     print_report(out, &report)?;
     print_board(out, &world)?;
+    let lost_ok = lost_parcel_case(out, &world, &mut engine, &inbox, tomorrow).await?;
 
-    let ok = report.is_success();
+    let ok = report.is_success() && lost_ok;
     writeln!(
         out,
         "\nThe demo's state lived in {} and is removed now. See README.md to run colisync for real.",
@@ -212,6 +221,99 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A customer says a delivered parcel never came: an agent runs `colisync
+/// case 100030 perdu` (the demo writes the same inbox request), the next
+/// pass files the case with the Colissimo procedure as a checklist, and a
+/// day later the « lead » ticks two steps: the due date moves on. Whether
+/// both passes succeeded.
+async fn lost_parcel_case(
+    out: &mut dyn Write,
+    world: &World,
+    engine: &mut Engine,
+    inbox: &std::path::Path,
+    day: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<bool> {
+    let stop = Stop::default();
+    let (order, parcel) = lost_parcel_order();
+    world.magento.insert_order(&order);
+    world.laposte.set_parcel(
+        &parcel.number,
+        &parcel.product,
+        parcel.events,
+        parcel.is_final,
+    );
+    writeln!(
+        out,
+        "\n== 5. A customer says order 100030 never came, though La Poste says delivered"
+    )?;
+    let at = day + Duration::hours(1);
+    colisync::pass::inbox::write_request(inbox, "100030", CaseKind::Lost, None, at)?;
+    writeln!(
+        out,
+        "$ colisync case 100030 perdu\n{}",
+        colisync::fr::cases::REQUEST_SAVED
+    )?;
+    let first = engine
+        .run_pass(at + Duration::minutes(15), &stop, false)
+        .await;
+    print_report(out, &first)?;
+    print_case_card(out, world, "Cmd 100030 ")?;
+
+    writeln!(
+        out,
+        "\n== 6. The next day, the lead ticks the first two steps"
+    )?;
+    if let Some(card) = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.starts_with("Cmd 100030 "))
+    {
+        world.trello.tick_check_item(&card.id, "1.");
+        world.trello.tick_check_item(&card.id, "2.");
+    }
+    let second = engine.run_pass(day + Duration::days(1), &stop, false).await;
+    print_report(out, &second)?;
+    print_case_card(out, world, "Cmd 100030 ")?;
+    Ok(first.is_success() && second.is_success())
+}
+
+/// A case card: its title, list, due date and checklist.
+fn print_case_card(out: &mut dyn Write, world: &World, title: &str) -> anyhow::Result<()> {
+    let Some(card) = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.starts_with(title))
+    else {
+        return Ok(());
+    };
+    let list = world
+        .trello
+        .lists()
+        .into_iter()
+        .find(|l| l.id == card.id_list)
+        .map(|l| l.name)
+        .unwrap_or_default();
+    writeln!(out, "\n« {} » in « {list} »", card.name)?;
+    if let Some(due) = card.due {
+        writeln!(
+            out,
+            "  due: {}",
+            due.with_timezone(&chrono_tz::Europe::Paris)
+                .format("%a %d %b %Y")
+        )?;
+    }
+    for cl in world.trello.checklists(&card.id) {
+        writeln!(out, "  {}", cl.name)?;
+        for item in &cl.items {
+            let mark = if item.is_complete() { "x" } else { " " };
+            writeln!(out, "    [{mark}] {}", item.name)?;
+        }
+    }
+    Ok(())
 }
 
 fn writes(world: &World) -> usize {
