@@ -33,6 +33,9 @@ pub(super) struct CaseWrites {
     pub(super) changed: BTreeSet<ProblemKey>,
     pub(super) inbox_done: Vec<PathBuf>,
     pub(super) inbox_rejected: Vec<PathBuf>,
+    /// Orders this pass could not look up: their cases wait, silently
+    /// (the lookup's failure is already in the report).
+    pub(super) unknown_orders: BTreeSet<String>,
 }
 
 impl CaseWrites {
@@ -173,7 +176,7 @@ impl Engine {
                 .values()
                 .find(|o| o.increment_id == case.increment_id)
             else {
-                if !read_unknown(report, &case.increment_id) {
+                if !cw.unknown_orders.contains(&case.increment_id) {
                     tracing::warn!(case = %key, "case of an order Magento does not know: no card");
                 }
                 continue;
@@ -318,12 +321,4 @@ fn case_card<'a>(read: &'a BoardRead, key: &ProblemKey) -> Option<&'a BoardCard>
         .iter()
         .filter(|c| !c.closed)
         .find(|c| parse_marker(&c.desc).as_ref() == Some(key))
-}
-
-/// Whether the pass already reported the order as failing its lookup.
-fn read_unknown(report: &PassReport, increment_id: &str) -> bool {
-    report
-        .errors
-        .iter()
-        .any(|e| e.to_string().contains(increment_id))
 }

@@ -386,6 +386,7 @@ impl Engine {
             return planned(report, snapshot.writes, None, cw);
         };
 
+        cw.unknown_orders = unknown_orders.clone();
         let (mut desired, mut ended) = self.judge_all(now, &snapshot, &mut report);
         snapshot.add_gone_parcels(&read.records, &self.classifier, &mut ended);
         self.judge_cases(

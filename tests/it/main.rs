@@ -8,6 +8,7 @@ mod common_sync;
 mod cli;
 mod cli_pipeline;
 mod config;
+mod config_cases;
 mod config_freshdesk;
 mod config_procedures;
 mod daemon;
