@@ -138,6 +138,7 @@ impl Engine {
         report: &mut PassReport,
     ) {
         ended.retain(|k, _| !matches!(k, ProblemKey::Case { .. }));
+        self.rebuild_lost_cases(now, read, cw, report).await;
         let judge = Judge::new(&self.calendar, &self.config.rules, &self.classifier, now);
         let parcels_by_order = snapshot.parcels_by_order();
         let resolved_id = read.resolved_list.id.as_deref();
@@ -231,6 +232,78 @@ impl Engine {
         }
     }
 
+    /// After a state loss: an open case card on the board (found by its
+    /// marker, outside the resolved list) whose case the state does not
+    /// know gets its case back, so that it is followed and can be closed
+    /// by a lead rather than frozen. Opened at the card's creation second;
+    /// its steps are the names of colisync's checklist on the card (one
+    /// read), so nothing is written twice: no new card, no new checklist.
+    async fn rebuild_lost_cases(
+        &self,
+        now: DateTime<Utc>,
+        read: &BoardRead,
+        cw: &mut CaseWrites,
+        report: &mut PassReport,
+    ) {
+        let resolved_id = read.resolved_list.id.as_deref();
+        for card in read
+            .cards
+            .iter()
+            .filter(|c| !c.closed && resolved_id != Some(c.id_list.as_str()))
+        {
+            let Some(key @ ProblemKey::Case { .. }) = parse_marker(&card.desc) else {
+                continue;
+            };
+            if cw.cases.contains_key(&key) || read.records.contains_key(&key) {
+                continue;
+            }
+            let ProblemKey::Case { increment_id, kind } = &key else {
+                continue;
+            };
+            let lists = match self.trello.card_checklists(&card.id).await {
+                Ok(l) => l,
+                Err(e) => {
+                    report.errors.push(
+                        PassError::trello(
+                            format!("reading the checklists of the case card {}", card.id),
+                            e,
+                        )
+                        .then("; its case is rebuilt on a later pass"),
+                    );
+                    continue;
+                }
+            };
+            let opened_at = crate::board::trello::id_second(&card.id)
+                .and_then(|s| DateTime::from_timestamp(i64::from(s), 0))
+                .unwrap_or(now);
+            let mut case = Case::new(
+                increment_id.clone(),
+                *kind,
+                None,
+                opened_at,
+                CaseVia::Cli {
+                    request_id: format!("rebuilt-from-card-{}", card.id),
+                },
+            );
+            let name = w::checklist_name(*kind);
+            if let Some(list) = lists.into_iter().find(|l| l.name == name) {
+                case.steps = list
+                    .items
+                    .iter()
+                    .map(|i| crate::domain::CaseStep {
+                        name: i.name.clone(),
+                        due: day_in_name(&i.name, self.calendar.local_date(now)),
+                    })
+                    .collect();
+                case.ticked = decide::ticked_names(&list.items);
+            }
+            case.seen_badges = card.check_items;
+            tracing::warn!(case = %key, card = %card.id, "case rebuilt from its card (the state did not know it)");
+            cw.cases.insert(key.clone(), case);
+            cw.changed.insert(key);
+        }
+    }
+
     /// colisync's checklist on a case card, read only when the card's
     /// `badges` changed since the last read (a quiet pass reads nothing);
     /// the ticks are recorded in the case. `None` when not read.
@@ -321,4 +394,33 @@ fn case_card<'a>(read: &'a BoardRead, key: &ProblemKey) -> Option<&'a BoardCard>
         .iter()
         .filter(|c| !c.closed)
         .find(|c| parse_marker(&c.desc).as_ref() == Some(key))
+}
+
+/// The day an item's name carries (« 2. mer. 20 mai 2026 — … », as
+/// `fr::advice::checklist_item` writes it), found among the year before
+/// `today` and the two months after (the seed's steps fall within weeks of
+/// the case's opening); `None` for an undated step or a name a lead
+/// rewrote.
+fn day_in_name(name: &str, today: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+    let (_, rest) = name.split_once(". ")?;
+    let (day, _) = rest.split_once(" — ")?;
+    (-365i64..=60)
+        .filter_map(|n| today.checked_add_signed(chrono::Duration::days(n)))
+        .find(|d| crate::fr::date(*d) == day)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    #[test]
+    fn the_day_of_an_item_is_read_back_from_its_name() {
+        let opened = NaiveDate::from_ymd_opt(2026, 5, 20).unwrap();
+        assert_eq!(
+            super::day_in_name("2. mar. 19 mai 2026 — Demandez …", opened),
+            NaiveDate::from_ymd_opt(2026, 5, 19)
+        );
+        assert_eq!(super::day_in_name("4. Si le client conteste", opened), None);
+        assert_eq!(super::day_in_name("1. bientôt — x", opened), None);
+    }
 }

@@ -467,3 +467,55 @@ async fn a_crash_while_the_checklist_is_written_leaves_one_checklist() {
         assert!(r.actions.is_empty(), "TrelloCalled({n}): {:#?}", r.actions);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_state_loss_a_case_card_gets_its_case_back_without_a_second_card_or_checklist() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let mut engine = fast_engine(&world, &state_dir);
+    ok_pass(&mut engine, at_days(0)).await;
+    colisync_case(&world, &state_dir, &["100012", "perdu"]).await;
+    ok_pass(&mut engine, at_hours(1)).await;
+    let k = key("case/100012/perdu");
+    let card = card_of(&world, &k);
+    assert!(world.trello.tick_check_item(&card.id, "1."));
+    drop(engine);
+
+    // A new, empty state: the card is adopted and its case rebuilt from it.
+    let mut engine = fast_engine(&world, &dir.path().join("state-new"));
+    let r = ok_pass(&mut engine, at_hours(2)).await;
+    assert!(
+        !r.actions
+            .iter()
+            .any(|a| matches!(a, Action::Create { key, .. } if key == &k)),
+        "{:#?}",
+        r.actions
+    );
+    assert_eq!(cards_of(&world, &k).len(), 1);
+    assert_eq!(item_names(&world, &card).len(), 5);
+    let case = engine.state().cases().unwrap()[&k].clone();
+    assert!(case.is_open());
+    assert_eq!(case.steps.len(), 5);
+    assert_eq!(
+        case.steps[1].due,
+        chrono::NaiveDate::from_ymd_opt(2026, 5, 20),
+        "the dates are read back from the names"
+    );
+    // Step 1 was ticked before the loss: the card says so. (Its due date
+    // stays as it was: after a state loss nothing tells colisync's due date
+    // from a lead's, and an adopted card's is kept as a lead's.)
+    assert!(
+        card_of(&world, &k).desc.contains("Fait : 1. "),
+        "{}",
+        card_of(&world, &k).desc
+    );
+
+    // The lead ticks the rest: resolved by their hand, as before.
+    for n in ["2.", "3.", "4.", "5."] {
+        assert!(world.trello.tick_check_item(&card.id, n));
+    }
+    let r = ok_pass(&mut engine, at_days(1)).await;
+    assert_eq!(resolves_of(&r.actions, &k), 1, "{:#?}", r.actions);
+    assert_no_duplicate(&world);
+}
