@@ -54,8 +54,8 @@ pub(crate) const STATUS_CLASSES: [&str; 5] = ["2xx", "3xx", "4xx", "5xx", "error
 pub(crate) const ACTIONS: [&str; 5] = ["create", "update", "reopen", "resolve", "comment"];
 /// Open cards by the kind of problem (the word before `_` in a rule's
 /// name); `adopted` for a card adopted without a rule.
-pub(crate) const CARD_KINDS: [&str; 6] = [
-    "shipping", "delivery", "tracking", "return", "pickup", "adopted",
+pub(crate) const CARD_KINDS: [&str; 7] = [
+    "shipping", "delivery", "tracking", "return", "pickup", "case", "adopted",
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -143,6 +143,9 @@ pub(crate) fn card_kind(rule: Option<RuleId>) -> &'static str {
     let Some(rule) = rule else {
         return "adopted";
     };
+    if rule.is_case() {
+        return "case";
+    }
     let name = rule.as_str();
     CARD_KINDS
         .iter()

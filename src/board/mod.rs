@@ -46,6 +46,11 @@ pub struct BoardCard {
     pub closed: bool,
     pub id_labels: Vec<String>,
     pub due: Option<DateTime<Utc>>,
+    /// The card's `badges`: (checklist items, items ticked), across all its
+    /// checklists; `None` when Trello did not send them. A change is what
+    /// makes the pass read a case card's checklists.
+    #[serde(default)]
+    pub check_items: Option<(u32, u32)>,
 }
 
 /// A checklist of a card as read from the board, items in Trello's

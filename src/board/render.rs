@@ -145,6 +145,14 @@ fn title(f: &Finding, parcel: Option<&Parcel>) -> String {
             Some(stage) => vec![order, case, carrier, stage.clone()],
             None => vec![order, case, carrier],
         },
+        RuleId::LostParcel | RuleId::AddressChange => {
+            let mut parts = vec![order, case];
+            parts.extend(f.detail.clone());
+            if f.rule == RuleId::LostParcel {
+                parts.push(carrier);
+            }
+            parts
+        }
         RuleId::Pickup => match f.delay {
             Delay::BusinessDays(n) => vec![order, case, carrier, fr::business_days(n)],
             _ => vec![order, case, carrier],

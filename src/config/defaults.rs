@@ -10,7 +10,10 @@ use chrono_tz::Tz;
 use super::{PickupKeep, ReturnWindow, RuleConfig, RulesConfig};
 use crate::domain::Classifier;
 use crate::domain::calendar::Calendar;
-use crate::fr::{LIST_DELIVERY, LIST_RESOLVED, LIST_RETURN, LIST_SHIPPING, LIST_TRACKING};
+use crate::fr::{
+    LABEL_CASE_ADDRESS, LABEL_CASE_LOST, LIST_CASES, LIST_DELIVERY, LIST_RESOLVED, LIST_RETURN,
+    LIST_SHIPPING, LIST_TRACKING,
+};
 
 pub const SCHEDULE: &str = "0 */15 7-20 * * Mon-Sat";
 pub const STATE_DIR: &str = "/var/lib/colisync";
@@ -79,6 +82,13 @@ pub const PICKUP_KEEP_DAYS_CHRONOPOST: u32 = 8;
 /// 10 to 20 days (seed 004).
 pub const RETURN_MIN_DAYS: u32 = 10;
 pub const RETURN_DAYS: u32 = 20;
+/// `[cases]`: the list case cards go to and the labels that open them.
+pub const CASES_LIST: &str = LIST_CASES;
+pub const CASES_LOST_LABEL: &str = LABEL_CASE_LOST;
+pub const CASES_ADDRESS_LABEL: &str = LABEL_CASE_ADDRESS;
+/// `[cases] inbox_dir`: outside the 0700 state directory, so that agents
+/// can drop requests while the daemon holds the state.
+pub const CASES_INBOX_DIR: &str = "/var/lib/colisync-inbox";
 
 /// [`TIMEZONE`] as a zone.
 pub fn timezone() -> Tz {
@@ -123,6 +133,18 @@ impl Classifier {
     }
 }
 
+impl super::CasesConfig {
+    /// `[cases]` left out.
+    pub fn seed_defaults() -> Self {
+        super::CasesConfig {
+            list: CASES_LIST.to_owned(),
+            lost_label: CASES_LOST_LABEL.to_owned(),
+            address_label: CASES_ADDRESS_LABEL.to_owned(),
+            inbox_dir: CASES_INBOX_DIR.into(),
+        }
+    }
+}
+
 impl RulesConfig {
     /// The seeds' numbers (docs/rules.md); what an admin gets for
     /// every key they leave out.
@@ -159,6 +181,7 @@ impl RulesConfig {
                 min_days: RETURN_MIN_DAYS,
                 days: RETURN_DAYS,
             },
+            cases: rule(LIST_CASES, 0),
         }
     }
 }

@@ -27,8 +27,8 @@ use crate::secret::{Scrubber, Secret};
 pub mod defaults;
 mod load;
 pub use load::{
-    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, load, load_calendar, load_with_warnings,
-    log_format_of, parse, parse_with_env, render_warnings,
+    ConfigError, MAGENTO_MAX_PAGE_SIZE, Problem, load, load_calendar, load_cases,
+    load_with_warnings, log_format_of, parse, parse_with_env, render_warnings,
 };
 
 /// The whole validated configuration.
@@ -43,6 +43,39 @@ pub struct Config {
     pub rules: RulesConfig,
     /// `[freshdesk]`, absent when the table is: no Freshdesk at all.
     pub freshdesk: Option<FreshdeskConfig>,
+    pub cases: CasesConfig,
+}
+
+/// How a label name compares with a configured one: a lead types it by
+/// hand, so spaces around it and case do not count.
+pub(crate) fn same_label(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+impl CasesConfig {
+    /// The kind of case a board label opens, if it is one of `[cases]`'s.
+    pub fn kind_of_label(&self, name: &str) -> Option<crate::domain::CaseKind> {
+        if same_label(name, &self.lost_label) {
+            Some(crate::domain::CaseKind::Lost)
+        } else if same_label(name, &self.address_label) {
+            Some(crate::domain::CaseKind::Address)
+        } else {
+            None
+        }
+    }
+}
+
+/// `[cases]`: the cases people open (docs/rules.md, « Dossiers clients »).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CasesConfig {
+    /// The list case cards are filed into (created if missing).
+    pub list: String,
+    /// The labels a lead opens a case with, on any colisync card of the
+    /// order (compared trimmed, ignoring case).
+    pub lost_label: String,
+    pub address_label: String,
+    /// Where `colisync case` leaves its requests for the next pass.
+    pub inbox_dir: PathBuf,
 }
 
 impl Config {
@@ -264,6 +297,9 @@ pub struct RulesConfig {
     pub pickup: RuleConfig,
     pub pickup_keep: PickupKeep,
     pub return_window: ReturnWindow,
+    /// The cases' card settings, built from `[cases]` (its list; always
+    /// enabled): not a `[rules.*]` table, so not in [`RulesConfig::iter`].
+    pub(crate) cases: RuleConfig,
 }
 
 /// How long La Poste keeps a parcel at a counter or pickup point before
@@ -346,6 +382,7 @@ impl RuleId {
             RuleId::DeliveryOther => &cfg.delivery_other,
             RuleId::TrackingStuck => &cfg.tracking_stuck,
             RuleId::Pickup => &cfg.pickup,
+            RuleId::LostParcel | RuleId::AddressChange => &cfg.cases,
         }
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod calendar;
 mod carrier_info;
+mod case;
 mod classify;
 mod order;
 mod parcel;
@@ -23,8 +24,9 @@ mod problem;
 mod tracking_number;
 
 pub use carrier_info::{CarrierInfo, EstimateChange, RemovalPoint};
+pub use case::{Case, CaseRequest, CaseStep, CaseVia};
 pub use classify::Classifier;
 pub use order::{Customer, Item, Order, OrderState, ProductKind, Shipment, StatusChange, Track};
 pub use parcel::{Carrier, Parcel, TrackingEvent, TrackingSnapshot, TrackingStatus, parcels_of};
-pub use problem::{ProblemKey, ReturnStage, RuleId, Severity, ThresholdUnit};
+pub use problem::{CaseKind, ProblemKey, ReturnStage, RuleId, Severity, ThresholdUnit};
 pub use tracking_number::{can_track, is_placeholder_number, is_valid_number, tracking_url};

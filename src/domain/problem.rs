@@ -25,11 +25,16 @@ pub enum RuleId {
     TrackingStuck,
     /// A parcel waiting at a counter or pickup point (AG1) too long.
     Pickup,
+    /// A case a lead or an agent opened: « livré mais pas reçu ».
+    LostParcel,
+    /// A case a lead or an agent opened: the customer asks for another
+    /// address.
+    AddressChange,
 }
 
 impl RuleId {
     /// Every rule, in declaration order.
-    pub(crate) const ALL: [RuleId; 11] = [
+    pub(crate) const ALL: [RuleId; 13] = [
         RuleId::ShippingCompatible,
         RuleId::ShippingOriginal,
         RuleId::ReturnToSender,
@@ -41,6 +46,8 @@ impl RuleId {
         RuleId::DeliveryOther,
         RuleId::TrackingStuck,
         RuleId::Pickup,
+        RuleId::LostParcel,
+        RuleId::AddressChange,
     ];
 
     /// The config table name (`[rules.shipping_compatible]`).
@@ -57,7 +64,15 @@ impl RuleId {
             RuleId::DeliveryOther => "delivery_other",
             RuleId::TrackingStuck => "tracking_stuck",
             RuleId::Pickup => "pickup",
+            RuleId::LostParcel => "lost_parcel",
+            RuleId::AddressChange => "address_change",
         }
+    }
+
+    /// Whether the rule is a case opened by a person rather than a
+    /// procedure the data triggers.
+    pub fn is_case(self) -> bool {
+        matches!(self, RuleId::LostParcel | RuleId::AddressChange)
     }
 }
 
@@ -122,6 +137,58 @@ pub enum ProblemKey {
         increment_id: String,
         parcel: String,
     },
+    /// A case opened by a lead (a label on a card of the order) or an
+    /// agent (`colisync case`): one per order and kind.
+    Case {
+        increment_id: String,
+        kind: CaseKind,
+    },
+}
+
+/// What a case is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CaseKind {
+    /// « livré mais pas reçu » (seed 000 §5, seed 004 ③).
+    Lost,
+    /// A change of delivery address (seed 000 §4).
+    Address,
+}
+
+impl CaseKind {
+    pub const ALL: [CaseKind; 2] = [CaseKind::Lost, CaseKind::Address];
+
+    /// The word of the key, the inbox and `colisync case`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseKind::Lost => "perdu",
+            CaseKind::Address => "adresse",
+        }
+    }
+
+    /// The rule whose card the case is.
+    pub fn rule(self) -> RuleId {
+        match self {
+            CaseKind::Lost => RuleId::LostParcel,
+            CaseKind::Address => RuleId::AddressChange,
+        }
+    }
+}
+
+impl std::fmt::Display for CaseKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for CaseKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CaseKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown case kind {s:?} (perdu or adresse)"))
+    }
 }
 
 /// Bytes a key part keeps as they are: ASCII letters and digits and `-`,
@@ -169,6 +236,12 @@ impl std::fmt::Display for ProblemKey {
                 encode_part(increment_id, INCREMENT_PART),
                 encode_part(parcel, KEY_PART)
             ),
+            ProblemKey::Case { increment_id, kind } => write!(
+                f,
+                "case/{}/{}",
+                encode_part(increment_id, INCREMENT_PART),
+                kind.as_str()
+            ),
         }
     }
 }
@@ -199,6 +272,13 @@ impl std::str::FromStr for ProblemKey {
                 parcel: decode_part(parcel).ok_or_else(bad)?,
             });
         }
+        if let Some(rest) = s.strip_prefix("case/") {
+            let (inc, kind) = rest.rsplit_once('/').ok_or_else(bad)?;
+            return Ok(ProblemKey::Case {
+                increment_id: decode_part(inc).ok_or_else(bad)?,
+                kind: kind.parse().map_err(|_| bad())?,
+            });
+        }
         Err(bad())
     }
 }
@@ -220,15 +300,46 @@ impl ProblemKey {
                 increment_id,
                 parcel,
             } => format!("parcel/{increment_id}/{parcel}"),
+            // Case keys were encoded from the start.
+            ProblemKey::Case { .. } => return None,
         };
         (raw != self.to_string()).then_some(raw)
     }
 
     pub fn increment_id(&self) -> &str {
         match self {
-            ProblemKey::Order { increment_id } | ProblemKey::Parcel { increment_id, .. } => {
-                increment_id
-            }
+            ProblemKey::Order { increment_id }
+            | ProblemKey::Parcel { increment_id, .. }
+            | ProblemKey::Case { increment_id, .. } => increment_id,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_keys_round_trip() {
+        for (inc, kind, text) in [
+            ("100023", CaseKind::Lost, "case/100023/perdu"),
+            ("FR/2026/7", CaseKind::Address, "case/FR/2026/7/adresse"),
+            ("10 0", CaseKind::Lost, "case/10%200/perdu"),
+        ] {
+            let key = ProblemKey::Case {
+                increment_id: inc.into(),
+                kind,
+            };
+            assert_eq!(key.to_string(), text);
+            assert_eq!(text.parse::<ProblemKey>(), Ok(key.clone()));
+            assert_eq!(key.increment_id(), inc);
+            assert_eq!(key.legacy_form(), None);
+        }
+        assert!("case/100023/autre".parse::<ProblemKey>().is_err());
+        assert!("case/100023".parse::<ProblemKey>().is_err());
+        assert_eq!("perdu".parse(), Ok(CaseKind::Lost));
+        assert_eq!(CaseKind::Address.rule(), RuleId::AddressChange);
+        assert_eq!("lost_parcel".parse(), Ok(RuleId::LostParcel));
+        assert_eq!(RuleId::AddressChange.to_string(), "address_change");
     }
 }

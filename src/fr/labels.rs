@@ -11,6 +11,12 @@ pub const LIST_DELIVERY: &str = "Retard de livraison";
 pub const LIST_TRACKING: &str = "Anomalie de suivi";
 pub const LIST_RETURN: &str = "Retour expéditeur";
 pub const LIST_RESOLVED: &str = "Résolu";
+/// The default list of the cases people open (`[cases] list`).
+pub const LIST_CASES: &str = "Dossiers clients";
+/// The default labels a lead opens a case with (`[cases] lost_label`,
+/// `address_label`).
+pub const LABEL_CASE_LOST: &str = "Non reçu";
+pub const LABEL_CASE_ADDRESS: &str = "Changement d'adresse";
 
 /// The product-kind labels of a card (capitalised, unlike
 /// [`ProductKind::label_fr`] in titles).
@@ -69,6 +75,7 @@ impl RuleId {
             }
             RuleId::ReturnToSender => "Retour expéditeur",
             RuleId::Pickup => "À retirer",
+            RuleId::LostParcel | RuleId::AddressChange => super::cases::CASE,
         }
     }
 }

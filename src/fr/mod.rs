@@ -24,6 +24,7 @@
 
 pub(crate) mod advice;
 pub mod card;
+pub mod cases;
 mod dates;
 pub mod facts;
 mod holidays;
@@ -37,7 +38,7 @@ pub use dates::{
     business_days, date, date_en, datetime, datetime_en, datetime_seconds, quantity, weekday_name,
 };
 pub use labels::{
-    LABEL_COMPATIBLE, LABEL_ORIGINAL, LIST_DELIVERY, LIST_RESOLVED, LIST_RETURN, LIST_SHIPPING,
-    LIST_TRACKING, trello_cut_note,
+    LABEL_CASE_ADDRESS, LABEL_CASE_LOST, LABEL_COMPATIBLE, LABEL_ORIGINAL, LIST_CASES,
+    LIST_DELIVERY, LIST_RESOLVED, LIST_RETURN, LIST_SHIPPING, LIST_TRACKING, trello_cut_note,
 };
 pub use procedures::procedure;

@@ -100,5 +100,9 @@ pub fn procedure(rule: RuleId, threshold: u32, cutoff: &str) -> String {
              laissez un commentaire détaillé (Freshdesk + Magento) et assignez le ticket au niveau 2."
             .to_owned(),
         RuleId::Pickup => super::stages::pickup_procedure(),
+        // A case's card writes its own procedure from the case (its
+        // checklist, the order's state): these are their heads.
+        RuleId::LostParcel => super::cases::LOST_HEAD.to_owned(),
+        RuleId::AddressChange => super::cases::ADDRESS_HEAD.to_owned(),
     }
 }

@@ -90,8 +90,10 @@ impl Engine {
             mut report,
             writes,
             board: plan_board,
+            cases,
         } = planned;
         snapshot::persist(&self.state, writes, &mut report);
+        self.persist_cases(cases, &mut report);
         let Some(PlanBoard {
             mut input,
             missing_lists,

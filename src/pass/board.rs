@@ -104,7 +104,8 @@ impl Engine {
     /// list when their problem ends.
     fn is_intake_list(&self, name: &str) -> bool {
         name != self.config.trello.resolved_list
-            && self.config.rules.iter().any(|(_, r)| r.list == name)
+            && (self.config.rules.iter().any(|(_, r)| r.list == name)
+                || name == self.config.cases.list)
     }
 
     /// The plan's input; a recorded card the listing did not show is read

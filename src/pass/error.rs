@@ -62,6 +62,10 @@ pub enum PassError {
         service: Service,
         text: String,
     },
+    /// A `colisync case` request of the inbox that could not be used (the
+    /// file, moved to `rejected/`), or the inbox itself: local files, like
+    /// the state.
+    Inbox(String),
     /// An error whose text carried a secret, as the scrubber left it: only
     /// its service and its cleaned text are kept.
     Scrubbed {
@@ -145,6 +149,7 @@ impl PassError {
             PassError::State(f) => f.then = then,
             PassError::Apply(f) => f.then = then,
             PassError::NoSuchOrder(_)
+            | PassError::Inbox(_)
             | PassError::ClockBehind { .. }
             | PassError::Writeback { .. }
             | PassError::Scrubbed { .. } => {}
@@ -160,7 +165,7 @@ impl PassError {
             | PassError::MagentoShipment(_)
             | PassError::NoSuchOrder(_) => Service::Magento,
             PassError::LaPoste(_) => Service::LaPoste,
-            PassError::State(_) => Service::State,
+            PassError::State(_) | PassError::Inbox(_) => Service::State,
             PassError::Apply(f) => match *f.error {
                 ApplyFatal::Board(_) => Service::Trello,
                 ApplyFatal::State { .. } => Service::State,
@@ -218,6 +223,7 @@ impl fmt::Display for PassError {
             PassError::Writeback { text, .. } | PassError::Scrubbed { text, .. } => {
                 f.write_str(text)
             }
+            PassError::Inbox(text) => f.write_str(text),
         }
     }
 }

@@ -89,6 +89,10 @@ impl Engine {
     ) -> CardContent {
         let parcel = match &finding.key {
             ProblemKey::Parcel { parcel, .. } => parcels.iter().find(|p| &p.key_part() == parcel),
+            ProblemKey::Case { .. } => finding
+                .tracking_number
+                .as_deref()
+                .and_then(|n| parcels.iter().find(|p| p.tracking_number == n)),
             ProblemKey::Order { .. } => None,
         };
         render::render(finding, order, parcel, &self.render_ctx)

@@ -27,8 +27,10 @@
 
 pub mod apply;
 mod board;
+mod cases;
 pub mod error;
 pub mod explain;
+pub mod inbox;
 mod judge;
 mod pull;
 mod snapshot;
@@ -42,8 +44,8 @@ use chrono::{DateTime, Utc};
 use crate::board::render::RenderContext;
 use crate::board::trello::TrelloClient;
 use crate::config::Config;
-use crate::domain::Classifier;
 use crate::domain::calendar::Calendar;
+use crate::domain::{Classifier, ProblemKey};
 use crate::http::RetryPolicy;
 use crate::plan::{self, Action, ApplyReport, PlanInput};
 use crate::sources::magento::MagentoClient;
@@ -211,6 +213,9 @@ pub(crate) struct Planned {
     /// None when the pass cannot plan (the board could not be read, the
     /// pass was stopped): applying then only stores the pull's changes.
     board: Option<PlanBoard>,
+    /// The cases as this pass changed them (requests, ticks, closes), for
+    /// the state, and the inbox files to remove once they are stored.
+    cases: cases::CaseWrites,
 }
 
 #[derive(Debug)]
@@ -321,11 +326,17 @@ impl Engine {
     /// pass still plans, and says so (`clock_behind`).
     pub(crate) async fn plan(&self, now: DateTime<Utc>, stop: &Stop) -> Planned {
         let mut report = PassReport::at(now);
-        fn planned(report: PassReport, writes: Vec<Write>, board: Option<PlanBoard>) -> Planned {
+        fn planned(
+            report: PassReport,
+            writes: Vec<Write>,
+            board: Option<PlanBoard>,
+            cases: cases::CaseWrites,
+        ) -> Planned {
             Planned {
                 report,
                 writes,
                 board,
+                cases,
             }
         }
         match self.clock_check(now) {
@@ -333,20 +344,23 @@ impl Engine {
             Ok(Some(behind)) => report.clock_behind = Some(behind.to_string()),
             Err(e) => {
                 report.state_failed("reading the last pass's instant", e);
-                return planned(report, Vec::new(), None);
+                return planned(report, Vec::new(), None, Default::default());
             }
         }
         let mut snapshot = match Snapshot::load(&self.state) {
             Ok(s) => s,
             Err(e) => {
                 report.state_failed("reading the state", e);
-                return planned(report, Vec::new(), None);
+                return planned(report, Vec::new(), None, Default::default());
             }
         };
+        // The inbox before the board: a request of `colisync case` is
+        // planned in this very pass.
+        let mut cw = self.load_cases(now, &mut report);
         self.pull_orders(now, &mut snapshot, &mut report).await;
         if stop.is_raised() {
             report.stopped = true;
-            return planned(report, snapshot.writes, None);
+            return planned(report, snapshot.writes, None, cw);
         }
         self.recheck_tracks(now, &mut snapshot, &mut report).await;
 
@@ -356,7 +370,9 @@ impl Engine {
         let read = self.read_board(&mut report).await;
         let unknown_orders = match &read {
             Some(read) => {
-                self.look_up_card_orders(now, read, &mut snapshot, &mut report)
+                self.case_triggers(now, read, &mut cw);
+                let case_orders = cw.open_orders();
+                self.look_up_card_orders(now, read, &case_orders, &mut snapshot, &mut report)
                     .await
             }
             None => Default::default(),
@@ -364,15 +380,35 @@ impl Engine {
         self.track_parcels(now, &mut snapshot, &mut report).await;
         if stop.is_raised() {
             report.stopped = true;
-            return planned(report, snapshot.writes, None);
+            return planned(report, snapshot.writes, None, cw);
         }
         let Some(read) = read else {
-            return planned(report, snapshot.writes, None);
+            return planned(report, snapshot.writes, None, cw);
         };
 
-        let (desired, mut ended) = self.judge_all(now, &snapshot, &mut report);
+        cw.unknown_orders = unknown_orders.clone();
+        let (mut desired, mut ended) = self.judge_all(now, &snapshot, &mut report);
         snapshot.add_gone_parcels(&read.records, &self.classifier, &mut ended);
-        let missing_lists = read.missing_lists.clone();
+        self.judge_cases(
+            now,
+            &read,
+            &snapshot,
+            &mut cw,
+            &mut desired,
+            &mut ended,
+            &mut report,
+        )
+        .await;
+        let mut missing_lists = read.missing_lists.clone();
+        // The cases' list only once a case needs it: a board without cases
+        // gets no new list.
+        let cases_list = &self.config.cases.list;
+        if desired.keys().any(|k| matches!(k, ProblemKey::Case { .. }))
+            && !read.intake_lists.contains_key(cases_list)
+            && !missing_lists.contains(cases_list)
+        {
+            missing_lists.push(cases_list.clone());
+        }
         let input = self
             .plan_input(
                 now,
@@ -390,7 +426,7 @@ impl Engine {
             missing_lists,
             orders: self.order_refs(&snapshot),
         };
-        planned(report, snapshot.writes, Some(board))
+        planned(report, snapshot.writes, Some(board), cw)
     }
 
     /// Time only moves forward: a pass earlier than the last one that

@@ -386,6 +386,7 @@ impl Engine {
         &self,
         now: DateTime<Utc>,
         read: &BoardRead,
+        case_orders: &BTreeSet<String>,
         snapshot: &mut Snapshot,
         report: &mut PassReport,
     ) -> BTreeSet<String> {
@@ -411,6 +412,8 @@ impl Engine {
                 .filter(|k| !read.records.contains_key(k))
                 .map(|k| k.increment_id().to_owned()),
         );
+        // The orders of open cases, which may have no card yet.
+        wanted.extend(case_orders.iter().cloned());
         wanted.retain(|id| !known.contains(id.as_str()));
         if wanted.is_empty() {
             return BTreeSet::new();

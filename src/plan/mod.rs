@@ -84,6 +84,7 @@
 //! - Never delete a card. A pass with nothing new produces no action.
 
 pub mod apply;
+pub mod cases;
 mod decide;
 mod journal;
 mod table;

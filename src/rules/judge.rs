@@ -70,6 +70,7 @@ use crate::domain::{
 use crate::fr::{self, facts, procedure};
 
 mod advice;
+mod cases;
 mod estimate;
 mod lost;
 mod parcel;
@@ -78,6 +79,7 @@ mod returns;
 mod shipping;
 
 pub use advice::AdviceSection;
+pub use cases::case_parcel;
 pub use lost::{ChecklistStep, LostStep, StepWhen, case_due};
 #[cfg(test)]
 pub(crate) use pickup::{add_ouvrables, ouvrables_between};

@@ -18,7 +18,7 @@ mod judge;
 
 pub use judge::{
     AdviceSection, ChecklistStep, Judge, Judgement, LostStep, ReturnStage, StepWhen, TraceLine,
-    case_due, judge, stage_of,
+    case_due, case_parcel, judge, stage_of,
 };
 #[cfg(test)]
 pub(crate) use judge::{add_ouvrables, ouvrables_between};

@@ -10,6 +10,7 @@ use crate::domain::{
     Carrier, CarrierInfo, Customer, EstimateChange, Item, Order, OrderState, Parcel, RemovalPoint,
     Shipment, StatusChange, Track, TrackingEvent, TrackingSnapshot, TrackingStatus,
 };
+use crate::domain::{Case, CaseKind, CaseRequest, CaseStep, CaseVia};
 use crate::domain::{ProblemKey, ReturnStage, RuleId, Severity};
 
 /// Both directions of a field-less enum whose variants have the same names
@@ -67,8 +68,11 @@ same_variants!(
         DeliveryOther,
         TrackingStuck,
         Pickup,
+        LostParcel,
+        AddressChange,
     ]
 );
+same_variants!(CaseKind, r::CaseKind, [Lost, Address]);
 
 impl From<&ProblemKey> for r::Key {
     fn from(k: &ProblemKey) -> r::Key {
@@ -82,6 +86,10 @@ impl From<&ProblemKey> for r::Key {
             } => r::Key::Parcel {
                 increment_id: increment_id.clone(),
                 parcel: parcel.clone(),
+            },
+            ProblemKey::Case { increment_id, kind } => r::Key::Case {
+                increment_id: increment_id.clone(),
+                kind: (*kind).into(),
             },
         }
     }
@@ -97,6 +105,10 @@ impl From<r::Key> for ProblemKey {
             } => ProblemKey::Parcel {
                 increment_id,
                 parcel,
+            },
+            r::Key::Case { increment_id, kind } => ProblemKey::Case {
+                increment_id,
+                kind: kind.into(),
             },
         }
     }
@@ -458,6 +470,87 @@ impl From<r::UndecodableOrder> for UndecodableOrder {
             increment_id: u.increment_id,
             problem: u.problem,
             first_seen: u.first_seen,
+        }
+    }
+}
+
+// ----- cases ------------------------------------------------------------
+
+impl From<&Case> for r::CaseRecord {
+    fn from(c: &Case) -> r::CaseRecord {
+        r::CaseRecord {
+            increment_id: c.increment_id.clone(),
+            kind: c.kind.into(),
+            parcel: c.parcel.clone(),
+            opened_at: c.opened_at,
+            requests: c
+                .requests
+                .iter()
+                .map(|q| r::CaseRequest {
+                    at: q.at,
+                    via: match &q.via {
+                        CaseVia::Label { card_id, label_id } => r::CaseVia::Label {
+                            card_id: card_id.clone(),
+                            label_id: label_id.clone(),
+                        },
+                        CaseVia::Cli { request_id } => r::CaseVia::Cli {
+                            request_id: request_id.clone(),
+                        },
+                    },
+                })
+                .collect(),
+            closed_at: c.closed_at,
+            closed_how: c.closed_how.clone(),
+            steps: c
+                .steps
+                .iter()
+                .map(|s| r::CaseStep {
+                    name: s.name.clone(),
+                    due: s.due,
+                })
+                .collect(),
+            consumed_labels: c.consumed_labels.iter().cloned().collect(),
+            ticked: c.ticked.iter().cloned().collect(),
+            ticked_at_open: c.ticked_at_open.iter().cloned().collect(),
+            seen_badges: c.seen_badges,
+        }
+    }
+}
+
+impl From<r::CaseRecord> for Case {
+    fn from(c: r::CaseRecord) -> Case {
+        Case {
+            increment_id: c.increment_id,
+            kind: c.kind.into(),
+            parcel: c.parcel,
+            opened_at: c.opened_at,
+            requests: c
+                .requests
+                .into_iter()
+                .map(|q| CaseRequest {
+                    at: q.at,
+                    via: match q.via {
+                        r::CaseVia::Label { card_id, label_id } => {
+                            CaseVia::Label { card_id, label_id }
+                        }
+                        r::CaseVia::Cli { request_id } => CaseVia::Cli { request_id },
+                    },
+                })
+                .collect(),
+            closed_at: c.closed_at,
+            closed_how: c.closed_how,
+            steps: c
+                .steps
+                .into_iter()
+                .map(|s| CaseStep {
+                    name: s.name,
+                    due: s.due,
+                })
+                .collect(),
+            consumed_labels: c.consumed_labels.into_iter().collect(),
+            ticked: c.ticked.into_iter().collect(),
+            ticked_at_open: c.ticked_at_open.into_iter().collect(),
+            seen_badges: c.seen_badges,
         }
     }
 }

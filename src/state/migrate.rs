@@ -61,7 +61,17 @@ use super::records as r;
 use super::{StateError, sled_err};
 
 /// Every tree of the store, in the order they are migrated.
-const TREES: &[&str] = &["meta", "orders", "parcels", "cards", "journal"];
+const TREES: &[&str] = &[
+    "meta",
+    "orders",
+    "parcels",
+    "cards",
+    "journal",
+    "cases",
+    "outbox",
+    "escalations",
+    "ticket_links",
+];
 
 /// A step's fill: writes out what the older schema left out.
 type Fill = fn(&str, &mut Value);
@@ -72,6 +82,7 @@ const FILLS: &[Fill] = &[
     fill_v2_defaults,
     fill_v3_defaults,
     fill_v4_defaults,
+    fill_v5_defaults,
 ];
 
 /// Schema 1 to 2: every value rewritten as a schema-2 record.
@@ -93,6 +104,14 @@ pub(super) fn v3_to_v4(db: &sled::Db) -> Result<(), StateError> {
 /// that settle one given an unknown return stage.
 pub(super) fn v4_to_v5(db: &sled::Db) -> Result<(), StateError> {
     run(db, 4)
+}
+
+/// Schema 5 to 6: every value re-enveloped. Schema 6 adds what older
+/// values cannot hold (the `cases` tree, case keys and case rules), so the
+/// step fills nothing; it exists so that a colisync of schema 5 refuses a
+/// store that may hold case keys, rather than skip them as undecodable.
+pub(super) fn v5_to_v6(db: &sled::Db) -> Result<(), StateError> {
+    run(db, 5)
 }
 
 /// Every value of every tree at schema `from` rewritten at `from + 1`.
@@ -172,6 +191,10 @@ fn migrate_value(
         "parcels" => check::<r::ParcelRecord>(&today)?,
         "cards" => check::<r::CardRecord>(&today)?,
         "journal" => check::<r::Intent>(&today)?,
+        "cases" => check::<r::CaseRecord>(&today)?,
+        "outbox" => check::<r::WriteIntent>(&today)?,
+        // The Freshdesk ticket a problem was escalated to, or a card links.
+        "escalations" | "ticket_links" => check::<u64>(&today)?,
         _ => match key {
             b"undecodable_orders" => check::<r::UndecodableOrders>(&today)?,
             // The cursor and the last pass's instant.
@@ -291,6 +314,9 @@ fn fill_v4_defaults(tree: &str, value: &mut Value) {
         _ => {}
     }
 }
+
+/// Schema 5 left nothing out that schema 6 reads.
+fn fill_v5_defaults(_tree: &str, _value: &mut Value) {}
 
 fn default(obj: &mut Map<String, Value>, field: &str, value: Value) {
     obj.entry(field).or_insert(value);
@@ -425,5 +451,42 @@ mod tests {
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert!(v["value"]["action"].get("stage").is_none());
         assert!(check::<r::Intent>(&v["value"]).is_ok());
+    }
+
+    /// The write-back's trees carry the same envelope: a step that skipped
+    /// them would leave an escalation unreadable once the schema moved on
+    /// (and the problem escalated a second time).
+    #[test]
+    fn every_step_rewrites_the_write_back_trees_too() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let escalations = db.open_tree("escalations").unwrap();
+        escalations
+            .insert("order/100023", br#"{"v":5,"value":4242}"#.as_slice())
+            .unwrap();
+        let links = db.open_tree("ticket_links").unwrap();
+        links
+            .insert("card1/4242", br#"{"v":5,"value":4242}"#.as_slice())
+            .unwrap();
+        let outbox = db.open_tree("outbox").unwrap();
+        outbox
+            .insert(
+                7u64.to_be_bytes(),
+                br#"{"v":5,"value":{"not":"a write"}}"#.as_slice(),
+            )
+            .unwrap();
+
+        v5_to_v6(&db).unwrap();
+
+        for (tree, key) in [
+            (&escalations, b"order/100023".as_slice()),
+            (&links, b"card1/4242".as_slice()),
+        ] {
+            let v: Value = serde_json::from_slice(&tree.get(key).unwrap().unwrap()).unwrap();
+            assert_eq!(v, json!({"v": 6, "value": 4242}));
+        }
+        // An outbox value that is no write intent is reported and left.
+        let v: Value =
+            serde_json::from_slice(&outbox.get(7u64.to_be_bytes()).unwrap().unwrap()).unwrap();
+        assert_eq!(v["v"], 5);
     }
 }

@@ -16,6 +16,7 @@
 //! | `parcels` | problem key (`parcel/100023/6A12…`)  | `records::ParcelRecord`       |
 //! | `cards`   | problem key (`order/100023`, …)      | `records::CardRecord`         |
 //! | `journal` | intent id, 8 bytes big-endian        | `records::Intent`             |
+//! | `cases`   | case key (`case/100023/perdu`)       | `records::CaseRecord`         |
 //!
 //! What is written is the store's own records (`records.rs`), never the
 //! types of the domain, the planner or the renderer: those are converted at
@@ -85,7 +86,7 @@ pub use poll::{ParcelRecord, is_final, next_poll_at, parcel_key, poll_interval, 
 pub use records::IntentAction;
 /// The schema this build reads and writes. Bump it together with a new
 /// entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// One migration step: upgrades a database at schema `n` to `n + 1`
 /// (`MIGRATIONS[n - 1]`). It may rewrite any tree; [`State::open`] records
@@ -97,13 +98,14 @@ pub(crate) type Migration = fn(&sled::Db) -> Result<(), StateError>;
 /// Schema 1 → 2: the in-memory types as written until then become the
 /// store's records; 2 → 3: a tracking snapshot gains the carrier's extra
 /// facts; 3 → 4: a journaled create may carry a checklist; 4 → 5: a card
-/// record and the journaled writes that settle one keep the return's stage
-/// (`migrate.rs`).
+/// record and the journaled writes that settle one keep the return's stage;
+/// 5 → 6: the cases people open (`migrate.rs`).
 pub(crate) const MIGRATIONS: &[Migration] = &[
     migrate::v1_to_v2,
     migrate::v2_to_v3,
     migrate::v3_to_v4,
     migrate::v4_to_v5,
+    migrate::v5_to_v6,
 ];
 
 const META_SCHEMA: &str = "schema";
@@ -217,6 +219,7 @@ pub struct State {
     parcels: sled::Tree,
     cards: sled::Tree,
     journal: sled::Tree,
+    cases: sled::Tree,
     /// Where a corrupt state directory was moved by this open, if it was.
     recovered_from: Option<PathBuf>,
 }

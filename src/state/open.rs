@@ -132,6 +132,7 @@ impl State {
             parcels: tree("parcels")?,
             cards: tree("cards")?,
             journal: tree("journal")?,
+            cases: tree("cases")?,
             dir: dir.to_owned(),
             recovered_from,
             db,
@@ -165,6 +166,7 @@ impl State {
                     &self.parcels,
                     &self.cards,
                     &self.journal,
+                    &self.cases,
                 ]
                 .iter()
                 .any(|t| !t.is_empty());

@@ -1,4 +1,4 @@
-//! The store's disk format, schema 5: the shape of every value in every
+//! The store's disk format, schema 6: the shape of every value in every
 //! tree, owned by the store and by nothing else (docs/state.md).
 //!
 //! The rest of colisync hands the store its own types (`domain::Order`,
@@ -231,6 +231,9 @@ pub enum Rule {
     DeliveryOther,
     TrackingStuck,
     Pickup,
+    /// Schema 5: the cases people open.
+    LostParcel,
+    AddressChange,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,6 +269,19 @@ pub enum Key {
         increment_id: String,
         parcel: String,
     },
+    /// Schema 5.
+    Case {
+        increment_id: String,
+        kind: CaseKind,
+    },
+}
+
+/// Schema 5: what a case is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseKind {
+    Lost,
+    Address,
 }
 
 /// The journal's record of a planned action: everything a pass after a
@@ -435,6 +451,47 @@ pub(crate) struct OrderRef {
     pub entity_id: u64,
     pub increment_id: String,
     pub email: String,
+}
+
+// ----- cases ------------------------------------------------------------
+
+/// Schema 5, `cases/<problem key>` (`case/100023/perdu`): a case a person
+/// opened, and what the pass saw of the lead's hand on its card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CaseRecord {
+    pub increment_id: String,
+    pub kind: CaseKind,
+    pub parcel: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    pub requests: Vec<CaseRequest>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_how: Option<String>,
+    pub steps: Vec<CaseStep>,
+    /// (card id, label id) pairs.
+    pub consumed_labels: Vec<(String, String)>,
+    pub ticked: Vec<String>,
+    pub ticked_at_open: Vec<String>,
+    /// (items, items ticked) of the card's `badges`.
+    pub seen_badges: Option<(u32, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CaseRequest {
+    pub at: DateTime<Utc>,
+    pub via: CaseVia,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub(crate) enum CaseVia {
+    Label { card_id: String, label_id: String },
+    Cli { request_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CaseStep {
+    pub name: String,
+    pub due: Option<NaiveDate>,
 }
 
 // ----- meta -------------------------------------------------------------

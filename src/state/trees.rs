@@ -17,7 +17,7 @@ use super::{
     ParcelRecord, State, StateError, UndecodableOrder, decode, encode, parcel_key, sled_err,
     u64_key,
 };
-use crate::domain::ProblemKey;
+use crate::domain::{Case, ProblemKey};
 use crate::domain::{Order, OrderState};
 
 impl State {
@@ -293,6 +293,36 @@ impl State {
             }
         }
         Ok(out.into_iter().map(|(k, (_, r))| (k, r)).collect())
+    }
+
+    // ----- cases --------------------------------------------------------
+
+    /// Every case. A record that cannot be decoded is logged and skipped
+    /// (its card stays as it is: nothing resolves a case but a lead).
+    pub fn cases(&self) -> Result<BTreeMap<ProblemKey, Case>, StateError> {
+        let mut out = BTreeMap::new();
+        for entry in self.cases.iter() {
+            let (k, v) = entry.map_err(sled_err("iterating cases"))?;
+            let key = String::from_utf8_lossy(&k).into_owned();
+            match decode::<r::CaseRecord>("cases", &key, &v) {
+                Ok(record) => {
+                    let case = Case::from(record);
+                    out.insert(case.key(), case);
+                }
+                Err(e) => tracing::error!(error = %e, "skipping undecodable case record"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a case (not flushed: the pass flushes).
+    pub fn put_case(&self, case: &Case) -> Result<(), StateError> {
+        self.put_json(
+            &self.cases,
+            "cases",
+            &case.key().to_string(),
+            &r::CaseRecord::from(case),
+        )
     }
 
     // ----- journal ------------------------------------------------------

@@ -65,6 +65,7 @@ fn finding(key: &ProblemKey) -> Finding {
     let (rule, tracking_number) = match key {
         ProblemKey::Order { .. } => (RuleId::ShippingCompatible, None),
         ProblemKey::Parcel { parcel, .. } => (RuleId::DeliveryColissimo, Some(parcel.clone())),
+        ProblemKey::Case { .. } => (RuleId::LostParcel, None),
     };
     Finding {
         rule,

@@ -235,6 +235,7 @@ impl BoardWriter for FakeBoard {
             closed: false,
             id_labels: label_ids.to_vec(),
             due: content.due,
+            check_items: None,
         };
         inner.cards.push(card.clone());
         inner.writes += 1;

@@ -107,6 +107,7 @@ fn card(id: &str, list: &str, k: &str, closed: bool) -> BoardCard {
         closed,
         id_labels: vec!["lab-colissimo".into()],
         due: None,
+        check_items: None,
     }
 }
 

@@ -784,3 +784,38 @@ pub fn sized_shop(total: u32, open: u32) -> SampleShop {
     }
     SampleShop { orders, parcels }
 }
+
+/// The demo's lost parcel (« livré mais pas reçu »): order 100030, a
+/// Colissimo parcel shipped Mon 11 May and delivered Wed 13 May (not the
+/// 14th: Ascension). Not part of [`demo_shop`] (a quiet order there would
+/// change nothing but every count): the demo adds it when the customer
+/// calls, and `colisync case 100030 perdu` opens the case.
+pub fn lost_parcel_order() -> (Order, SampleParcel) {
+    let p = paris;
+    let at = p(2026, 5, 11, 14, 0);
+    let o = order(OrderSpec {
+        n: 30,
+        name: ("Inès", "Lefèvre"),
+        skus: COMPAT,
+        method: "colissimo_homecl",
+        state: OrderState::Complete,
+        status: "complete",
+        validated: Some(p(2026, 5, 11, 9, 0)),
+        shipped: Some((at, "6A20260511030", "colissimo")),
+    });
+    let parcel = SampleParcel {
+        number: "6A20260511030".into(),
+        product: "Colissimo".into(),
+        events: vec![
+            ev("DI1", "Votre colis est livré.", p(2026, 5, 13, 11, 0)),
+            ev(
+                "PC1",
+                "Votre colis a été pris en charge par La Poste.",
+                p(2026, 5, 11, 18, 0),
+            ),
+        ],
+        is_final: true,
+        removal_point: None,
+    };
+    (o, parcel)
+}

@@ -529,6 +529,13 @@ impl FakeTrello {
         }
     }
 
+    /// A lead takes a label off a card.
+    pub fn remove_label_from_card(&self, card_id: &str, label_id: &str) {
+        if let Some(c) = lock(&self.state).card_mut(card_id) {
+            c.id_labels.retain(|l| l != label_id);
+        }
+    }
+
     /// A lead edits a description.
     pub fn set_card_desc(&self, card_id: &str, desc: &str) {
         if let Some(c) = lock(&self.state).card_mut(card_id) {

@@ -10,7 +10,7 @@ use crate::magento::{FakeMagento, FakeMagentoAuth};
 use crate::sample::SampleShop;
 use crate::trello::{FakeTrello, FakeTrelloOptions};
 use colisync::config::{
-    CalendarConfig, CarriersConfig, Config, DaemonConfig, LaPosteConfig, MagentoAuth,
+    CalendarConfig, CarriersConfig, CasesConfig, Config, DaemonConfig, LaPosteConfig, MagentoAuth,
     MagentoConfig, RulesConfig,
 };
 use colisync::secret::Secret;
@@ -120,6 +120,10 @@ impl World {
             trello: self.trello.config(),
             rules: RulesConfig::seed_defaults(),
             freshdesk: None,
+            cases: CasesConfig {
+                inbox_dir: inbox_dir(state_dir),
+                ..CasesConfig::seed_defaults()
+            },
         }
     }
 
@@ -148,7 +152,11 @@ base_url = "{trello_url}"
 key = "{key}"
 token = "{token}"
 board = "{board}"
+
+[cases]
+inbox_dir = "{inbox}"
 "#,
+            inbox = inbox_dir(state_dir).display(),
             state = state_dir.display(),
             magento = url(self.magento.base_url()),
             laposte = url(self.laposte.base_url()),
@@ -158,4 +166,12 @@ board = "{board}"
             board = trello.board,
         )
     }
+}
+
+/// Where the world's `colisync case` requests go: next to the state
+/// directory (never inside it: the daemon's directory is its own, 0700).
+pub fn inbox_dir(state_dir: &Path) -> std::path::PathBuf {
+    let mut name = state_dir.as_os_str().to_owned();
+    name.push("-inbox");
+    name.into()
 }

@@ -56,7 +56,9 @@ use wire::*;
 pub use wire::{CardUpdate, NewCard, id_second};
 
 /// The card fields colisync reads.
-const CARD_FIELDS: &str = "id,name,desc,idList,closed,idLabels,due";
+/// `badges` (a documented card field) carries the checklist counts: a case
+/// card's checklists are read only when they change.
+const CARD_FIELDS: &str = "id,name,desc,idList,closed,idLabels,due,badges";
 
 /// The Trello client of one board. Cheap to clone: clones share the
 /// connection pool, the rate limiter and the resolved board id.

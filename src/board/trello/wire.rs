@@ -47,6 +47,19 @@ pub(super) struct CardJson {
     pub(super) due: Option<DateTime<Utc>>,
     #[serde(default)]
     pub(super) id_board: Option<String>,
+    #[serde(default)]
+    pub(super) badges: Option<BadgesJson>,
+}
+
+/// The checklist counts of a card's `badges`
+/// (`{"checkItems": 5, "checkItemsChecked": 2, …}`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct BadgesJson {
+    #[serde(default)]
+    pub(super) check_items: Option<u32>,
+    #[serde(default)]
+    pub(super) check_items_checked: Option<u32>,
 }
 
 impl From<CardJson> for BoardCard {
@@ -59,6 +72,9 @@ impl From<CardJson> for BoardCard {
             closed: c.closed.unwrap_or(false),
             id_labels: c.id_labels.unwrap_or_default(),
             due: c.due,
+            check_items: c
+                .badges
+                .and_then(|b| Some((b.check_items?, b.check_items_checked?))),
         }
     }
 }

@@ -85,6 +85,17 @@ impl Checker<'_> {
             self.resolved_list_distinct(&raw.trello, t, r);
         }
         let freshdesk = raw.freshdesk.as_ref().map(|f| self.freshdesk(f));
+        let cases = self.cases(&raw.cases, trello.as_ref());
+        let rules = match (rules, &cases) {
+            (Some(r), Some(c)) => Some(RulesConfig {
+                cases: RuleConfig {
+                    list: c.list.clone(),
+                    ..r.cases
+                },
+                ..r
+            }),
+            (r, _) => r,
+        };
         Some(Config {
             daemon: daemon?,
             calendar: calendar?,
@@ -97,6 +108,7 @@ impl Checker<'_> {
                 None => None,
                 Some(f) => Some(f?),
             },
+            cases: cases?,
         })
     }
 

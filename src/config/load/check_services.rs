@@ -210,6 +210,8 @@ impl Checker<'_> {
             pickup: pickup?,
             pickup_keep: pickup_keep?,
             return_window: return_window?,
+            // `[cases]` sets its list (`Checker::check`).
+            cases: d.cases.clone(),
         })
     }
 

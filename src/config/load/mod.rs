@@ -42,6 +42,7 @@ use super::{
 };
 use crate::secret::Secret;
 
+mod cases;
 mod check;
 mod check_fields;
 mod check_services;
@@ -238,6 +239,32 @@ pub fn load_calendar(path: &Path) -> Result<CalendarConfig, ConfigError> {
         inline_secrets: Vec::new(),
     };
     match cx.calendar(&raw.calendar) {
+        Some(c) if cx.problems.is_empty() => Ok(c),
+        _ => Err(invalid(cx.problems)),
+    }
+}
+
+/// Reads the file and validates only `[cases]` (and the resolved list it
+/// must differ from), so that an agent's `colisync case`, which only drops
+/// a request in the inbox, works without reading the secrets. The whole
+/// file must still be well-formed TOML with known keys.
+pub fn load_cases(path: &Path) -> Result<super::CasesConfig, ConfigError> {
+    let text = read(path)?;
+    let invalid = |problems| ConfigError::Invalid {
+        origin: path.to_owned(),
+        problems,
+    };
+    let raw: RawConfig =
+        toml::from_str(&text).map_err(|e| invalid(vec![serde_problem(&text, &e)]))?;
+    let mut cx = Checker {
+        text: &text,
+        env: &|_| None,
+        credentials: PathBuf::new(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        inline_secrets: Vec::new(),
+    };
+    match cx.cases(&raw.cases, None) {
         Some(c) if cx.problems.is_empty() => Ok(c),
         _ => Err(invalid(cx.problems)),
     }

@@ -23,6 +23,17 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) rules: RawRules,
     pub(super) freshdesk: Option<super::freshdesk::RawFreshdesk>,
+    #[serde(default)]
+    pub(super) cases: RawCases,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCases {
+    pub(super) list: S<String>,
+    pub(super) lost_label: S<String>,
+    pub(super) address_label: S<String>,
+    pub(super) inbox_dir: S<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -51,7 +51,7 @@ impl<'a> Judge<'a> {
         ]
     }
 
-    fn validated(&self, order: &Order) -> Option<chrono::DateTime<chrono::Utc>> {
+    pub(super) fn validated(&self, order: &Order) -> Option<chrono::DateTime<chrono::Utc>> {
         if order.awaits_payment() {
             return None;
         }
@@ -212,22 +212,26 @@ impl<'a> Judge<'a> {
         )]
     }
 
-    fn advise_address(&self, order: &Order, parcels: &[Parcel]) -> Vec<String> {
+    /// The next shipping moment still ahead for an order validated at
+    /// `validated`: the day it is due to ship if that day's cutoff has not
+    /// passed, else the next business day whose cutoff is ahead of now.
+    pub(super) fn next_shipping_day(&self, validated: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+        let due = self.cal.due_ship_day(validated);
+        let cutoff = self.cal.cutoff();
+        let mut day = due.max(self.today);
+        while !self.cal.is_business_day(day) || self.cal.local_instant(day, cutoff) <= self.now {
+            day = self.cal.next_business_day(day);
+        }
+        day
+    }
+
+    pub(super) fn advise_address(&self, order: &Order, parcels: &[Parcel]) -> Vec<String> {
         let Some(validated) = self.validated(order) else {
             return vec![a::ADDRESS_NOT_VALIDATED.to_owned()];
         };
         let mut out = Vec::new();
         if !order.is_fully_shipped() {
-            // The next shipping moment still ahead: the day the order is
-            // due to ship if its cutoff has not passed, else the next
-            // business day whose cutoff is ahead of now.
-            let due = self.cal.due_ship_day(validated);
-            let cutoff = self.cal.cutoff();
-            let mut day = due.max(self.today);
-            while !self.cal.is_business_day(day) || self.cal.local_instant(day, cutoff) <= self.now
-            {
-                day = self.cal.next_business_day(day);
-            }
+            let day = self.next_shipping_day(validated);
             out.push(a::address_validated(&self.cutoff, &fr::date(day)));
         }
         for p in parcels {

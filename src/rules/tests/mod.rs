@@ -150,6 +150,7 @@ fn snapshot(events: &[(&str, DateTime<Utc>)], is_final: bool) -> TrackingSnapsho
 
 mod advice;
 mod carriers;
+mod cases;
 mod lost_checklist;
 mod parcels;
 mod procedures_more;

@@ -5,7 +5,9 @@
 //! shipped order and a delivered parcel resolved, a parcel collected from
 //! its pickup point and a return back at the shop (the same card, updated
 //! and commented); and, beside the board, the private note left on a
-//! customer's Freshdesk ticket and the comment on their Magento order.
+//! customer's Freshdesk ticket and the comment on their Magento order; then
+//! a lost-parcel case an agent opens with `colisync case`, its checklist,
+//! and a lead ticking two of its steps.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,12 +17,14 @@ use anyhow::Context;
 use chrono::Duration;
 
 use colisync::config::FreshdeskConfig;
-use colisync::domain::{OrderState, Shipment, Track, TrackingEvent};
+use colisync::domain::{CaseKind, OrderState, Shipment, Track, TrackingEvent};
 use colisync::pass::{Engine, Stop};
 use colisync::secret::Secret;
 use colisync::state::State;
 use colisync_testkit::freshdesk::FakeFreshdesk;
-use colisync_testkit::sample::{demo_shop, demo_shop_with_stages, reference_now, return_events};
+use colisync_testkit::sample::{
+    demo_shop, demo_shop_with_stages, lost_parcel_order, reference_now, return_events,
+};
 use colisync_testkit::world::World;
 
 /// The fake Freshdesk's key (a demo value, not a secret).
@@ -68,6 +72,13 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         timeout: std::time::Duration::from_secs(10),
     });
     let tz = config.calendar.timezone;
+    // The inbox of `colisync case`, removed with the demo.
+    let inbox_dir = tempfile::Builder::new()
+        .prefix("colisync-demo-inbox-")
+        .tempdir()
+        .context("creating the case inbox")?;
+    config.cases.inbox_dir = inbox_dir.path().to_owned();
+    let inbox = config.cases.inbox_dir.clone();
     let state = State::open(dir.path())?;
     let mut engine = Engine::new(config, state)?;
     let stop = Stop::default();
@@ -267,8 +278,9 @@ async fn run(out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         "The same return card, now back at the shop",
         &["**Procédure**"],
     )?;
+    let lost_ok = lost_parcel_case(out, &world, &mut engine, &inbox, tomorrow).await?;
 
-    let ok = report.is_success();
+    let ok = report.is_success() && lost_ok;
     writeln!(
         out,
         "\nThe demo's state lived in {} and is removed now. See README.md to run colisync for real.",
@@ -321,6 +333,99 @@ fn print_card(
     }
     for c in world.trello.comments(&card.id) {
         writeln!(out, "💬 {c}")?;
+    }
+    Ok(())
+}
+
+/// A customer says a delivered parcel never came: an agent runs `colisync
+/// case 100030 perdu` (the demo writes the same inbox request), the next
+/// pass files the case with the Colissimo procedure as a checklist, and a
+/// day later the « lead » ticks two steps: the due date moves on. Whether
+/// both passes succeeded.
+async fn lost_parcel_case(
+    out: &mut dyn Write,
+    world: &World,
+    engine: &mut Engine,
+    inbox: &std::path::Path,
+    day: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<bool> {
+    let stop = Stop::default();
+    let (order, parcel) = lost_parcel_order();
+    world.magento.insert_order(&order);
+    world.laposte.set_parcel(
+        &parcel.number,
+        &parcel.product,
+        parcel.events,
+        parcel.is_final,
+    );
+    writeln!(
+        out,
+        "\n== 5. A customer says order 100030 never came, though La Poste says delivered"
+    )?;
+    let at = day + Duration::hours(1);
+    colisync::pass::inbox::write_request(inbox, "100030", CaseKind::Lost, None, at)?;
+    writeln!(
+        out,
+        "$ colisync case 100030 perdu\n{}",
+        colisync::fr::cases::REQUEST_SAVED
+    )?;
+    let first = engine
+        .run_pass(at + Duration::minutes(15), &stop, false)
+        .await;
+    print_report(out, &first)?;
+    print_case_card(out, world, "Cmd 100030 ")?;
+
+    writeln!(
+        out,
+        "\n== 6. The next day, the lead ticks the first two steps"
+    )?;
+    if let Some(card) = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.starts_with("Cmd 100030 "))
+    {
+        world.trello.tick_check_item(&card.id, "1.");
+        world.trello.tick_check_item(&card.id, "2.");
+    }
+    let second = engine.run_pass(day + Duration::days(1), &stop, false).await;
+    print_report(out, &second)?;
+    print_case_card(out, world, "Cmd 100030 ")?;
+    Ok(first.is_success() && second.is_success())
+}
+
+/// A case card: its title, list, due date and checklist.
+fn print_case_card(out: &mut dyn Write, world: &World, title: &str) -> anyhow::Result<()> {
+    let Some(card) = world
+        .trello
+        .cards()
+        .into_iter()
+        .find(|c| c.name.starts_with(title))
+    else {
+        return Ok(());
+    };
+    let list = world
+        .trello
+        .lists()
+        .into_iter()
+        .find(|l| l.id == card.id_list)
+        .map(|l| l.name)
+        .unwrap_or_default();
+    writeln!(out, "\n« {} » in « {list} »", card.name)?;
+    if let Some(due) = card.due {
+        writeln!(
+            out,
+            "  due: {}",
+            due.with_timezone(&chrono_tz::Europe::Paris)
+                .format("%a %d %b %Y")
+        )?;
+    }
+    for cl in world.trello.checklists(&card.id) {
+        writeln!(out, "  {}", cl.name)?;
+        for item in &cl.items {
+            let mark = if item.is_complete() { "x" } else { " " };
+            writeln!(out, "    [{mark}] {}", item.name)?;
+        }
     }
     Ok(())
 }

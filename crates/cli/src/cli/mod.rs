@@ -102,6 +102,21 @@ pub(crate) enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
         now: Option<DateTime<Utc>>,
     },
+    /// Open a case for the team, for an order without a colisync card to
+    /// put a label on: the request goes to cases.inbox_dir and the daemon
+    /// files its card in the cases list at its next pass. Opens neither the
+    /// state nor any network connection; reads only [cases] of the file.
+    Case {
+        /// Order number (Magento increment id), e.g. 100023.
+        order: String,
+        /// perdu (« livré mais pas reçu ») or adresse (a change of address).
+        #[arg(value_parser = ["perdu", "adresse"])]
+        kind: String,
+        /// The parcel concerned (its tracking number), for a lost parcel;
+        /// by default the order's last parcel.
+        #[arg(long, value_name = "NUMBER")]
+        parcel: Option<String>,
+    },
     /// Print the French public holidays of YEAR; with --config, also the
     /// configured extra closed days and re-opened days.
     Calendar {
@@ -216,6 +231,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Advise { order, now } => {
             let config = config::load(&cli.config_path())?;
             commands::advise(config, order, *now, &mut out)
+        }
+        Command::Case {
+            order,
+            kind,
+            parcel,
+        } => {
+            let cases = config::load_cases(&cli.config_path())?;
+            let kind: colisync::domain::CaseKind =
+                kind.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let path = colisync::pass::inbox::write_request(
+                &cases.inbox_dir,
+                order,
+                kind,
+                parcel.as_deref(),
+                Utc::now(),
+            )?;
+            writeln!(out, "{}", colisync::fr::cases::REQUEST_SAVED)?;
+            writeln!(out, "({})", path.display())?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Demo => demo::demo(&mut out),
         Command::Bench {
