@@ -18,6 +18,56 @@ pub fn signature(now: DateTime<Utc>, tz: Tz) -> String {
     format!("(colisync, {})", super::datetime_seconds(now, tz))
 }
 
+/// The planner's comments. Each ends with the [`signature`] (`sig`).
+pub(crate) mod comments {
+    use crate::domain::Severity;
+
+    fn severity(s: Severity) -> &'static str {
+        match s {
+            Severity::Late => "en retard",
+            Severity::Critical => "critique",
+        }
+    }
+
+    /// A problem whose card a lead archived came back more severe: a new card.
+    pub(crate) fn more_severe(now: Severity, archived_card: &str, sig: &str) -> String {
+        format!(
+            "Le problème est devenu plus grave ({}) : cette carte remplace la carte archivée \
+             {archived_card}. {sig}",
+            severity(now)
+        )
+    }
+
+    /// A resolved problem came back and its card is archived: a new card.
+    pub(crate) fn back_after_resolve(archived_card: &str, sig: &str) -> String {
+        format!(
+            "Le problème est revenu après résolution ; carte précédente (archivée) : \
+             {archived_card}. {sig}"
+        )
+    }
+
+    /// Somebody asked again for a case whose card a lead had archived: a
+    /// new card.
+    pub(crate) fn asked_again(archived_card: &str, sig: &str) -> String {
+        format!("Dossier demandé à nouveau ; carte précédente (archivée) : {archived_card}. {sig}")
+    }
+
+    /// A resolved card reopened (its title follows).
+    pub(crate) fn reopened(title: &str, sig: &str) -> String {
+        format!("Le problème est revenu : {title} {sig}")
+    }
+
+    /// The same card, now for another rule (`from` → `to`, the rules' ids).
+    pub(crate) fn case_changed(from: &str, to: &str, sig: &str) -> String {
+        format!("Le cas a changé : {from} → {to}. {sig}")
+    }
+
+    /// The problem ended (`reason` as [`super::DEFAULT_END_REASON`]).
+    pub(crate) fn ended(reason: &str, sig: &str) -> String {
+        format!("Problème terminé : {reason}. {sig}")
+    }
+}
+
 /// The order is fully shipped: its order-level problems ended.
 pub(crate) const ORDER_SHIPPED: &str = "commande expédiée";
 

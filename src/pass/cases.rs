@@ -227,6 +227,7 @@ impl Engine {
                     content,
                     fingerprint,
                     checklist: Some(checklist),
+                    requested_at: case.requests.iter().map(|r| r.at).max(),
                 },
             );
         }

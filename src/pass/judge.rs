@@ -50,6 +50,7 @@ impl Engine {
                         // The rules' cards carry no checklist: only a
                         // procedure followed step by step by a lead does.
                         checklist: None,
+                        requested_at: None,
                     },
                 );
             }

@@ -10,15 +10,9 @@ use super::{
 };
 use crate::board::{BoardCard, parse_marker};
 use crate::domain::{ProblemKey, Severity};
+use crate::fr::pass::comments;
 use crate::rules::Finding;
 use crate::state::{CardRecord, CardStatus};
-
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Late => "en retard",
-        Severity::Critical => "critique",
-    }
-}
 
 pub(super) struct BoardIndex<'a> {
     pub(super) by_id: BTreeMap<&'a str, &'a BoardCard>,
@@ -151,22 +145,18 @@ pub(super) fn plan_key(
         (Some(d), Some(rec)) => match live_card {
             None => {
                 let more_severe = d.finding.severity > rec.severity;
-                if rec.status == CardStatus::Resolved || more_severe {
+                // A case somebody asked for again after a lead archived
+                // its card: the new request is the person's, a new card.
+                let asked_again = rec.status == CardStatus::Archived
+                    && d.requested_at.is_some_and(|at| at > rec.updated_at);
+                if rec.status == CardStatus::Resolved || more_severe || asked_again {
+                    let sig = comment_signature(input.now, input.timezone);
                     let note = if more_severe {
-                        format!(
-                            "Le problème est devenu plus grave ({}) : cette carte remplace la carte \
-                             archivée {}. {}",
-                            severity_name(d.finding.severity),
-                            rec.card_id,
-                            comment_signature(input.now, input.timezone)
-                        )
+                        comments::more_severe(d.finding.severity, &rec.card_id, &sig)
+                    } else if asked_again {
+                        comments::asked_again(&rec.card_id, &sig)
                     } else {
-                        format!(
-                            "Le problème est revenu après résolution ; carte précédente (archivée) : \
-                             {}. {}",
-                            rec.card_id,
-                            comment_signature(input.now, input.timezone)
-                        )
+                        comments::back_after_resolve(&rec.card_id, &sig)
                     };
                     out.push(create(input, key, d, Some(note)));
                 } else if rec.status != CardStatus::Archived {
@@ -198,10 +188,9 @@ pub(super) fn plan_key(
                         content: changed.then(|| d.content.clone()),
                         keep_label_ids,
                         move_to,
-                        comment: format!(
-                            "Le problème est revenu : {} {}",
-                            d.content.title,
-                            comment_signature(input.now, input.timezone)
+                        comment: comments::reopened(
+                            &d.content.title,
+                            &comment_signature(input.now, input.timezone),
                         ),
                         clear_due,
                         lead_due,
@@ -209,11 +198,10 @@ pub(super) fn plan_key(
                     });
                 } else if changed {
                     let comment = match rec.rule {
-                        Some(old) if old != d.finding.rule => Some(format!(
-                            "Le cas a changé : {} → {}. {}",
+                        Some(old) if old != d.finding.rule => Some(comments::case_changed(
                             old.as_str(),
                             d.finding.rule.as_str(),
-                            comment_signature(input.now, input.timezone)
+                            &comment_signature(input.now, input.timezone),
                         )),
                         // Same rule, another stage (a return now back): the
                         // new title alone would go unnoticed. Only between
@@ -288,9 +276,9 @@ pub(super) fn plan_key(
                         card_id: card.id.clone(),
                         rule: rec.rule,
                         title: card.name.clone(),
-                        comment: Some(format!(
-                            "Problème terminé : {reason}. {}",
-                            comment_signature(input.now, input.timezone)
+                        comment: Some(comments::ended(
+                            reason,
+                            &comment_signature(input.now, input.timezone),
                         )),
                         move_to,
                         from_list: card.id_list.clone(),

@@ -146,6 +146,11 @@ pub struct Desired {
     /// by the create, so that a checklist a lead edits or deletes stays
     /// theirs.
     pub checklist: Option<ChecklistSpec>,
+    /// For a case, when a person last asked for it: a request later than
+    /// the archiving of its card files a new card (a lead archiving a case
+    /// card otherwise keeps it archived). `None` for the problems colisync
+    /// finds by itself.
+    pub requested_at: Option<DateTime<Utc>>,
 }
 
 /// The board as read at the start of this pass.

@@ -411,6 +411,7 @@ fn desired(k: &str, rule: RuleId, severity: Severity) -> (ProblemKey, Desired) {
             content,
             fingerprint,
             checklist: None,
+            requested_at: None,
         },
     )
 }

@@ -74,6 +74,7 @@ fn want(k: &str, rule: RuleId, severity: Severity, version: u32) -> (ProblemKey,
             content,
             fingerprint,
             checklist: None,
+            requested_at: None,
         },
     )
 }

@@ -519,3 +519,55 @@ async fn after_a_state_loss_a_case_card_gets_its_case_back_without_a_second_card
     assert_eq!(resolves_of(&r.actions, &k), 1, "{:#?}", r.actions);
     assert_no_duplicate(&world);
 }
+
+/// A lead archives an open case card: colisync leaves it archived, and
+/// only a new request files the case again, on a new card with its own
+/// checklist naming the archived one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archived_case_card_is_filed_again_only_on_a_new_request() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let mut engine = fast_engine(&world, &state_dir);
+    ok_pass(&mut engine, at_days(0)).await;
+    let k = key("case/100012/perdu");
+    colisync_case(&world, &state_dir, &["100012", "perdu"]).await;
+    let r = ok_pass(&mut engine, at_hours(1)).await;
+    assert_eq!(r.apply.created, 1, "{:#?}", r.actions);
+    let first = card_of(&world, &k);
+
+    world.trello.archive_card(&first.id);
+    let r = ok_pass(&mut engine, at_hours(2)).await;
+    assert!(
+        r.actions
+            .iter()
+            .all(|a| a.key() != &k || matches!(a, Action::MarkArchived { .. })),
+        "{:#?}",
+        r.actions
+    );
+    let before = world.trello.request_count();
+    let r = ok_pass(&mut engine, at_hours(3)).await;
+    assert!(r.actions.iter().all(|a| a.key() != &k), "{:#?}", r.actions);
+    assert!(writes_since(&world, before).is_empty());
+
+    // The customer calls again: a new request, a new card.
+    colisync_case(&world, &state_dir, &["100012", "perdu"]).await;
+    let r = ok_pass(&mut engine, at_hours(4)).await;
+    assert_eq!(r.apply.created, 1, "{:#?}", r.actions);
+    let open: Vec<FakeCard> = cards_of(&world, &k)
+        .into_iter()
+        .filter(|c| !c.closed)
+        .collect();
+    assert_eq!(open.len(), 1, "{open:#?}");
+    assert_ne!(open[0].id, first.id);
+    assert_eq!(item_names(&world, &open[0]).len(), 5);
+    let comments = world.trello.comments(&open[0].id);
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.contains("Dossier demandé à nouveau") && c.contains(&first.id)),
+        "{comments:#?}"
+    );
+    let r = ok_pass(&mut engine, at_hours(5)).await;
+    assert!(r.actions.iter().all(|a| a.key() != &k), "{:#?}", r.actions);
+}
