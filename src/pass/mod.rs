@@ -371,6 +371,21 @@ impl Engine {
         };
 
         let (desired, mut ended) = self.judge_all(now, &snapshot, &mut report);
+        match self.state.pending_intents() {
+            Ok(pending) => {
+                let pending = pending
+                    .iter()
+                    .map(|(_, i)| i.key.increment_id().to_owned())
+                    .collect();
+                let settled = self.settled_orders(&snapshot, &desired, &read.records, &pending);
+                if !settled.is_empty() {
+                    snapshot.writes.push(Write::Settle(settled));
+                }
+            }
+            // Not knowing what is pending, nothing is taken out of the
+            // open work this pass (the apply reports the journal).
+            Err(e) => tracing::warn!(error = %e, "reading the journal to settle orders"),
+        }
         snapshot.add_gone_parcels(&read.records, &self.classifier, &mut ended);
         let missing_lists = read.missing_lists.clone();
         let input = self

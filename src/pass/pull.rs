@@ -116,9 +116,14 @@ impl Engine {
         // shipments and invoices are asked for (a track added later is the
         // re-read of shipments' job, which such an order stays eligible
         // for, not being marked as pulled).
+        // An order judged settled is not in the snapshot: its stored
+        // `updated_at` comes from the state's index, not decoded.
         let unchanged = |id: u64, at: DateTime<Utc>| {
             !known_bad.contains_key(&id)
-                && snapshot.orders.get(&id).is_some_and(|o| o.updated_at == at)
+                && match snapshot.orders.get(&id) {
+                    Some(o) => o.updated_at == at,
+                    None => matches!(self.state.stored_updated_at(id), Ok(Some(s)) if s == at),
+                }
         };
         let pulled = self
             .magento
@@ -244,6 +249,7 @@ impl Engine {
     /// order's shipments as fresh. Storing the order is the caller's, which
     /// knows what a failure to store means for it.
     fn take_in(&self, order: Order, now: DateTime<Utc>, snapshot: &mut Snapshot) {
+        snapshot.take_stored_parcels(&self.state, &order);
         self.reconcile_parcels(&order, now, snapshot);
         snapshot.pulled.insert(order.entity_id);
         snapshot.orders.insert(order.entity_id, order);

@@ -29,6 +29,18 @@
 //! an intent the id of the checklist its steps created. An older intent
 //! wrote no checklist: both are written out as null ([`fill_v3_defaults`]).
 //!
+//! # Schema 4 → 5
+//!
+//! The store gained three indexes (`index.rs`): `open_orders` (the orders
+//! a pass loads and judges), `order_times` (each order's `updated_at`, for
+//! the pull's "unchanged" check and for pruning) and `due` (parcels La
+//! Poste may still be asked about). The step re-envelopes every value
+//! (nothing else changes in them), then builds the three from the orders
+//! and parcels: every order but cancelled and closed ones is open, as the
+//! pass loaded them until then; the first pass at schema 5 judges them all
+//! once and takes out those with nothing left to do. The indexes are
+//! cleared and rebuilt from the records, so the step is idempotent.
+//!
 //! # Every step
 //!
 //! Each step is the same walk ([`run`]) with its own fill. `records.rs`
@@ -51,7 +63,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::records as r;
-use super::{StateError, sled_err};
+use super::{StateError, index, sled_err};
 
 /// Every tree of the store, in the order they are migrated.
 const TREES: &[&str] = &["meta", "orders", "parcels", "cards", "journal"];
@@ -60,7 +72,12 @@ const TREES: &[&str] = &["meta", "orders", "parcels", "cards", "journal"];
 type Fill = fn(&str, &mut Value);
 
 /// The fill of the step from schema `n` is `FILLS[n - 1]`.
-const FILLS: &[Fill] = &[fill_v1_defaults, fill_v2_defaults, fill_v3_defaults];
+const FILLS: &[Fill] = &[
+    fill_v1_defaults,
+    fill_v2_defaults,
+    fill_v3_defaults,
+    fill_v4_defaults,
+];
 
 /// Schema 1 to 2: every value rewritten as a schema-2 record.
 pub(super) fn v1_to_v2(db: &sled::Db) -> Result<(), StateError> {
@@ -75,6 +92,60 @@ pub(super) fn v2_to_v3(db: &sled::Db) -> Result<(), StateError> {
 /// Schema 3 to 4: every value re-enveloped, intents given their checklist.
 pub(super) fn v3_to_v4(db: &sled::Db) -> Result<(), StateError> {
     run(db, 3)
+}
+
+/// Schema 4 to 5: every value re-enveloped, the indexes built.
+pub(super) fn v4_to_v5(db: &sled::Db) -> Result<(), StateError> {
+    run(db, 4)?;
+    build_indexes(db)
+}
+
+/// The indexes of `index.rs`, cleared and built again from the orders and
+/// parcels. A value that does not decode is left out (the readers report
+/// it, as before).
+fn build_indexes(db: &sled::Db) -> Result<(), StateError> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<T> {
+        value: T,
+    }
+    let tree = |name: &str| {
+        db.open_tree(name)
+            .map_err(sled_err(format!("opening tree {name}")))
+    };
+    let (orders, parcels) = (tree("orders")?, tree("parcels")?);
+    let open = tree(index::OPEN_ORDERS)?;
+    let times = tree(index::ORDER_TIMES)?;
+    let due = tree(index::DUE)?;
+    for t in [&open, &times, &due] {
+        t.clear().map_err(sled_err("clearing an index"))?;
+    }
+    let (mut open_count, mut due_count) = (0usize, 0usize);
+    for entry in orders.iter() {
+        let (_, v) = entry.map_err(sled_err("iterating orders"))?;
+        // Whatever schema number later steps give the envelope: the
+        // order's shape is what this step reads.
+        let Ok(e) = serde_json::from_slice::<Envelope<r::Order>>(&v) else {
+            continue;
+        };
+        let order = crate::domain::Order::from(e.value);
+        open_count += usize::from(index::indexed_open(&order));
+        index::index_order(&open, &times, &order)?;
+    }
+    for entry in parcels.iter() {
+        let (_, v) = entry.map_err(sled_err("iterating parcels"))?;
+        let Ok(e) = serde_json::from_slice::<Envelope<r::ParcelRecord>>(&v) else {
+            continue;
+        };
+        let record = super::ParcelRecord::from(e.value);
+        due_count += usize::from(index::indexed_due(&record));
+        index::index_parcel(&due, &record.key().to_string(), &record)?;
+    }
+    tracing::info!(
+        open = open_count,
+        followed_parcels = due_count,
+        "state migration 4 → 5: indexes built"
+    );
+    Ok(())
 }
 
 /// Every value of every tree at schema `from` rewritten at `from + 1`.
@@ -247,6 +318,9 @@ fn fill_v3_defaults(tree: &str, value: &mut Value) {
         default(action, "checklist", Value::Null);
     }
 }
+
+/// Schema 4's values are schema 5's: only the indexes are new.
+fn fill_v4_defaults(_tree: &str, _value: &mut Value) {}
 
 fn default(obj: &mut Map<String, Value>, field: &str, value: Value) {
     obj.entry(field).or_insert(value);
