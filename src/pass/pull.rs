@@ -265,9 +265,17 @@ impl Engine {
     fn reconcile_parcels(&self, order: &Order, now: DateTime<Utc>, snapshot: &mut Snapshot) {
         let parcels = domain::parcels_of(order, &self.classifier);
         let keys: BTreeSet<ProblemKey> = parcels.iter().map(crate::state::parcel_key).collect();
+        // The order's parcels are the keys of its increment id, next to
+        // one another in the map: a range, not a scan of every parcel
+        // (which made a first pass quadratic in the shop's size).
+        let first = ProblemKey::Parcel {
+            increment_id: order.increment_id.clone(),
+            parcel: String::new(),
+        };
         let gone: Vec<ProblemKey> = snapshot
             .parcels
-            .iter()
+            .range(first..)
+            .take_while(|(k, _)| k.increment_id() == order.increment_id)
             .filter(|(k, r)| r.parcel.order_entity_id == order.entity_id && !keys.contains(*k))
             .map(|(k, _)| k.clone())
             .collect();
