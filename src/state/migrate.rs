@@ -337,6 +337,74 @@ fn show_key(tree: &str, k: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// Schema 4 to 5 builds the indexes from the records, and building
+    /// them again gives the same indexes.
+    #[test]
+    fn schema_4_to_5_builds_the_indexes_from_the_records() {
+        use crate::domain::{Carrier, Customer, Order, OrderState, Parcel};
+        let t = chrono::DateTime::from_timestamp(1_779_000_000, 5).unwrap();
+        let order = |id: u64, state: OrderState| Order {
+            entity_id: id,
+            increment_id: format!("10{id}"),
+            state,
+            status: "processing".into(),
+            customer: Customer::default(),
+            items: vec![],
+            shipping_method: None,
+            created_at: t,
+            updated_at: t,
+            invoices: vec![],
+            status_history: vec![],
+            shipments: vec![],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let orders = db.open_tree("orders").unwrap();
+        let parcels = db.open_tree("parcels").unwrap();
+        for o in [
+            order(1, OrderState::Processing),
+            order(2, OrderState::Closed),
+        ] {
+            let v = json!({"v": 4, "value": r::Order::from(&o)});
+            orders
+                .insert(o.entity_id.to_be_bytes(), serde_json::to_vec(&v).unwrap())
+                .unwrap();
+        }
+        let p = Parcel {
+            order_entity_id: 1,
+            order_increment_id: "101".into(),
+            shipment_id: 3,
+            tracking_number: "6A12345678901".into(),
+            carrier: Carrier::Colissimo,
+            shipped_at: t,
+            tracking: None,
+        };
+        let rec = super::super::ParcelRecord::new(p, t);
+        let v = json!({"v": 4, "value": r::ParcelRecord::from(&rec)});
+        parcels
+            .insert(
+                rec.key().to_string().as_bytes(),
+                serde_json::to_vec(&v).unwrap(),
+            )
+            .unwrap();
+        for _ in 0..2 {
+            v4_to_v5(&db).unwrap();
+            let keys = |name: &str| -> Vec<Vec<u8>> {
+                db.open_tree(name)
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.unwrap().0.to_vec())
+                    .collect()
+            };
+            assert_eq!(keys(index::OPEN_ORDERS), vec![1u64.to_be_bytes().to_vec()]);
+            assert_eq!(keys(index::ORDER_TIMES).len(), 2);
+            assert_eq!(keys(index::DUE), vec![rec.key().to_string().into_bytes()]);
+            let v: Value =
+                serde_json::from_slice(&orders.get(1u64.to_be_bytes()).unwrap().unwrap()).unwrap();
+            assert_eq!(v["v"], 5);
+        }
+    }
+
     #[test]
     fn schema_1_defaults_are_written_out() {
         let card = br#"{"v":1,"value":{"card_id":"c","list_id":"l","fingerprint":"","rule":null,
