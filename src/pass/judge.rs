@@ -13,10 +13,10 @@ use crate::board::CardContent;
 use crate::board::render;
 use crate::domain::ProblemKey;
 use crate::domain::{Order, OrderState, Parcel, TrackingStatus};
-use crate::state::{CardRecord, CardStatus};
 use crate::fr::pass::{self as texts, order_state_reason};
 use crate::plan::Desired;
 use crate::rules::{AdviceSection, Finding, Judge, Judgement};
+use crate::state::{CardRecord, CardStatus};
 
 impl Engine {
     /// Every open order of the snapshot through the rules; the cards they

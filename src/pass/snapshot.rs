@@ -113,7 +113,9 @@ impl Snapshot {
                     self.parcels.entry(r.key()).or_insert(r);
                 }
             }
-            Err(e) => tracing::error!(error = %e, order = %order.increment_id, "reading the stored parcels of an order"),
+            Err(e) => {
+                tracing::error!(error = %e, order = %order.increment_id, "reading the stored parcels of an order")
+            }
         }
     }
 

@@ -83,11 +83,8 @@ pub(super) fn index_parcel(
 ) -> Result<(), StateError> {
     let ctx = || format!("indexing parcels/{key}");
     if indexed_due(record) {
-        due.insert(
-            key.as_bytes(),
-            &record.parcel.order_entity_id.to_be_bytes(),
-        )
-        .map_err(sled_err(ctx()))?;
+        due.insert(key.as_bytes(), &record.parcel.order_entity_id.to_be_bytes())
+            .map_err(sled_err(ctx()))?;
     } else {
         due.remove(key.as_bytes()).map_err(sled_err(ctx()))?;
     }

@@ -276,8 +276,7 @@ fn decode<T: DeserializeOwned>(
         key: key.to_owned(),
         message,
     };
-    let version: EnvelopeVersion =
-        serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let version: EnvelopeVersion = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     if version.v != SCHEMA_VERSION {
         return Err(bad(format!(
             "written by schema {}, this colisync reads schema {SCHEMA_VERSION}",

@@ -1075,7 +1075,11 @@ async fn one_nested_board_read_answers_id_lists_and_labels() {
     assert_eq!(b.labels.len(), 60);
     assert_eq!(b.labels[0].color.as_deref(), Some("red"));
     c.cards().await.expect("cards");
-    assert_eq!(fake.request_count() - before, 2, "board, then one page of cards");
+    assert_eq!(
+        fake.request_count() - before,
+        2,
+        "board, then one page of cards"
+    );
     let routes = fake.requests().per_route();
     assert_eq!(routes["GET /1/boards/{id}"], 1, "{routes:?}");
 
@@ -1095,5 +1099,8 @@ async fn one_nested_board_read_answers_id_lists_and_labels() {
         .json()
         .await
         .unwrap();
-    assert!(plain.get("lists").is_none() && plain.get("labels").is_none(), "{plain}");
+    assert!(
+        plain.get("lists").is_none() && plain.get("labels").is_none(),
+        "{plain}"
+    );
 }
