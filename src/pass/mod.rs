@@ -244,6 +244,12 @@ impl Engine {
         let laposte = LaPosteClient::new(&config.laposte)?.with_retry(retry.clone());
         let trello = TrelloClient::with_retry(&config.trello, retry.clone())?;
         let freshdesk = freshdesk_client(&config)?.map(|f| f.with_retry(retry));
+        // The Trello requests of the process before this one (`once` runs
+        // one process a pass) still count in Trello's window.
+        match state.trello_recent() {
+            Ok(at) => trello.resume_requests(&at),
+            Err(e) => tracing::warn!(error = %e, "reading the last process's Trello requests"),
+        }
         Ok(Engine {
             calendar: Calendar::new(&config.calendar),
             classifier: Classifier::new(&config.magento, &config.carriers),
@@ -311,7 +317,24 @@ impl Engine {
             self.plan_writebacks(&followups, &mut report);
             report
         } else {
-            self.pass(now, stop).await
+            let mut report = self.pass(now, stop).await;
+            self.keep_trello_window(&mut report);
+            report
+        }
+    }
+
+    /// Leaves this process's recent Trello requests for the next one.
+    fn keep_trello_window(&self, report: &mut PassReport) {
+        let recent = self.trello.recent_requests();
+        if let Err(e) = self
+            .state
+            .set_trello_recent(&recent)
+            .and_then(|()| self.state.flush())
+        {
+            report.errors.push(PassError::state(
+                "storing the pass's recent Trello requests",
+                e,
+            ));
         }
     }
 

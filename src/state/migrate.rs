@@ -227,6 +227,7 @@ fn migrate_value(
         "journal" => check::<r::Intent>(&today)?,
         _ => match key {
             b"undecodable_orders" => check::<r::UndecodableOrders>(&today)?,
+            b"trello_recent" => check::<Vec<chrono::DateTime<chrono::Utc>>>(&today)?,
             // The cursor and the last pass's instant.
             _ => check::<chrono::DateTime<chrono::Utc>>(&today)?,
         },

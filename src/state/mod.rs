@@ -116,6 +116,9 @@ const META_SCHEMA: &str = "schema";
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const META_CURSOR: &str = "magento_cursor";
 const META_LAST_WRITE: &str = "last_write_at";
+/// When the last process's recent Trello requests completed: the next
+/// `once` process counts them against Trello's window.
+pub(crate) const META_TRELLO_RECENT: &str = "trello_recent";
 
 /// A key of `meta` rather than a tree of its own: the set is small (orders
 /// Magento sends broken) and the tree list is fixed at open.

@@ -60,6 +60,18 @@ impl State {
         }
     }
 
+    /// When the last process's recent Trello requests completed (see
+    /// `TrelloClient::resume_requests`); empty when none was kept.
+    pub fn trello_recent(&self) -> Result<Vec<DateTime<Utc>>, StateError> {
+        Ok(self
+            .get_json(&self.meta, "meta", super::META_TRELLO_RECENT)?
+            .unwrap_or_default())
+    }
+
+    pub fn set_trello_recent(&self, at: &[DateTime<Utc>]) -> Result<(), StateError> {
+        self.put_json(&self.meta, "meta", super::META_TRELLO_RECENT, &at)
+    }
+
     /// Orders that could not be decoded, by entity id (see
     /// [`UndecodableOrder`]).
     pub(crate) fn undecodable_orders(&self) -> Result<BTreeMap<u64, UndecodableOrder>, StateError> {

@@ -114,6 +114,30 @@ impl TrelloClient {
         })
     }
 
+    /// The windows pacing this client: the key's, then the token's.
+    pub fn rate_windows(&self) -> &[Arc<crate::limiter::Window>] {
+        self.api.windows()
+    }
+
+    /// When this process's recent Trello requests completed (the token's
+    /// window, the narrower of the two), for the next process.
+    pub fn recent_requests(&self) -> Vec<DateTime<Utc>> {
+        self.api
+            .windows()
+            .last()
+            .map(|w| w.recent().into_iter().map(DateTime::<Utc>::from).collect())
+            .unwrap_or_default()
+    }
+
+    /// Counts an earlier process's recent requests in both windows (see
+    /// [`crate::limiter::Window::resume`]).
+    pub fn resume_requests(&self, at: &[DateTime<Utc>]) {
+        let at: Vec<std::time::SystemTime> = at.iter().map(|t| (*t).into()).collect();
+        for w in self.api.windows() {
+            w.resume(&at);
+        }
+    }
+
     async fn send(
         &self,
         call: Call,
