@@ -236,14 +236,7 @@ fn wait4(pid: u32) -> std::io::Result<Waited> {
         }
         // SAFETY: both pointers are to live locals of the right types; the
         // pid is that of a child this process spawned and has not reaped.
-        let r = unsafe {
-            libc::wait4(
-                pid as libc::pid_t,
-                &mut status,
-                libc::WNOHANG,
-                &mut usage,
-            )
-        };
+        let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, libc::WNOHANG, &mut usage) };
         if r == pid as libc::pid_t {
             break;
         }
