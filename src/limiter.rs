@@ -181,6 +181,45 @@ impl Window {
         st.count()
     }
 
+    /// When the requests still within the span completed, as wall-clock
+    /// instants, oldest first: what a process leaves for the next one
+    /// (`colisync once` starts a fresh process every pass).
+    pub fn recent(&self) -> Vec<SystemTime> {
+        let mut st = self.lock();
+        let now = Instant::now();
+        st.expire(now);
+        let wall = SystemTime::now();
+        st.used
+            .iter()
+            .filter_map(|t| wall.checked_sub(now.saturating_duration_since(*t)))
+            .collect()
+    }
+
+    /// Counts requests an earlier process made (their completion instants)
+    /// as if this one had made them, so that a process started right after
+    /// another does not take the whole window again. Only a window that has
+    /// seen nothing yet takes them: a live window already counts its own.
+    /// Instants older than the span, or in the future, are dropped.
+    /// Whether they were taken.
+    pub fn resume(&self, at: &[SystemTime]) -> bool {
+        let mut st = self.lock();
+        if !st.used.is_empty() || st.in_flight > 0 {
+            return false;
+        }
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let mut seeded: Vec<Instant> = at
+            .iter()
+            .filter_map(|t| wall.duration_since(*t).ok())
+            .filter(|ago| *ago < st.span)
+            .filter_map(|ago| now.checked_sub(ago))
+            .collect();
+        seeded.sort();
+        seeded.truncate(st.limit as usize);
+        st.used.extend(seeded);
+        true
+    }
+
     /// The limit in force (lowered by the server's `…-max`).
     pub fn limit(&self) -> u32 {
         self.lock().limit

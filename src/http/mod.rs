@@ -337,6 +337,11 @@ impl ApiClient {
     }
 
     /// What this client removes from upstream text.
+    /// The sliding windows pacing this client (none without).
+    pub(crate) fn windows(&self) -> &[std::sync::Arc<crate::limiter::Window>] {
+        self.windows.as_ref().map_or(&[], |l| l.windows())
+    }
+
     pub fn scrubber(&self) -> &Scrubber {
         &self.scrubber
     }

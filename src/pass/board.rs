@@ -1,5 +1,5 @@
-//! Board read: the lists, labels and cards of the Trello board (cards with
-//! filter `all`), the state's card records, the recorded cards the listing
+//! Board read: the lists and labels of the Trello board (one nested read)
+//! and its cards (filter `all`), the state's card records, the recorded cards the listing
 //! did not show read by id (ARCHITECTURE.md, step 4), and the intake lists
 //! missing from the board, which a real pass creates before it applies.
 //! Only reads: the plan is made from what they return.
@@ -39,13 +39,12 @@ impl Engine {
                 .push(PassError::trello(format!("{what} of the Trello board"), e));
             None
         };
-        let lists = match self.trello.lists().await {
-            Ok(l) => l,
-            Err(e) => return fail(report, "reading the lists", e),
-        };
-        let labels = match self.trello.labels().await {
-            Ok(l) => l,
-            Err(e) => return fail(report, "reading the labels", e),
+        // Lists and labels nested in one read of the board, which also
+        // resolves its id: with the cards' page, an idle pass reads Trello
+        // twice.
+        let (lists, labels) = match self.trello.board_lists_labels().await {
+            Ok(b) => (b.lists, b.labels),
+            Err(e) => return fail(report, "reading the lists and labels", e),
         };
         let cards = match self.trello.cards().await {
             Ok(c) => c,

@@ -3,7 +3,7 @@
 //! for, and the evidence that problems ended. Pure: no clock, no I/O.
 //! `explain` runs the same stage on one order, with the rules' trace.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
@@ -12,10 +12,11 @@ use super::{Engine, PassReport};
 use crate::board::CardContent;
 use crate::board::render;
 use crate::domain::ProblemKey;
-use crate::domain::{Order, Parcel, TrackingStatus};
+use crate::domain::{Order, OrderState, Parcel, TrackingStatus};
 use crate::fr::pass::{self as texts, order_state_reason};
 use crate::plan::Desired;
 use crate::rules::{AdviceSection, Finding, Judge, Judgement};
+use crate::state::{CardRecord, CardStatus};
 
 impl Engine {
     /// Every open order of the snapshot through the rules; the cards they
@@ -57,6 +58,46 @@ impl Engine {
             ended_problems(order, &parcels, &mut ended);
         }
         (desired, ended)
+    }
+
+    /// The orders of the snapshot with nothing left to judge: shipped in
+    /// full with every parcel delivered (La Poste's evidence, never an
+    /// absence), no finding this pass, every card record of their keys
+    /// resolved, and no journaled write pending for them. Nothing can fire
+    /// for them again until Magento changes them, which writes them (and
+    /// reopens them) again. A returned parcel (`DI2`) is final but not
+    /// delivered: its order stays open. So do letters, never "delivered".
+    pub(super) fn settled_orders(
+        &self,
+        snapshot: &Snapshot,
+        desired: &BTreeMap<ProblemKey, Desired>,
+        records: &BTreeMap<ProblemKey, CardRecord>,
+        pending: &BTreeSet<String>,
+    ) -> Vec<u64> {
+        let mut busy: BTreeSet<&str> = desired.keys().map(ProblemKey::increment_id).collect();
+        busy.extend(
+            records
+                .iter()
+                .filter(|(_, r)| r.status != CardStatus::Resolved)
+                .map(|(k, _)| k.increment_id()),
+        );
+        let mut delivered: BTreeMap<u64, bool> = BTreeMap::new();
+        for r in snapshot.parcels.values() {
+            let d = delivered.entry(r.parcel.order_entity_id).or_insert(true);
+            *d &= r.parcel.status() == Some(TrackingStatus::Delivered);
+        }
+        snapshot
+            .orders
+            .values()
+            .filter(|o| !matches!(o.state, OrderState::Canceled | OrderState::Closed))
+            .filter(|o| o.is_fully_shipped() && o.has_shipments())
+            .filter(|o| delivered.get(&o.entity_id) == Some(&true))
+            .filter(|o| {
+                let id = o.increment_id.as_str();
+                !busy.contains(id) && !pending.contains(id)
+            })
+            .map(|o| o.entity_id)
+            .collect()
     }
 
     /// One order through the rules, with the trace of their reasoning

@@ -249,6 +249,12 @@ impl Engine {
         let laposte = LaPosteClient::new(&config.laposte)?.with_retry(retry.clone());
         let trello = TrelloClient::with_retry(&config.trello, retry.clone())?;
         let freshdesk = freshdesk_client(&config)?.map(|f| f.with_retry(retry));
+        // The Trello requests of the process before this one (`once` runs
+        // one process a pass) still count in Trello's window.
+        match state.trello_recent() {
+            Ok(at) => trello.resume_requests(&at),
+            Err(e) => tracing::warn!(error = %e, "reading the last process's Trello requests"),
+        }
         Ok(Engine {
             calendar: Calendar::new(&config.calendar),
             classifier: Classifier::new(&config.magento, &config.carriers),
@@ -316,7 +322,24 @@ impl Engine {
             self.plan_writebacks(&followups, &mut report);
             report
         } else {
-            self.pass(now, stop).await
+            let mut report = self.pass(now, stop).await;
+            self.keep_trello_window(&mut report);
+            report
+        }
+    }
+
+    /// Leaves this process's recent Trello requests for the next one.
+    fn keep_trello_window(&self, report: &mut PassReport) {
+        let recent = self.trello.recent_requests();
+        if let Err(e) = self
+            .state
+            .set_trello_recent(&recent)
+            .and_then(|()| self.state.flush())
+        {
+            report.errors.push(PassError::state(
+                "storing the pass's recent Trello requests",
+                e,
+            ));
         }
     }
 
@@ -399,6 +422,22 @@ impl Engine {
             &mut report,
         )
         .await;
+        // After the cases: an order with a case stays open work.
+        match self.state.pending_intents() {
+            Ok(pending) => {
+                let pending = pending
+                    .iter()
+                    .map(|(_, i)| i.key.increment_id().to_owned())
+                    .collect();
+                let settled = self.settled_orders(&snapshot, &desired, &read.records, &pending);
+                if !settled.is_empty() {
+                    snapshot.writes.push(Write::Settle(settled));
+                }
+            }
+            // Not knowing what is pending, nothing is taken out of the
+            // open work this pass (the apply reports the journal).
+            Err(e) => tracing::warn!(error = %e, "reading the journal to settle orders"),
+        }
         let mut missing_lists = read.missing_lists.clone();
         // The cases' list only once a case needs it: a board without cases
         // gets no new list.

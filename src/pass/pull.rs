@@ -116,9 +116,14 @@ impl Engine {
         // shipments and invoices are asked for (a track added later is the
         // re-read of shipments' job, which such an order stays eligible
         // for, not being marked as pulled).
+        // An order judged settled is not in the snapshot: its stored
+        // `updated_at` comes from the state's index, not decoded.
         let unchanged = |id: u64, at: DateTime<Utc>| {
             !known_bad.contains_key(&id)
-                && snapshot.orders.get(&id).is_some_and(|o| o.updated_at == at)
+                && match snapshot.orders.get(&id) {
+                    Some(o) => o.updated_at == at,
+                    None => matches!(self.state.stored_updated_at(id), Ok(Some(s)) if s == at),
+                }
         };
         let pulled = self
             .magento
@@ -244,6 +249,7 @@ impl Engine {
     /// order's shipments as fresh. Storing the order is the caller's, which
     /// knows what a failure to store means for it.
     fn take_in(&self, order: Order, now: DateTime<Utc>, snapshot: &mut Snapshot) {
+        snapshot.take_stored_parcels(&self.state, &order);
         self.reconcile_parcels(&order, now, snapshot);
         snapshot.pulled.insert(order.entity_id);
         snapshot.orders.insert(order.entity_id, order);
@@ -259,9 +265,17 @@ impl Engine {
     fn reconcile_parcels(&self, order: &Order, now: DateTime<Utc>, snapshot: &mut Snapshot) {
         let parcels = domain::parcels_of(order, &self.classifier);
         let keys: BTreeSet<ProblemKey> = parcels.iter().map(crate::state::parcel_key).collect();
+        // The order's parcels are the keys of its increment id, next to
+        // one another in the map: a range, not a scan of every parcel
+        // (which made a first pass quadratic in the shop's size).
+        let first = ProblemKey::Parcel {
+            increment_id: order.increment_id.clone(),
+            parcel: String::new(),
+        };
         let gone: Vec<ProblemKey> = snapshot
             .parcels
-            .iter()
+            .range(first..)
+            .take_while(|(k, _)| k.increment_id() == order.increment_id)
             .filter(|(k, r)| r.parcel.order_entity_id == order.entity_id && !keys.contains(*k))
             .map(|(k, _)| k.clone())
             .collect();

@@ -56,6 +56,9 @@ pub(super) enum Write {
         newest: Option<DateTime<Utc>>,
         hold: bool,
     },
+    /// Orders judged with nothing left to do: out of the open index, so
+    /// that later passes neither load nor judge them.
+    Settle(Vec<u64>),
 }
 
 /// What an order that could not be stored means.
@@ -73,18 +76,47 @@ pub(super) enum IfLost {
 }
 
 impl Snapshot {
+    /// The open work only: the orders of the state's open index with their
+    /// parcels, and the parcels La Poste may still be asked about (those
+    /// of cancelled orders included, polled as before). Orders an earlier
+    /// pass judged settled are neither read nor decoded; one that Magento
+    /// brings back is read with its parcels then ([`Snapshot::take_stored_parcels`]).
     pub(crate) fn load(state: &State) -> Result<Self, StateError> {
-        let orders = state
-            .open_orders()?
-            .into_iter()
-            .map(|o| (o.entity_id, o))
-            .collect();
-        let parcels = state.parcels()?.into_iter().map(|r| (r.key(), r)).collect();
+        let mut parcels = BTreeMap::new();
+        let mut orders = BTreeMap::new();
+        for order in state.active_orders()? {
+            for r in state.parcels_of(&order)? {
+                parcels.insert(r.key(), r);
+            }
+            orders.insert(order.entity_id, order);
+        }
+        for r in state.followed_parcels()? {
+            parcels.entry(r.key()).or_insert(r);
+        }
         Ok(Snapshot {
             orders,
             parcels,
             ..Snapshot::default()
         })
+    }
+
+    /// Before an order the snapshot lacks is taken in: its stored parcels,
+    /// so that reconciling keeps their tracking and schedule and sees which
+    /// ones Magento no longer has, exactly as if it had been loaded.
+    pub(crate) fn take_stored_parcels(&mut self, state: &State, order: &Order) {
+        if self.orders.contains_key(&order.entity_id) {
+            return;
+        }
+        match state.parcels_of(order) {
+            Ok(stored) => {
+                for r in stored {
+                    self.parcels.entry(r.key()).or_insert(r);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, order = %order.increment_id, "reading the stored parcels of an order")
+            }
+        }
     }
 
     /// Parcels La Poste can follow whose tracking is still unknown after
@@ -202,6 +234,13 @@ pub(super) fn persist(state: &State, writes: Vec<Write>, report: &mut PassReport
                         ));
                         hold_cursor = true;
                     }
+                }
+            }
+            Write::Settle(ids) => {
+                if let Err(e) = state.settle_orders(&ids) {
+                    report
+                        .errors
+                        .push(PassError::state("marking settled orders", e));
                 }
             }
             Write::Cursor { newest, hold } => {

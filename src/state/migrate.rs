@@ -36,6 +36,24 @@
 //! adopt). Nothing recorded it before: written out as null, « not known »
 //! ([`fill_v4_defaults`]), which the planner never comments on.
 //!
+//! # Schema 5 → 6
+//!
+//! The cases people open: a `cases` tree, case keys and rules. Nothing to
+//! fill; the step re-envelopes every value so that an older colisync
+//! refuses the store.
+//!
+//! # Schema 6 → 7
+//!
+//! The store gained three indexes (`index.rs`): `open_orders` (the orders
+//! a pass loads and judges), `order_times` (each order's `updated_at`, for
+//! the pull's "unchanged" check and for pruning) and `due` (parcels La
+//! Poste may still be asked about). The step re-envelopes every value
+//! (nothing else changes in them), then builds the three from the orders
+//! and parcels: every order but cancelled and closed ones is open, as the
+//! pass loaded them until then; the first pass at schema 7 judges them all
+//! once and takes out those with nothing left to do. The indexes are
+//! cleared and rebuilt from the records, so the step is idempotent.
+//!
 //! # Every step
 //!
 //! Each step is the same walk ([`run`]) with its own fill. `records.rs`
@@ -58,7 +76,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::records as r;
-use super::{StateError, sled_err};
+use super::{StateError, index, sled_err};
 
 /// Every tree of the store, in the order they are migrated.
 const TREES: &[&str] = &[
@@ -83,6 +101,7 @@ const FILLS: &[Fill] = &[
     fill_v3_defaults,
     fill_v4_defaults,
     fill_v5_defaults,
+    fill_v6_defaults,
 ];
 
 /// Schema 1 to 2: every value rewritten as a schema-2 record.
@@ -112,6 +131,60 @@ pub(super) fn v4_to_v5(db: &sled::Db) -> Result<(), StateError> {
 /// store that may hold case keys, rather than skip them as undecodable.
 pub(super) fn v5_to_v6(db: &sled::Db) -> Result<(), StateError> {
     run(db, 5)
+}
+
+/// Schema 6 to 7: every value re-enveloped, the indexes built.
+pub(super) fn v6_to_v7(db: &sled::Db) -> Result<(), StateError> {
+    run(db, 6)?;
+    build_indexes(db)
+}
+
+/// The indexes of `index.rs`, cleared and built again from the orders and
+/// parcels. A value that does not decode is left out (the readers report
+/// it, as before).
+fn build_indexes(db: &sled::Db) -> Result<(), StateError> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<T> {
+        value: T,
+    }
+    let tree = |name: &str| {
+        db.open_tree(name)
+            .map_err(sled_err(format!("opening tree {name}")))
+    };
+    let (orders, parcels) = (tree("orders")?, tree("parcels")?);
+    let open = tree(index::OPEN_ORDERS)?;
+    let times = tree(index::ORDER_TIMES)?;
+    let due = tree(index::DUE)?;
+    for t in [&open, &times, &due] {
+        t.clear().map_err(sled_err("clearing an index"))?;
+    }
+    let (mut open_count, mut due_count) = (0usize, 0usize);
+    for entry in orders.iter() {
+        let (_, v) = entry.map_err(sled_err("iterating orders"))?;
+        // Whatever schema number later steps give the envelope: the
+        // order's shape is what this step reads.
+        let Ok(e) = serde_json::from_slice::<Envelope<r::Order>>(&v) else {
+            continue;
+        };
+        let order = crate::domain::Order::from(e.value);
+        open_count += usize::from(index::indexed_open(&order));
+        index::index_order(&open, &times, &order)?;
+    }
+    for entry in parcels.iter() {
+        let (_, v) = entry.map_err(sled_err("iterating parcels"))?;
+        let Ok(e) = serde_json::from_slice::<Envelope<r::ParcelRecord>>(&v) else {
+            continue;
+        };
+        let record = super::ParcelRecord::from(e.value);
+        due_count += usize::from(index::indexed_due(&record));
+        index::index_parcel(&due, &record.key().to_string(), &record)?;
+    }
+    tracing::info!(
+        open = open_count,
+        followed_parcels = due_count,
+        "state migration 6 → 7: indexes built"
+    );
+    Ok(())
 }
 
 /// Every value of every tree at schema `from` rewritten at `from + 1`.
@@ -197,6 +270,7 @@ fn migrate_value(
         "escalations" | "ticket_links" => check::<u64>(&today)?,
         _ => match key {
             b"undecodable_orders" => check::<r::UndecodableOrders>(&today)?,
+            b"trello_recent" => check::<Vec<chrono::DateTime<chrono::Utc>>>(&today)?,
             // The cursor and the last pass's instant.
             _ => check::<chrono::DateTime<chrono::Utc>>(&today)?,
         },
@@ -318,6 +392,9 @@ fn fill_v4_defaults(tree: &str, value: &mut Value) {
 /// Schema 5 left nothing out that schema 6 reads.
 fn fill_v5_defaults(_tree: &str, _value: &mut Value) {}
 
+/// Schema 6's values are schema 7's: only the indexes are new.
+fn fill_v6_defaults(_tree: &str, _value: &mut Value) {}
+
 fn default(obj: &mut Map<String, Value>, field: &str, value: Value) {
     obj.entry(field).or_insert(value);
 }
@@ -332,6 +409,74 @@ fn show_key(tree: &str, k: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Schema 4 to 5 builds the indexes from the records, and building
+    /// them again gives the same indexes.
+    #[test]
+    fn schema_6_to_7_builds_the_indexes_from_the_records() {
+        use crate::domain::{Carrier, Customer, Order, OrderState, Parcel};
+        let t = chrono::DateTime::from_timestamp(1_779_000_000, 5).unwrap();
+        let order = |id: u64, state: OrderState| Order {
+            entity_id: id,
+            increment_id: format!("10{id}"),
+            state,
+            status: "processing".into(),
+            customer: Customer::default(),
+            items: vec![],
+            shipping_method: None,
+            created_at: t,
+            updated_at: t,
+            invoices: vec![],
+            status_history: vec![],
+            shipments: vec![],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let orders = db.open_tree("orders").unwrap();
+        let parcels = db.open_tree("parcels").unwrap();
+        for o in [
+            order(1, OrderState::Processing),
+            order(2, OrderState::Closed),
+        ] {
+            let v = json!({"v": 6, "value": r::Order::from(&o)});
+            orders
+                .insert(o.entity_id.to_be_bytes(), serde_json::to_vec(&v).unwrap())
+                .unwrap();
+        }
+        let p = Parcel {
+            order_entity_id: 1,
+            order_increment_id: "101".into(),
+            shipment_id: 3,
+            tracking_number: "6A12345678901".into(),
+            carrier: Carrier::Colissimo,
+            shipped_at: t,
+            tracking: None,
+        };
+        let rec = super::super::ParcelRecord::new(p, t);
+        let v = json!({"v": 6, "value": r::ParcelRecord::from(&rec)});
+        parcels
+            .insert(
+                rec.key().to_string().as_bytes(),
+                serde_json::to_vec(&v).unwrap(),
+            )
+            .unwrap();
+        for _ in 0..2 {
+            v6_to_v7(&db).unwrap();
+            let keys = |name: &str| -> Vec<Vec<u8>> {
+                db.open_tree(name)
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.unwrap().0.to_vec())
+                    .collect()
+            };
+            assert_eq!(keys(index::OPEN_ORDERS), vec![1u64.to_be_bytes().to_vec()]);
+            assert_eq!(keys(index::ORDER_TIMES).len(), 2);
+            assert_eq!(keys(index::DUE), vec![rec.key().to_string().into_bytes()]);
+            let v: Value =
+                serde_json::from_slice(&orders.get(1u64.to_be_bytes()).unwrap().unwrap()).unwrap();
+            assert_eq!(v["v"], 7);
+        }
+    }
 
     #[test]
     fn schema_1_defaults_are_written_out() {

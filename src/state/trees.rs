@@ -1,6 +1,7 @@
 //! The store's trees as typed accessors: `meta` (cursor, last writing
 //! pass, undecodable orders), `orders`, `parcels`, `cards` and the
-//! `journal`. Values go in and out as the records of `records.rs`,
+//! `journal`; writes of orders and parcels keep the indexes of
+//! `index.rs` in step. Values go in and out as the records of `records.rs`,
 //! converted at this boundary (`convert.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,6 +60,18 @@ impl State {
         }
     }
 
+    /// When the last process's recent Trello requests completed (see
+    /// `TrelloClient::resume_requests`); empty when none was kept.
+    pub fn trello_recent(&self) -> Result<Vec<DateTime<Utc>>, StateError> {
+        Ok(self
+            .get_json(&self.meta, "meta", super::META_TRELLO_RECENT)?
+            .unwrap_or_default())
+    }
+
+    pub fn set_trello_recent(&self, at: &[DateTime<Utc>]) -> Result<(), StateError> {
+        self.put_json(&self.meta, "meta", super::META_TRELLO_RECENT, &at)
+    }
+
     /// Orders that could not be decoded, by entity id (see
     /// [`UndecodableOrder`]).
     pub(crate) fn undecodable_orders(&self) -> Result<BTreeMap<u64, UndecodableOrder>, StateError> {
@@ -99,7 +112,7 @@ impl State {
         self.orders
             .insert(order.entity_id.to_be_bytes(), bytes)
             .map_err(sled_err(format!("writing orders/{key}")))?;
-        Ok(())
+        super::index::index_order(&self.open_index, &self.order_times, order)
     }
 
     /// Every order the rules must judge on a pass: all but cancelled and
@@ -134,19 +147,24 @@ impl State {
             .map(|(k, _)| k.increment_id().to_owned())
             .collect();
         let mut removed = 0;
-        for entry in self.orders.iter() {
-            let (k, v) = entry.map_err(sled_err("iterating orders"))?;
-            let key = u64_key(&k).map_or_else(|| format!("{k:?}"), |id| id.to_string());
-            let Ok(order) = decode::<r::Order>("orders", &key, &v).map(Order::from) else {
+        // Through `order_times`: only the expired orders are decoded.
+        for id in self.orders_updated_before(cutoff)? {
+            let key = id.to_string();
+            let Ok(Some(order)) = self.order(id) else {
                 continue;
             };
             if order.updated_at < cutoff && !open_cards.contains(&order.increment_id) {
                 for p in self.parcels_of(&order)? {
                     self.remove_parcel(&p.key())?;
                 }
+                let k = id.to_be_bytes();
                 self.orders
                     .remove(k)
                     .map_err(sled_err(format!("removing orders/{key}")))?;
+                for tree in [&self.open_index, &self.order_times] {
+                    tree.remove(k)
+                        .map_err(sled_err(format!("unindexing orders/{key}")))?;
+                }
                 removed += 1;
             }
         }
@@ -161,23 +179,31 @@ impl State {
         Ok(record.map(Into::into))
     }
 
+    /// The record stored under exactly `key` (a legacy form included).
+    pub(super) fn get_parcel_raw(&self, key: &str) -> Result<Option<r::ParcelRecord>, StateError> {
+        self.get_json(&self.parcels, "parcels", key)
+    }
+
     pub fn put_parcel(&self, record: &ParcelRecord) -> Result<(), StateError> {
         let key = record.key();
+        let shown = key.to_string();
         self.put_json(
             &self.parcels,
             "parcels",
-            &key.to_string(),
+            &shown,
             &r::ParcelRecord::from(record),
         )?;
+        super::index::index_parcel(&self.due, &shown, record)?;
         self.remove_legacy(&self.parcels, "parcels", &key)
     }
 
     /// Forgets a parcel Magento no longer has (its track was replaced or
     /// deleted). Its card record, if any, stays: the plan resolves it.
     pub fn remove_parcel(&self, key: &ProblemKey) -> Result<(), StateError> {
-        self.parcels
-            .remove(key.to_string().as_bytes())
-            .map_err(sled_err(format!("removing parcels/{key}")))?;
+        for tree in [&self.parcels, &self.due] {
+            tree.remove(key.to_string().as_bytes())
+                .map_err(sled_err(format!("removing parcels/{key}")))?;
+        }
         self.remove_legacy(&self.parcels, "parcels", key)
     }
 

@@ -25,6 +25,7 @@ mod package;
 mod plan_apply;
 mod plan_rules;
 mod secrets;
+mod state_index;
 mod state_migration;
 mod state_open;
 mod state_poll;

@@ -175,3 +175,31 @@ async fn an_order_put_on_hold_resolves_its_card_saying_why() {
         "{comments:?}"
     );
 }
+
+/// `colisync once` runs one process a pass: the next process counts the
+/// Trello requests the last one made recently (kept in the state) instead
+/// of starting with the whole window free.
+#[tokio::test]
+async fn the_next_process_counts_the_last_ones_recent_trello_requests() {
+    let world = World::start(&demo_shop(), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let made = {
+        let mut engine = engine(&world, dir.path()).await;
+        let report = engine
+            .run_pass(reference_now(), &Stop::default(), false)
+            .await;
+        assert!(report.is_success(), "{:?}", report.all_errors());
+        let kept = engine.state().trello_recent().unwrap();
+        assert!(!kept.is_empty());
+        assert!(kept.len() <= world.trello.request_count());
+        kept.len()
+    };
+    // A new engine, as a new process would build (the fake's window, 10 s,
+    // outlasts this test's passes).
+    let engine = engine(&world, dir.path()).await;
+    let windows = engine.trello().rate_windows();
+    assert_eq!(windows.len(), 2, "the key's and the token's");
+    for w in windows {
+        assert!(w.used() >= 1 && w.used() as usize <= made, "{}", w.used());
+    }
+}

@@ -1053,3 +1053,54 @@ async fn a_lost_checklist_answer_is_an_unknown_outcome_settled_by_name() {
     assert!(e.outcome_is_unknown(), "{e:?}");
     assert_eq!(fake.checklists(&card.id)[0].items.len(), 1);
 }
+
+/// The board read a pass makes: the id, the open lists and every label
+/// (more than Trello's default page of 50) nested in one
+/// `GET /1/boards/{board}`, which also resolves the configured short link
+/// so that the cards listing needs no separate resolution. Without the
+/// nested parameters, Trello (and the fake) nest nothing.
+#[tokio::test]
+async fn one_nested_board_read_answers_id_lists_and_labels() {
+    let (fake, c, _list) = setup().await;
+    let archived = fake.add_list("Old");
+    fake.archive_list(&archived);
+    for i in 0..60 {
+        fake.add_label(&format!("l{i}"), Some("red"));
+    }
+    let before = fake.request_count();
+    let b = c.board_lists_labels().await.expect("board");
+    assert_eq!(b.id, fake.board_id());
+    assert_eq!(b.lists.len(), 1, "archived lists are left out");
+    assert_eq!(b.lists[0].name, "Retard d'expédition");
+    assert_eq!(b.labels.len(), 60);
+    assert_eq!(b.labels[0].color.as_deref(), Some("red"));
+    c.cards().await.expect("cards");
+    assert_eq!(
+        fake.request_count() - before,
+        2,
+        "board, then one page of cards"
+    );
+    let routes = fake.requests().per_route();
+    assert_eq!(routes["GET /1/boards/{id}"], 1, "{routes:?}");
+
+    let plain: serde_json::Value = reqwest::Client::new()
+        .get(
+            fake.base_url()
+                .join(&format!("1/boards/{}?fields=id", fake.board_id()))
+                .unwrap(),
+        )
+        .header(
+            "Authorization",
+            format!("OAuth oauth_consumer_key=\"{KEY}\", oauth_token=\"{TOKEN}\""),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        plain.get("lists").is_none() && plain.get("labels").is_none(),
+        "{plain}"
+    );
+}

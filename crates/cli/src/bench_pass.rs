@@ -1,7 +1,8 @@
 //! Whole-pass benchmarks (`colisync bench --scenario first|idle`): the
 //! three fakes started here around a shop of a chosen size, and each pass
-//! run by a child `colisync once` process, so that the CPU time, the peak
-//! resident memory (the child's own `getrusage`, read by `wait4`) and the
+//! run by a child `colisync once` process, so that the CPU time (the
+//! child's own `getrusage`, read by `wait4`), the peak resident memory
+//! (the child's own `VmHWM`, see [`wait4`]) and the
 //! state left on disk are the pass's alone, not the fakes' nor the
 //! harness's. Figures are printed as measured and against their targets;
 //! BENCHMARKS.md holds the results. Not a test: timings on a shared machine
@@ -44,7 +45,7 @@ pub struct PassFigures {
     pub cpu: Duration,
     pub user: Duration,
     pub system: Duration,
-    /// The child's peak resident set (`ru_maxrss`), MiB.
+    /// The child's peak resident set (its `VmHWM`, see [`wait4`]), MiB.
     pub max_rss_mib: f64,
     /// The state directory after the pass: bytes of its files, and the
     /// blocks the file system gave them, MiB.
@@ -210,16 +211,38 @@ fn timeval(t: libc::timeval) -> Duration {
 /// `Child::wait` gives only the exit status, and `getrusage(RUSAGE_CHILDREN)`
 /// keeps the largest peak RSS of every child reaped so far, so the idle
 /// pass's would hide behind the first's.
+///
+/// The peak RSS is not `ru_maxrss`: Linux carries the high-water mark of
+/// the memory a process replaces at `execve` into its `maxrss`
+/// (`exec_mmap` → `setmax_mm_hiwater_rss`), and a child spawned from this
+/// process starts in a copy of (or, spawned with `CLONE_VM`, in) this
+/// process's memory, which holds the fakes and the whole shop: `ru_maxrss`
+/// was this process's size, not the pass's. The peak is read instead from
+/// the child's own `VmHWM` (`/proc/<pid>/status`, the high-water mark of
+/// the memory `execve` gave it), polled every 2 ms until it exits; the mark
+/// only grows, so the last reading is its peak but for the last 2 ms.
 fn wait4(pid: u32) -> std::io::Result<Waited> {
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data; all-zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let status_file = format!("/proc/{pid}/status");
+    let mut hwm_kib: i64 = 0;
     loop {
+        if let Some(kib) = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|s| vm_hwm_kib(&s))
+        {
+            hwm_kib = hwm_kib.max(kib);
+        }
         // SAFETY: both pointers are to live locals of the right types; the
         // pid is that of a child this process spawned and has not reaped.
-        let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+        let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, libc::WNOHANG, &mut usage) };
         if r == pid as libc::pid_t {
             break;
+        }
+        if r == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
         }
         let err = std::io::Error::last_os_error();
         if err.kind() != std::io::ErrorKind::Interrupted {
@@ -230,8 +253,14 @@ fn wait4(pid: u32) -> std::io::Result<Waited> {
         exit_code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
         user: timeval(usage.ru_utime),
         system: timeval(usage.ru_stime),
-        max_rss_kib: usage.ru_maxrss,
+        max_rss_kib: hwm_kib,
     })
+}
+
+/// `VmHWM` of a `/proc/<pid>/status`, in KiB.
+fn vm_hwm_kib(status: &str) -> Option<i64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Runs `colisync --config CONFIG once --now NOW` as a child and measures

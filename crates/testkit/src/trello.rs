@@ -926,7 +926,53 @@ async fn get_board(State(s): State<Shared>, Path(board): Path<String>, Query(q):
         return *r;
     }
     let full = json!({ "id": b.id, "name": b.name, "shortLink": b.short_link, "closed": false });
-    axum::Json(select_fields(full, q.get("fields").map(String::as_str))).into_response()
+    let mut board = select_fields(full, q.get("fields").map(String::as_str));
+    // Lists and labels as nested resources (Trello's "Nested Resources"
+    // guide): `lists` none/open/closed/all with `list_fields`, `labels`
+    // none/all with `label_fields` and `labels_limit` (0-1000, default 50).
+    // Neither is nested unless asked for.
+    let lists = match q.get("lists").map(String::as_str) {
+        None | Some("none") => None,
+        Some(f @ ("open" | "closed" | "all")) => Some(f),
+        Some(_) => return bad("invalid value for lists"),
+    };
+    let labels = match q.get("labels").map(String::as_str) {
+        None | Some("none") => false,
+        Some("all") => true,
+        Some(_) => return bad("invalid value for labels"),
+    };
+    let labels_limit = match q.get("labels_limit").map(|l| l.parse::<usize>()) {
+        None => 50,
+        Some(Ok(n)) if n <= 1000 => n,
+        Some(_) => return bad("invalid value for labels_limit"),
+    };
+    if let Value::Object(o) = &mut board {
+        if let Some(filter) = lists {
+            let fields = q.get("list_fields").map(String::as_str);
+            let nested: Vec<Value> = b
+                .lists
+                .iter()
+                .filter(|l| match filter {
+                    "open" => !l.closed,
+                    "closed" => l.closed,
+                    _ => true,
+                })
+                .map(|l| select_fields(list_json(l, &b.id), fields))
+                .collect();
+            o.insert("lists".into(), Value::Array(nested));
+        }
+        if labels {
+            let fields = q.get("label_fields").map(String::as_str);
+            let nested: Vec<Value> = b
+                .labels
+                .iter()
+                .take(labels_limit)
+                .map(|l| select_fields(label_json(l, &b.id), fields))
+                .collect();
+            o.insert("labels".into(), Value::Array(nested));
+        }
+    }
+    axum::Json(board).into_response()
 }
 
 async fn get_lists(State(s): State<Shared>, Path(board): Path<String>, Query(q): Q) -> Response {

@@ -53,7 +53,7 @@ pub use errors::TrelloError;
 use errors::map_error;
 pub use fit::{fit_description, fit_name, fit_text};
 use wire::*;
-pub use wire::{CardUpdate, NewCard, id_second};
+pub use wire::{BoardLayout, CardUpdate, NewCard, id_second};
 
 /// The card fields colisync reads.
 /// `badges` (a documented card field) carries the checklist counts: a case
@@ -116,6 +116,30 @@ impl TrelloClient {
         })
     }
 
+    /// The windows pacing this client: the key's, then the token's.
+    pub fn rate_windows(&self) -> &[Arc<crate::limiter::Window>] {
+        self.api.windows()
+    }
+
+    /// When this process's recent Trello requests completed (the token's
+    /// window, the narrower of the two), for the next process.
+    pub fn recent_requests(&self) -> Vec<DateTime<Utc>> {
+        self.api
+            .windows()
+            .last()
+            .map(|w| w.recent().into_iter().map(DateTime::<Utc>::from).collect())
+            .unwrap_or_default()
+    }
+
+    /// Counts an earlier process's recent requests in both windows (see
+    /// [`crate::limiter::Window::resume`]).
+    pub fn resume_requests(&self, at: &[DateTime<Utc>]) {
+        let at: Vec<std::time::SystemTime> = at.iter().map(|t| (*t).into()).collect();
+        for w in self.api.windows() {
+            w.resume(&at);
+        }
+    }
+
     async fn send(
         &self,
         call: Call,
@@ -145,6 +169,40 @@ impl TrelloClient {
         Ok(id.clone())
     }
 
+    /// The board's id, open lists and labels in one request: lists and
+    /// labels as nested resources of `GET /1/boards/{board}` (Trello's
+    /// "Nested Resources" guide, developer.atlassian.com/cloud/trello/
+    /// guides/rest-api/nested-resources/: `lists` none/open/closed/all with
+    /// `list_fields`, `labels` none/all with `label_fields` and
+    /// `labels_limit`, 0-1000, default 50; swagger.v3.json `GET
+    /// /boards/{id}` takes `lists` and `labels`). The board may be named by
+    /// its short link: the answer's id is kept, so later calls need no
+    /// separate resolution. One request where lists, labels and the id
+    /// would take three.
+    pub async fn board_lists_labels(&self) -> Result<BoardLayout, TrelloError> {
+        let target = match self.board_id.get() {
+            Some(id) => id.clone(),
+            None => self.board.clone(),
+        };
+        let call = Call::get("1/boards")
+            .segment(&target)
+            .query("fields", "id")
+            .query("actions", "none")
+            .query("lists", "open")
+            .query("list_fields", "id,name,closed")
+            .query("labels", "all")
+            .query("label_fields", "id,name,color")
+            .query("labels_limit", PAGE_SIZE.to_string());
+        let board: BoardJson = self.send(call, "board", None).await?.json("board")?;
+        // Another task may have resolved it meanwhile: same board, same id.
+        let _ = self.board_id.set(board.id.clone());
+        Ok(BoardLayout {
+            id: board.id,
+            lists: board.lists.into_iter().map(list_from).collect(),
+            labels: board.labels.into_iter().map(label_from).collect(),
+        })
+    }
+
     /// Open lists of the board.
     pub async fn lists(&self) -> Result<Vec<BoardList>, TrelloError> {
         let id = self.board_id().await?;
@@ -154,14 +212,7 @@ impl TrelloClient {
             .query("filter", "open")
             .query("fields", "id,name,closed");
         let lists: Vec<ListJson> = self.send(call, "lists", None).await?.json("lists")?;
-        Ok(lists
-            .into_iter()
-            .map(|l| BoardList {
-                id: l.id,
-                name: l.name.unwrap_or_default(),
-                closed: l.closed.unwrap_or(false),
-            })
-            .collect())
+        Ok(lists.into_iter().map(list_from).collect())
     }
 
     /// Creates a list at the bottom of the board. Not retried once sent.
@@ -173,11 +224,7 @@ impl TrelloClient {
             "pos": "bottom",
         }));
         let l: ListJson = self.send(call, "new list", None).await?.json("new list")?;
-        Ok(BoardList {
-            id: l.id,
-            name: l.name.unwrap_or_default(),
-            closed: l.closed.unwrap_or(false),
-        })
+        Ok(list_from(l))
     }
 
     /// Labels of the board (up to [`PAGE_SIZE`]; Trello's default page is 50).

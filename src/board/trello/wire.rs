@@ -188,6 +188,33 @@ pub(super) fn keep_new(found: &mut HashMap<String, BoardCard>, page: Vec<CardJso
     }
 }
 
+/// What one nested read of the board answers: its id, open lists and
+/// labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardLayout {
+    pub id: String,
+    pub lists: Vec<BoardList>,
+    pub labels: Vec<BoardLabel>,
+}
+
+/// `GET /1/boards/{id}` with `lists` and `labels` nested.
+#[derive(Debug, Deserialize)]
+pub(super) struct BoardJson {
+    pub(super) id: String,
+    #[serde(default)]
+    pub(super) lists: Vec<ListJson>,
+    #[serde(default)]
+    pub(super) labels: Vec<LabelJson>,
+}
+
+pub(super) fn list_from(l: ListJson) -> BoardList {
+    BoardList {
+        id: l.id,
+        name: l.name.unwrap_or_default(),
+        closed: l.closed.unwrap_or(false),
+    }
+}
+
 pub(super) fn label_from(l: LabelJson) -> BoardLabel {
     BoardLabel {
         id: l.id,
