@@ -24,10 +24,14 @@ pub(super) fn decode_reply(what: &'static str, reply: &http::Reply) -> Result<Va
     }
 }
 
-/// The `items` of a search answer (absent or null: none).
-pub(super) fn page_items(what: &'static str, body: &Value) -> Result<Vec<Value>, MagentoError> {
-    match body.get("items") {
-        Some(Value::Array(items)) => Ok(items.clone()),
+/// The `items` of a search answer (absent or null: none), taken out of
+/// its body (the rest of the body, its count, stays).
+pub(super) fn take_page_items(
+    what: &'static str,
+    body: &mut Value,
+) -> Result<Vec<Value>, MagentoError> {
+    match body.get_mut("items") {
+        Some(Value::Array(items)) => Ok(std::mem::take(items)),
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(_) => Err(MagentoError::Decode {
             what,
@@ -102,6 +106,13 @@ pub(super) fn str_of(v: &Value, key: &str) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// An entry's `updated_at`, when it has one that parses.
+pub(super) fn parse_updated_at(v: &Value) -> Option<DateTime<Utc>> {
+    v.get("updated_at")
+        .and_then(Value::as_str)
+        .and_then(|s| parse_magento_time(s).ok())
 }
 
 pub(super) fn has_shipping_assignments(order: &Value) -> bool {

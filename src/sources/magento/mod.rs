@@ -64,6 +64,7 @@ mod decode;
 mod errors;
 mod notes;
 mod search;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -247,30 +248,13 @@ impl MagentoClient {
         let overlap = chrono::Duration::from_std(self.overlap).unwrap_or_default();
         let from = since - overlap;
         let from = from.with_nanosecond(0).unwrap_or(from);
-        let mut raw = self.orders_since(from).await?;
-        let max_updated_at = raw
-            .iter()
-            .filter_map(|o| o.get("updated_at").and_then(Value::as_str))
-            .filter_map(|s| parse_magento_time(s).ok())
-            .max();
-        let before = raw.len();
-        raw.retain(|o| {
-            let id = o.get("entity_id").and_then(as_u64);
-            let at = o
-                .get("updated_at")
-                .and_then(Value::as_str)
-                .and_then(|s| parse_magento_time(s).ok());
-            !matches!((id, at), (Some(id), Some(at)) if unchanged(id, at))
-        });
-        let unchanged = before - raw.len();
-        let mut d = self.complete(raw).await?;
-        d.orders.sort_by_key(|o| (o.updated_at, o.entity_id));
+        let streamed = self.orders_since(from, &unchanged).await?;
         Ok(PullResult {
-            orders: d.orders,
-            rejected: d.rejected,
-            flawed: d.flawed,
-            max_updated_at,
-            unchanged,
+            orders: streamed.decoded.orders,
+            rejected: streamed.decoded.rejected,
+            flawed: streamed.decoded.flawed,
+            max_updated_at: streamed.max_updated_at,
+            unchanged: streamed.unchanged,
         })
     }
 
@@ -522,9 +506,18 @@ impl MagentoClient {
     /// the page already read was never seen - while the cursor moved past
     /// it. By key, a move can only bring an order back (de-duplicated).
     /// Stops like [`Self::search_all`].
-    async fn orders_since(&self, from: DateTime<Utc>) -> Result<Vec<Value>, MagentoError> {
-        let mut out: Vec<Value> = Vec::new();
-        let mut index: HashMap<u64, usize> = HashMap::new();
+    ///
+    /// Orders are decoded as the pages come, `page_size` of them at a time
+    /// with their shipments and invoices ([`stream`]), leaving out those
+    /// for which `unchanged(entity_id, updated_at)` holds: a large shop is
+    /// never held as raw JSON all at once.
+    async fn orders_since(
+        &self,
+        from: DateTime<Utc>,
+        unchanged: &impl Fn(u64, DateTime<Utc>) -> bool,
+    ) -> Result<stream::Streamed, MagentoError> {
+        let mut stream = stream::Stream::default();
+        let batch = self.page_size as usize;
         let mut from = from;
         let mut page: u32 = 1;
         loop {
@@ -535,19 +528,20 @@ impl MagentoClient {
             .filter("updated_at", format_magento_time(from), "gteq")
             .sort("updated_at", "ASC")
             .sort("entity_id", "ASC");
-            let body = self
+            let mut body = self
                 .get_json("orders", "orders", &search.query(page))
                 .await?;
-            let items = page_items("orders", &body)?;
+            let items = take_page_items("orders", &mut body)?;
             let got = items.len();
-            let times: Vec<DateTime<Utc>> = items
-                .iter()
-                .filter_map(|o| o.get("updated_at").and_then(Value::as_str))
-                .filter_map(|s| parse_magento_time(s).ok())
-                .collect();
+            let times: Vec<DateTime<Utc>> = items.iter().filter_map(parse_updated_at).collect();
             let (first, last) = (times.iter().min(), times.iter().max());
-            let fresh = merge_page(&mut out, &mut index, items);
-            if got == 0 || page_is_last(&body, page, search.page_size, got) {
+            let last_page = got == 0 || page_is_last(&body, page, search.page_size, got);
+            drop(body);
+            let fresh = stream.add_page(items, unchanged);
+            while let Some(raw) = stream.next_batch(batch, false) {
+                stream.add_decoded(self.complete(raw).await?);
+            }
+            if last_page {
                 break;
             }
             match (first, last) {
@@ -563,7 +557,10 @@ impl MagentoClient {
                 _ => page += 1,
             }
         }
-        Ok(out)
+        while let Some(raw) = stream.next_batch(batch, true) {
+            stream.add_decoded(self.complete(raw).await?);
+        }
+        Ok(stream.finish())
     }
 
     /// Every item of a search, paging until `currentPage × pageSize ≥
@@ -580,8 +577,8 @@ impl MagentoClient {
         let mut index: HashMap<u64, usize> = HashMap::new();
         let mut page: u32 = 1;
         loop {
-            let body = self.get_json(what, endpoint, &search.query(page)).await?;
-            let items = page_items(what, &body)?;
+            let mut body = self.get_json(what, endpoint, &search.query(page)).await?;
+            let items = take_page_items(what, &mut body)?;
             let got = items.len();
             let fresh = merge_page(&mut out, &mut index, items);
             // A page with nothing new is the last page served again: a
