@@ -3,47 +3,15 @@
 //! loaded by later passes, and come back when Magento changes them; the
 //! store's own accessors keep the indexes in step with every write.
 
-use chrono::{DateTime, TimeZone, Utc};
 use colisync::daemon::Stop;
-use colisync::domain::{Carrier, Customer, Order, OrderState, Parcel, TrackingSnapshot};
+use colisync::domain::{OrderState, TrackingSnapshot};
 use colisync::http::RetryPolicy;
 use colisync::pass::Engine;
 use colisync::state::{ParcelRecord, State};
 use colisync_testkit::sample::{reference_now, sized_shop};
 use colisync_testkit::world::World;
 
-fn at(h: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 5, 19, h, 0, 0).unwrap()
-}
-
-fn order(entity_id: u64, state: OrderState) -> Order {
-    Order {
-        entity_id,
-        increment_id: format!("1000{entity_id}"),
-        state,
-        status: "processing".into(),
-        customer: Customer::default(),
-        items: vec![],
-        shipping_method: Some("colissimo_homecl".into()),
-        created_at: at(8),
-        updated_at: at(9),
-        invoices: vec![at(8)],
-        status_history: vec![],
-        shipments: vec![],
-    }
-}
-
-fn parcel(order: &Order, number: &str) -> Parcel {
-    Parcel {
-        order_entity_id: order.entity_id,
-        order_increment_id: order.increment_id.clone(),
-        shipment_id: 7,
-        tracking_number: number.into(),
-        carrier: Carrier::Colissimo,
-        shipped_at: at(9),
-        tracking: None,
-    }
-}
+use crate::state_store::{at, order, parcel};
 
 #[test]
 fn writes_keep_the_open_index_the_order_times_and_the_followed_parcels() {

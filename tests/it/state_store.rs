@@ -9,11 +9,11 @@ use colisync::state::{
     CardRecord, CardStatus, Intent, ParcelRecord, SCHEMA_VERSION, State, StateError,
 };
 
-fn at(h: u32) -> DateTime<Utc> {
+pub(crate) fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 19, h, 0, 0).unwrap()
 }
 
-fn order(entity_id: u64, state: OrderState) -> Order {
+pub(crate) fn order(entity_id: u64, state: OrderState) -> Order {
     Order {
         entity_id,
         increment_id: format!("1000{entity_id}"),
@@ -30,7 +30,7 @@ fn order(entity_id: u64, state: OrderState) -> Order {
     }
 }
 
-fn parcel(order: &Order, number: &str) -> Parcel {
+pub(crate) fn parcel(order: &Order, number: &str) -> Parcel {
     Parcel {
         order_entity_id: order.entity_id,
         order_increment_id: order.increment_id.clone(),

@@ -37,6 +37,15 @@ pub(crate) struct CommandState {
 }
 
 impl CommandState {
+    /// For a command that writes nothing (`explain`, `advise`): a copy of
+    /// the state; without one, an empty state (no snapshot to fall back on).
+    fn copy_or_empty(dir: &Path) -> anyhow::Result<CommandState> {
+        match CommandState::open(dir, true) {
+            Ok(opened) => Ok(opened),
+            Err(_) => CommandState::empty(),
+        }
+    }
+
     pub(crate) fn open(dir: &Path, read_only: bool) -> anyhow::Result<CommandState> {
         if !read_only {
             let state = State::open(dir)
@@ -212,12 +221,7 @@ pub fn explain(
     let rt = runtime()?;
     rt.block_on(async {
         let now = now.unwrap_or_else(Utc::now);
-        // A copy of the state (explain writes nothing); without one, an
-        // empty state: no snapshot to fall back on.
-        let opened = match CommandState::open(&config.daemon.state_dir, true) {
-            Ok(opened) => opened,
-            Err(_) => CommandState::empty()?,
-        };
+        let opened = CommandState::copy_or_empty(&config.daemon.state_dir)?;
         let tz = config.calendar.timezone;
         let engine = Engine::new(config, opened.state)?;
         let explained = engine.explain(order_number, now).await?;
@@ -300,10 +304,7 @@ pub fn advise(
     let rt = runtime()?;
     rt.block_on(async {
         let now = now.unwrap_or_else(Utc::now);
-        let opened = match CommandState::open(&config.daemon.state_dir, true) {
-            Ok(opened) => opened,
-            Err(_) => CommandState::empty()?,
-        };
+        let opened = CommandState::copy_or_empty(&config.daemon.state_dir)?;
         let tz = config.calendar.timezone;
         let engine = Engine::new(config, opened.state)?;
         let explained = engine.explain(order_number, now).await?;
