@@ -22,19 +22,13 @@ pub fn signature(now: DateTime<Utc>, tz: Tz) -> String {
 pub(crate) mod comments {
     use crate::domain::Severity;
 
-    fn severity(s: Severity) -> &'static str {
-        match s {
-            Severity::Late => "en retard",
-            Severity::Critical => "critique",
-        }
-    }
-
     /// A problem whose card a lead archived came back more severe: a new card.
     pub(crate) fn more_severe(now: Severity, archived_card: &str, sig: &str) -> String {
         format!(
             "Le problème est devenu plus grave ({}) : cette carte remplace la carte archivée \
              {archived_card}. {sig}",
-            severity(now)
+            // The label's name, inside a sentence.
+            now.label_fr().to_lowercase()
         )
     }
 
@@ -132,6 +126,18 @@ pub(crate) fn gone_reason(number: &str, shipment: Option<u64>, parcels_now: &[Pa
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_more_severe_problem_names_its_severity_inside_the_sentence() {
+        use crate::domain::Severity;
+        assert_eq!(
+            comments::more_severe(Severity::Critical, "c1", "(sig)"),
+            "Le problème est devenu plus grave (critique) : cette carte remplace la carte \
+             archivée c1. (sig)"
+        );
+        assert!(comments::more_severe(Severity::Late, "c1", "(sig)").contains("(en retard)"));
+    }
+
     use super::*;
     use crate::domain::{Carrier, TrackingEvent, TrackingSnapshot, TrackingStatus};
     use chrono::TimeZone;
